@@ -1,0 +1,41 @@
+using Akka.Actor;
+using Akka.Cluster;
+using Akka.Hosting;
+using Conduit.Node;
+using Conduit.Server.Hosting;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+if (args.Contains("--help") || args.Contains("-h"))
+{
+    Console.WriteLine(NodeCommandLine.Usage);
+    return 0;
+}
+
+var builder = Host.CreateApplicationBuilder();
+builder.Configuration.AddJsonFile("appsettings.json", optional: true).AddEnvironmentVariables();
+NodeSettings settings;
+try
+{
+    settings = NodeCommandLine.Parse(args, builder.Configuration);
+}
+catch (NodeCommandLine.UsageException e)
+{
+    Console.Error.WriteLine($"error: {e.Message}");
+    Console.Error.WriteLine(NodeCommandLine.Usage);
+    return 2;
+}
+
+builder.Services.AddAkka(NodeSettings.SystemName, akka => akka.ConfigureConduitNode(settings));
+using var host = builder.Build();
+await host.StartAsync();
+
+var system = host.Services.GetRequiredService<ActorSystem>();
+var logger = host.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Conduit.Node");
+logger.LogInformation("Conduit node listening on {Address} (roles: {Roles}); storage: {Storage}",
+    Cluster.Get(system).SelfAddress, string.Join(",", settings.Server.Roles), settings.Storage.Describe());
+logger.LogInformation("Press Ctrl-C to stop");
+await host.WaitForShutdownAsync();
+return 0;

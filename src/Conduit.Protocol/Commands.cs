@@ -1,0 +1,47 @@
+namespace Conduit.Protocol;
+
+// Commands: what producers, workers and operators ask for. Every one is answered with its reply
+// (see Replies.cs) or with Rejected(ErrorCode, Message).
+
+/// <summary>One task to enqueue.</summary>
+/// <param name="Payload">Opaque bytes, 1 byte to <c>MaxPayloadBytes</c> (defaults to 256 KiB).</param>
+/// <param name="Priority">0 (lowest) to 9 (highest). Higher priorities are dispatched first. Defaults to <see cref="TaskSpec.DefaultPriority"/>.</param>
+/// <param name="DelayMs">Run no earlier than this many milliseconds from now. Ignored when <paramref name="RunAtUnixMs"/> is set.</param>
+/// <param name="RunAtUnixMs">Run no earlier than this time (Unix milliseconds).</param>
+/// <param name="IdempotencyKey">A repeated key returns the original task id, flagged as duplicate.</param>
+/// <param name="MaxAttempts">Attempts before the task is dead-lettered. 0 means the queue default (10).</param>
+[MemoryPackable]
+public sealed partial record TaskSpec(
+    byte[] Payload,
+    Dictionary<string, string>? Headers = null,
+    int Priority = TaskSpec.DefaultPriority,
+    long DelayMs = 0,
+    long? RunAtUnixMs = null,
+    string? IdempotencyKey = null,
+    int MaxAttempts = 0)
+{
+    public const int DefaultPriority = 5;
+    public const int MinPriority = 0;
+    public const int MaxPriority = 9;
+}
+
+[MemoryPackable] public sealed partial record Enqueue(string Queue, TaskSpec Task) : IPartitionRequest;
+[MemoryPackable] public sealed partial record EnqueueBatch(string Queue, TaskSpec[] Tasks) : IPartitionRequest;
+
+/// <summary>Long-poll: answered with up to <paramref name="MaxTasks"/> leased tasks, or an empty <see cref="Polled"/> shortly before <paramref name="WaitMs"/> runs out.</summary>
+/// <param name="LeaseMs">Visibility timeout for the tasks handed out. 0 means the queue default (30 s).</param>
+[MemoryPackable] public sealed partial record Poll(string Queue, int MaxTasks, long WaitMs, long LeaseMs = 0) : IPartitionRequest;
+
+[MemoryPackable] public sealed partial record Heartbeat(string LeaseToken) : IPartitionRequest;
+[MemoryPackable] public sealed partial record Complete(string LeaseToken) : IPartitionRequest;
+/// <param name="Retryable">false sends the task to the dead-letter list at once.</param>
+[MemoryPackable] public sealed partial record Fail(string LeaseToken, string Reason, bool Retryable = true) : IPartitionRequest;
+[MemoryPackable] public sealed partial record CancelTask(string TaskId) : IPartitionRequest;
+[MemoryPackable] public sealed partial record GetTask(string TaskId) : IPartitionRequest;
+[MemoryPackable] public sealed partial record GetQueueStats(string Queue) : IPartitionRequest;
+[MemoryPackable] public sealed partial record PauseQueue(string Queue) : IPartitionRequest;
+[MemoryPackable] public sealed partial record ResumeQueue(string Queue) : IPartitionRequest;
+[MemoryPackable] public sealed partial record PurgeQueue(string Queue) : IPartitionRequest;
+[MemoryPackable] public sealed partial record ListDeadLetters(string Queue, int Limit = 100) : IPartitionRequest;
+/// <param name="TaskIds">null requeues every dead letter of the queue.</param>
+[MemoryPackable] public sealed partial record RequeueDeadLetters(string Queue, string[]? TaskIds = null) : IPartitionRequest;

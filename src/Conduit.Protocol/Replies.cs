@@ -1,0 +1,85 @@
+namespace Conduit.Protocol;
+
+/// <summary>Why a request was refused. The state of the queue is unchanged by a refused request.</summary>
+public enum ErrorCode
+{
+    InvalidQueueName = 1,
+    PayloadTooLarge = 2,
+    InvalidArgument = 3,
+    UnknownLease = 4,
+    LeaseExpired = 5,
+    TaskNotFound = 6,
+    Overloaded = 7,
+    Unavailable = 8,
+    Unauthorized = 9,
+}
+
+/// <summary>Where a task is in its life.</summary>
+public enum TaskStatus
+{
+    /// <summary>Waiting for its run-at time.</summary>
+    Scheduled = 1,
+    Ready = 2,
+    Running = 3,
+    Completed = 4,
+    /// <summary>Failed (or its lease expired); waiting for its retry time.</summary>
+    Failed = 5,
+    DeadLettered = 6,
+    Cancelled = 7,
+}
+
+[MemoryPackable] public sealed partial record Rejected(ErrorCode Code, string Message) : IConduitMessage
+{
+    public override string ToString() => $"{Code}: {Message}";
+}
+
+[MemoryPackable] public sealed partial record Enqueued(string TaskId, bool Duplicate) : IConduitMessage;
+[MemoryPackable] public sealed partial record EnqueuedBatch(Enqueued[] Results) : IConduitMessage;
+
+[MemoryPackable]
+public sealed partial record LeasedTask(
+    string TaskId,
+    string LeaseToken,
+    byte[] Payload,
+    Dictionary<string, string>? Headers,
+    int Priority,
+    int Attempt,
+    int MaxAttempts,
+    long EnqueuedAtUnixMs,
+    long LeaseExpiresAtUnixMs);
+
+[MemoryPackable] public sealed partial record Polled(LeasedTask[] Tasks) : IConduitMessage;
+[MemoryPackable] public sealed partial record HeartbeatAck(long LeaseExpiresAtUnixMs, bool CancelRequested) : IConduitMessage;
+[MemoryPackable] public sealed partial record Completed(string TaskId) : IConduitMessage;
+/// <param name="Next">Failed (a retry is scheduled at <paramref name="RetryAtUnixMs"/>) or DeadLettered.</param>
+[MemoryPackable] public sealed partial record Failed(string TaskId, TaskStatus Next, long RetryAtUnixMs) : IConduitMessage;
+[MemoryPackable] public sealed partial record Cancelled(string TaskId) : IConduitMessage;
+
+[MemoryPackable]
+public sealed partial record TaskInfo(
+    string TaskId,
+    string Queue,
+    TaskStatus Status,
+    int Priority,
+    int Attempt,
+    int MaxAttempts,
+    long RunAtUnixMs,
+    string? LastError) : IConduitMessage;
+
+[MemoryPackable]
+public sealed partial record QueueStats(
+    string Queue,
+    long Ready,
+    long Delayed,
+    long Running,
+    long DeadLettered,
+    long OldestReadyAgeMs,
+    int WaitingPollers,
+    bool Paused,
+    int Partitions) : IConduitMessage;
+
+[MemoryPackable] public sealed partial record QueueStateChanged(string Queue, bool Paused) : IConduitMessage;
+[MemoryPackable] public sealed partial record QueuePurged(string Queue, long Purged) : IConduitMessage;
+[MemoryPackable] public sealed partial record DeadLetter(string TaskId, int Attempt, string? Reason, long FailedAtUnixMs);
+[MemoryPackable] public sealed partial record DeadLetters(string Queue, DeadLetter[] Items) : IConduitMessage;
+[MemoryPackable] public sealed partial record DeadLettersRequeued(string Queue, long Count) : IConduitMessage;

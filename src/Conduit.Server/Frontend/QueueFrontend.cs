@@ -1,0 +1,176 @@
+using Akka.Actor;
+
+namespace Conduit.Server.Frontend;
+
+/// <summary>
+/// Receives client requests, checks what can be checked without a partition, and routes each to its partition
+/// through the shard region: by lease token or task id when the request names one, by idempotency key when the
+/// enqueue has one, otherwise round-robin. Queue-wide requests go to every partition and the answers are merged.
+/// </summary>
+public sealed class QueueFrontend : ReceiveActor
+{
+    private static readonly TimeSpan FanOutTimeout = TimeSpan.FromSeconds(15);
+
+    private readonly IActorRef _region;
+    private readonly int _partitions;
+    private long _roundRobin;
+
+    public QueueFrontend(IActorRef region, int partitionsPerQueue)
+    {
+        _region = region;
+        _partitions = Math.Max(1, partitionsPerQueue);
+        Receive<IPartitionRequest>(Route);
+    }
+
+    public static Props Props(IActorRef region, int partitionsPerQueue) =>
+        Akka.Actor.Props.Create(() => new QueueFrontend(region, partitionsPerQueue));
+
+    private void Route(IPartitionRequest request)
+    {
+        switch (request)
+        {
+            case Heartbeat { LeaseToken: var t }: ToLeaseOwner(t, request); break;
+            case Complete { LeaseToken: var t }: ToLeaseOwner(t, request); break;
+            case Fail { LeaseToken: var t }: ToLeaseOwner(t, request); break;
+            case CancelTask { TaskId: var id }: ToTaskOwner(id, request); break;
+            case GetTask { TaskId: var id }: ToTaskOwner(id, request); break;
+            default:
+                var queue = QueueOf(request);
+                if (!QueueName.IsValid(queue))
+                {
+                    Sender.Tell(new Rejected(ErrorCode.InvalidQueueName, QueueName.Describe(queue)));
+                    return;
+                }
+                RouteQueueRequest(queue, request);
+                break;
+        }
+    }
+
+    private void RouteQueueRequest(string queue, IPartitionRequest request)
+    {
+        switch (request)
+        {
+            case Enqueue e:
+                Forward(queue, e.Task?.IdempotencyKey is { } key ? KeyPartition(key) : NextPartition(), e);
+                break;
+            case EnqueueBatch b when _partitions == 1:
+                Forward(queue, 0, b);
+                break;
+            case EnqueueBatch b:
+                SplitBatch(queue, b);
+                break;
+            case Poll p:
+                Forward(queue, NextPartition(), p);
+                break;
+            case RequeueDeadLetters { TaskIds: { } ids } r:
+                var groups = new Dictionary<int, List<string>>();
+                foreach (var id in ids)
+                {
+                    if (!TaskId.TryParse(id, out var taskId) || taskId.Partition.Queue != queue)
+                    {
+                        Sender.Tell(new Rejected(ErrorCode.TaskNotFound, $"'{id}' is not a task id of queue {queue}"));
+                        return;
+                    }
+                    (groups.TryGetValue(taskId.Partition.Index, out var list) ? list : groups[taskId.Partition.Index] = []).Add(id);
+                }
+                FanOut(queue, groups.ToDictionary(g => g.Key, g => (IPartitionRequest)(r with { TaskIds = g.Value.ToArray() })), Merge);
+                break;
+            default:
+                FanOut(queue, Enumerable.Range(0, _partitions).ToDictionary(i => i, _ => request), Merge);
+                break;
+        }
+    }
+
+    private void SplitBatch(string queue, EnqueueBatch batch)
+    {
+        var tasks = batch.Tasks ?? [];
+        var fallback = NextPartition();
+        var byPartition = new Dictionary<int, List<int>>();
+        for (var i = 0; i < tasks.Length; i++)
+        {
+            var p = tasks[i]?.IdempotencyKey is { } key ? KeyPartition(key) : fallback;
+            (byPartition.TryGetValue(p, out var list) ? list : byPartition[p] = []).Add(i);
+        }
+        if (byPartition.Count <= 1)
+        {
+            Forward(queue, byPartition.Keys.FirstOrDefault(fallback), batch);
+            return;
+        }
+        var requests = byPartition.ToDictionary(g => g.Key, g => (IPartitionRequest)new EnqueueBatch(queue, g.Value.Select(i => tasks[i]).ToArray()));
+        FanOut(queue, requests, replies =>
+        {
+            var results = new Enqueued[tasks.Length];
+            foreach (var (p, reply) in replies)
+            {
+                var indexes = byPartition[p];
+                var part = ((EnqueuedBatch)reply).Results;
+                for (var j = 0; j < indexes.Count; j++) results[indexes[j]] = part[j];
+            }
+            return new EnqueuedBatch(results);
+        });
+    }
+
+    private void FanOut(string queue, Dictionary<int, IPartitionRequest> requests, Func<List<(int, object)>, object> merge)
+    {
+        if (requests.Count == 1)
+        {
+            var (p, only) = requests.First();
+            Forward(queue, p, only);
+            return;
+        }
+        var asks = requests.Select(async kv =>
+            (kv.Key, await _region.Ask<object>(new PartitionEnvelope(PartitionId.Of(queue, kv.Key).EntityId, kv.Value), FanOutTimeout)));
+        Task.WhenAll(asks).PipeTo(Sender,
+            success: replies => replies.FirstOrDefault(r => r.Item2 is Rejected).Item2 ?? merge(replies.ToList()),
+            failure: ex => new Rejected(ErrorCode.Unavailable, $"queue {queue}: a partition did not answer ({ex.Message})"));
+    }
+
+    private object Merge(List<(int, object)> replies)
+    {
+        var answers = replies.OrderBy(r => r.Item1).Select(r => r.Item2).ToList();
+        return answers[0] switch
+        {
+            QueueStats s => new QueueStats(s.Queue,
+                answers.Cast<QueueStats>().Sum(x => x.Ready), answers.Cast<QueueStats>().Sum(x => x.Delayed),
+                answers.Cast<QueueStats>().Sum(x => x.Running), answers.Cast<QueueStats>().Sum(x => x.DeadLettered),
+                answers.Cast<QueueStats>().Max(x => x.OldestReadyAgeMs), answers.Cast<QueueStats>().Sum(x => x.WaitingPollers),
+                answers.Cast<QueueStats>().All(x => x.Paused), answers.Count),
+            QueuePurged p => new QueuePurged(p.Queue, answers.Cast<QueuePurged>().Sum(x => x.Purged)),
+            DeadLettersRequeued d => new DeadLettersRequeued(d.Queue, answers.Cast<DeadLettersRequeued>().Sum(x => x.Count)),
+            DeadLetters d => new DeadLetters(d.Queue, answers.Cast<DeadLetters>().SelectMany(x => x.Items).OrderBy(x => x.FailedAtUnixMs).ToArray()),
+            var first => first,
+        };
+    }
+
+    private void ToLeaseOwner(string? token, IPartitionRequest request)
+    {
+        if (LeaseToken.TryParse(token, out var lease)) _region.Forward(new PartitionEnvelope(lease.Task.Partition.EntityId, request));
+        else Sender.Tell(new Rejected(ErrorCode.UnknownLease, $"'{token}' is not a lease token"));
+    }
+
+    private void ToTaskOwner(string? id, IPartitionRequest request)
+    {
+        if (TaskId.TryParse(id, out var task)) _region.Forward(new PartitionEnvelope(task.Partition.EntityId, request));
+        else Sender.Tell(new Rejected(ErrorCode.TaskNotFound, $"'{id}' is not a task id"));
+    }
+
+    private void Forward(string queue, int partition, IPartitionRequest request) =>
+        _region.Forward(new PartitionEnvelope(PartitionId.Of(queue, partition).EntityId, request));
+
+    private int NextPartition() => (int)(_roundRobin++ % _partitions);
+    private int KeyPartition(string key) => (int)(StableHash.Of(key) % (uint)_partitions);
+
+    private static string? QueueOf(IPartitionRequest request) => request switch
+    {
+        Enqueue r => r.Queue,
+        EnqueueBatch r => r.Queue,
+        Poll r => r.Queue,
+        GetQueueStats r => r.Queue,
+        PauseQueue r => r.Queue,
+        ResumeQueue r => r.Queue,
+        PurgeQueue r => r.Queue,
+        ListDeadLetters r => r.Queue,
+        RequeueDeadLetters r => r.Queue,
+        _ => null,
+    };
+}

@@ -1,0 +1,3 @@
+global using MemoryPack;
+global using Conduit.Protocol;
+global using TaskStatus = Conduit.Protocol.TaskStatus;

@@ -1,0 +1,61 @@
+using Akka.Cluster;
+using Akka.Cluster.Hosting;
+using Akka.Configuration;
+using Akka.Hosting;
+using Akka.Remote.Hosting;
+
+namespace Conduit.Server.Hosting;
+
+/// <summary>Everything one node needs: where it listens, what it joins, where it stores, what it runs.</summary>
+public sealed record NodeSettings
+{
+    public const string SystemName = "conduit";
+    public const int DefaultPort = 4053;
+    public const string DefaultHost = "127.0.0.1";
+
+    /// <summary>Address to bind and advertise. Defaults to 127.0.0.1.</summary>
+    public string Host { get; init; } = DefaultHost;
+    /// <summary>Remoting port; 0 picks a free one. Defaults to 4053.</summary>
+    public int Port { get; init; } = DefaultPort;
+    /// <summary>Seed nodes (<c>akka.tcp://conduit@host:port</c>). None: the node forms a cluster of its own.</summary>
+    public IReadOnlyList<string> Seeds { get; init; } = [];
+    public required StorageOptions Storage { get; init; }
+    public ConduitServerOptions Server { get; init; } = new();
+    /// <summary>HOCON applied over the defaults (files from <c>hocon/</c>, tests' tweaks).</summary>
+    public string? ExtraHocon { get; init; }
+}
+
+public static class ConduitNode
+{
+    /// <summary>Settings every node gets: no durable DistributedData (LightningDB is not usable here), quiet dead letters.</summary>
+    public const string BaseHocon = """
+        akka.cluster.distributed-data.durable.keys = []
+        akka.log-dead-letters-during-shutdown = off
+        akka.cluster.sharding.passivate-idle-entity-after = off
+        akka.coordinated-shutdown.exit-clr = off
+        """;
+
+    /// <summary>Wires remoting, the cluster, storage, serialization and Conduit's actors onto <paramref name="builder"/>.</summary>
+    public static AkkaConfigurationBuilder ConfigureConduitNode(this AkkaConfigurationBuilder builder, NodeSettings settings)
+    {
+        var config = ConfigurationFactory.ParseString(BaseHocon);
+        if (!string.IsNullOrWhiteSpace(settings.ExtraHocon)) config = ConfigurationFactory.ParseString(settings.ExtraHocon).WithFallback(config);
+        builder
+            .AddHocon(config, HoconAddMode.Prepend)
+            .WithRemoting(settings.Host, settings.Port)
+            .WithClustering(new ClusterOptions
+            {
+                Roles = settings.Server.Roles.ToArray(),
+                SeedNodes = settings.Seeds.Count > 0 ? settings.Seeds.ToArray() : null,
+            })
+            .WithConduitSerialization()
+            .WithConduitStorage(settings.Storage)
+            .WithConduitServer(settings.Server);
+        if (settings.Seeds.Count == 0)
+        {
+            // No seeds: this node is the cluster. Join itself (works with port 0, unlike a seed list).
+            builder.WithActors((system, _) => Cluster.Get(system).Join(Cluster.Get(system).SelfAddress));
+        }
+        return builder;
+    }
+}

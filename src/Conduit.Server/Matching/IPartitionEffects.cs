@@ -1,0 +1,35 @@
+using Conduit.Server.Persistence;
+
+namespace Conduit.Server.Matching;
+
+/// <summary>
+/// What the pure <see cref="PartitionEngine"/> asks of the world. The <c>QueuePartition</c> actor carries these out
+/// with its writer, reader and timers; unit tests record them.
+/// </summary>
+public interface IPartitionEffects
+{
+    /// <summary>Answer now.</summary>
+    void Reply(object replyTo, object message);
+
+    /// <summary>Make <paramref name="entries"/> durable, then send <paramref name="reply"/> (if any) to <paramref name="replyTo"/>, then report the event back with <see cref="PartitionEngine.OnPersisted"/>.</summary>
+    void Append(BatchEntry[] entries, object? replyTo, object? reply);
+
+    /// <summary>Read journal events and report them back with <see cref="PartitionEngine.OnJournalPage"/>.</summary>
+    void Read(ReadRequest request);
+
+    /// <summary>Save <paramref name="snapshot"/> as of event <paramref name="seqNr"/>, then delete events up to <paramref name="deleteEventsUpTo"/>.</summary>
+    void SaveSnapshot(PartitionSnapshot snapshot, long seqNr, long deleteEventsUpTo);
+
+    /// <summary>Call <see cref="PartitionEngine.OnPollDeadline"/> with <paramref name="pollId"/> after <paramref name="delayMs"/>.</summary>
+    void SchedulePollDeadline(long pollId, long delayMs);
+}
+
+public abstract record ReadRequest;
+
+/// <summary>Read up to <paramref name="MaxEvents"/> events from <paramref name="FromSeqNr"/> on, looking for fresh tasks of <paramref name="Priority"/>.</summary>
+public sealed record ScanRequest(int Priority, long FromSeqNr, int MaxEvents) : ReadRequest;
+
+/// <summary>Read these events to get the payloads of due delayed or retried tasks.</summary>
+public sealed record FetchRequest(long[] EventSeqNrs) : ReadRequest;
+
+public sealed record JournalPage(ReadRequest Request, IReadOnlyList<(long SeqNr, PartitionBatch Batch)> Events);

@@ -1,0 +1,44 @@
+namespace Conduit.Server.Matching;
+
+/// <summary>One delivery of a task to a worker.</summary>
+public sealed class Lease
+{
+    public required long Seq { get; init; }
+    /// <summary>Delivery number, 1 for the first.</summary>
+    public required int Attempt { get; init; }
+    public required int MaxAttempts { get; init; }
+    public required long EnqueuedAtMs { get; init; }
+    public required long LeaseMs { get; init; }
+    public long Nonce { get; set; }
+    public long ExpiresAtMs { get; set; }
+    public bool CancelRequested { get; set; }
+    /// <summary>
+    /// Made on recovery for a task the journal says was running: the worker's token is not known yet, so the
+    /// first heartbeat or complete for this attempt adopts the lease.
+    /// </summary>
+    public bool Recovered { get; set; }
+}
+
+/// <summary>The tasks handed out and not yet completed, failed or expired.</summary>
+public sealed class LeaseTable
+{
+    private readonly Dictionary<long, Lease> _bySeq = new();
+
+    public int Count => _bySeq.Count;
+    public IEnumerable<Lease> All => _bySeq.Values;
+
+    public void Add(Lease lease) => _bySeq[lease.Seq] = lease;
+    public bool TryGet(long seq, out Lease lease) => _bySeq.TryGetValue(seq, out lease!);
+    public bool Contains(long seq) => _bySeq.ContainsKey(seq);
+    public bool Remove(long seq) => _bySeq.Remove(seq);
+
+    public List<Lease> TakeExpired(long nowMs)
+    {
+        List<Lease>? expired = null;
+        foreach (var lease in _bySeq.Values)
+            if (lease.ExpiresAtMs <= nowMs) (expired ??= []).Add(lease);
+        if (expired is null) return [];
+        foreach (var lease in expired) _bySeq.Remove(lease.Seq);
+        return expired;
+    }
+}

@@ -1,0 +1,150 @@
+using Conduit.Server.Persistence;
+
+namespace Conduit.Server.Matching;
+
+// Task and queue administration: cancel, get, stats, purge, dead letters.
+public sealed partial class PartitionEngine
+{
+    /// <summary>Status as the partition sees it now, including decisions not yet durable.</summary>
+    private TaskStatus? StatusOf(long seq, long now)
+    {
+        if (_settling.TryGetValue(seq, out var settling)) return settling;
+        if (_leases.TryGet(seq, out var lease)) return lease.CancelRequested ? TaskStatus.Cancelled : TaskStatus.Running;
+        if ((seq >> 4) >= Log.NextCounter) return null;
+        if (_window.Contains(seq)) return TaskStatus.Ready;
+        var status = Log.StatusOf(seq, now);
+        // The journal says running but no lease is live: it failed or expired and its retry is not yet durable.
+        return status == TaskStatus.Running ? TaskStatus.Failed : status;
+    }
+
+    private bool TryParseOwnTask(object replyTo, string? text, out long seq)
+    {
+        seq = 0;
+        if (!TaskId.TryParse(text, out var id) || id.Partition != _id)
+        {
+            Reject(replyTo, ErrorCode.TaskNotFound, $"'{text}' is not a task id of partition {_id}");
+            return false;
+        }
+        seq = id.Seq;
+        return true;
+    }
+
+    private void HandleCancel(object replyTo, CancelTask cancel)
+    {
+        if (!TryParseOwnTask(replyTo, cancel.TaskId, out var seq)) return;
+        switch (StatusOf(seq, _now()))
+        {
+            case null:
+                Reject(replyTo, ErrorCode.TaskNotFound, $"task {cancel.TaskId} does not exist");
+                return;
+            case TaskStatus.Completed or TaskStatus.Cancelled:
+                Reject(replyTo, ErrorCode.InvalidArgument, $"task {cancel.TaskId} is already {StatusOf(seq, _now())}");
+                return;
+            case TaskStatus.Running:
+                _leases.TryGet(seq, out var lease);
+                lease.CancelRequested = true; // the worker learns it from its next heartbeat
+                break;
+            default:
+                if (!_window.Remove(seq) && !_due.Remove(seq) && Log.IsFresh(seq) && _window.IsNotLoaded(seq))
+                    _window.NotLoaded[(int)(seq & 0xF)] = Math.Max(0, _window.NotLoaded[(int)(seq & 0xF)] - 1);
+                break;
+        }
+        _settling[seq] = TaskStatus.Cancelled;
+        Append([BatchEntry.Of(EntryKind.Cancelled, seq)], replyTo, new Cancelled(cancel.TaskId));
+    }
+
+    private void HandleGetTask(object replyTo, GetTask get)
+    {
+        if (!TryParseOwnTask(replyTo, get.TaskId, out var seq)) return;
+        var now = _now();
+        if (StatusOf(seq, now) is not { } status)
+        {
+            Reject(replyTo, ErrorCode.TaskNotFound, $"task {get.TaskId} does not exist");
+            return;
+        }
+        int attempt = 0, maxAttempts = 0;
+        long runAt = 0;
+        string? error = null;
+        if (Log.Exceptions.TryGetValue(seq, out var e))
+        {
+            (attempt, maxAttempts, runAt, error) = (e.Attempt, e.MaxAttempts, e.RunAtMs, e.Reason);
+        }
+        if (_leases.TryGet(seq, out var lease)) (attempt, maxAttempts) = (lease.Attempt, lease.MaxAttempts);
+        _fx.Reply(replyTo, new TaskInfo(get.TaskId, _id.Queue, status, (int)(seq & 0xF), attempt, maxAttempts, runAt, error));
+    }
+
+    public QueueStats Stats()
+    {
+        var now = _now();
+        long ready = Log.TotalFresh, delayed = 0, dead = 0;
+        foreach (var e in Log.Exceptions.Values)
+        {
+            switch (e.State)
+            {
+                case TaskState.Scheduled or TaskState.Failed when e.RunAtMs > now: delayed++; break;
+                case TaskState.Scheduled or TaskState.Failed: ready++; break;
+                case TaskState.Dead: dead++; break;
+            }
+        }
+        var running = 0;
+        foreach (var lease in _leases.All)
+        {
+            if (lease.CancelRequested) continue;
+            running++;
+            if (!Log.Exceptions.ContainsKey(lease.Seq)) ready--; // dispatched, hint not yet durable
+        }
+        long oldest = 0;
+        foreach (var t in _window.Tasks) oldest = Math.Max(oldest, now - t.Task.EnqueuedAtMs);
+        return new QueueStats(_id.Queue, Math.Max(0, ready), delayed, running, dead, oldest, _pollers.Count, Log.Paused, 1);
+    }
+
+    private void HandlePurge(object replyTo)
+    {
+        var purged = Log.TotalFresh + Log.Exceptions.Values.Count(e => e.State != TaskState.Running);
+        foreach (var lease in _leases.All)
+            if (!Log.Exceptions.ContainsKey(lease.Seq)) purged--;
+        var watermark = _nextCounter;
+        PurgeRuntime(watermark);
+        Append([BatchEntry.Of(EntryKind.Purged, atMs: watermark)], replyTo, new QueuePurged(_id.Queue, Math.Max(0, purged)));
+    }
+
+    /// <summary>Drops what a purge below <paramref name="watermark"/> removes from memory; running tasks stay.</summary>
+    private void PurgeRuntime(long watermark)
+    {
+        _window.PurgeBelow(watermark);
+        _due.RemoveWhere(seq => (seq >> 4) < watermark);
+    }
+
+    private void HandleListDeadLetters(object replyTo, ListDeadLetters list)
+    {
+        var limit = Math.Clamp(list.Limit, 1, 10_000);
+        var items = Log.Exceptions.Values.Where(e => e.State == TaskState.Dead)
+            .OrderBy(e => e.UpdatedAtMs).ThenBy(e => e.Counter).Take(limit)
+            .Select(e => new DeadLetter(TaskIdOf(e.Seq), e.Attempt, e.Reason, e.UpdatedAtMs)).ToArray();
+        _fx.Reply(replyTo, new DeadLetters(_id.Queue, items));
+    }
+
+    private void HandleRequeue(object replyTo, RequeueDeadLetters requeue)
+    {
+        IEnumerable<long> seqs;
+        if (requeue.TaskIds is null)
+        {
+            seqs = Log.Exceptions.Values.Where(e => e.State == TaskState.Dead).Select(e => e.Seq).ToList();
+        }
+        else
+        {
+            var list = new List<long>(requeue.TaskIds.Length);
+            foreach (var text in requeue.TaskIds)
+            {
+                if (!TryParseOwnTask(replyTo, text, out var seq)) return;
+                list.Add(seq);
+            }
+            seqs = list;
+        }
+        var now = _now();
+        var entries = seqs.Distinct()
+            .Where(seq => Log.Exceptions.TryGetValue(seq, out var e) && e.State == TaskState.Dead && !_settling.ContainsKey(seq))
+            .Select(seq => BatchEntry.Of(EntryKind.Requeued, seq, atMs: now)).ToArray();
+        Append(entries, replyTo, new DeadLettersRequeued(_id.Queue, entries.Length));
+    }
+}

@@ -1,0 +1,513 @@
+using Conduit.Server.Persistence;
+
+namespace Conduit.Server.Matching;
+
+/// <summary>
+/// The matching state of one partition and every decision about it, without Akka: the actor feeds it requests,
+/// durable events, journal pages and ticks, and carries out the <see cref="IPartitionEffects"/> it asks for.
+/// <para>
+/// Rule of thumb: what takes a task away from dispatch (lease, complete, cancel, purge) happens when decided;
+/// what makes a task dispatchable (enqueue, retry, requeue) happens once its event is durable
+/// (<see cref="OnPersisted"/>), so nothing is handed out before it is acknowledged-safe.
+/// </para>
+/// </summary>
+public sealed partial class PartitionEngine
+{
+    private const int MaxHeadersBytes = 64 * 1024;
+    private const int MaxIdempotencyKeyLength = 256;
+    private const int MaxAttemptsLimit = 1000;
+    private const int MaxReasonLength = 2000;
+    private const int MinPageTasks = 64;
+    private const int MaxFetchEvents = 64;
+
+    private readonly PartitionId _id;
+    private readonly PartitionOptions _o;
+    private readonly IPartitionEffects _fx;
+    private readonly Func<long> _now;
+    private readonly Random _random;
+    private readonly ReadyWindow _window = new();
+    private readonly LeaseTable _leases = new();
+    private readonly LinkedList<Waiter> _pollers = new();
+    private readonly Dictionary<long, LinkedListNode<Waiter>> _pollersById = new();
+    private readonly PriorityQueue<long, long> _delayed = new();
+    private readonly HashSet<long> _due = [];
+    private readonly Dictionary<string, long> _pendingKeys = new(StringComparer.Ordinal);
+    private readonly Dictionary<long, TaskStatus> _settling = new();
+    private long _nextCounter;
+    private long _outstanding;
+    private bool _reading;
+    private long _lastSnapshotSeqNr;
+    private long _nextPollId;
+
+    private sealed record Waiter(long Id, object ReplyTo, int MaxTasks, long LeaseMs);
+
+    public PartitionEngine(PartitionId id, PartitionOptions options, PartitionLog log, IPartitionEffects effects,
+        Func<long>? nowMs = null, Random? random = null)
+    {
+        _id = id;
+        _o = options;
+        _fx = effects;
+        _now = nowMs ?? (() => DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+        _random = random ?? Random.Shared;
+        Log = log;
+        _nextCounter = log.NextCounter;
+        _lastSnapshotSeqNr = log.LastEventSeqNr;
+        Array.Copy(log.FreshCount, _window.NotLoaded, log.FreshCount.Length);
+        var now = _now();
+        foreach (var e in log.Exceptions.Values)
+        {
+            switch (e.State)
+            {
+                case TaskState.Scheduled or TaskState.Failed:
+                    _delayed.Enqueue(e.Seq, e.RunAtMs);
+                    break;
+                case TaskState.Running:
+                    // Possibly still running somewhere: hold it for one lease timeout (docs/ownership-and-failover.md).
+                    _leases.Add(new Lease
+                    {
+                        Seq = e.Seq, Attempt = e.Attempt, MaxAttempts = e.MaxAttempts, EnqueuedAtMs = e.EnqueuedAtMs,
+                        LeaseMs = _o.LeaseTimeoutMs, ExpiresAtMs = now + _o.LeaseTimeoutMs, Recovered = true,
+                    });
+                    break;
+            }
+        }
+        PromoteDue(now);
+    }
+
+    public PartitionLog Log { get; }
+    public int WindowCount => _window.Count;
+    public int WaitingPollers => _pollers.Count;
+    public long Outstanding => _outstanding;
+
+    public void Handle(object replyTo, IPartitionRequest request)
+    {
+        switch (request)
+        {
+            case Enqueue e: HandleEnqueue(replyTo, [e.Task], batch: false); break;
+            case EnqueueBatch b: HandleEnqueue(replyTo, b.Tasks ?? [], batch: true); break;
+            case Poll p: HandlePoll(replyTo, p); break;
+            case Heartbeat h: HandleHeartbeat(replyTo, h); break;
+            case Complete c: HandleComplete(replyTo, c); break;
+            case Fail f: HandleFail(replyTo, f); break;
+            case CancelTask c: HandleCancel(replyTo, c); break;
+            case GetTask g: HandleGetTask(replyTo, g); break;
+            case GetQueueStats: _fx.Reply(replyTo, Stats()); break;
+            case PauseQueue: Append([BatchEntry.Of(EntryKind.Paused)], replyTo, new QueueStateChanged(_id.Queue, true)); break;
+            case ResumeQueue: Append([BatchEntry.Of(EntryKind.Resumed)], replyTo, new QueueStateChanged(_id.Queue, false)); break;
+            case PurgeQueue: HandlePurge(replyTo); break;
+            case ListDeadLetters l: HandleListDeadLetters(replyTo, l); break;
+            case RequeueDeadLetters r: HandleRequeue(replyTo, r); break;
+            default: Reject(replyTo, ErrorCode.InvalidArgument, $"unsupported request {request.GetType().Name}"); break;
+        }
+    }
+
+    // ---- enqueue -------------------------------------------------------------------------------------------
+
+    private void HandleEnqueue(object replyTo, TaskSpec[] specs, bool batch)
+    {
+        if (specs.Length == 0) { Reject(replyTo, ErrorCode.InvalidArgument, "an enqueue batch needs at least one task"); return; }
+        foreach (var spec in specs)
+        {
+            if (Validate(spec) is { } error) { _fx.Reply(replyTo, error); return; }
+        }
+        if (_outstanding + specs.Length > _o.OutstandingWriteLimit)
+        {
+            Reject(replyTo, ErrorCode.Overloaded, $"partition {_id} has {_outstanding} writes outstanding; retry with backoff");
+            return;
+        }
+        var now = _now();
+        var results = new Enqueued[specs.Length];
+        var entries = new List<BatchEntry>(specs.Length);
+        for (var i = 0; i < specs.Length; i++)
+        {
+            var spec = specs[i];
+            var key = spec.IdempotencyKey;
+            if (key is not null && (Log.IdempotencyKeys.TryGetValue(key, out var known) ? known.Seq : _pendingKeys.GetValueOrDefault(key)) is var original and > 0)
+            {
+                results[i] = new Enqueued(TaskIdOf(original), Duplicate: true);
+                continue;
+            }
+            var seq = TaskId.MakeSeq(_nextCounter++, spec.Priority);
+            var runAt = spec.RunAtUnixMs ?? now + spec.DelayMs;
+            var record = new TaskRecord
+            {
+                Seq = seq, Payload = spec.Payload, Headers = spec.Headers is { Count: > 0 } h ? h : null, EnqueuedAtMs = now,
+                RunAtMs = Math.Max(runAt, now), MaxAttempts = spec.MaxAttempts > 0 ? spec.MaxAttempts : _o.DefaultMaxAttempts,
+                IdempotencyKey = key,
+            };
+            if (key is not null) _pendingKeys[key] = seq;
+            entries.Add(new BatchEntry { Kind = EntryKind.Enqueued, Seq = seq, Task = record });
+            results[i] = new Enqueued(TaskIdOf(seq), Duplicate: false);
+        }
+        Append(entries.ToArray(), replyTo, batch ? new EnqueuedBatch(results) : results[0]);
+    }
+
+    private Rejected? Validate(TaskSpec? spec)
+    {
+        if (spec is null) return new Rejected(ErrorCode.InvalidArgument, "task is missing");
+        if (spec.Payload is null || spec.Payload.Length == 0) return new Rejected(ErrorCode.InvalidArgument, "payload is empty");
+        if (spec.Payload.Length > _o.MaxPayloadBytes)
+            return new Rejected(ErrorCode.PayloadTooLarge, $"payload is {spec.Payload.Length} bytes; the limit is {_o.MaxPayloadBytes}");
+        if (spec.Priority is < TaskSpec.MinPriority or > TaskSpec.MaxPriority)
+            return new Rejected(ErrorCode.InvalidArgument, $"priority {spec.Priority} is outside {TaskSpec.MinPriority}..{TaskSpec.MaxPriority}");
+        if (spec.DelayMs < 0) return new Rejected(ErrorCode.InvalidArgument, "delay must not be negative");
+        if (spec.MaxAttempts is < 0 or > MaxAttemptsLimit)
+            return new Rejected(ErrorCode.InvalidArgument, $"max attempts must be 1..{MaxAttemptsLimit} (0 for the default)");
+        if (spec.IdempotencyKey is { } key && (key.Length == 0 || key.Length > MaxIdempotencyKeyLength))
+            return new Rejected(ErrorCode.InvalidArgument, $"idempotency key must be 1..{MaxIdempotencyKeyLength} characters");
+        if (spec.Headers is { } headers && headers.Sum(kv => (long)kv.Key.Length + (kv.Value?.Length ?? 0)) > MaxHeadersBytes)
+            return new Rejected(ErrorCode.InvalidArgument, $"headers exceed {MaxHeadersBytes} characters");
+        return null;
+    }
+
+    // ---- poll and dispatch ---------------------------------------------------------------------------------
+
+    private void HandlePoll(object replyTo, Poll poll)
+    {
+        if (poll.MaxTasks < 1 || poll.MaxTasks > _o.MaxPollTasks)
+        { Reject(replyTo, ErrorCode.InvalidArgument, $"max tasks must be 1..{_o.MaxPollTasks}"); return; }
+        if (poll.WaitMs < 0 || poll.WaitMs > _o.LongPollTimeoutMaxMs)
+        { Reject(replyTo, ErrorCode.InvalidArgument, $"wait must be 0..{_o.LongPollTimeoutMaxMs} ms"); return; }
+        if (poll.LeaseMs != 0 && (poll.LeaseMs < 100 || poll.LeaseMs > 24 * 3600 * 1000L))
+        { Reject(replyTo, ErrorCode.InvalidArgument, "lease must be 100 ms..24 h (0 for the default)"); return; }
+
+        var waiter = new Waiter(++_nextPollId, replyTo, poll.MaxTasks, poll.LeaseMs > 0 ? poll.LeaseMs : _o.LeaseTimeoutMs);
+        _pollersById[waiter.Id] = _pollers.AddLast(waiter);
+        TryDispatch();
+        if (!_pollersById.ContainsKey(waiter.Id)) return;
+        // Answer empty a little before the client's wait runs out, so the answer arrives in time.
+        var margin = Math.Min(100, poll.WaitMs / 10);
+        if (poll.WaitMs - margin <= 0) OnPollDeadline(waiter.Id);
+        else _fx.SchedulePollDeadline(waiter.Id, poll.WaitMs - margin);
+    }
+
+    public void OnPollDeadline(long pollId)
+    {
+        if (!_pollersById.Remove(pollId, out var node)) return;
+        _pollers.Remove(node);
+        _fx.Reply(node.Value.ReplyTo, new Polled([]));
+    }
+
+    /// <summary>Answers every waiting poller with <paramref name="reply"/> (the partition is going away).</summary>
+    public void AbandonPollers(object reply)
+    {
+        foreach (var waiter in _pollers) _fx.Reply(waiter.ReplyTo, reply);
+        _pollers.Clear();
+        _pollersById.Clear();
+    }
+
+    /// <summary>Hands ready tasks to waiting pollers, highest priority first, never ahead of a higher-priority backlog still in the journal.</summary>
+    private void TryDispatch()
+    {
+        if (!Log.Paused && _pollers.Count > 0 && _window.Count > 0)
+        {
+            var now = _now();
+            List<BatchEntry>? hints = null;
+            while (_pollers.First is { } node && CanDispatchBest())
+            {
+                var waiter = node.Value;
+                _pollers.RemoveFirst();
+                _pollersById.Remove(waiter.Id);
+                var tasks = new List<LeasedTask>(Math.Min(waiter.MaxTasks, _window.Count));
+                while (tasks.Count < waiter.MaxTasks && CanDispatchBest())
+                    tasks.Add(LeaseOut(_window.TakeBest(), waiter.LeaseMs, now, hints ??= []));
+                _fx.Reply(waiter.ReplyTo, new Polled(tasks.ToArray()));
+            }
+            // The dispatch hints tell a recovering partition which tasks may still be running; nobody waits for them.
+            if (hints is not null) Append(hints.ToArray(), null, null);
+        }
+        RequestReadIfNeeded();
+    }
+
+    private bool CanDispatchBest() => _window.Best is { } best && best.Priority >= _window.HighestNotLoaded();
+
+    private LeasedTask LeaseOut(ReadyTask ready, long leaseMs, long now, List<BatchEntry> hints)
+    {
+        var task = ready.Task;
+        var lease = new Lease
+        {
+            Seq = task.Seq, Attempt = ready.Attempt + 1, MaxAttempts = ready.MaxAttempts, EnqueuedAtMs = task.EnqueuedAtMs,
+            LeaseMs = leaseMs, Nonce = _random.NextInt64(1, long.MaxValue), ExpiresAtMs = now + leaseMs,
+        };
+        _leases.Add(lease);
+        hints.Add(new BatchEntry
+        {
+            Kind = EntryKind.Dispatched, Seq = task.Seq, Attempt = lease.Attempt, MaxAttempts = lease.MaxAttempts,
+            EnqueuedAtMs = task.EnqueuedAtMs,
+        });
+        var token = new LeaseToken(new TaskId(_id, task.Seq), lease.Attempt, Log.Epoch, lease.Nonce);
+        return new LeasedTask(token.Task.ToString(), token.ToString(), task.Payload, task.Headers, task.Priority,
+            lease.Attempt, lease.MaxAttempts, task.EnqueuedAtMs, lease.ExpiresAtMs);
+    }
+
+    // ---- leases --------------------------------------------------------------------------------------------
+
+    private void HandleHeartbeat(object replyTo, Heartbeat heartbeat)
+    {
+        if (ResolveLease(replyTo, heartbeat.LeaseToken) is not { } lease) return;
+        lease.ExpiresAtMs = _now() + lease.LeaseMs;
+        _fx.Reply(replyTo, new HeartbeatAck(lease.ExpiresAtMs, lease.CancelRequested));
+    }
+
+    private void HandleComplete(object replyTo, Complete complete)
+    {
+        if (ResolveLease(replyTo, complete.LeaseToken) is not { } lease) return;
+        _leases.Remove(lease.Seq);
+        if (lease.CancelRequested) { Reject(replyTo, ErrorCode.UnknownLease, $"task {TaskIdOf(lease.Seq)} was cancelled"); return; }
+        _settling[lease.Seq] = TaskStatus.Completed;
+        Append([BatchEntry.Of(EntryKind.Completed, lease.Seq)], replyTo, new Completed(TaskIdOf(lease.Seq)));
+    }
+
+    private void HandleFail(object replyTo, Fail fail)
+    {
+        if (ResolveLease(replyTo, fail.LeaseToken) is not { } lease) return;
+        _leases.Remove(lease.Seq);
+        if (lease.CancelRequested) { Reject(replyTo, ErrorCode.UnknownLease, $"task {TaskIdOf(lease.Seq)} was cancelled"); return; }
+        var entry = FailureEntry(lease, fail.Reason, fail.Retryable, _now());
+        var next = entry.Kind == EntryKind.DeadLettered ? TaskStatus.DeadLettered : TaskStatus.Failed;
+        Append([entry], replyTo, new Failed(TaskIdOf(lease.Seq), next, next == TaskStatus.Failed ? entry.AtMs : 0));
+    }
+
+    private BatchEntry FailureEntry(Lease lease, string? reason, bool retryable, long now)
+    {
+        reason = reason is { Length: > MaxReasonLength } ? reason[..MaxReasonLength] : reason;
+        return !retryable || lease.Attempt >= lease.MaxAttempts
+            ? BatchEntry.Of(EntryKind.DeadLettered, lease.Seq, lease.Attempt, now, reason)
+            : BatchEntry.Of(EntryKind.Retried, lease.Seq, lease.Attempt, now + _o.RetryDelayMs(lease.Attempt, _random.NextDouble()), reason);
+    }
+
+    /// <summary>The live lease a token names, or null after replying with why not.</summary>
+    private Lease? ResolveLease(object replyTo, string? text)
+    {
+        if (!LeaseToken.TryParse(text, out var token) || token.Task.Partition != _id)
+        {
+            Reject(replyTo, ErrorCode.UnknownLease, $"'{text}' is not a lease token of partition {_id}");
+            return null;
+        }
+        var seq = token.Task.Seq;
+        var now = _now();
+        if (!_leases.TryGet(seq, out var lease))
+        {
+            var (code, why) = StatusOf(seq, now) switch
+            {
+                null => (ErrorCode.UnknownLease, "no such task"),
+                TaskStatus.Completed => (ErrorCode.UnknownLease, "the task is already completed"),
+                TaskStatus.Cancelled => (ErrorCode.UnknownLease, "the task was cancelled"),
+                TaskStatus.DeadLettered => (ErrorCode.LeaseExpired, "the lease expired and the task was dead-lettered"),
+                _ => (ErrorCode.LeaseExpired, "the lease expired; the task will be (or was) delivered again"),
+            };
+            Reject(replyTo, code, $"lease for task {token.Task}: {why}");
+            return null;
+        }
+        if (lease.Attempt != token.Attempt || (!lease.Recovered && lease.Nonce != token.Nonce))
+        {
+            Reject(replyTo, ErrorCode.LeaseExpired, $"lease for task {token.Task}: superseded by delivery {lease.Attempt}");
+            return null;
+        }
+        if (lease.ExpiresAtMs <= now)
+        {
+            ExpireLeases(now);
+            Reject(replyTo, ErrorCode.LeaseExpired, $"lease for task {token.Task} expired");
+            return null;
+        }
+        if (lease.Recovered)
+        {
+            lease.Recovered = false;
+            lease.Nonce = token.Nonce;
+        }
+        return lease;
+    }
+
+    private void ExpireLeases(long now)
+    {
+        var expired = _leases.TakeExpired(now);
+        if (expired.Count == 0) return;
+        var entries = new List<BatchEntry>(expired.Count);
+        foreach (var lease in expired)
+            if (!lease.CancelRequested) entries.Add(FailureEntry(lease, "lease expired", retryable: true, now));
+        if (entries.Count > 0) Append(entries.ToArray(), null, null);
+    }
+
+    // ---- time, durability, paging --------------------------------------------------------------------------
+
+    /// <summary>Periodic: expires leases, promotes due delayed tasks, dispatches.</summary>
+    public void OnTick()
+    {
+        var now = _now();
+        ExpireLeases(now);
+        PromoteDue(now);
+        TryDispatch();
+    }
+
+    private void PromoteDue(long now)
+    {
+        while (_delayed.TryPeek(out var seq, out var runAt) && runAt <= now)
+        {
+            _delayed.Dequeue();
+            if (Log.Exceptions.TryGetValue(seq, out var e) && e.State is TaskState.Scheduled or TaskState.Failed
+                && e.RunAtMs == runAt && !_leases.Contains(seq) && !_window.Contains(seq) && !_settling.ContainsKey(seq))
+                _due.Add(seq);
+        }
+    }
+
+    /// <summary>Event <paramref name="seqNr"/> is durable: apply it and make what it enqueued or retried dispatchable.</summary>
+    public void OnPersisted(PartitionBatch batch, long seqNr)
+    {
+        _outstanding = Math.Max(0, _outstanding - batch.Entries.Length);
+        Log.Apply(batch, seqNr);
+        foreach (var entry in batch.Entries)
+        {
+            switch (entry.Kind)
+            {
+                case EntryKind.Enqueued:
+                    var task = entry.Task!;
+                    if (task.IdempotencyKey is { } key && _pendingKeys.TryGetValue(key, out var pending) && pending == task.Seq)
+                        _pendingKeys.Remove(key);
+                    if (Log.IsFresh(task.Seq) && !_settling.ContainsKey(task.Seq)) MakeAvailable(task, seqNr);
+                    else if (Log.Exceptions.TryGetValue(task.Seq, out var scheduled) && scheduled.State == TaskState.Scheduled)
+                        _delayed.Enqueue(task.Seq, scheduled.RunAtMs);
+                    break;
+                case EntryKind.Retried or EntryKind.Requeued:
+                    if (Log.Exceptions.TryGetValue(entry.Seq, out var failed) && failed.State == TaskState.Failed)
+                        _delayed.Enqueue(entry.Seq, failed.RunAtMs);
+                    break;
+                case EntryKind.Completed or EntryKind.Cancelled:
+                    _settling.Remove(entry.Seq);
+                    break;
+                case EntryKind.Purged:
+                    PurgeRuntime(entry.AtMs);
+                    break;
+            }
+        }
+        var now = _now();
+        PromoteDue(now);
+        TryDispatch();
+        MaybeSnapshot(seqNr, now);
+    }
+
+    /// <summary>A durable fresh task joins the window if its priority has no backlog in the journal and there is room; otherwise it stays in the journal.</summary>
+    private void MakeAvailable(TaskRecord task, long eventSeqNr)
+    {
+        var p = task.Priority;
+        if (_window.NotLoaded[p] == 0 && _window.Count < _o.ReadyWindow)
+        {
+            _window.Add(new ReadyTask(task, 0, task.MaxAttempts, eventSeqNr));
+            _window.LoadedUpTo[p] = task.Counter;
+            _window.ScanFrom[p] = eventSeqNr;
+        }
+        else
+        {
+            _window.NotLoaded[p]++;
+        }
+    }
+
+    private void RequestReadIfNeeded()
+    {
+        if (_reading) return;
+        if (_due.Count > 0)
+        {
+            var events = _due.Select(seq => Log.Exceptions.TryGetValue(seq, out var e) ? e.EventSeqNr : 0)
+                .Where(s => s > 0).Distinct().Order().Take(MaxFetchEvents).ToArray();
+            if (events.Length > 0)
+            {
+                _reading = true;
+                _fx.Read(new FetchRequest(events));
+                return;
+            }
+            _due.Clear();
+        }
+        var p = _window.HighestNotLoaded();
+        if (p < 0) return;
+        var best = _window.Best;
+        if (_window.Count < _o.ReadyWindow / 2 || best is null || p > best.Priority)
+        {
+            _reading = true;
+            _fx.Read(new ScanRequest(p, _window.ScanFrom[p], _o.ReadPageEvents));
+        }
+    }
+
+    public void OnJournalPage(JournalPage page)
+    {
+        _reading = false;
+        switch (page.Request)
+        {
+            case ScanRequest scan: TakeScanned(scan, page.Events); break;
+            case FetchRequest: TakeFetched(page.Events); break;
+        }
+        TryDispatch();
+    }
+
+    /// <summary>A read failed (storage trouble): forget it; the next tick asks again.</summary>
+    public void OnReadFailed() => _reading = false;
+
+    private void TakeScanned(ScanRequest scan, IReadOnlyList<(long SeqNr, PartitionBatch Batch)> events)
+    {
+        var p = scan.Priority;
+        if (events.Count == 0)
+        {
+            // Past the end of what is durable with fresh tasks still counted: the count drifted. Reset it.
+            if (scan.FromSeqNr > Log.LastEventSeqNr) _window.NotLoaded[p] = 0;
+            return;
+        }
+        var need = Math.Max(MinPageTasks, _o.ReadyWindow - _window.Count);
+        var taken = 0;
+        foreach (var (seqNr, batch) in events)
+        {
+            foreach (var entry in batch.Entries)
+            {
+                if (entry.Kind != EntryKind.Enqueued || entry.Task is not { } task || task.Priority != p
+                    || task.Counter <= _window.LoadedUpTo[p]) continue;
+                _window.LoadedUpTo[p] = task.Counter;
+                if (!Log.IsFresh(task.Seq) || _settling.ContainsKey(task.Seq)) continue;
+                _window.Add(new ReadyTask(task, 0, task.MaxAttempts, seqNr));
+                _window.NotLoaded[p] = Math.Max(0, _window.NotLoaded[p] - 1);
+                if (++taken >= need)
+                {
+                    _window.ScanFrom[p] = seqNr;
+                    return;
+                }
+            }
+        }
+        _window.ScanFrom[p] = events[^1].SeqNr + 1;
+    }
+
+    private void TakeFetched(IReadOnlyList<(long SeqNr, PartitionBatch Batch)> events)
+    {
+        var now = _now();
+        var bySeqNr = events.ToDictionary(e => e.SeqNr, e => e.Batch);
+        foreach (var seq in _due.ToArray())
+        {
+            if (!Log.Exceptions.TryGetValue(seq, out var e) || e.State is not (TaskState.Scheduled or TaskState.Failed) || e.RunAtMs > now)
+            {
+                _due.Remove(seq);
+                continue;
+            }
+            if (!bySeqNr.TryGetValue(e.EventSeqNr, out var batch)) continue;
+            _due.Remove(seq);
+            var record = batch.Entries.FirstOrDefault(x => x.Kind == EntryKind.Enqueued && x.Seq == seq)?.Task;
+            if (record is null) continue; // the event no longer holds it: nothing to deliver
+            _window.Add(new ReadyTask(record, e.Attempt, e.MaxAttempts > 0 ? e.MaxAttempts : record.MaxAttempts, e.EventSeqNr));
+        }
+    }
+
+    private void MaybeSnapshot(long seqNr, long now)
+    {
+        if (seqNr - _lastSnapshotSeqNr < _o.SnapshotEvery) return;
+        _lastSnapshotSeqNr = seqNr;
+        var ack = Log.AckCounter();
+        // Events wholly below the one holding the oldest unsettled task carry nothing a recovery needs once the snapshot is saved.
+        var deleteUpTo = ack >= Log.NextCounter ? seqNr : Math.Max(0, Log.EventOf(ack) - 1);
+        Log.Prune(ack, now - _o.IdempotencyRetentionMs);
+        _fx.SaveSnapshot(Log.ToSnapshot(), seqNr, Math.Min(deleteUpTo, seqNr));
+    }
+
+    private void Append(BatchEntry[] entries, object? replyTo, object? reply)
+    {
+        _outstanding += entries.Length;
+        _fx.Append(entries, replyTo, reply);
+    }
+
+    private void Reject(object replyTo, ErrorCode code, string message) => _fx.Reply(replyTo, new Rejected(code, message));
+
+    private string TaskIdOf(long seq) => new TaskId(_id, seq).ToString();
+}

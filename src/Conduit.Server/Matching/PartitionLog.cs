@@ -1,0 +1,259 @@
+using Conduit.Server.Persistence;
+
+namespace Conduit.Server.Matching;
+
+/// <summary>
+/// The durable state of one partition: what the journal says, and nothing that only lives while the partition
+/// runs. It changes only through <see cref="Apply"/>, called with each event once it is durable (live) or
+/// replayed (recovery), so both paths build the same state. It never holds a payload.
+/// <para>
+/// Every task is in exactly one of: <b>fresh</b> (ready and never delivered; counted in <see cref="FreshCount"/>),
+/// an <b>exception</b> (scheduled, running, failed awaiting retry, dead; in <see cref="Exceptions"/>), or
+/// <b>settled</b> (completed, cancelled, purged; in <see cref="Settled"/>). Exceptions win over settled
+/// (a purge settles a range in which running tasks stay running).
+/// </para>
+/// </summary>
+public sealed class PartitionLog
+{
+    public const int PriorityLevels = TaskSpec.MaxPriority + 1;
+    private const int RecentlyCancelledLimit = 10_000;
+
+    public long Epoch { get; private set; }
+    public bool Paused { get; private set; }
+    /// <summary>The counter the next enqueued task gets. Counters start at 1.</summary>
+    public long NextCounter { get; private set; } = 1;
+    public long LastEventSeqNr { get; private set; }
+    public CounterSet Settled { get; private set; } = new();
+    public Dictionary<long, TaskEntry> Exceptions { get; } = new();
+    public long[] FreshCount { get; } = new long[PriorityLevels];
+    public Dictionary<string, (long Seq, long AtMs)> IdempotencyKeys { get; } = new(StringComparer.Ordinal);
+
+    private readonly List<(long Counter, long EventSeqNr)> _eventIndex = [];
+    private readonly Queue<long> _recentlyCancelledOrder = new();
+    private readonly HashSet<long> _recentlyCancelled = [];
+
+    public long TotalFresh
+    {
+        get { long n = 0; foreach (var c in FreshCount) n += c; return n; }
+    }
+
+    public bool IsFresh(long seq)
+    {
+        var counter = seq >> 4;
+        return counter < NextCounter && !Exceptions.ContainsKey(seq) && !Settled.Contains(counter);
+    }
+
+    /// <summary>The journal event that holds the task with <paramref name="counter"/>, or 0 when it is not indexed.</summary>
+    public long EventOf(long counter)
+    {
+        int lo = 0, hi = _eventIndex.Count - 1;
+        long found = 0;
+        while (lo <= hi)
+        {
+            var mid = (lo + hi) >>> 1;
+            if (_eventIndex[mid].Counter <= counter) { found = _eventIndex[mid].EventSeqNr; lo = mid + 1; }
+            else hi = mid - 1;
+        }
+        return found;
+    }
+
+    public TaskStatus? StatusOf(long seq, long nowMs)
+    {
+        var counter = seq >> 4;
+        if (counter <= 0 || counter >= NextCounter) return null;
+        if (Exceptions.TryGetValue(seq, out var e))
+        {
+            return e.State switch
+            {
+                TaskState.Scheduled => e.RunAtMs <= nowMs ? TaskStatus.Ready : TaskStatus.Scheduled,
+                TaskState.Failed => e.RunAtMs <= nowMs ? TaskStatus.Ready : TaskStatus.Failed,
+                TaskState.Running => TaskStatus.Running,
+                _ => TaskStatus.DeadLettered,
+            };
+        }
+        if (Settled.Contains(counter)) return _recentlyCancelled.Contains(seq) ? TaskStatus.Cancelled : TaskStatus.Completed;
+        return TaskStatus.Ready;
+    }
+
+    /// <summary>
+    /// The lowest counter that is not settled: every event wholly below the event holding it can be deleted
+    /// once a snapshot covers it.
+    /// </summary>
+    public long AckCounter()
+    {
+        var ack = Settled.FirstMissingFrom(1);
+        foreach (var e in Exceptions.Values)
+            if (e.Counter < ack) ack = e.Counter;
+        return ack;
+    }
+
+    public void Apply(PartitionBatch batch, long eventSeqNr)
+    {
+        LastEventSeqNr = eventSeqNr;
+        var indexed = false;
+        foreach (var entry in batch.Entries)
+        {
+            switch (entry.Kind)
+            {
+                case EntryKind.Enqueued:
+                    var task = entry.Task!;
+                    if (!indexed) { _eventIndex.Add((task.Counter, eventSeqNr)); indexed = true; }
+                    ApplyEnqueued(task, eventSeqNr);
+                    break;
+                case EntryKind.Dispatched:
+                    SetException(entry.Seq, TaskState.Running, entry.Attempt, 0, null, 0, entry);
+                    break;
+                case EntryKind.Retried:
+                    SetException(entry.Seq, TaskState.Failed, entry.Attempt, entry.AtMs, entry.Reason, entry.AtMs);
+                    break;
+                case EntryKind.DeadLettered:
+                    SetException(entry.Seq, TaskState.Dead, entry.Attempt, 0, entry.Reason, entry.AtMs);
+                    break;
+                case EntryKind.Requeued:
+                    SetException(entry.Seq, TaskState.Failed, 0, entry.AtMs, null, entry.AtMs);
+                    break;
+                case EntryKind.Completed:
+                    Settle(entry.Seq);
+                    break;
+                case EntryKind.Cancelled:
+                    Settle(entry.Seq);
+                    RememberCancelled(entry.Seq);
+                    break;
+                case EntryKind.Purged:
+                    ApplyPurge(entry.AtMs);
+                    break;
+                case EntryKind.Paused:
+                    Paused = true;
+                    break;
+                case EntryKind.Resumed:
+                    Paused = false;
+                    break;
+                case EntryKind.OwnerEpochStarted:
+                    Epoch = entry.AtMs;
+                    break;
+            }
+        }
+    }
+
+    private void ApplyEnqueued(TaskRecord task, long eventSeqNr)
+    {
+        NextCounter = Math.Max(NextCounter, task.Counter + 1);
+        if (task.IdempotencyKey is { } key) IdempotencyKeys[key] = (task.Seq, task.EnqueuedAtMs);
+        if (task.IsScheduled)
+        {
+            Exceptions[task.Seq] = new TaskEntry
+            {
+                Seq = task.Seq, EventSeqNr = eventSeqNr, State = TaskState.Scheduled, MaxAttempts = task.MaxAttempts,
+                RunAtMs = task.RunAtMs, EnqueuedAtMs = task.EnqueuedAtMs, UpdatedAtMs = task.EnqueuedAtMs,
+            };
+        }
+        else
+        {
+            FreshCount[task.Priority]++;
+        }
+    }
+
+    /// <summary>Moves a task into an exception state. A fresh task's entry is made from the event index.</summary>
+    private void SetException(long seq, TaskState state, int attempt, long runAtMs, string? reason, long updatedAtMs, BatchEntry? dispatch = null)
+    {
+        if (!Exceptions.TryGetValue(seq, out var e))
+        {
+            var counter = seq >> 4;
+            if (counter >= NextCounter || Settled.Contains(counter)) return; // nothing to move (double or stale change)
+            FreshCount[(int)(seq & 0xF)]--;
+            e = new TaskEntry
+            {
+                Seq = seq, EventSeqNr = EventOf(counter), MaxAttempts = dispatch?.MaxAttempts ?? 0,
+                EnqueuedAtMs = dispatch?.EnqueuedAtMs ?? 0,
+            };
+            Exceptions[seq] = e;
+        }
+        e.State = state;
+        e.Attempt = attempt;
+        e.RunAtMs = runAtMs;
+        e.Reason = reason ?? e.Reason;
+        if (updatedAtMs != 0) e.UpdatedAtMs = updatedAtMs;
+    }
+
+    private void Settle(long seq)
+    {
+        var counter = seq >> 4;
+        if (!Exceptions.Remove(seq))
+        {
+            if (counter >= NextCounter || Settled.Contains(counter)) return;
+            FreshCount[(int)(seq & 0xF)]--;
+        }
+        Settled.Add(counter);
+    }
+
+    private void ApplyPurge(long belowCounter)
+    {
+        // Fresh tasks are all below the watermark: the purge was decided after every enqueue before it.
+        Array.Clear(FreshCount);
+        foreach (var (seq, e) in Exceptions.ToArray())
+            if (e.Counter < belowCounter && e.State != TaskState.Running) Exceptions.Remove(seq);
+        Settled.AddRange(1, belowCounter);
+    }
+
+    private void RememberCancelled(long seq)
+    {
+        if (!_recentlyCancelled.Add(seq)) return;
+        _recentlyCancelledOrder.Enqueue(seq);
+        while (_recentlyCancelledOrder.Count > RecentlyCancelledLimit)
+            _recentlyCancelled.Remove(_recentlyCancelledOrder.Dequeue());
+    }
+
+    /// <summary>
+    /// Forgets what is wholly below <paramref name="ackCounter"/>: event index entries of deleted events and
+    /// idempotency keys older than the retention whose task is settled.
+    /// </summary>
+    public void Prune(long ackCounter, long idempotencyCutoffMs)
+    {
+        var keep = 0;
+        while (keep + 1 < _eventIndex.Count && _eventIndex[keep + 1].Counter <= ackCounter) keep++;
+        if (keep > 0) _eventIndex.RemoveRange(0, keep);
+        foreach (var (key, (seq, at)) in IdempotencyKeys.ToArray())
+            if (at < idempotencyCutoffMs && (seq >> 4) < ackCounter) IdempotencyKeys.Remove(key);
+    }
+
+    public PartitionSnapshot ToSnapshot()
+    {
+        var keys = IdempotencyKeys.ToArray();
+        return new PartitionSnapshot
+        {
+            Epoch = Epoch,
+            Paused = Paused,
+            NextCounter = NextCounter,
+            Settled = Settled.ToPairs(),
+            Exceptions = Exceptions.Values.Select(Clone).ToArray(),
+            FreshCount = (long[])FreshCount.Clone(),
+            EventIndex = _eventIndex.SelectMany(e => new[] { e.Counter, e.EventSeqNr }).ToArray(),
+            IdempotencyKeys = keys.Select(k => k.Key).ToArray(),
+            IdempotencySeqs = keys.Select(k => k.Value.Seq).ToArray(),
+            IdempotencyAtMs = keys.Select(k => k.Value.AtMs).ToArray(),
+            RecentlyCancelled = _recentlyCancelledOrder.ToArray(),
+        };
+    }
+
+    public static PartitionLog FromSnapshot(PartitionSnapshot s, long snapshotSeqNr)
+    {
+        var log = new PartitionLog
+        {
+            Epoch = s.Epoch, Paused = s.Paused, NextCounter = s.NextCounter, LastEventSeqNr = snapshotSeqNr,
+            Settled = CounterSet.FromPairs(s.Settled),
+        };
+        foreach (var e in s.Exceptions) log.Exceptions[e.Seq] = e;
+        Array.Copy(s.FreshCount, log.FreshCount, Math.Min(s.FreshCount.Length, log.FreshCount.Length));
+        for (var i = 0; i + 1 < s.EventIndex.Length; i += 2) log._eventIndex.Add((s.EventIndex[i], s.EventIndex[i + 1]));
+        for (var i = 0; i < s.IdempotencyKeys.Length; i++)
+            log.IdempotencyKeys[s.IdempotencyKeys[i]] = (s.IdempotencySeqs[i], s.IdempotencyAtMs[i]);
+        foreach (var seq in s.RecentlyCancelled) log.RememberCancelled(seq);
+        return log;
+    }
+
+    private static TaskEntry Clone(TaskEntry e) => new()
+    {
+        Seq = e.Seq, EventSeqNr = e.EventSeqNr, State = e.State, Attempt = e.Attempt, MaxAttempts = e.MaxAttempts,
+        RunAtMs = e.RunAtMs, EnqueuedAtMs = e.EnqueuedAtMs, UpdatedAtMs = e.UpdatedAtMs, Reason = e.Reason,
+    };
+}

@@ -1,0 +1,54 @@
+namespace Conduit.Server.Matching;
+
+/// <summary>Settings of every queue partition. Knob names follow Temporal's matching service where the idea is the same.</summary>
+public sealed record PartitionOptions
+{
+    public const int DefaultMaxPayloadBytes = 256 * 1024;
+    public const int DefaultMaxAttemptsValue = 10;
+    public const long DefaultLeaseTimeoutMs = 30_000;
+
+    /// <summary>Largest payload accepted. Defaults to 256 KiB.</summary>
+    public int MaxPayloadBytes { get; init; } = DefaultMaxPayloadBytes;
+    /// <summary>Attempts before a task is dead-lettered, when the producer does not say. Defaults to 10.</summary>
+    public int DefaultMaxAttempts { get; init; } = DefaultMaxAttemptsValue;
+    /// <summary>Visibility timeout of a lease, when the poller does not say. Defaults to 30 s.</summary>
+    public long LeaseTimeoutMs { get; init; } = DefaultLeaseTimeoutMs;
+    /// <summary>Longest long-poll. Defaults to 5 minutes.</summary>
+    public long LongPollTimeoutMaxMs { get; init; } = 300_000;
+    /// <summary>Most tasks one poll may take. Defaults to 1000.</summary>
+    public int MaxPollTasks { get; init; } = 1000;
+    /// <summary>Ready tasks (with payload) kept in memory per partition; the rest is paged in from the journal. Defaults to 1000.</summary>
+    public int ReadyWindow { get; init; } = 1000;
+    /// <summary>Journal events read per page-in. Defaults to 16.</summary>
+    public int ReadPageEvents { get; init; } = 16;
+    /// <summary>First retry delay. Defaults to 1 s; each further attempt doubles it up to <see cref="RetryMaxMs"/>.</summary>
+    public long RetryInitialMs { get; init; } = 1_000;
+    /// <summary>Longest retry delay. Defaults to 5 minutes.</summary>
+    public long RetryMaxMs { get; init; } = 300_000;
+    /// <summary>Random spread of a retry delay, as a fraction. Defaults to 0.2 (±20%).</summary>
+    public double RetryJitter { get; init; } = 0.2;
+    /// <summary>Most entries (tasks or changes) in one journal event. Defaults to 500.</summary>
+    public int MaxWriteBatch { get; init; } = 500;
+    /// <summary>Most payload bytes in one journal event. Defaults to 4 MiB.</summary>
+    public int MaxWriteBatchBytes { get; init; } = 4 * 1024 * 1024;
+    /// <summary>Journal writes in flight at once. Defaults to 2.</summary>
+    public int MaxWritesInFlight { get; init; } = 2;
+    /// <summary>Entries accepted but not yet durable beyond which new work is refused with Overloaded. Defaults to 20,000.</summary>
+    public int OutstandingWriteLimit { get; init; } = 20_000;
+    /// <summary>A snapshot is saved every this many events, then fully-settled events are deleted. Defaults to 500.</summary>
+    public int SnapshotEvery { get; init; } = 500;
+    /// <summary>How often leases, poll deadlines and delayed tasks are checked. Defaults to 100 ms.</summary>
+    public long TickMs { get; init; } = 100;
+    /// <summary>How long an idempotency key keeps returning the original task. Defaults to 24 h.</summary>
+    public long IdempotencyRetentionMs { get; init; } = 24 * 3600 * 1000L;
+    /// <summary>After storage fails, how long a partition answers Unavailable before it tries to recover again. Defaults to 2 s.</summary>
+    public long RecoveryBackoffMs { get; init; } = 2_000;
+
+    public long RetryDelayMs(int attempt, double random01)
+    {
+        var exp = Math.Min(30, Math.Max(0, attempt - 1));
+        var baseMs = Math.Min(RetryMaxMs, RetryInitialMs * (double)(1L << exp));
+        var spread = 1 + RetryJitter * (2 * random01 - 1);
+        return Math.Max(1, (long)(baseMs * spread));
+    }
+}

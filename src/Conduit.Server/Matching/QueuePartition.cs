@@ -1,0 +1,130 @@
+using Akka.Actor;
+using Akka.Event;
+using Conduit.Server.Persistence;
+
+namespace Conduit.Server.Matching;
+
+/// <summary>
+/// One queue partition: a cluster-sharding entity that owns the partition's matching state. It decides (through
+/// the pure <see cref="PartitionEngine"/>); its child <see cref="TaskWriter"/> writes. Requests that arrive while it
+/// recovers wait; while storage is down it answers <see cref="ErrorCode.Unavailable"/> and tries again later.
+/// </summary>
+public sealed class QueuePartition : ReceiveActor, IWithStash, IWithTimers, IPartitionEffects
+{
+    private sealed class Tick
+    {
+        public static readonly Tick Instance = new();
+    }
+
+    private sealed record PollDeadline(long PollId);
+    private sealed record ReadFailed(Exception Cause);
+    private sealed class RetryRecovery
+    {
+        public static readonly RetryRecovery Instance = new();
+    }
+
+    private readonly PartitionId _id;
+    private readonly PartitionOptions _options;
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly BacklogReader _reader;
+    private IActorRef _writer = ActorRefs.Nobody;
+    private PartitionEngine? _engine;
+
+    public QueuePartition(PartitionId id, PartitionOptions options)
+    {
+        _id = id;
+        _options = options;
+        _reader = new BacklogReader(Context.System, PersistenceIdOf(id));
+        Recovering();
+    }
+
+    public static Props Props(PartitionId id, PartitionOptions options) => Akka.Actor.Props.Create(() => new QueuePartition(id, options));
+
+    public static string PersistenceIdOf(PartitionId id) => "partition-" + id.EntityId;
+
+    public IStash Stash { get; set; } = null!;
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    protected override void PreStart() => StartWriter();
+
+    private void StartWriter()
+    {
+        _writer = Context.ActorOf(TaskWriter.Props(PersistenceIdOf(_id), _options, Self), "writer-" + Guid.NewGuid().ToString("N")[..8]);
+        Context.Watch(_writer);
+    }
+
+    private void Recovering()
+    {
+        Receive<TaskWriter.Recovered>(recovered =>
+        {
+            _engine = new PartitionEngine(_id, _options, recovered.Log, this);
+            _log.Info("Partition {0} recovered at event {1}, epoch {2}: {3} ready, {4} other live tasks",
+                _id, recovered.Log.LastEventSeqNr, recovered.Log.Epoch, recovered.Log.TotalFresh, recovered.Log.Exceptions.Count);
+            Timers.StartPeriodicTimer("tick", Tick.Instance, TimeSpan.FromMilliseconds(_options.TickMs));
+            Become(Active);
+            Stash.UnstashAll();
+        });
+        Receive<TaskWriter.Failed>(failed => BecomeUnavailable(failed.Cause.Message));
+        Receive<Terminated>(t => t.ActorRef.Equals(_writer), _ => BecomeUnavailable("the writer stopped during recovery"));
+        Receive<IPartitionRequest>(_ => Stash.Stash());
+    }
+
+    private void Active()
+    {
+        Receive<IPartitionRequest>(request => _engine!.Handle(Sender, request));
+        Receive<TaskWriter.Persisted>(p => _engine!.OnPersisted(p.Batch, p.SeqNr));
+        Receive<JournalPage>(page => _engine!.OnJournalPage(page));
+        Receive<ReadFailed>(failed =>
+        {
+            _log.Warning(failed.Cause, "Paging in from the journal of {0} failed; trying again", _id);
+            _engine!.OnReadFailed();
+        });
+        Receive<Tick>(_ => _engine!.OnTick());
+        Receive<PollDeadline>(d => _engine!.OnPollDeadline(d.PollId));
+        Receive<TaskWriter.Failed>(failed => BecomeUnavailable(failed.Cause.Message));
+        Receive<Terminated>(t => t.ActorRef.Equals(_writer), _ => BecomeUnavailable("the writer stopped"));
+    }
+
+    /// <summary>
+    /// Storage failed. In-memory state may be ahead of the journal, so drop it: answer Unavailable for a while,
+    /// then recover from the journal with a new writer.
+    /// </summary>
+    private void BecomeUnavailable(string reason)
+    {
+        _log.Warning("Partition {0} is unavailable ({1}); recovering again in {2} ms", _id, reason, _options.RecoveryBackoffMs);
+        _engine?.AbandonPollers(new Rejected(ErrorCode.Unavailable, $"partition {_id} lost its storage: {reason}"));
+        _engine = null;
+        Timers.Cancel("tick");
+        Context.Unwatch(_writer);
+        Context.Stop(_writer);
+        foreach (var envelope in Stash.ClearStash())
+            envelope.Sender.Tell(new Rejected(ErrorCode.Unavailable, $"partition {_id} is unavailable: {reason}"));
+        Become(() =>
+        {
+            Receive<IPartitionRequest>(_ => Sender.Tell(new Rejected(ErrorCode.Unavailable, $"partition {_id} is unavailable: {reason}")));
+            Receive<RetryRecovery>(_ =>
+            {
+                Become(Recovering);
+                StartWriter();
+            });
+            ReceiveAny(_ => { }); // late replies of the old writer and reader
+        });
+        Timers.StartSingleTimer("retry-recovery", RetryRecovery.Instance, TimeSpan.FromMilliseconds(_options.RecoveryBackoffMs));
+    }
+
+    // ---- IPartitionEffects ----
+
+    void IPartitionEffects.Reply(object replyTo, object message) => ((IActorRef)replyTo).Tell(message);
+
+    void IPartitionEffects.Append(BatchEntry[] entries, object? replyTo, object? reply) =>
+        _writer.Tell(new TaskWriter.Append(entries, (IActorRef?)replyTo, reply));
+
+    void IPartitionEffects.Read(ReadRequest request) =>
+        _reader.ReadAsync(request).PipeTo(Self, success: page => page, failure: ex => new ReadFailed(ex));
+
+    void IPartitionEffects.SaveSnapshot(PartitionSnapshot snapshot, long seqNr, long deleteEventsUpTo) =>
+        _writer.Tell(new TaskWriter.SaveSnapshotRequest(snapshot, seqNr, deleteEventsUpTo));
+
+    void IPartitionEffects.SchedulePollDeadline(long pollId, long delayMs) =>
+        Timers.StartSingleTimer(("poll", pollId), new PollDeadline(pollId), TimeSpan.FromMilliseconds(delayMs));
+}

@@ -1,0 +1,183 @@
+using Akka.Actor;
+using Akka.Event;
+using Akka.Persistence;
+using Conduit.Server.Persistence;
+
+namespace Conduit.Server.Matching;
+
+/// <summary>
+/// The partition's only persistent actor and single writer (after Temporal's <c>taskWriter</c>). Appends wait in
+/// its buffer; whenever a write slot is free it turns everything waiting (up to <see cref="PartitionOptions.MaxWriteBatch"/>
+/// entries) into one <see cref="PartitionBatch"/> event, persists it, tells the partition, then answers every requester.
+/// On start it recovers the partition's durable state, persists a new owner epoch (the fence, see
+/// docs/ownership-and-failover.md) and hands the state to the partition.
+/// </summary>
+public sealed class TaskWriter : UntypedPersistentActor
+{
+    /// <summary>Make <paramref name="Entries"/> durable, then send <paramref name="Reply"/> to <paramref name="ReplyTo"/>.</summary>
+    public sealed record Append(BatchEntry[] Entries, IActorRef? ReplyTo, object? Reply);
+    public sealed record Persisted(PartitionBatch Batch, long SeqNr);
+    public sealed record Recovered(PartitionLog Log);
+    public sealed record Failed(Exception Cause);
+    public sealed record SaveSnapshotRequest(PartitionSnapshot Snapshot, long SeqNr, long DeleteEventsUpTo);
+
+    private readonly string _persistenceId;
+    private readonly PartitionOptions _options;
+    private readonly IActorRef _partition;
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly LinkedList<Append> _buffer = new();
+    private readonly LinkedList<List<Append>> _inFlight = new();
+    private readonly Dictionary<long, long> _deleteAfterSnapshot = new();
+    private PartitionLog? _recovering = new();
+
+    public TaskWriter(string persistenceId, PartitionOptions options, IActorRef partition)
+    {
+        _persistenceId = persistenceId;
+        _options = options;
+        _partition = partition;
+    }
+
+    public static Props Props(string persistenceId, PartitionOptions options, IActorRef partition) =>
+        Akka.Actor.Props.Create(() => new TaskWriter(persistenceId, options, partition));
+
+    public override string PersistenceId => _persistenceId;
+
+    protected override void OnRecover(object message)
+    {
+        switch (message)
+        {
+            case SnapshotOffer offer when offer.Snapshot is PartitionSnapshot snapshot:
+                _recovering = PartitionLog.FromSnapshot(snapshot, offer.Metadata.SequenceNr);
+                break;
+            case PartitionBatch batch:
+                _recovering!.Apply(batch, LastSequenceNr);
+                break;
+            case RecoveryCompleted:
+                var epoch = _recovering!.Epoch + 1;
+                Persist(new PartitionBatch { Entries = [BatchEntry.Of(EntryKind.OwnerEpochStarted, atMs: epoch)] }, started =>
+                {
+                    _recovering.Apply(started, LastSequenceNr);
+                    _partition.Tell(new Recovered(_recovering));
+                    _recovering = null;
+                });
+                break;
+        }
+    }
+
+    protected override void OnCommand(object message)
+    {
+        switch (message)
+        {
+            case Append append:
+                _buffer.AddLast(append);
+                Flush();
+                break;
+            case SaveSnapshotRequest request:
+                _deleteAfterSnapshot[request.SeqNr] = request.DeleteEventsUpTo;
+                SnapshotStore.Tell(new SaveSnapshot(new SnapshotMetadata(PersistenceId, request.SeqNr, DateTime.UtcNow), request.Snapshot));
+                break;
+            case SaveSnapshotSuccess saved:
+                if (_deleteAfterSnapshot.Remove(saved.Metadata.SequenceNr, out var upTo) && upTo > 0) DeleteMessages(upTo);
+                DeleteSnapshots(new SnapshotSelectionCriteria(saved.Metadata.SequenceNr - 1));
+                break;
+            case SaveSnapshotFailure failed:
+                _deleteAfterSnapshot.Remove(failed.Metadata.SequenceNr);
+                _log.Warning(failed.Cause, "Snapshot of {0} at {1} failed; the journal is kept", PersistenceId, failed.Metadata.SequenceNr);
+                break;
+            case DeleteMessagesFailure failed:
+                _log.Warning(failed.Cause, "Deleting events of {0} up to {1} failed", PersistenceId, failed.ToSequenceNr);
+                break;
+            case DeleteMessagesSuccess or DeleteSnapshotsSuccess or DeleteSnapshotsFailure:
+                break;
+            default:
+                Unhandled(message);
+                break;
+        }
+    }
+
+    private void Flush()
+    {
+        while (_inFlight.Count < _options.MaxWritesInFlight && _buffer.First is not null)
+        {
+            var appends = new List<Append>();
+            var entries = new List<BatchEntry>();
+            var bytes = 0;
+            while (_buffer.First is { } node
+                   && (appends.Count == 0 || (entries.Count + node.Value.Entries.Length <= _options.MaxWriteBatch
+                                              && bytes + PayloadBytes(node.Value) <= _options.MaxWriteBatchBytes)))
+            {
+                _buffer.RemoveFirst();
+                appends.Add(node.Value);
+                entries.AddRange(node.Value.Entries);
+                bytes += PayloadBytes(node.Value);
+            }
+            if (entries.Count == 0)
+            {
+                // Nothing to write (say, only duplicates): answer once everything written before is durable.
+                if (_inFlight.Last is { } last) last.Value.AddRange(appends);
+                else Answer(appends);
+                continue;
+            }
+            Write(appends, entries);
+        }
+    }
+
+    /// <summary>One event per write slot, on purpose: each event already carries a whole batch.</summary>
+    private void Write(List<Append> appends, List<BatchEntry> entries)
+    {
+        _inFlight.AddLast(appends);
+        PersistAsync(new PartitionBatch { Entries = entries.ToArray() }, batch =>
+        {
+            var done = _inFlight.First!.Value;
+            _inFlight.RemoveFirst();
+            _partition.Tell(new Persisted(batch, LastSequenceNr));
+            Answer(done);
+            Flush();
+        });
+    }
+
+    private static int PayloadBytes(Append append)
+    {
+        var bytes = 0;
+        foreach (var e in append.Entries) bytes += e.Task?.Payload.Length ?? 0;
+        return bytes;
+    }
+
+    private static void Answer(List<Append> appends)
+    {
+        foreach (var a in appends)
+            if (a.ReplyTo is not null && a.Reply is not null) a.ReplyTo.Tell(a.Reply);
+    }
+
+    protected override void OnPersistFailure(Exception cause, object @event, long sequenceNr)
+    {
+        _log.Error(cause, "Write {0} of {1} failed; the partition stops and recovers from the journal", sequenceNr, PersistenceId);
+        FailEverything(cause);
+        base.OnPersistFailure(cause, @event, sequenceNr);
+    }
+
+    protected override void OnPersistRejected(Exception cause, object @event, long sequenceNr)
+    {
+        _log.Error(cause, "Write {0} of {1} was rejected; the partition stops and recovers from the journal", sequenceNr, PersistenceId);
+        FailEverything(cause);
+        Context.Stop(Self);
+    }
+
+    protected override void OnRecoveryFailure(Exception reason, object? message = null)
+    {
+        _log.Error(reason, "Recovery of {0} failed", PersistenceId);
+        _partition.Tell(new Failed(reason));
+        base.OnRecoveryFailure(reason, message);
+    }
+
+    /// <summary>Nothing waiting here became durable: tell every requester so, and the partition, which restarts.</summary>
+    private void FailEverything(Exception cause)
+    {
+        var unavailable = new Rejected(ErrorCode.Unavailable, $"storage write failed: {cause.Message}");
+        foreach (var a in _inFlight.SelectMany(x => x).Concat(_buffer))
+            a.ReplyTo?.Tell(unavailable);
+        _inFlight.Clear();
+        _buffer.Clear();
+        _partition.Tell(new Failed(cause));
+    }
+}

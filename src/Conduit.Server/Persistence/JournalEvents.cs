@@ -1,0 +1,119 @@
+namespace Conduit.Server.Persistence;
+
+/// <summary>Marker for what lands in the journal and the snapshot store; bound to <see cref="JournalSerializer"/>.</summary>
+public interface IConduitEvent;
+
+/// <summary>
+/// The partition's only event type: everything one write of the <c>TaskWriter</c> made durable, in the order it
+/// was decided. One event carries many tasks, so throughput is tasks per write, not writes per second.
+/// </summary>
+[MemoryPackable(GenerateType.VersionTolerant)]
+public sealed partial class PartitionBatch : IConduitEvent
+{
+    [MemoryPackOrder(0)] public BatchEntry[] Entries { get; set; } = [];
+}
+
+public enum EntryKind : byte
+{
+    /// <summary><see cref="BatchEntry.Task"/> was accepted.</summary>
+    Enqueued = 1,
+    /// <summary>The task was handed to a worker as delivery number <see cref="BatchEntry.Attempt"/>. A hint for recovery, written without waiting.</summary>
+    Dispatched = 2,
+    Completed = 3,
+    /// <summary>Delivery <see cref="BatchEntry.Attempt"/> failed or expired; the next is due at <see cref="BatchEntry.AtMs"/>.</summary>
+    Retried = 4,
+    DeadLettered = 5,
+    Cancelled = 6,
+    /// <summary>A dead letter goes back to the queue with fresh attempts, due at <see cref="BatchEntry.AtMs"/>.</summary>
+    Requeued = 7,
+    /// <summary>Every task below counter <see cref="BatchEntry.AtMs"/> that is not running is dropped.</summary>
+    Purged = 8,
+    Paused = 9,
+    Resumed = 10,
+    /// <summary>A new owner took the partition; <see cref="BatchEntry.AtMs"/> is its epoch.</summary>
+    OwnerEpochStarted = 11,
+}
+
+[MemoryPackable(GenerateType.VersionTolerant)]
+public sealed partial class BatchEntry
+{
+    [MemoryPackOrder(0)] public EntryKind Kind { get; set; }
+    [MemoryPackOrder(1)] public long Seq { get; set; }
+    [MemoryPackOrder(2)] public TaskRecord? Task { get; set; }
+    [MemoryPackOrder(3)] public int Attempt { get; set; }
+    [MemoryPackOrder(4)] public long AtMs { get; set; }
+    [MemoryPackOrder(5)] public string? Reason { get; set; }
+    /// <summary>Set on <see cref="EntryKind.Dispatched"/>: what the partition needs to know of a fresh task once it runs.</summary>
+    [MemoryPackOrder(6)] public int MaxAttempts { get; set; }
+    [MemoryPackOrder(7)] public long EnqueuedAtMs { get; set; }
+
+    public static BatchEntry Of(EntryKind kind, long seq = 0, int attempt = 0, long atMs = 0, string? reason = null) =>
+        new() { Kind = kind, Seq = seq, Attempt = attempt, AtMs = atMs, Reason = reason };
+}
+
+/// <summary>A task as enqueued. <see cref="Seq"/> is <c>counter &lt;&lt; 4 | priority</c>.</summary>
+[MemoryPackable(GenerateType.VersionTolerant)]
+public sealed partial class TaskRecord
+{
+    [MemoryPackOrder(0)] public long Seq { get; set; }
+    [MemoryPackOrder(1)] public byte[] Payload { get; set; } = [];
+    [MemoryPackOrder(2)] public Dictionary<string, string>? Headers { get; set; }
+    [MemoryPackOrder(3)] public long EnqueuedAtMs { get; set; }
+    [MemoryPackOrder(4)] public long RunAtMs { get; set; }
+    [MemoryPackOrder(5)] public int MaxAttempts { get; set; }
+    [MemoryPackOrder(6)] public string? IdempotencyKey { get; set; }
+
+    [MemoryPackIgnore] public long Counter => Seq >> 4;
+    [MemoryPackIgnore] public int Priority => (int)(Seq & 0xF);
+    [MemoryPackIgnore] public bool IsScheduled => RunAtMs > EnqueuedAtMs;
+}
+
+public enum TaskState : byte
+{
+    Scheduled = 1,
+    Running = 2,
+    Failed = 3,
+    Dead = 4,
+}
+
+/// <summary>
+/// A task that is not plain "ready and never delivered": scheduled, running, failed awaiting retry, or dead.
+/// The partition keeps these in memory without their payload; the payload stays in event <see cref="EventSeqNr"/>.
+/// </summary>
+[MemoryPackable(GenerateType.VersionTolerant)]
+public sealed partial class TaskEntry
+{
+    [MemoryPackOrder(0)] public long Seq { get; set; }
+    [MemoryPackOrder(1)] public long EventSeqNr { get; set; }
+    [MemoryPackOrder(2)] public TaskState State { get; set; }
+    [MemoryPackOrder(3)] public int Attempt { get; set; }
+    [MemoryPackOrder(4)] public int MaxAttempts { get; set; }
+    [MemoryPackOrder(5)] public long RunAtMs { get; set; }
+    [MemoryPackOrder(6)] public long EnqueuedAtMs { get; set; }
+    [MemoryPackOrder(7)] public long UpdatedAtMs { get; set; }
+    [MemoryPackOrder(8)] public string? Reason { get; set; }
+
+    [MemoryPackIgnore] public long Counter => Seq >> 4;
+    [MemoryPackIgnore] public int Priority => (int)(Seq & 0xF);
+}
+
+/// <summary>
+/// What a snapshot holds: the durable state of a partition without any payload (see docs/backlog-paging.md).
+/// </summary>
+[MemoryPackable(GenerateType.VersionTolerant)]
+public sealed partial class PartitionSnapshot : IConduitEvent
+{
+    [MemoryPackOrder(0)] public long Epoch { get; set; }
+    [MemoryPackOrder(1)] public bool Paused { get; set; }
+    [MemoryPackOrder(2)] public long NextCounter { get; set; }
+    /// <summary>Settled counters as [start, end) pairs.</summary>
+    [MemoryPackOrder(3)] public long[] Settled { get; set; } = [];
+    [MemoryPackOrder(4)] public TaskEntry[] Exceptions { get; set; } = [];
+    [MemoryPackOrder(5)] public long[] FreshCount { get; set; } = [];
+    /// <summary>(first counter, event sequence number) pairs of the events that carry enqueues.</summary>
+    [MemoryPackOrder(6)] public long[] EventIndex { get; set; } = [];
+    [MemoryPackOrder(7)] public string[] IdempotencyKeys { get; set; } = [];
+    [MemoryPackOrder(8)] public long[] IdempotencySeqs { get; set; } = [];
+    [MemoryPackOrder(9)] public long[] IdempotencyAtMs { get; set; } = [];
+    [MemoryPackOrder(10)] public long[] RecentlyCancelled { get; set; } = [];
+}
