@@ -72,6 +72,7 @@ public sealed partial class PartitionEngine
             }
         }
         PromoteDue(now);
+        RequestReadIfNeeded(); // page the backlog in before the first poll asks
     }
 
     public PartitionLog Log { get; }

@@ -1,0 +1,154 @@
+using Conduit.Protocol;
+using Conduit.Server.Matching;
+using Conduit.Server.Persistence;
+
+namespace Conduit.Server.Tests.Matching;
+
+/// <summary>
+/// Drives a <see cref="PartitionEngine"/> without Akka: an in-memory journal stands in for the writer (appends
+/// become events when <see cref="Flush"/> runs), reads are served from it, and time is a number the test moves.
+/// </summary>
+public sealed class EngineHarness : IPartitionEffects
+{
+    public static readonly PartitionId Id = PartitionId.Of("q", 0);
+
+    private readonly List<(BatchEntry[] Entries, object? ReplyTo, object? Reply)> _pending = [];
+    private readonly Queue<ReadRequest> _reads = new();
+
+    public EngineHarness(PartitionOptions? options = null, PartitionLog? log = null)
+    {
+        Options = options ?? new PartitionOptions();
+        Engine = new PartitionEngine(Id, Options, log ?? new PartitionLog(), this, () => Now, new Random(42));
+    }
+
+    public PartitionOptions Options { get; }
+    public PartitionEngine Engine { get; private set; }
+    public long Now { get; set; } = 1_000_000;
+    public List<(long SeqNr, PartitionBatch Batch)> Journal { get; } = [];
+    public List<(object To, object Message)> Replies { get; } = [];
+    public Dictionary<long, long> PollDeadlines { get; } = new();
+    public int Snapshots { get; private set; }
+    public (PartitionSnapshot Snapshot, long SeqNr)? LastSnapshot { get; private set; }
+    public bool AutoFlush { get; set; } = true;
+    public bool AutoRead { get; set; } = true;
+
+    public void Reply(object replyTo, object message) => Replies.Add((replyTo, message));
+
+    public void Append(BatchEntry[] entries, object? replyTo, object? reply) => _pending.Add((entries, replyTo, reply));
+
+    public void Read(ReadRequest request) => _reads.Enqueue(request);
+
+    public void SaveSnapshot(PartitionSnapshot snapshot, long seqNr, long deleteEventsUpTo)
+    {
+        Snapshots++;
+        LastSnapshot = (snapshot, seqNr);
+        Journal.RemoveAll(e => e.SeqNr <= deleteEventsUpTo);
+    }
+
+    public void SchedulePollDeadline(long pollId, long delayMs) => PollDeadlines[pollId] = Now + delayMs;
+
+    /// <summary>Sends a request, then lets the writer and reader catch up.</summary>
+    public void Send(object from, IPartitionRequest request)
+    {
+        Engine.Handle(from, request);
+        Settle();
+    }
+
+    /// <summary>Writes everything appended as one event, answers its requesters, serves reads, until quiet.</summary>
+    public void Settle()
+    {
+        for (var guard = 0; guard < 10_000; guard++)
+        {
+            if (AutoFlush && _pending.Count > 0) { Flush(); continue; }
+            if (AutoRead && _reads.Count > 0) { ServeRead(); continue; }
+            return;
+        }
+        throw new InvalidOperationException("the engine did not settle");
+    }
+
+    public void Flush()
+    {
+        var batch = _pending.ToList();
+        _pending.Clear();
+        var entries = batch.SelectMany(b => b.Entries).ToArray();
+        if (entries.Length > 0)
+        {
+            var seqNr = (Journal.Count == 0 ? LastSeqNr : Journal[^1].SeqNr) + 1;
+            LastSeqNr = seqNr;
+            var evt = new PartitionBatch { Entries = entries };
+            Journal.Add((seqNr, evt));
+            Engine.OnPersisted(evt, seqNr);
+        }
+        foreach (var (_, to, reply) in batch)
+            if (to is not null && reply is not null) Replies.Add((to, reply));
+    }
+
+    public long LastSeqNr { get; private set; }
+
+    private void ServeRead()
+    {
+        var request = _reads.Dequeue();
+        var events = request switch
+        {
+            ScanRequest s => Journal.Where(e => e.SeqNr >= s.FromSeqNr).Take(s.MaxEvents).ToList(),
+            FetchRequest f => Journal.Where(e => f.EventSeqNrs.Contains(e.SeqNr)).ToList(),
+            _ => [],
+        };
+        Engine.OnJournalPage(new JournalPage(request, events));
+    }
+
+    public void Advance(long ms)
+    {
+        Now += ms;
+        foreach (var (id, at) in PollDeadlines.ToList())
+        {
+            if (at > Now) continue;
+            PollDeadlines.Remove(id);
+            Engine.OnPollDeadline(id);
+        }
+        Engine.OnTick();
+        Settle();
+    }
+
+    /// <summary>Rebuilds the engine from the journal (and the last snapshot), as a restart would.</summary>
+    public void Restart()
+    {
+        _pending.Clear();
+        _reads.Clear();
+        PollDeadlines.Clear();
+        var log = LastSnapshot is { } s ? PartitionLog.FromSnapshot(s.Snapshot, s.SeqNr) : new PartitionLog();
+        foreach (var (seqNr, batch) in Journal.Where(e => e.SeqNr > (LastSnapshot?.SeqNr ?? 0))) log.Apply(batch, seqNr);
+        Engine = new PartitionEngine(Id, Options, log, this, () => Now, new Random(7));
+        Settle();
+    }
+
+    public T LastReplyTo<T>(object to) => Replies.Where(r => ReferenceEquals(r.To, to)).Select(r => r.Message).OfType<T>().Last();
+
+    public List<object> RepliesTo(object to) => Replies.Where(r => ReferenceEquals(r.To, to)).Select(r => r.Message).ToList();
+
+    public static TaskSpec Spec(string payload, int priority = TaskSpec.DefaultPriority, long delayMs = 0, string? key = null, int maxAttempts = 0) =>
+        new(System.Text.Encoding.UTF8.GetBytes(payload), Priority: priority, DelayMs: delayMs, IdempotencyKey: key, MaxAttempts: maxAttempts);
+
+    public Enqueued Enqueue(string payload, int priority = TaskSpec.DefaultPriority, long delayMs = 0, string? key = null, int maxAttempts = 0)
+    {
+        var producer = new object();
+        Send(producer, new Enqueue("q", Spec(payload, priority, delayMs, key, maxAttempts)));
+        return LastReplyTo<Enqueued>(producer);
+    }
+
+    public LeasedTask[] Poll(int max = 1, long waitMs = 0, long leaseMs = 0)
+    {
+        var worker = new object();
+        Send(worker, new Poll("q", max, waitMs, leaseMs));
+        return RepliesTo(worker).OfType<Polled>().LastOrDefault()?.Tasks ?? [];
+    }
+
+    public object Call(IPartitionRequest request)
+    {
+        var caller = new object();
+        Send(caller, request);
+        return RepliesTo(caller).Last();
+    }
+
+    public static string Text(LeasedTask t) => System.Text.Encoding.UTF8.GetString(t.Payload);
+}
