@@ -52,7 +52,7 @@ public abstract class QueueConformance(TestNode node)
     {
         var q = NewQueue();
         var poll = Node.Poll(q, waitMs: 20_000);
-        await AwaitAssert(async () => Assert.Equal(1, (await Node.Ask<QueueStats>(new GetQueueStats(q))).WaitingPollers));
+        await Eventually.Holds(async () => Assert.Equal(1, (await Node.Ask<QueueStats>(new GetQueueStats(q))).WaitingPollers));
         var watch = Stopwatch.StartNew();
         var id = (await Node.Enqueue(q, "now")).TaskId;
         var task = Assert.Single(await poll);
@@ -217,22 +217,5 @@ public abstract class QueueConformance(TestNode node)
         await Node.Ask<Cancelled>(new CancelTask(drop));
         Assert.Equal(["keep"], (await Node.Poll(q, max: 5)).Select(Text));
         Assert.Equal(TaskStatus.Cancelled, (await Node.Ask<TaskInfo>(new GetTask(drop))).Status);
-    }
-
-    private static async Task AwaitAssert(Func<Task> assertion, int timeoutMs = 10_000)
-    {
-        var watch = Stopwatch.StartNew();
-        while (true)
-        {
-            try
-            {
-                await assertion();
-                return;
-            }
-            catch (Exception) when (watch.ElapsedMilliseconds < timeoutMs)
-            {
-                await Task.Delay(20);
-            }
-        }
     }
 }
