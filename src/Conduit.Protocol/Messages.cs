@@ -7,6 +7,7 @@ namespace Conduit.Protocol;
 public interface IConduitMessage;
 
 /// <summary>A request that one queue partition answers. The frontend wraps it in a <see cref="PartitionEnvelope"/>.</summary>
+[MemoryPackable]
 [MemoryPackUnion(0, typeof(Enqueue))]
 [MemoryPackUnion(1, typeof(EnqueueBatch))]
 [MemoryPackUnion(2, typeof(Poll))]

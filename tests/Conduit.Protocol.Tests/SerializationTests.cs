@@ -1,0 +1,134 @@
+using Akka.Actor;
+using Akka.Hosting;
+using Conduit.Protocol;
+using Conduit.Protocol.Serialization;
+using Conduit.Server.Hosting;
+using Conduit.Server.Persistence;
+using MemoryPack;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Xunit;
+
+namespace Conduit.Protocol.Tests;
+
+public sealed class SerializationTests : IAsyncLifetime
+{
+    private IHost _host = null!;
+    private ActorSystem _system = null!;
+
+    public async Task InitializeAsync()
+    {
+        var builder = Host.CreateApplicationBuilder();
+        builder.Logging.ClearProviders();
+        builder.Services.AddAkka("serialization-test", akka => akka.WithConduitSerialization());
+        _host = builder.Build();
+        await _host.StartAsync();
+        _system = _host.Services.GetRequiredService<ActorSystem>();
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _host.StopAsync();
+        _host.Dispose();
+    }
+
+    public static TheoryData<object> Messages()
+    {
+        var spec = new TaskSpec([1, 2, 3], new Dictionary<string, string> { ["a"] = "b" }, 7, 100, 123456, "key", 3);
+        var leased = new LeasedTask("default/q#0:17", "default/q#0:17:1:2:99", [9], null, 5, 1, 10, 1000, 2000);
+        return
+        [
+            new PartitionEnvelope("default/q#0", new Enqueue("q", spec)),
+            new PartitionEnvelope("default/q#1", new Complete("default/q#1:17:1:2:99")),
+            new Enqueue("q", spec),
+            new EnqueueBatch("q", [spec, spec with { Priority = 0 }]),
+            new Poll("q", 10, 5000, 30000),
+            new Heartbeat("t"), new Complete("t"), new Fail("t", "why", false), new CancelTask("x"), new GetTask("x"),
+            new GetQueueStats("q"), new PauseQueue("q"), new ResumeQueue("q"), new PurgeQueue("q"),
+            new ListDeadLetters("q", 5), new RequeueDeadLetters("q", ["a", "b"]), new RequeueDeadLetters("q"),
+            new Rejected(ErrorCode.PayloadTooLarge, "too big"), new Enqueued("id", true), new EnqueuedBatch([new Enqueued("id", false)]),
+            new Polled([leased]), new HeartbeatAck(5, true), new Completed("id"), new Failed("id", TaskStatus.Failed, 77),
+            new Cancelled("id"), new TaskInfo("id", "q", TaskStatus.Running, 5, 1, 10, 0, "err"),
+            new QueueStats("q", 1, 2, 3, 4, 5, 6, true, 1), new QueueStateChanged("q", true), new QueuePurged("q", 9),
+            new DeadLetters("q", [new DeadLetter("id", 3, "r", 8)]), new DeadLettersRequeued("q", 2),
+        ];
+    }
+
+    [Theory(DisplayName = "every protocol message round-trips through Conduit's binary serializer, never JSON")]
+    [MemberData(nameof(Messages))]
+    public void RoundTrip(object message)
+    {
+        var serializer = _system.Serialization.FindSerializerFor(message);
+        Assert.IsType<ProtocolSerializer>(serializer);
+        var manifest = Akka.Serialization.Serialization.ManifestFor(serializer, message);
+        var bytes = serializer.ToBinary(message);
+        var back = _system.Serialization.Deserialize(bytes, serializer.Identifier, manifest);
+        Assert.Equal(message.GetType(), back.GetType());
+        Assert.Equal(bytes, serializer.ToBinary(back));
+    }
+
+    [Fact(DisplayName = "every message type is registered under one unique manifest")]
+    public void EveryTypeRegistered()
+    {
+        var registered = ProtocolSerializer.Registrations.Select(r => r.Item2).ToHashSet();
+        var manifests = ProtocolSerializer.Registrations.Select(r => r.Item1).ToList();
+        Assert.Equal(manifests.Count, manifests.Distinct().Count());
+        var messageTypes = typeof(IConduitMessage).Assembly.GetTypes()
+            .Where(t => typeof(IConduitMessage).IsAssignableFrom(t) && t is { IsClass: true, IsAbstract: false });
+        Assert.All(messageTypes, t => Assert.Contains(t, registered));
+    }
+
+    [Fact(DisplayName = "journal events round-trip through the journal serializer")]
+    public void JournalRoundTrip()
+    {
+        var batch = new PartitionBatch
+        {
+            Entries =
+            [
+                new BatchEntry { Kind = EntryKind.Enqueued, Seq = 33, Task = new TaskRecord { Seq = 33, Payload = [1, 2], EnqueuedAtMs = 5, RunAtMs = 5, MaxAttempts = 3, IdempotencyKey = "k" } },
+                BatchEntry.Of(EntryKind.Retried, 33, 1, 99, "boom"),
+            ],
+        };
+        var serializer = _system.Serialization.FindSerializerFor(batch);
+        Assert.IsType<JournalSerializer>(serializer);
+        var back = (PartitionBatch)_system.Serialization.Deserialize(serializer.ToBinary(batch), serializer.Identifier,
+            Akka.Serialization.Serialization.ManifestFor(serializer, batch));
+        Assert.Equal(MemoryPackSerializer.Serialize(batch), MemoryPackSerializer.Serialize(back));
+        Assert.Equal("k", back.Entries[0].Task!.IdempotencyKey);
+    }
+
+    [Theory(DisplayName = "ids and lease tokens parse back to what was written, and junk does not parse")]
+    [InlineData("default/q#0:17", true)]
+    [InlineData("default/my.queue-1#12:9000000000", true)]
+    [InlineData("default/Q#0:1", false)]
+    [InlineData("q#0:1", false)]
+    [InlineData("default/q#0:", false)]
+    [InlineData("default/q#x:1", false)]
+    [InlineData("", false)]
+    public void TaskIds(string text, bool valid)
+    {
+        Assert.Equal(valid, TaskId.TryParse(text, out var id));
+        if (valid) Assert.Equal(text, id.ToString());
+    }
+
+    [Fact(DisplayName = "a lease token names its task, attempt, epoch and nonce")]
+    public void LeaseTokens()
+    {
+        var token = new LeaseToken(new TaskId(PartitionId.Of("q", 3), TaskId.MakeSeq(42, 7)), 2, 5, 123456789);
+        Assert.True(LeaseToken.TryParse(token.ToString(), out var back));
+        Assert.Equal(token, back);
+        Assert.Equal(7, back.Task.Priority);
+        Assert.Equal(42, back.Task.Counter);
+        Assert.False(LeaseToken.TryParse("default/q#3:1:2:x:4", out _));
+    }
+
+    [Theory(DisplayName = "queue names follow [a-z0-9][a-z0-9._-]{0,127}")]
+    [InlineData("emails", true)]
+    [InlineData("a.b_c-d9", true)]
+    [InlineData("Emails", false)]
+    [InlineData("-x", false)]
+    [InlineData("has space", false)]
+    [InlineData("", false)]
+    public void QueueNames(string name, bool valid) => Assert.Equal(valid, QueueName.IsValid(name));
+}
