@@ -1,0 +1,87 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+
+namespace Conduit.Node.Tests;
+
+/// <summary>The built <c>Conduit.Node</c> run as a real process, its output collected line by line.</summary>
+public sealed class NodeProcess : IAsyncDisposable
+{
+    private readonly Process _process;
+    private readonly StringBuilder _output = new();
+    private readonly object _gate = new();
+
+    private NodeProcess(Process process)
+    {
+        _process = process;
+        process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (_gate) _output.AppendLine(e.Data); };
+        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (_gate) _output.AppendLine(e.Data); };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+    }
+
+    public string Output { get { lock (_gate) return _output.ToString(); } }
+    public int Id => _process.Id;
+
+    public static string NodeDll()
+    {
+        // tests/Conduit.Node.Tests/bin/<Configuration>/net10.0/ -> src/Conduit.Node/bin/<Configuration>/net10.0/
+        var here = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
+        var configuration = here.Parent!.Name;
+        var root = here.Parent.Parent!.Parent!.Parent!.Parent!.FullName;
+        var dll = Path.Combine(root, "src", "Conduit.Node", "bin", configuration, here.Name, "Conduit.Node.dll");
+        return File.Exists(dll) ? dll : throw new FileNotFoundException("build src/Conduit.Node first", dll);
+    }
+
+    public static NodeProcess Start(params string[] args)
+    {
+        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        info.ArgumentList.Add(NodeDll());
+        foreach (var a in args) info.ArgumentList.Add(a);
+        info.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
+        return new NodeProcess(Process.Start(info)!);
+    }
+
+    public static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    public async Task WaitForOutput(string text, int timeoutMs = 60_000)
+    {
+        var watch = Stopwatch.StartNew();
+        while (!Output.Contains(text, StringComparison.Ordinal))
+        {
+            if (_process.HasExited) throw new InvalidOperationException($"the node exited ({_process.ExitCode}) before printing '{text}':\n{Output}");
+            if (watch.ElapsedMilliseconds > timeoutMs) throw new TimeoutException($"no '{text}' in:\n{Output}");
+            await Task.Delay(50);
+        }
+    }
+
+    /// <summary>Ctrl-C: SIGINT to the process.</summary>
+    public async Task<int> InterruptAndWait(int timeoutMs = 60_000)
+    {
+        using (var kill = Process.Start("kill", ["-INT", _process.Id.ToString()])) await kill.WaitForExitAsync();
+        return await WaitForExit(timeoutMs);
+    }
+
+    public async Task<int> WaitForExit(int timeoutMs = 60_000)
+    {
+        using var cts = new CancellationTokenSource(timeoutMs);
+        await _process.WaitForExitAsync(cts.Token);
+        return _process.ExitCode;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+            await _process.WaitForExitAsync();
+        }
+        _process.Dispose();
+    }
+}
