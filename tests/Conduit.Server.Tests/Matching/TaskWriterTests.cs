@@ -1,0 +1,91 @@
+using Akka.Actor;
+using Akka.TestKit.Xunit2;
+using Conduit.Server.Matching;
+using Conduit.Server.Persistence;
+using Xunit;
+
+namespace Conduit.Server.Tests.Matching;
+
+/// <summary>The writer alone, on Akka's in-memory journal: batching, ordering, replies after durability.</summary>
+public sealed class TaskWriterTests() : TestKit("akka.loglevel = WARNING")
+{
+    private static BatchEntry Entry(long seq) => new()
+    {
+        Kind = EntryKind.Enqueued, Seq = seq, Task = new TaskRecord { Seq = seq, Payload = [1], EnqueuedAtMs = 1, RunAtMs = 1, MaxAttempts = 1 },
+    };
+
+    private IActorRef StartWriter(Akka.TestKit.TestProbe partition, PartitionOptions options)
+    {
+        var writer = Sys.ActorOf(TaskWriter.Props("writer-" + Guid.NewGuid().ToString("N"), options, partition.Ref));
+        var recovered = partition.ExpectMsg<TaskWriter.Recovered>(TimeSpan.FromSeconds(10));
+        Assert.Equal(1, recovered.Log.Epoch); // the first owner persisted epoch 1 before anything else
+        return writer;
+    }
+
+    [Fact(DisplayName = "appends that arrive while a write is in flight go out together as one event, in order, each answered after it is durable")]
+    public void BatchesWhileWriting()
+    {
+        var partition = CreateTestProbe();
+        var writer = StartWriter(partition, new PartitionOptions { MaxWritesInFlight = 1, MaxWriteBatch = 500 });
+        for (var i = 1; i <= 300; i++) writer.Tell(new TaskWriter.Append([Entry(i)], TestActor, i));
+
+        var seen = new List<long>();
+        var events = 0;
+        while (seen.Count < 300)
+        {
+            var persisted = partition.ExpectMsg<TaskWriter.Persisted>(TimeSpan.FromSeconds(10));
+            events++;
+            seen.AddRange(persisted.Batch.Entries.Select(e => e.Seq));
+        }
+        Assert.Equal(Enumerable.Range(1, 300).Select(i => (long)i), seen);
+        Assert.True(events < 300, $"{events} events for 300 appends");
+        var replies = ReceiveN(300, TimeSpan.FromSeconds(10)).Cast<int>().ToList();
+        Assert.Equal(Enumerable.Range(1, 300), replies);
+    }
+
+    [Fact(DisplayName = "no event carries more than MaxWriteBatch entries")]
+    public void RespectsMaxBatch()
+    {
+        var partition = CreateTestProbe();
+        var writer = StartWriter(partition, new PartitionOptions { MaxWritesInFlight = 1, MaxWriteBatch = 50 });
+        for (var i = 1; i <= 200; i++) writer.Tell(new TaskWriter.Append([Entry(i)], null, null));
+        var total = 0;
+        while (total < 200)
+        {
+            var persisted = partition.ExpectMsg<TaskWriter.Persisted>(TimeSpan.FromSeconds(10));
+            Assert.InRange(persisted.Batch.Entries.Length, 1, 50);
+            total += persisted.Batch.Entries.Length;
+        }
+    }
+
+    [Fact(DisplayName = "an append with nothing to write is answered only after the writes before it are durable")]
+    public void EmptyAppendWaitsForEarlierWrites()
+    {
+        var partition = CreateTestProbe();
+        var writer = StartWriter(partition, new PartitionOptions { MaxWritesInFlight = 1 });
+        writer.Tell(new TaskWriter.Append([Entry(1)], TestActor, "first"));
+        writer.Tell(new TaskWriter.Append([], TestActor, "duplicate"));
+        ExpectMsg("first");
+        ExpectMsg("duplicate");
+        partition.ExpectMsg<TaskWriter.Persisted>();
+    }
+
+    [Fact(DisplayName = "a restarted writer recovers what was written and claims the next epoch")]
+    public void RecoversAndBumpsEpoch()
+    {
+        var partition = CreateTestProbe();
+        var id = "writer-" + Guid.NewGuid().ToString("N");
+        var writer = Sys.ActorOf(TaskWriter.Props(id, new PartitionOptions(), partition.Ref));
+        partition.ExpectMsg<TaskWriter.Recovered>();
+        writer.Tell(new TaskWriter.Append([Entry(TaskIdSeq(1)), Entry(TaskIdSeq(2))], TestActor, "ok"));
+        ExpectMsg("ok");
+        Watch(writer);
+        Sys.Stop(writer);
+        ExpectTerminated(writer);
+        Sys.ActorOf(TaskWriter.Props(id, new PartitionOptions(), partition.Ref));
+        var recovered = partition.FishForMessage<TaskWriter.Recovered>(_ => true, TimeSpan.FromSeconds(10));
+        Assert.Equal((2L, 2L), (recovered.Log.Epoch, recovered.Log.TotalFresh));
+    }
+
+    private static long TaskIdSeq(long counter) => Conduit.Protocol.TaskId.MakeSeq(counter, 5);
+}
