@@ -29,12 +29,38 @@ public sealed class TestNode : IAsyncDisposable
         _host = host;
         Settings = settings;
         System = host.Services.GetRequiredService<ActorSystem>();
-        Frontend = host.Services.GetRequiredService<ActorRegistry>().Get<ConduitFrontend>();
+        Frontend = host.Services.GetRequiredService<ActorRegistry>().TryGet<ConduitFrontend>(out var frontend) ? frontend : ActorRefs.Nobody;
     }
+
+    /// <summary>
+    /// Every test node: a plain ActorSystem termination (<see cref="KillAsync"/>) must not leave the cluster
+    /// gracefully, so that it looks like a crash to the others. A graceful stop (<see cref="DisposeAsync"/>) runs
+    /// coordinated shutdown explicitly.
+    /// </summary>
+    public const string TestHocon = """
+        akka.loglevel = WARNING
+        akka.coordinated-shutdown.run-by-actor-system-terminate = off
+        """;
+
+    /// <summary>For nodes in a multi-node test: fast failure detection, downing and rebalancing.</summary>
+    public const string ClusterTestHocon = """
+        akka.cluster.split-brain-resolver.stable-after = 2s
+        akka.cluster.failure-detector.acceptable-heartbeat-pause = 2s
+        akka.cluster.failure-detector.heartbeat-interval = 500ms
+        akka.cluster.sharding.rebalance-interval = 1s
+        akka.cluster.sharding.retry-interval = 500ms
+        akka.cluster.sharding.entity-restart-backoff = 500ms
+        akka.cluster.sharding.coordinator-failure-backoff = 1s
+        akka.cluster.sharding.waiting-for-state-timeout = 1s
+        akka.cluster.sharding.updating-state-timeout = 2s
+        """;
 
     public NodeSettings Settings { get; }
     public ActorSystem System { get; }
+    /// <summary>The node's frontend, or Nobody on a node without the frontend role.</summary>
     public IActorRef Frontend { get; }
+    public Address Address => Cluster.Get(System).SelfAddress;
+    public int Port => Address.Port ?? 0;
     public TimeSpan AskTimeout { get; set; } = TimeSpan.FromSeconds(20);
 
     /// <summary>Test defaults: fast ticks and backoff so tests wait milliseconds, not seconds.</summary>
@@ -47,15 +73,32 @@ public sealed class TestNode : IAsyncDisposable
         RecoveryBackoffMs = 200,
     };
 
-    public static async Task<TestNode> StartAsync(StorageOptions storage, PartitionOptions? partition = null, int partitionsPerQueue = 1)
-    {
-        var settings = new NodeSettings
+    public static Task<TestNode> StartAsync(StorageOptions storage, PartitionOptions? partition = null, int partitionsPerQueue = 1) =>
+        StartAsync(new NodeSettings
         {
             Port = 0,
             Storage = storage,
             Server = new ConduitServerOptions { Partition = partition ?? FastPartitionOptions, PartitionsPerQueue = partitionsPerQueue },
-            ExtraHocon = "akka.loglevel = WARNING",
-        };
+        });
+
+    /// <summary>A node in a multi-node test: roles, seeds (none: it forms the cluster), shared storage.</summary>
+    public static Task<TestNode> StartClusterNodeAsync(StorageOptions storage, string[] roles, Address? seed,
+        PartitionOptions? partition = null, int partitionsPerQueue = 4) =>
+        StartAsync(new NodeSettings
+        {
+            Port = 0,
+            Storage = storage,
+            Seeds = seed is null ? [] : [seed.ToString()],
+            Server = new ConduitServerOptions
+            {
+                Roles = roles, Partition = partition ?? FastPartitionOptions, PartitionsPerQueue = partitionsPerQueue,
+            },
+            ExtraHocon = ClusterTestHocon,
+        });
+
+    public static async Task<TestNode> StartAsync(NodeSettings settings)
+    {
+        settings = settings with { ExtraHocon = TestHocon + "\n" + settings.ExtraHocon };
         var builder = Host.CreateApplicationBuilder();
         builder.Logging.ClearProviders();
         builder.Services.AddAkka(NodeSettings.SystemName, akka => akka.ConfigureConduitNode(settings));

@@ -53,6 +53,11 @@ public static class ConduitHostingExtensions
                 {
                     Role = ConduitServerOptions.TaskServiceRole,
                     StateStoreMode = StateStoreMode.DData,
+                    // Partitions holding work restart after a rebalance or crash, so delayed tasks fire on time;
+                    // empty ones passivate themselves (PartitionOptions.PassivateIdleAfterMs).
+                    RememberEntities = true,
+                    RememberEntitiesStore = RememberEntitiesStore.Eventsourced,
+                    HandOffStopMessage = PartitionHandOff.Instance,
                     PassivateIdleEntityAfter = TimeSpan.Zero,
                 });
         }

@@ -33,6 +33,10 @@ public static class ConduitNode
         akka.log-dead-letters-during-shutdown = off
         akka.cluster.sharding.passivate-idle-entity-after = off
         akka.coordinated-shutdown.exit-clr = off
+        akka.cluster.downing-provider-class = "Akka.Cluster.SBR.SplitBrainResolverProvider, Akka.Cluster"
+        akka.cluster.split-brain-resolver.active-strategy = keep-majority
+        akka.cluster.split-brain-resolver.stable-after = 10s
+        akka.cluster.split-brain-resolver.down-all-when-unstable = on
         """;
 
     /// <summary>Wires remoting, the cluster, storage, serialization and Conduit's actors onto <paramref name="builder"/>.</summary>

@@ -80,6 +80,10 @@ public sealed partial class PartitionEngine
     public int WaitingPollers => _pollers.Count;
     public long Outstanding => _outstanding;
 
+    /// <summary>Nothing to do and nothing to remember in memory: no tasks, no leases, no pollers, nothing being written.</summary>
+    public bool IsIdle => _outstanding == 0 && _pollers.Count == 0 && _leases.Count == 0 && _window.Count == 0
+                          && Log.TotalFresh == 0 && Log.Exceptions.Count == 0;
+
     public void Handle(object replyTo, IPartitionRequest request)
     {
         switch (request)

@@ -25,6 +25,7 @@ public sealed class QueuePartition : ReceiveActor, IWithStash, IWithTimers, IPar
 
     private readonly PartitionId _id;
     private readonly PartitionOptions _options;
+    private long _idleSinceMs = -1;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly BacklogReader _reader;
     private IActorRef _writer = ActorRefs.Nobody;
@@ -38,7 +39,8 @@ public sealed class QueuePartition : ReceiveActor, IWithStash, IWithTimers, IPar
         Recovering();
     }
 
-    public static Props Props(PartitionId id, PartitionOptions options) => Akka.Actor.Props.Create(() => new QueuePartition(id, options));
+    public static Props Props(PartitionId id, PartitionOptions options) =>
+        Akka.Actor.Props.Create(() => new QueuePartition(id, options));
 
     public static string PersistenceIdOf(PartitionId id) => "partition-" + id.EntityId;
 
@@ -67,6 +69,7 @@ public sealed class QueuePartition : ReceiveActor, IWithStash, IWithTimers, IPar
         Receive<TaskWriter.Failed>(failed => BecomeUnavailable(failed.Cause.Message));
         Receive<Terminated>(t => t.ActorRef.Equals(_writer), _ => BecomeUnavailable("the writer stopped during recovery"));
         Receive<IPartitionRequest>(_ => Stash.Stash());
+        Receive<PartitionHandOff>(_ => Context.Stop(Self));
     }
 
     private void Active()
@@ -79,10 +82,52 @@ public sealed class QueuePartition : ReceiveActor, IWithStash, IWithTimers, IPar
             _log.Warning(failed.Cause, "Paging in from the journal of {0} failed; trying again", _id);
             _engine!.OnReadFailed();
         });
-        Receive<Tick>(_ => _engine!.OnTick());
+        Receive<Tick>(_ =>
+        {
+            _engine!.OnTick();
+            PassivateWhenIdle();
+        });
+        Receive<PartitionHandOff>(_ => HandOff());
         Receive<PollDeadline>(d => _engine!.OnPollDeadline(d.PollId));
         Receive<TaskWriter.Failed>(failed => BecomeUnavailable(failed.Cause.Message));
         Receive<Terminated>(t => t.ActorRef.Equals(_writer), _ => BecomeUnavailable("the writer stopped"));
+    }
+
+    /// <summary>An empty partition nobody uses passivates, so sharding (with remember-entities) stops restarting it.</summary>
+    private void PassivateWhenIdle()
+    {
+        var now = Environment.TickCount64;
+        if (!_engine!.IsIdle) { _idleSinceMs = -1; return; }
+        if (_idleSinceMs < 0) { _idleSinceMs = now; return; }
+        if (now - _idleSinceMs < _options.PassivateIdleAfterMs) return;
+        _idleSinceMs = -1;
+        Context.Parent.Tell(new Akka.Cluster.Sharding.Passivate(PartitionHandOff.Instance));
+    }
+
+    /// <summary>
+    /// Moving to another node (or passivating): stop dispatching, let the writer make everything decided durable
+    /// (including dispatch hints, so the next owner holds running tasks rather than redelivering them), then stop.
+    /// </summary>
+    private void HandOff()
+    {
+        var engine = _engine!;
+        Timers.CancelAll();
+        engine.AbandonPollers(new Polled([]));
+        if (engine.Outstanding == 0) { Context.Stop(Self); return; }
+        Become(() =>
+        {
+            Receive<TaskWriter.Persisted>(p =>
+            {
+                engine.OnPersisted(p.Batch, p.SeqNr);
+                engine.AbandonPollers(new Polled([]));
+                if (engine.Outstanding == 0) Context.Stop(Self);
+            });
+            Receive<Poll>(_ => Sender.Tell(new Polled([])));
+            Receive<IPartitionRequest>(_ => Sender.Tell(new Rejected(ErrorCode.Unavailable, $"partition {_id} is moving to another node; retry")));
+            Receive<TaskWriter.Failed>(_ => Context.Stop(Self));
+            Receive<Terminated>(_ => Context.Stop(Self));
+            ReceiveAny(_ => { });
+        });
     }
 
     /// <summary>

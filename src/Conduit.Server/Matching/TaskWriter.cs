@@ -53,15 +53,25 @@ public sealed class TaskWriter : UntypedPersistentActor
                 _recovering!.Apply(batch, LastSequenceNr);
                 break;
             case RecoveryCompleted:
-                var epoch = _recovering!.Epoch + 1;
-                Persist(new PartitionBatch { Entries = [BatchEntry.Of(EntryKind.OwnerEpochStarted, atMs: epoch)] }, started =>
-                {
-                    _recovering.Apply(started, LastSequenceNr);
-                    _partition.Tell(new Recovered(_recovering));
-                    _recovering = null;
-                });
+                ClaimOwnership();
                 break;
         }
+    }
+
+    /// <summary>
+    /// The first write of every owner: the next epoch. A previous owner still running writes its next event at a
+    /// sequence number this one now holds; the journal's unique (persistence_id, sequence_number) index
+    /// (<c>journal_uq</c>, on PostgreSQL and SQLite alike) refuses it, and that owner stops.
+    /// </summary>
+    private void ClaimOwnership()
+    {
+        var recovering = _recovering!;
+        Persist(new PartitionBatch { Entries = [BatchEntry.Of(EntryKind.OwnerEpochStarted, atMs: recovering.Epoch + 1)] }, started =>
+        {
+            recovering.Apply(started, LastSequenceNr);
+            _partition.Tell(new Recovered(recovering));
+            _recovering = null;
+        });
     }
 
     protected override void OnCommand(object message)

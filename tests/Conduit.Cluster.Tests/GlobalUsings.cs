@@ -1,0 +1,1 @@
+global using TaskStatus = Conduit.Protocol.TaskStatus;
