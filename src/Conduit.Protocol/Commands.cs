@@ -30,7 +30,14 @@ public sealed partial record TaskSpec(
 
 /// <summary>Long-poll: answered with up to <paramref name="MaxTasks"/> leased tasks, or an empty <see cref="Polled"/> shortly before <paramref name="WaitMs"/> runs out.</summary>
 /// <param name="LeaseMs">Visibility timeout for the tasks handed out. 0 means the queue default (30 s).</param>
-[MemoryPackable] public sealed partial record Poll(string Queue, int MaxTasks, long WaitMs, long LeaseMs = 0) : IPartitionRequest;
+/// <param name="PollId">Set by a frontend that waits on several partitions at once, so it can withdraw the waits it no longer needs (<see cref="CancelPoll"/>).</param>
+[MemoryPackable] public sealed partial record Poll(string Queue, int MaxTasks, long WaitMs, long LeaseMs = 0, long PollId = 0) : IPartitionRequest;
+
+/// <summary>Withdraws a waiting poll; the partition answers it with an empty <see cref="Polled"/> at once if it still waits.</summary>
+[MemoryPackable] public sealed partial record CancelPoll(string Queue, long PollId) : IPartitionRequest;
+
+/// <summary>Gives leased tasks back undelivered (a frontend got tasks for a poll another partition already answered). No attempt is used up.</summary>
+[MemoryPackable] public sealed partial record ReleaseTasks(string[] LeaseTokens) : IPartitionRequest;
 
 [MemoryPackable] public sealed partial record Heartbeat(string LeaseToken) : IPartitionRequest;
 [MemoryPackable] public sealed partial record Complete(string LeaseToken) : IPartitionRequest;

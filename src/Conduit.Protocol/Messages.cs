@@ -22,6 +22,8 @@ public interface IConduitMessage;
 [MemoryPackUnion(11, typeof(PurgeQueue))]
 [MemoryPackUnion(12, typeof(ListDeadLetters))]
 [MemoryPackUnion(13, typeof(RequeueDeadLetters))]
+[MemoryPackUnion(14, typeof(CancelPoll))]
+[MemoryPackUnion(15, typeof(ReleaseTasks))]
 public partial interface IPartitionRequest : IConduitMessage;
 
 /// <summary>Routes a request to partition <paramref name="PartitionId"/> (entity id <c>ns/queue#index</c>).</summary>

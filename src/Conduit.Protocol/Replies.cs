@@ -83,3 +83,9 @@ public sealed partial record QueueStats(
 [MemoryPackable] public sealed partial record DeadLetter(string TaskId, int Attempt, string? Reason, long FailedAtUnixMs);
 [MemoryPackable] public sealed partial record DeadLetters(string Queue, DeadLetter[] Items) : IConduitMessage;
 [MemoryPackable] public sealed partial record DeadLettersRequeued(string Queue, long Count) : IConduitMessage;
+
+[MemoryPackable] public sealed partial record Released(int Count) : IConduitMessage;
+
+/// <summary>What a partition gossips about itself about once a second (DistributedData); frontends route by it.</summary>
+[MemoryPackable]
+public sealed partial record PartitionLoad(long Ready, long Delayed, long Running, int Pollers, long OldestReadyAgeMs, long AtUnixMs) : IConduitMessage;

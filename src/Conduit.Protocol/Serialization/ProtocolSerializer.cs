@@ -40,5 +40,9 @@ public sealed class ProtocolSerializer(ExtendedActorSystem system) : MemoryPackS
         ("purge!", typeof(QueuePurged)),
         ("dlq", typeof(DeadLetters)),
         ("dlq-requeue!", typeof(DeadLettersRequeued)),
+        ("poll-cancel", typeof(CancelPoll)),
+        ("release", typeof(ReleaseTasks)),
+        ("release!", typeof(Released)),
+        ("load", typeof(PartitionLoad)),
     ];
 }

@@ -1,11 +1,15 @@
 using Akka.Actor;
+using Akka.DistributedData;
+using Conduit.Server.Gossip;
 
 namespace Conduit.Server.Frontend;
 
 /// <summary>
 /// Receives client requests, checks what can be checked without a partition, and routes each to its partition
 /// through the shard region: by lease token or task id when the request names one, by idempotency key when the
-/// enqueue has one, otherwise round-robin. Queue-wide requests go to every partition and the answers are merged.
+/// enqueue has one; otherwise by the partitions' gossiped load (an enqueue where a poller waits or the backlog is
+/// smallest; a poll through a <see cref="PollRouter"/>). Queue-wide requests go to every partition and the answers
+/// are merged.
 /// </summary>
 public sealed class QueueFrontend : ReceiveActor
 {
@@ -13,17 +17,25 @@ public sealed class QueueFrontend : ReceiveActor
 
     private readonly IActorRef _region;
     private readonly int _partitions;
-    private long _roundRobin;
+    private readonly long _pollProbeMs;
+    private readonly LoadView _loads = new();
 
-    public QueueFrontend(IActorRef region, int partitionsPerQueue)
+    public QueueFrontend(IActorRef region, int partitionsPerQueue, long pollProbeMs = 200)
     {
         _region = region;
         _partitions = Math.Max(1, partitionsPerQueue);
+        _pollProbeMs = pollProbeMs;
         Receive<IPartitionRequest>(Route);
+        Receive<Changed>(changed => _loads.Update(changed.Get(LoadPublisher.Key).Entries));
     }
 
-    public static Props Props(IActorRef region, int partitionsPerQueue) =>
-        Akka.Actor.Props.Create(() => new QueueFrontend(region, partitionsPerQueue));
+    public static Props Props(IActorRef region, int partitionsPerQueue, long pollProbeMs = 200) =>
+        Akka.Actor.Props.Create(() => new QueueFrontend(region, partitionsPerQueue, pollProbeMs));
+
+    protected override void PreStart()
+    {
+        if (_partitions > 1) DistributedData.Get(Context.System).Replicator.Tell(Dsl.Subscribe(LoadPublisher.Key, Self));
+    }
 
     private void Route(IPartitionRequest request)
     {
@@ -34,6 +46,7 @@ public sealed class QueueFrontend : ReceiveActor
             case Fail { LeaseToken: var t }: ToLeaseOwner(t, request); break;
             case CancelTask { TaskId: var id }: ToTaskOwner(id, request); break;
             case GetTask { TaskId: var id }: ToTaskOwner(id, request); break;
+            case ReleaseTasks { LeaseTokens: [var first, ..] }: ToLeaseOwner(first, request); break;
             default:
                 var queue = QueueOf(request);
                 if (!QueueName.IsValid(queue))
@@ -51,7 +64,7 @@ public sealed class QueueFrontend : ReceiveActor
         switch (request)
         {
             case Enqueue e:
-                Forward(queue, e.Task?.IdempotencyKey is { } key ? KeyPartition(key) : NextPartition(), e);
+                Forward(queue, e.Task?.IdempotencyKey is { } key ? KeyPartition(key) : _loads.ForEnqueue(queue, _partitions), e);
                 break;
             case EnqueueBatch b when _partitions == 1:
                 Forward(queue, 0, b);
@@ -59,8 +72,11 @@ public sealed class QueueFrontend : ReceiveActor
             case EnqueueBatch b:
                 SplitBatch(queue, b);
                 break;
+            case Poll p when _partitions == 1:
+                Forward(queue, 0, p);
+                break;
             case Poll p:
-                Forward(queue, NextPartition(), p);
+                Context.ActorOf(PollRouter.Props(_region, Sender, p, _partitions, _loads.BusiestFirst(queue, _partitions), _pollProbeMs));
                 break;
             case RequeueDeadLetters { TaskIds: { } ids } r:
                 var groups = new Dictionary<int, List<string>>();
@@ -84,7 +100,7 @@ public sealed class QueueFrontend : ReceiveActor
     private void SplitBatch(string queue, EnqueueBatch batch)
     {
         var tasks = batch.Tasks ?? [];
-        var fallback = NextPartition();
+        var fallback = _loads.ForEnqueue(queue, _partitions);
         var byPartition = new Dictionary<int, List<int>>();
         for (var i = 0; i < tasks.Length; i++)
         {
@@ -157,7 +173,6 @@ public sealed class QueueFrontend : ReceiveActor
     private void Forward(string queue, int partition, IPartitionRequest request) =>
         _region.Forward(new PartitionEnvelope(PartitionId.Of(queue, partition).EntityId, request));
 
-    private int NextPartition() => (int)(_roundRobin++ % _partitions);
     private int KeyPartition(string key) => (int)(StableHash.Of(key) % (uint)_partitions);
 
     private static string? QueueOf(IPartitionRequest request) => request switch
@@ -171,6 +186,7 @@ public sealed class QueueFrontend : ReceiveActor
         PurgeQueue r => r.Queue,
         ListDeadLetters r => r.Queue,
         RequeueDeadLetters r => r.Queue,
+        CancelPoll r => r.Queue,
         _ => null,
     };
 }

@@ -5,6 +5,7 @@ using Akka.Hosting;
 using Akka.Persistence.Sql.Hosting;
 using Conduit.Protocol.Serialization;
 using Conduit.Server.Frontend;
+using Conduit.Server.Gossip;
 using Conduit.Server.Matching;
 using Conduit.Server.Persistence;
 using LinqToDB;
@@ -44,6 +45,8 @@ public static class ConduitHostingExtensions
         var extractor = new PartitionMessageExtractor(options.MaxShards);
         if (options.IsTaskService)
         {
+            builder.WithActors((system, _) =>
+                system.ActorOf(LoadPublisher.Props(TimeSpan.FromMilliseconds(options.Partition.GossipIntervalMs)), LoadPublisher.Name));
             builder.WithShardRegion<PartitionRegion>(PartitionsTypeName,
                 entityId => PartitionId.TryParse(entityId, out var id)
                     ? QueuePartition.Props(id, options.Partition)
@@ -70,7 +73,7 @@ public static class ConduitHostingExtensions
             builder.WithActors((system, registry) =>
             {
                 var region = registry.Get<PartitionRegion>();
-                var frontend = system.ActorOf(QueueFrontend.Props(region, options.PartitionsPerQueue), "frontend");
+                var frontend = system.ActorOf(QueueFrontend.Props(region, options.PartitionsPerQueue, options.PollProbeMs), "frontend");
                 registry.Register<ConduitFrontend>(frontend);
             });
         }

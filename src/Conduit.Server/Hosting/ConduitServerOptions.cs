@@ -39,6 +39,8 @@ public sealed record ConduitServerOptions
     /// <summary>Shards the partitions are spread over. Defaults to 100.</summary>
     public int MaxShards { get; init; } = 100;
     public PartitionOptions Partition { get; init; } = new();
+    /// <summary>In a busy system a poll asks one partition at a time for this long before moving on. Defaults to 200 ms.</summary>
+    public long PollProbeMs { get; init; } = 200;
 
     public bool IsFrontend => Roles.Contains(FrontendRole);
     public bool IsTaskService => Roles.Contains(TaskServiceRole);

@@ -98,6 +98,13 @@ public sealed partial class PartitionEngine
         return new QueueStats(_id.Queue, Math.Max(0, ready), delayed, running, dead, oldest, _pollers.Count, Log.Paused, 1);
     }
 
+    /// <summary>What this partition gossips: its backlog and waiting pollers.</summary>
+    public PartitionLoad Load()
+    {
+        var stats = Stats();
+        return new PartitionLoad(stats.Ready, stats.Delayed, stats.Running, stats.WaitingPollers, stats.OldestReadyAgeMs, _now());
+    }
+
     private void HandlePurge(object replyTo)
     {
         var purged = Log.TotalFresh + Log.Exceptions.Values.Count(e => e.State != TaskState.Running);

@@ -29,6 +29,7 @@ public sealed partial class PartitionEngine
     private readonly LeaseTable _leases = new();
     private readonly LinkedList<Waiter> _pollers = new();
     private readonly Dictionary<long, LinkedListNode<Waiter>> _pollersById = new();
+    private readonly Dictionary<long, long> _pollIdsByFrontendId = new();
     private readonly PriorityQueue<long, long> _delayed = new();
     private readonly HashSet<long> _due = [];
     private readonly Dictionary<string, long> _pendingKeys = new(StringComparer.Ordinal);
@@ -39,7 +40,7 @@ public sealed partial class PartitionEngine
     private long _lastSnapshotSeqNr;
     private long _nextPollId;
 
-    private sealed record Waiter(long Id, object ReplyTo, int MaxTasks, long LeaseMs);
+    private sealed record Waiter(long Id, object ReplyTo, int MaxTasks, long LeaseMs, long FrontendPollId);
 
     public PartitionEngine(PartitionId id, PartitionOptions options, PartitionLog log, IPartitionEffects effects,
         Func<long>? nowMs = null, Random? random = null)
@@ -91,6 +92,8 @@ public sealed partial class PartitionEngine
             case Enqueue e: HandleEnqueue(replyTo, [e.Task], batch: false); break;
             case EnqueueBatch b: HandleEnqueue(replyTo, b.Tasks ?? [], batch: true); break;
             case Poll p: HandlePoll(replyTo, p); break;
+            case CancelPoll c: CancelWaiting(c.PollId); break;
+            case ReleaseTasks r: HandleRelease(replyTo, r); break;
             case Heartbeat h: HandleHeartbeat(replyTo, h); break;
             case Complete c: HandleComplete(replyTo, c); break;
             case Fail f: HandleFail(replyTo, f); break;
@@ -176,8 +179,9 @@ public sealed partial class PartitionEngine
         if (poll.LeaseMs != 0 && (poll.LeaseMs < 100 || poll.LeaseMs > 24 * 3600 * 1000L))
         { Reject(replyTo, ErrorCode.InvalidArgument, "lease must be 100 ms..24 h (0 for the default)"); return; }
 
-        var waiter = new Waiter(++_nextPollId, replyTo, poll.MaxTasks, poll.LeaseMs > 0 ? poll.LeaseMs : _o.LeaseTimeoutMs);
+        var waiter = new Waiter(++_nextPollId, replyTo, poll.MaxTasks, poll.LeaseMs > 0 ? poll.LeaseMs : _o.LeaseTimeoutMs, poll.PollId);
         _pollersById[waiter.Id] = _pollers.AddLast(waiter);
+        if (poll.PollId != 0) _pollIdsByFrontendId[poll.PollId] = waiter.Id;
         TryDispatch();
         if (!_pollersById.ContainsKey(waiter.Id)) return;
         // Answer empty a little before the client's wait runs out, so the answer arrives in time.
@@ -190,7 +194,34 @@ public sealed partial class PartitionEngine
     {
         if (!_pollersById.Remove(pollId, out var node)) return;
         _pollers.Remove(node);
+        ForgetFrontendId(node.Value);
         _fx.Reply(node.Value.ReplyTo, new Polled([]));
+    }
+
+    /// <summary>A frontend no longer needs this wait (another partition answered): answer it empty now.</summary>
+    private void CancelWaiting(long frontendPollId)
+    {
+        if (_pollIdsByFrontendId.TryGetValue(frontendPollId, out var id)) OnPollDeadline(id);
+    }
+
+    private void ForgetFrontendId(Waiter waiter)
+    {
+        if (waiter.FrontendPollId != 0) _pollIdsByFrontendId.Remove(waiter.FrontendPollId);
+    }
+
+    /// <summary>Takes back leased tasks that were never handed to a worker; they are ready again at once, with the attempt not used up.</summary>
+    private void HandleRelease(object replyTo, ReleaseTasks release)
+    {
+        var now = _now();
+        var entries = new List<BatchEntry>();
+        foreach (var text in release.LeaseTokens ?? [])
+        {
+            if (!LeaseToken.TryParse(text, out var token) || token.Task.Partition != _id) continue;
+            if (!_leases.TryGet(token.Task.Seq, out var lease) || lease.Attempt != token.Attempt || lease.Nonce != token.Nonce) continue;
+            _leases.Remove(lease.Seq);
+            if (!lease.CancelRequested) entries.Add(BatchEntry.Of(EntryKind.Retried, lease.Seq, lease.Attempt - 1, now));
+        }
+        Append(entries.ToArray(), replyTo, new Released(entries.Count));
     }
 
     /// <summary>Answers every waiting poller with <paramref name="reply"/> (the partition is going away).</summary>
@@ -199,6 +230,7 @@ public sealed partial class PartitionEngine
         foreach (var waiter in _pollers) _fx.Reply(waiter.ReplyTo, reply);
         _pollers.Clear();
         _pollersById.Clear();
+        _pollIdsByFrontendId.Clear();
     }
 
     /// <summary>Hands ready tasks to waiting pollers, highest priority first, never ahead of a higher-priority backlog still in the journal.</summary>
@@ -213,6 +245,7 @@ public sealed partial class PartitionEngine
                 var waiter = node.Value;
                 _pollers.RemoveFirst();
                 _pollersById.Remove(waiter.Id);
+                ForgetFrontendId(waiter);
                 var tasks = new List<LeasedTask>(Math.Min(waiter.MaxTasks, _window.Count));
                 while (tasks.Count < waiter.MaxTasks && CanDispatchBest())
                     tasks.Add(LeaseOut(_window.TakeBest(), waiter.LeaseMs, now, hints ??= []));

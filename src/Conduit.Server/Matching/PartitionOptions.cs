@@ -43,6 +43,8 @@ public sealed record PartitionOptions
     public long IdempotencyRetentionMs { get; init; } = 24 * 3600 * 1000L;
     /// <summary>After storage fails, how long a partition answers Unavailable before it tries to recover again. Defaults to 2 s.</summary>
     public long RecoveryBackoffMs { get; init; } = 2_000;
+    /// <summary>How often a partition gossips its load (when it changed). Defaults to 1 s.</summary>
+    public long GossipIntervalMs { get; init; } = 1_000;
     /// <summary>An empty partition with no pollers passivates after this long. Defaults to 2 minutes.</summary>
     public long PassivateIdleAfterMs { get; init; } = 120_000;
 

@@ -1,5 +1,6 @@
 using Akka.Actor;
 using Akka.Event;
+using Conduit.Server.Gossip;
 using Conduit.Server.Persistence;
 
 namespace Conduit.Server.Matching;
@@ -17,6 +18,10 @@ public sealed class QueuePartition : ReceiveActor, IWithStash, IWithTimers, IPar
     }
 
     private sealed record PollDeadline(long PollId);
+    private sealed class GossipTick
+    {
+        public static readonly GossipTick Instance = new();
+    }
     private sealed record ReadFailed(Exception Cause);
     private sealed class RetryRecovery
     {
@@ -26,6 +31,7 @@ public sealed class QueuePartition : ReceiveActor, IWithStash, IWithTimers, IPar
     private readonly PartitionId _id;
     private readonly PartitionOptions _options;
     private long _idleSinceMs = -1;
+    private PartitionLoad? _lastLoad;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly BacklogReader _reader;
     private IActorRef _writer = ActorRefs.Nobody;
@@ -63,6 +69,7 @@ public sealed class QueuePartition : ReceiveActor, IWithStash, IWithTimers, IPar
             _log.Info("Partition {0} recovered at event {1}, epoch {2}: {3} ready, {4} other live tasks",
                 _id, recovered.Log.LastEventSeqNr, recovered.Log.Epoch, recovered.Log.TotalFresh, recovered.Log.Exceptions.Count);
             Timers.StartPeriodicTimer("tick", Tick.Instance, TimeSpan.FromMilliseconds(_options.TickMs));
+            Timers.StartPeriodicTimer("gossip", GossipTick.Instance, TimeSpan.FromMilliseconds(_options.GossipIntervalMs));
             Become(Active);
             Stash.UnstashAll();
         });
@@ -88,10 +95,23 @@ public sealed class QueuePartition : ReceiveActor, IWithStash, IWithTimers, IPar
             PassivateWhenIdle();
         });
         Receive<PartitionHandOff>(_ => HandOff());
+        Receive<GossipTick>(_ => Gossip());
         Receive<PollDeadline>(d => _engine!.OnPollDeadline(d.PollId));
         Receive<TaskWriter.Failed>(failed => BecomeUnavailable(failed.Cause.Message));
         Receive<Terminated>(t => t.ActorRef.Equals(_writer), _ => BecomeUnavailable("the writer stopped"));
     }
+
+    /// <summary>Reports this partition's load to the node's <see cref="LoadPublisher"/> when it changed.</summary>
+    private void Gossip()
+    {
+        var load = _engine!.Load();
+        if (_lastLoad is { } last && last with { AtUnixMs = load.AtUnixMs } == load) return;
+        _lastLoad = load;
+        Context.ActorSelection(LoadPublisher.Path).Tell(new LoadPublisher.Report(_id.EntityId, load));
+    }
+
+    protected override void PostStop() =>
+        Context.ActorSelection(LoadPublisher.Path).Tell(new LoadPublisher.Report(_id.EntityId, null));
 
     /// <summary>An empty partition nobody uses passivates, so sharding (with remember-entities) stops restarting it.</summary>
     private void PassivateWhenIdle()

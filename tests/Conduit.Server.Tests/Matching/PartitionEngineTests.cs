@@ -365,4 +365,32 @@ public sealed class PartitionEngineTests
         Assert.Equal(fromEvents.TotalFresh, restored.TotalFresh);
         Assert.Equal(fromEvents.Exceptions.Count, restored.Exceptions.Count);
     }
+
+    [Fact(DisplayName = "a frontend can withdraw a waiting poll, which is answered empty at once")]
+    public void CancelPollAnswersEmpty()
+    {
+        var h = new EngineHarness();
+        var frontend = new object();
+        h.Send(frontend, new Poll("q", 1, 60_000, PollId: 77));
+        Assert.Equal(1, h.Engine.WaitingPollers);
+        h.Send(new object(), new CancelPoll("q", 77));
+        Assert.Empty(h.LastReplyTo<Polled>(frontend).Tasks);
+        Assert.Equal(0, h.Engine.WaitingPollers);
+        h.Enqueue("later");
+        Assert.Single(h.RepliesTo(frontend)); // the withdrawn poll gets nothing more
+    }
+
+    [Fact(DisplayName = "released tasks are ready again at once, without using up an attempt")]
+    public void ReleaseGivesTasksBack()
+    {
+        var h = new EngineHarness();
+        h.Enqueue("a");
+        var first = Assert.Single(h.Poll());
+        Assert.Equal(1, Assert.IsType<Released>(h.Call(new ReleaseTasks([first.LeaseToken]))).Count);
+        h.Advance(1);
+        var again = Assert.Single(h.Poll());
+        Assert.Equal((first.TaskId, 1), (again.TaskId, again.Attempt));
+        Assert.Equal(ErrorCode.LeaseExpired, Assert.IsType<Rejected>(h.Call(new Complete(first.LeaseToken))).Code);
+        Assert.Equal(0, Assert.IsType<Released>(h.Call(new ReleaseTasks([first.LeaseToken, "junk"]))).Count);
+    }
 }

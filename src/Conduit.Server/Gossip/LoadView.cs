@@ -1,0 +1,43 @@
+using System.Collections.Immutable;
+
+namespace Conduit.Server.Gossip;
+
+/// <summary>A frontend's local copy of the partitions' gossiped load, and the routing choices made from it.</summary>
+public sealed class LoadView
+{
+    private IImmutableDictionary<string, PartitionLoad> _loads = ImmutableDictionary<string, PartitionLoad>.Empty;
+    private long _turn;
+
+    public void Update(IImmutableDictionary<string, PartitionLoad> loads) => _loads = loads;
+
+    public PartitionLoad? Of(string queue, int partition) =>
+        _loads.TryGetValue(PartitionId.Of(queue, partition).EntityId, out var load) ? load : null;
+
+    /// <summary>Partitions with ready work, most first: where a poll should go in a busy system.</summary>
+    public List<int> BusiestFirst(string queue, int partitions) =>
+        Enumerable.Range(0, partitions)
+            .Select(p => (p, ready: Of(queue, p)?.Ready ?? 0))
+            .Where(x => x.ready > 0)
+            .OrderByDescending(x => x.ready)
+            .Select(x => x.p)
+            .ToList();
+
+    /// <summary>
+    /// Where an enqueue should go: a partition with a waiting poller if there is one (so it is matched at once),
+    /// otherwise the one with the smallest backlog; ties go round-robin.
+    /// </summary>
+    public int ForEnqueue(string queue, int partitions)
+    {
+        var start = (int)(_turn++ % partitions);
+        int best = start;
+        long bestScore = long.MaxValue;
+        for (var i = 0; i < partitions; i++)
+        {
+            var p = (start + i) % partitions;
+            var load = Of(queue, p);
+            var score = load is null ? 0 : load.Pollers > 0 ? -load.Pollers : load.Ready;
+            if (score < bestScore) (best, bestScore) = (p, score);
+        }
+        return best;
+    }
+}
