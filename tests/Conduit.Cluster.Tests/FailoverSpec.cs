@@ -1,0 +1,158 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using Akka.Actor;
+using Conduit.Protocol;
+using Conduit.Server.Matching;
+using Conduit.Testing;
+using Xunit;
+using static Conduit.Cluster.Tests.ClusterSpecSupport;
+
+namespace Conduit.Cluster.Tests;
+
+[Collection(PostgresFixture.CollectionName)]
+public sealed class FailoverSpec(PostgresFixture pg)
+{
+    private static readonly PartitionOptions Options = TestNode.FastPartitionOptions with { LeaseTimeoutMs = 4_000 };
+
+    private sealed record Delivery(string Payload, LeasedTask Task)
+    {
+        public volatile bool Completed;
+    }
+
+    [Fact(DisplayName = "a task-service node killed while producers and workers run: every acknowledged task completes, duplicates only for tasks in flight, heartbeating tasks are not redelivered")]
+    public async Task KillTaskServiceNode()
+    {
+        var storage = await TestStores.NewPostgres(pg.Server);
+        await using var a = await TestNode.StartClusterNodeAsync(storage, Frontend, seed: null, Options);
+        await using var b = await TestNode.StartClusterNodeAsync(storage, TaskService, a.Address, Options);
+        var c = await TestNode.StartClusterNodeAsync(storage, TaskService, a.Address, Options);
+        await AllUp(3, a, b, c);
+
+        // Long-running tasks, held by a worker that keeps heartbeating through the crash.
+        const string longQueue = "long";
+        for (var i = 0; i < 4; i++) await Retry(() => a.Enqueue(longQueue, $"long-{i}", key: $"long-{i}"));
+        var held = new List<LeasedTask>();
+        for (var i = 0; i < 50 && held.Count < 4; i++) held.AddRange(await a.Poll(longQueue, max: 4, waitMs: 500, leaseMs: 4_000));
+        Assert.Equal(4, held.Count);
+        using var stopHeartbeats = new CancellationTokenSource();
+        var heartbeats = Task.Run(async () =>
+        {
+            // Each task heartbeats on its own, a few times per lease, as ConduitWorker does.
+            while (!stopHeartbeats.IsCancellationRequested)
+            {
+                await Task.WhenAll(held.Select(async t =>
+                {
+                    try { await a.Ask<HeartbeatAck>(new Heartbeat(t.LeaseToken), TimeSpan.FromSeconds(1)); }
+                    catch (Exception) { } // the partition may be moving
+                }));
+                await Task.Delay(300);
+            }
+        });
+
+        // Producers (idempotent by key, so a retry after an unanswered enqueue adds nothing) and workers.
+        const string q = "work";
+        var acked = new ConcurrentDictionary<string, string>();
+        var deliveries = new ConcurrentQueue<Delivery>();
+        using var stop = new CancellationTokenSource();
+        var producers = Enumerable.Range(0, 3).Select(p => Task.Run(async () =>
+        {
+            for (var i = p; i < 300; i += 3)
+            {
+                var payload = $"t{i}";
+                acked[payload] = (await Retry(() => a.Enqueue(q, payload, key: payload))).TaskId;
+            }
+        })).ToArray();
+        var workers = Enumerable.Range(0, 3).Select(_ => Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                LeasedTask[] tasks;
+                try { tasks = await a.Poll(q, max: 10, waitMs: 300); }
+                catch (Exception) { continue; }
+                foreach (var t in tasks)
+                {
+                    var d = new Delivery(Text(t), t);
+                    deliveries.Enqueue(d);
+                    try
+                    {
+                        await a.Ask<Completed>(new Complete(t.LeaseToken), TimeSpan.FromSeconds(3));
+                        d.Completed = true;
+                    }
+                    catch (Exception) { } // lost with the node, or expired: it comes back
+                }
+            }
+        })).ToArray();
+
+        await Eventually.Holds(() => { Assert.True(acked.Count >= 100); return Task.CompletedTask; }, timeoutMs: 60_000);
+        await c.KillAsync(); // no leave: the others must notice, down it and move its partitions
+        await Task.WhenAll(producers);
+        await Eventually.Holds(async () =>
+        {
+            var completed = deliveries.Where(d => d.Completed).Select(d => d.Payload).ToHashSet();
+            // A completion whose reply was lost with the node still counts: the task's status is the authority.
+            var missing = new List<(string Payload, string Id, TaskInfo Info)>();
+            foreach (var (payload, id) in acked.Where(kv => !completed.Contains(kv.Key)))
+            {
+                var info = await a.Ask<TaskInfo>(new GetTask(id));
+                if (info.Status != TaskStatus.Completed) missing.Add((payload, id, info));
+            }
+            if (missing.Count == 0) return;
+            var detail = missing.Take(5).Select(m =>
+                $"{m.Payload} {m.Id} {m.Info.Status} attempt {m.Info.Attempt} delivered {deliveries.Count(d => d.Payload == m.Payload)}x");
+            Assert.Fail($"{missing.Count} acknowledged tasks not completed yet: {string.Join("; ", detail)}; stats {await a.Ask<QueueStats>(new GetQueueStats(q))}");
+        }, timeoutMs: 60_000, intervalMs: 200);
+        stop.Cancel();
+        await Task.WhenAll(workers);
+
+        // At-least-once, and a duplicate only ever follows a delivery that was not completed.
+        foreach (var group in deliveries.GroupBy(d => d.Payload).Where(g => g.Count() > 1))
+            Assert.All(group.SkipLast(1), d => Assert.False(d.Completed, $"{d.Payload} was completed, then delivered again"));
+
+        // The heartbeating worker still owns its tasks on the new owner and finishes them; none was redelivered.
+        foreach (var t in held)
+            await Eventually.Holds(() => a.Ask<Completed>(new Complete(t.LeaseToken), TimeSpan.FromSeconds(3)), timeoutMs: 30_000, intervalMs: 500);
+        stopHeartbeats.Cancel();
+        await heartbeats;
+        foreach (var t in held) Assert.Equal(TaskStatus.Completed, (await a.Ask<TaskInfo>(new GetTask(t.TaskId))).Status);
+        Assert.Empty(await a.Poll(longQueue, max: 10, waitMs: 500));
+    }
+
+    [Fact(DisplayName = "a task-service node leaves gracefully: its partitions move and no task is delivered twice")]
+    public async Task GracefulLeave()
+    {
+        var storage = await TestStores.NewPostgres(pg.Server);
+        await using var a = await TestNode.StartClusterNodeAsync(storage, Frontend, seed: null, Options);
+        await using var b = await TestNode.StartClusterNodeAsync(storage, TaskService, a.Address, Options);
+        var c = await TestNode.StartClusterNodeAsync(storage, TaskService, a.Address, Options);
+        await AllUp(3, a, b, c);
+        const string q = "leave";
+        for (var i = 0; i < 40; i++) await a.Enqueue(q, $"t{i}");
+        var running = new List<LeasedTask>();
+        for (var i = 0; i < 50 && running.Count < 20; i++) running.AddRange(await a.Poll(q, max: 20 - running.Count, waitMs: 500));
+        Assert.Equal(20, running.Count);
+
+        await c.DisposeAsync(); // leave: shards hand off after their writers flush
+        await AllUp(2, a, b);
+
+        foreach (var t in running)
+            await Eventually.Holds(() => a.Ask<Completed>(new Complete(t.LeaseToken), TimeSpan.FromSeconds(3)), timeoutMs: 30_000, intervalMs: 200);
+        var rest = await DrainAll(a, [q], 20, timeoutMs: 30_000);
+        var all = running.Concat(rest).ToList();
+        Assert.Equal(40, all.Count);
+        Assert.Equal(Enumerable.Range(0, 40).Select(i => $"t{i}").Order(), all.Select(Text).Order());
+        Assert.All(all, t => Assert.Equal(1, t.Attempt));
+    }
+
+    private static async Task<T> Retry<T>(Func<Task<T>> call)
+    {
+        var watch = Stopwatch.StartNew();
+        while (true)
+        {
+            try { return await call(); }
+            catch (Exception e) when (e is AskTimeoutException or RejectedException { Code: ErrorCode.Unavailable } && watch.Elapsed < TimeSpan.FromSeconds(60))
+            {
+                await Task.Delay(100);
+            }
+        }
+    }
+}
