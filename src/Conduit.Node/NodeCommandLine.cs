@@ -20,7 +20,8 @@ public static class NodeCommandLine
           --roles a,b            frontend and/or taskservice (default both)             env CONDUIT_ROLES
           --seed akka.tcp://conduit@host:port   seed node; repeatable (default: none, form a cluster alone)
                                                                                         env CONDUIT_SEEDS
-          --partitions N         partitions per queue (default 1)                       env CONDUIT_PARTITIONS
+          --partitions N         partitions per queue (default 1; use 4 on a cluster)   env CONDUIT_PARTITIONS
+          --queue-partitions q=N[,q=N]   partitions of particular queues                env CONDUIT_QUEUE_PARTITIONS
           --hocon FILE           extra HOCON applied over the defaults                   env CONDUIT_HOCON
           --help                 this text
         """;
@@ -29,7 +30,7 @@ public static class NodeCommandLine
 
     public static NodeSettings Parse(string[] args, IConfiguration configuration)
     {
-        string? port = null, host = null, data = null, postgres = null, roles = null, partitions = null, hocon = null;
+        string? port = null, host = null, data = null, postgres = null, roles = null, partitions = null, hocon = null, queuePartitions = null;
         var seeds = new List<string>();
         for (var i = 0; i < args.Length; i++)
         {
@@ -46,6 +47,7 @@ public static class NodeCommandLine
                 case "--roles": roles = Value(); break;
                 case "--seed": seeds.Add(Value()); break;
                 case "--partitions": partitions = Value(); break;
+                case "--queue-partitions": queuePartitions = Value(); break;
                 case "--hocon": hocon = Value(); break;
                 default: throw new UsageException($"unknown option '{arg}'");
             }
@@ -57,6 +59,7 @@ public static class NodeCommandLine
         roles ??= configuration["CONDUIT_ROLES"];
         partitions ??= configuration["CONDUIT_PARTITIONS"];
         hocon ??= configuration["CONDUIT_HOCON"];
+        queuePartitions ??= configuration["CONDUIT_QUEUE_PARTITIONS"];
         if (seeds.Count == 0 && configuration["CONDUIT_SEEDS"] is { Length: > 0 } seedList)
             seeds.AddRange(seedList.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
 
@@ -66,6 +69,15 @@ public static class NodeCommandLine
         var partitionCount = 1;
         if (partitions is not null && (!int.TryParse(partitions, NumberStyles.None, CultureInfo.InvariantCulture, out partitionCount) || partitionCount is < 1 or > 1024))
             throw new UsageException($"--partitions must be 1..1024, not '{partitions}'");
+        var perQueue = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var pair in (queuePartitions ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            var eq = pair.IndexOf('=');
+            if (eq <= 0 || !Conduit.Protocol.QueueName.IsValid(pair[..eq])
+                || !int.TryParse(pair.AsSpan(eq + 1), NumberStyles.None, CultureInfo.InvariantCulture, out var n) || n is < 1 or > 1024)
+                throw new UsageException($"--queue-partitions wants queue=N pairs (N 1..1024), not '{pair}'");
+            perQueue[pair[..eq]] = n;
+        }
         var roleList = roles is null
             ? [ConduitServerOptions.FrontendRole, ConduitServerOptions.TaskServiceRole]
             : roles.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
@@ -84,7 +96,7 @@ public static class NodeCommandLine
             Port = portNumber,
             Seeds = seeds,
             Storage = postgres is { Length: > 0 } ? StorageOptions.Postgres(postgres) : StorageOptions.Sqlite(data ?? "./data"),
-            Server = new ConduitServerOptions { Roles = roleList, PartitionsPerQueue = partitionCount },
+            Server = new ConduitServerOptions { Roles = roleList, PartitionsPerQueue = partitionCount, QueuePartitions = perQueue },
             ExtraHocon = hocon is null ? null : File.ReadAllText(hocon),
         };
     }

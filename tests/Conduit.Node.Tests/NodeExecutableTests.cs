@@ -45,6 +45,7 @@ public sealed class NodeExecutableTests
     [InlineData("--roles", "cook", "unknown role 'cook'")]
     [InlineData("--seed", "tcp://x", "must look like akka.tcp://conduit@host:port")]
     [InlineData("--frobnicate", "1", "unknown option '--frobnicate'")]
+    [InlineData("--queue-partitions", "emails=zero", "--queue-partitions wants queue=N pairs")]
     public async Task BadOption(string option, string value, string message)
     {
         await using var node = NodeProcess.Start(option, value);

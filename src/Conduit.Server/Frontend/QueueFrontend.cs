@@ -16,25 +16,29 @@ public sealed class QueueFrontend : ReceiveActor
     private static readonly TimeSpan FanOutTimeout = TimeSpan.FromSeconds(15);
 
     private readonly IActorRef _region;
-    private readonly int _partitions;
+    private readonly int _defaultPartitions;
+    private readonly IReadOnlyDictionary<string, int> _queuePartitions;
     private readonly long _pollProbeMs;
     private readonly LoadView _loads = new();
 
-    public QueueFrontend(IActorRef region, int partitionsPerQueue, long pollProbeMs = 200)
+    public QueueFrontend(IActorRef region, int partitionsPerQueue, long pollProbeMs = 200, IReadOnlyDictionary<string, int>? queuePartitions = null)
     {
         _region = region;
-        _partitions = Math.Max(1, partitionsPerQueue);
+        _defaultPartitions = Math.Max(1, partitionsPerQueue);
+        _queuePartitions = queuePartitions ?? new Dictionary<string, int>();
         _pollProbeMs = pollProbeMs;
         Receive<IPartitionRequest>(Route);
         Receive<Changed>(changed => _loads.Update(changed.Get(LoadPublisher.Key).Entries));
     }
 
-    public static Props Props(IActorRef region, int partitionsPerQueue, long pollProbeMs = 200) =>
-        Akka.Actor.Props.Create(() => new QueueFrontend(region, partitionsPerQueue, pollProbeMs));
+    public static Props Props(IActorRef region, int partitionsPerQueue, long pollProbeMs = 200, IReadOnlyDictionary<string, int>? queuePartitions = null) =>
+        Akka.Actor.Props.Create(() => new QueueFrontend(region, partitionsPerQueue, pollProbeMs, queuePartitions));
+
+    private int PartitionsOf(string queue) => _queuePartitions.TryGetValue(queue, out var n) ? Math.Max(1, n) : _defaultPartitions;
 
     protected override void PreStart()
     {
-        if (_partitions > 1) DistributedData.Get(Context.System).Replicator.Tell(Dsl.Subscribe(LoadPublisher.Key, Self));
+        if (_defaultPartitions > 1 || _queuePartitions.Values.Any(n => n > 1)) DistributedData.Get(Context.System).Replicator.Tell(Dsl.Subscribe(LoadPublisher.Key, Self));
     }
 
     private void Route(IPartitionRequest request)
@@ -61,22 +65,23 @@ public sealed class QueueFrontend : ReceiveActor
 
     private void RouteQueueRequest(string queue, IPartitionRequest request)
     {
+        var partitions = PartitionsOf(queue);
         switch (request)
         {
             case Enqueue e:
-                Forward(queue, e.Task?.IdempotencyKey is { } key ? KeyPartition(key) : _loads.ForEnqueue(queue, _partitions), e);
+                Forward(queue, e.Task?.IdempotencyKey is { } key ? KeyPartition(key, partitions) : _loads.ForEnqueue(queue, partitions), e);
                 break;
-            case EnqueueBatch b when _partitions == 1:
+            case EnqueueBatch b when partitions == 1:
                 Forward(queue, 0, b);
                 break;
             case EnqueueBatch b:
-                SplitBatch(queue, b);
+                SplitBatch(queue, b, partitions);
                 break;
-            case Poll p when _partitions == 1:
+            case Poll p when partitions == 1:
                 Forward(queue, 0, p);
                 break;
             case Poll p:
-                Context.ActorOf(PollRouter.Props(_region, Sender, p, _partitions, _loads.BusiestFirst(queue, _partitions), _pollProbeMs));
+                Context.ActorOf(PollRouter.Props(_region, Sender, p, partitions, _loads.BusiestFirst(queue, partitions), _pollProbeMs));
                 break;
             case RequeueDeadLetters { TaskIds: { } ids } r:
                 var groups = new Dictionary<int, List<string>>();
@@ -92,19 +97,19 @@ public sealed class QueueFrontend : ReceiveActor
                 FanOut(queue, groups.ToDictionary(g => g.Key, g => (IPartitionRequest)(r with { TaskIds = g.Value.ToArray() })), Merge);
                 break;
             default:
-                FanOut(queue, Enumerable.Range(0, _partitions).ToDictionary(i => i, _ => request), Merge);
+                FanOut(queue, Enumerable.Range(0, partitions).ToDictionary(i => i, _ => request), Merge);
                 break;
         }
     }
 
-    private void SplitBatch(string queue, EnqueueBatch batch)
+    private void SplitBatch(string queue, EnqueueBatch batch, int partitions)
     {
         var tasks = batch.Tasks ?? [];
-        var fallback = _loads.ForEnqueue(queue, _partitions);
+        var fallback = _loads.ForEnqueue(queue, partitions);
         var byPartition = new Dictionary<int, List<int>>();
         for (var i = 0; i < tasks.Length; i++)
         {
-            var p = tasks[i]?.IdempotencyKey is { } key ? KeyPartition(key) : fallback;
+            var p = tasks[i]?.IdempotencyKey is { } key ? KeyPartition(key, partitions) : fallback;
             (byPartition.TryGetValue(p, out var list) ? list : byPartition[p] = []).Add(i);
         }
         if (byPartition.Count <= 1)
@@ -173,7 +178,7 @@ public sealed class QueueFrontend : ReceiveActor
     private void Forward(string queue, int partition, IPartitionRequest request) =>
         _region.Forward(new PartitionEnvelope(PartitionId.Of(queue, partition).EntityId, request));
 
-    private int KeyPartition(string key) => (int)(StableHash.Of(key) % (uint)_partitions);
+    private static int KeyPartition(string key, int partitions) => (int)(StableHash.Of(key) % (uint)partitions);
 
     private static string? QueueOf(IPartitionRequest request) => request switch
     {

@@ -73,7 +73,7 @@ public static class ConduitHostingExtensions
             builder.WithActors((system, registry) =>
             {
                 var region = registry.Get<PartitionRegion>();
-                var frontend = system.ActorOf(QueueFrontend.Props(region, options.PartitionsPerQueue, options.PollProbeMs), "frontend");
+                var frontend = system.ActorOf(QueueFrontend.Props(region, options.PartitionsPerQueue, options.PollProbeMs, options.QueuePartitions), "frontend");
                 registry.Register<ConduitFrontend>(frontend);
             });
         }

@@ -34,8 +34,10 @@ public sealed record ConduitServerOptions
 
     /// <summary>Roles of this node. Defaults to both.</summary>
     public IReadOnlyList<string> Roles { get; init; } = [FrontendRole, TaskServiceRole];
-    /// <summary>Partitions per queue. Defaults to 1 (a single node).</summary>
+    /// <summary>Partitions per queue. Defaults to 1 (a single node); use 4 on a cluster. Every node must agree.</summary>
     public int PartitionsPerQueue { get; init; } = 1;
+    /// <summary>Per-queue partition counts that differ from <see cref="PartitionsPerQueue"/>. Every node must agree.</summary>
+    public IReadOnlyDictionary<string, int> QueuePartitions { get; init; } = new Dictionary<string, int>();
     /// <summary>Shards the partitions are spread over. Defaults to 100.</summary>
     public int MaxShards { get; init; } = 100;
     public PartitionOptions Partition { get; init; } = new();

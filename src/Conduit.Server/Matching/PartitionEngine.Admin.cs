@@ -98,11 +98,18 @@ public sealed partial class PartitionEngine
         return new QueueStats(_id.Queue, Math.Max(0, ready), delayed, running, dead, oldest, _pollers.Count, Log.Paused, 1);
     }
 
-    /// <summary>What this partition gossips: its backlog and waiting pollers.</summary>
+    /// <summary>
+    /// What this partition gossips: its backlog and waiting pollers. Cheap (no walk over the exceptions), so the
+    /// ready/delayed split of retries is approximate: not yet due = what still waits in the delayed heap.
+    /// </summary>
     public PartitionLoad Load()
     {
-        var stats = Stats();
-        return new PartitionLoad(stats.Ready, stats.Delayed, stats.Running, stats.WaitingPollers, stats.OldestReadyAgeMs, _now());
+        var now = _now();
+        var waiting = Log.CountOf(TaskState.Scheduled) + Log.CountOf(TaskState.Failed);
+        var delayed = Math.Min(waiting, _delayed.Count);
+        long oldest = 0;
+        foreach (var t in _window.Tasks) oldest = Math.Max(oldest, now - t.Task.EnqueuedAtMs);
+        return new PartitionLoad(Log.TotalFresh + waiting - delayed, delayed, _leases.Count, _pollers.Count, oldest, now);
     }
 
     private void HandlePurge(object replyTo)

@@ -28,6 +28,11 @@ public sealed class PartitionLog
     public long[] FreshCount { get; } = new long[PriorityLevels];
     public Dictionary<string, (long Seq, long AtMs)> IdempotencyKeys { get; } = new(StringComparer.Ordinal);
 
+    private readonly long[] _exceptionCounts = new long[5];
+
+    /// <summary>How many exceptions are in <paramref name="state"/>, without walking them.</summary>
+    public long CountOf(TaskState state) => _exceptionCounts[(int)state];
+
     private readonly List<(long Counter, long EventSeqNr)> _eventIndex = [];
     private readonly Queue<long> _recentlyCancelledOrder = new();
     private readonly HashSet<long> _recentlyCancelled = [];
@@ -141,6 +146,7 @@ public sealed class PartitionLog
         if (task.IdempotencyKey is { } key) IdempotencyKeys[key] = (task.Seq, task.EnqueuedAtMs);
         if (task.IsScheduled)
         {
+            _exceptionCounts[(int)TaskState.Scheduled]++;
             Exceptions[task.Seq] = new TaskEntry
             {
                 Seq = task.Seq, EventSeqNr = eventSeqNr, State = TaskState.Scheduled, MaxAttempts = task.MaxAttempts,
@@ -168,6 +174,11 @@ public sealed class PartitionLog
             };
             Exceptions[seq] = e;
         }
+        else
+        {
+            _exceptionCounts[(int)e.State]--;
+        }
+        _exceptionCounts[(int)state]++;
         e.State = state;
         e.Attempt = attempt;
         e.RunAtMs = runAtMs;
@@ -178,7 +189,11 @@ public sealed class PartitionLog
     private void Settle(long seq)
     {
         var counter = seq >> 4;
-        if (!Exceptions.Remove(seq))
+        if (Exceptions.Remove(seq, out var removed))
+        {
+            _exceptionCounts[(int)removed.State]--;
+        }
+        else
         {
             if (counter >= NextCounter || Settled.Contains(counter)) return;
             FreshCount[(int)(seq & 0xF)]--;
@@ -191,7 +206,7 @@ public sealed class PartitionLog
         // Fresh tasks are all below the watermark: the purge was decided after every enqueue before it.
         Array.Clear(FreshCount);
         foreach (var (seq, e) in Exceptions.ToArray())
-            if (e.Counter < belowCounter && e.State != TaskState.Running) Exceptions.Remove(seq);
+            if (e.Counter < belowCounter && e.State != TaskState.Running && Exceptions.Remove(seq)) _exceptionCounts[(int)e.State]--;
         Settled.AddRange(1, belowCounter);
     }
 
@@ -242,7 +257,11 @@ public sealed class PartitionLog
             Epoch = s.Epoch, Paused = s.Paused, NextCounter = s.NextCounter, LastEventSeqNr = snapshotSeqNr,
             Settled = CounterSet.FromPairs(s.Settled),
         };
-        foreach (var e in s.Exceptions) log.Exceptions[e.Seq] = e;
+        foreach (var e in s.Exceptions)
+        {
+            log.Exceptions[e.Seq] = e;
+            log._exceptionCounts[(int)e.State]++;
+        }
         Array.Copy(s.FreshCount, log.FreshCount, Math.Min(s.FreshCount.Length, log.FreshCount.Length));
         for (var i = 0; i + 1 < s.EventIndex.Length; i += 2) log._eventIndex.Add((s.EventIndex[i], s.EventIndex[i + 1]));
         for (var i = 0; i < s.IdempotencyKeys.Length; i++)

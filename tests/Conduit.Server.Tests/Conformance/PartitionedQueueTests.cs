@@ -10,7 +10,15 @@ public sealed class PartitionedQueueTests : IAsyncLifetime
 {
     private TestNode _node = null!;
 
-    public async Task InitializeAsync() => _node = await TestNode.StartAsync(TestStores.NewSqlite(), partitionsPerQueue: 4);
+    public async Task InitializeAsync() => _node = await TestNode.StartAsync(new Conduit.Server.Hosting.NodeSettings
+    {
+        Port = 0,
+        Storage = TestStores.NewSqlite(),
+        Server = new Conduit.Server.Hosting.ConduitServerOptions
+        {
+            Partition = TestNode.FastPartitionOptions, PartitionsPerQueue = 4, QueuePartitions = new Dictionary<string, int> { ["narrow"] = 1 },
+        },
+    });
     public async Task DisposeAsync() => await _node.DisposeAsync();
 
     [Fact(DisplayName = "with four partitions, a task enqueued during a long poll reaches the waiting poller, and the other waits are withdrawn")]
@@ -45,5 +53,14 @@ public sealed class PartitionedQueueTests : IAsyncLifetime
         Assert.All(got, t => Assert.Equal(1, t.Attempt));
         Assert.True(got.Select(t => t.TaskId[..t.TaskId.IndexOf(':')]).Distinct().Count() > 1, "the backlog was spread over partitions");
         Assert.Empty(await _node.Poll(q, waitMs: 300));
+    }
+
+    [Fact(DisplayName = "a queue can have its own partition count")]
+    public async Task PerQueuePartitions()
+    {
+        await _node.Enqueue("narrow", "x");
+        await _node.Enqueue("wide", "y");
+        Assert.Equal(1, (await _node.Ask<QueueStats>(new GetQueueStats("narrow"))).Partitions);
+        Assert.Equal(4, (await _node.Ask<QueueStats>(new GetQueueStats("wide"))).Partitions);
     }
 }

@@ -364,6 +364,11 @@ public sealed class PartitionEngineTests
         Assert.Equal(MemoryPack.MemoryPackSerializer.Serialize(snapshot), MemoryPack.MemoryPackSerializer.Serialize(restored.ToSnapshot()));
         Assert.Equal(fromEvents.TotalFresh, restored.TotalFresh);
         Assert.Equal(fromEvents.Exceptions.Count, restored.Exceptions.Count);
+        foreach (var state in Enum.GetValues<TaskState>())
+        {
+            Assert.Equal(fromEvents.Exceptions.Values.Count(e => e.State == state), fromEvents.CountOf(state));
+            Assert.Equal(fromEvents.CountOf(state), restored.CountOf(state));
+        }
     }
 
     [Fact(DisplayName = "a frontend can withdraw a waiting poll, which is answered empty at once")]
