@@ -81,8 +81,8 @@ public abstract class ClientConformance(TestNode node, ConduitClient client)
     public async Task Delayed()
     {
         var q = NewQueue();
-        var delayed = await Client.EnqueueAsync(q, "later", new EnqueueOptions { Delay = TimeSpan.FromMilliseconds(500) });
-        var at = await Client.EnqueueAsync(q, "at", new EnqueueOptions { RunAt = DateTimeOffset.UtcNow.AddMilliseconds(500) });
+        var delayed = await Client.EnqueueAsync(q, "later", new EnqueueOptions { Delay = TimeSpan.FromSeconds(3) });
+        var at = await Client.EnqueueAsync(q, "at", new EnqueueOptions { RunAt = DateTimeOffset.UtcNow.AddSeconds(3) });
         Assert.Equal(TaskStatus.Scheduled, (await Client.GetTaskAsync(delayed.TaskId)).Status);
         Assert.Equal(TaskStatus.Scheduled, (await Client.GetTaskAsync(at.TaskId)).Status);
         Assert.Equal(2, (await Client.GetQueueStatsAsync(q)).Delayed);
@@ -91,7 +91,7 @@ public abstract class ClientConformance(TestNode node, ConduitClient client)
         {
             got.AddRange((await Client.PollAsync(q, maxTasks: 2, wait: ShortWait)).Select(t => t.Id));
             Assert.Equal(2, got.Count);
-        });
+        }, timeoutMs: 30_000);
         Assert.Equal(new[] { delayed.TaskId, at.TaskId }.Order(), got.Order());
     }
 
@@ -108,10 +108,12 @@ public abstract class ClientConformance(TestNode node, ConduitClient client)
     [Fact(DisplayName = "a poll answers empty after its wait even when the request timeout is shorter than the wait")]
     public async Task PollTimeoutIsWaitPlusMargin()
     {
+        var q = NewQueue();
+        await Client.GetQueueStatsAsync(q); // the partition is up
         await using var impatient = new ConduitClient(new ConduitClientOptions { Servers = [Node.Server], RequestTimeout = TimeSpan.FromMilliseconds(700) });
-        await impatient.GetQueueStatsAsync(NewQueue()); // connected
+        await impatient.AskRawAsync(ConduitClient.FrontendPath, new GetQueueStats(q), TimeSpan.FromSeconds(30)); // connected
         var watch = Stopwatch.StartNew();
-        Assert.Empty(await impatient.PollAsync(NewQueue(), wait: TimeSpan.FromSeconds(1.5)));
+        Assert.Empty(await impatient.PollAsync(q, wait: TimeSpan.FromSeconds(1.5)));
         Assert.True(watch.Elapsed > TimeSpan.FromSeconds(0.7), $"the poll waited {watch.Elapsed}");
     }
 

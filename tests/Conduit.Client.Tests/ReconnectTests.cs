@@ -9,6 +9,8 @@ namespace Conduit.Client.Tests;
 /// </summary>
 public abstract class ReconnectTests
 {
+    private static readonly TimeSpan ShortTimeout = TimeSpan.FromSeconds(3);
+
     protected abstract Task<StorageOptions> NewStorageAsync();
 
     [Fact(DisplayName = "after the node restarts on the same port, the same client works again and the tasks are still there")]
@@ -17,17 +19,18 @@ public abstract class ReconnectTests
         var storage = await NewStorageAsync();
         var node = await TestNode.StartAsync(storage);
         var port = node.Port;
-        await using var client = new ConduitClient(new ConduitClientOptions { Servers = [node.Server], RequestTimeout = TimeSpan.FromSeconds(2) });
+        await using var client = ConduitClient.Connect(node.Server);
         var q = "reconnect";
         var before = (await client.EnqueueAsync(q, "before")).TaskId;
         Assert.True(client.IsConnected);
 
         await node.KillAsync();
-        await Assert.ThrowsAnyAsync<ConduitTimeoutException>(() => client.GetQueueStatsAsync(q));
+        await Assert.ThrowsAnyAsync<ConduitTimeoutException>(() => client.RequestAsync<QueueStats>(new GetQueueStats(q), ShortTimeout));
 
         await using var again = await TestNode.StartAsync(storage, port: port);
         // What a caller does: retry a read until the cluster answers, then carry on.
-        await Eventually.Holds(async () => Assert.Equal(1, (await client.GetQueueStatsAsync(q)).Ready), timeoutMs: 60_000);
+        await Eventually.Holds(async () => Assert.Equal(1, (await client.RequestAsync<QueueStats>(new GetQueueStats(q), ShortTimeout)).Ready),
+            timeoutMs: 60_000);
         Assert.True(client.IsConnected);
         var after = (await client.EnqueueAsync(q, "after")).TaskId;
         var tasks = await client.PollAsync(q, maxTasks: 10, wait: TimeSpan.FromSeconds(1));
