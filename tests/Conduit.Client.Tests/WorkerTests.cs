@@ -113,6 +113,30 @@ public sealed class WorkerTests(SqliteClientNodeFixture fixture) : IClassFixture
         Assert.Equal(TaskStatus.Cancelled, (await Client.GetTaskAsync(id)).Status);
     }
 
+    [Fact(DisplayName = "when the lease is lost (here: completed by someone else) the handler's token is cancelled and nothing is reported")]
+    public async Task LeaseLostReachesHandler()
+    {
+        var q = NewQueue();
+        var id = (await Client.EnqueueAsync(q, "taken over")).TaskId;
+        var running = new TaskCompletionSource<ConduitTask>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var finished = new TaskCompletionSource<TaskOutcome>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var options = Options();
+        options.Lease = TimeSpan.FromSeconds(1);
+        await using var worker = new ConduitWorker(Client, q, async (task, ct) =>
+        {
+            running.TrySetResult(task);
+            await Task.Delay(Timeout.Infinite, ct);
+        }, options);
+        worker.TaskFinished += (_, outcome) => finished.TrySetResult(outcome);
+        worker.Start();
+
+        var task = await running.Task.WaitAsync(Patience);
+        await Client.CompleteAsync(task.LeaseToken);
+        Assert.Equal(TaskOutcome.LeaseLost, await finished.Task.WaitAsync(Patience));
+        Assert.Equal(TaskStatus.Completed, (await Client.GetTaskAsync(id)).Status);
+        Assert.Equal((0L, 0L), (worker.CompletedCount, worker.FailedCount));
+    }
+
     [Fact(DisplayName = "on stop the worker takes no new tasks and lets the running handler finish and complete")]
     public async Task GracefulShutdown()
     {
