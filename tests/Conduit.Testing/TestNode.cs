@@ -60,7 +60,10 @@ public sealed class TestNode : IAsyncDisposable
     /// <summary>The node's frontend, or Nobody on a node without the frontend role.</summary>
     public IActorRef Frontend { get; }
     public Address Address => Cluster.Get(System).SelfAddress;
-    public int Port => Address.Port ?? 0;
+    /// <summary>The remoting port the node listens on (the real one when started with port 0).</summary>
+    public int Port => Address.Port ?? throw new InvalidOperationException("no port");
+    /// <summary><c>127.0.0.1:port</c>: what a client takes as its contact point.</summary>
+    public string Server => $"{Settings.Host}:{Port}";
     public TimeSpan AskTimeout { get; set; } = TimeSpan.FromSeconds(20);
 
     /// <summary>Test defaults: fast ticks and backoff so tests wait milliseconds, not seconds.</summary>
@@ -73,10 +76,11 @@ public sealed class TestNode : IAsyncDisposable
         RecoveryBackoffMs = 200,
     };
 
-    public static Task<TestNode> StartAsync(StorageOptions storage, PartitionOptions? partition = null, int partitionsPerQueue = 1) =>
+    /// <param name="port">Remoting port; 0 (the default) picks a free one. Restart a killed node on its old <see cref="Port"/> to test reconnects.</param>
+    public static Task<TestNode> StartAsync(StorageOptions storage, PartitionOptions? partition = null, int partitionsPerQueue = 1, int port = 0) =>
         StartAsync(new NodeSettings
         {
-            Port = 0,
+            Port = port,
             Storage = storage,
             Server = new ConduitServerOptions { Partition = partition ?? FastPartitionOptions, PartitionsPerQueue = partitionsPerQueue },
         });
