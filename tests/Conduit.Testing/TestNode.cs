@@ -37,6 +37,12 @@ public sealed class TestNode : IAsyncDisposable
     public IActorRef Frontend { get; }
     public TimeSpan AskTimeout { get; set; } = TimeSpan.FromSeconds(20);
 
+    /// <summary>This node's address, <c>akka.tcp://conduit@127.0.0.1:port</c>.</summary>
+    public string Address => Cluster.Get(System).SelfAddress.ToString();
+
+    /// <summary>The remoting port the node listens on (picked at start).</summary>
+    public int Port => Cluster.Get(System).SelfAddress.Port ?? throw new InvalidOperationException("no port");
+
     /// <summary>Test defaults: fast ticks and backoff so tests wait milliseconds, not seconds.</summary>
     public static PartitionOptions FastPartitionOptions => new()
     {
@@ -47,11 +53,16 @@ public sealed class TestNode : IAsyncDisposable
         RecoveryBackoffMs = 200,
     };
 
-    public static async Task<TestNode> StartAsync(StorageOptions storage, PartitionOptions? partition = null, int partitionsPerQueue = 1)
+    /// <param name="seeds">Join the cluster of these nodes (e.g. another TestNode's <see cref="Address"/>) instead of forming one alone.</param>
+    /// <param name="join">false: with no seeds, join nothing and wait for <c>conduit cluster join</c> (the node is not Up when this returns).</param>
+    public static async Task<TestNode> StartAsync(StorageOptions storage, PartitionOptions? partition = null, int partitionsPerQueue = 1,
+        IReadOnlyList<string>? seeds = null, bool join = true)
     {
         var settings = new NodeSettings
         {
             Port = 0,
+            Seeds = seeds ?? [],
+            FormClusterAlone = join,
             Storage = storage,
             Server = new ConduitServerOptions { Partition = partition ?? FastPartitionOptions, PartitionsPerQueue = partitionsPerQueue },
             ExtraHocon = "akka.loglevel = WARNING",
@@ -62,7 +73,7 @@ public sealed class TestNode : IAsyncDisposable
         var host = builder.Build();
         await host.StartAsync();
         var node = new TestNode(host, settings);
-        await node.WaitUntilUpAsync();
+        if (join || settings.Seeds.Count > 0) await node.WaitUntilUpAsync();
         return node;
     }
 
