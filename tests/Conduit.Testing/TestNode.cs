@@ -35,13 +35,14 @@ public sealed class TestNode : IAsyncDisposable
     public NodeSettings Settings { get; }
     public ActorSystem System { get; }
     public IActorRef Frontend { get; }
+    /// <summary>The remoting port the node listens on (the real one when started with port 0).</summary>
+    public int Port => Cluster.Get(System).SelfAddress.Port ?? throw new InvalidOperationException("no port");
+    /// <summary><c>127.0.0.1:port</c>: what a client takes as its contact point.</summary>
+    public string Server => $"{Settings.Host}:{Port}";
     public TimeSpan AskTimeout { get; set; } = TimeSpan.FromSeconds(20);
 
     /// <summary>This node's address, <c>akka.tcp://conduit@127.0.0.1:port</c>.</summary>
     public string Address => Cluster.Get(System).SelfAddress.ToString();
-
-    /// <summary>The remoting port the node listens on (picked at start).</summary>
-    public int Port => Cluster.Get(System).SelfAddress.Port ?? throw new InvalidOperationException("no port");
 
     /// <summary>Test defaults: fast ticks and backoff so tests wait milliseconds, not seconds.</summary>
     public static PartitionOptions FastPartitionOptions => new()
@@ -53,14 +54,15 @@ public sealed class TestNode : IAsyncDisposable
         RecoveryBackoffMs = 200,
     };
 
+    /// <param name="port">Remoting port; 0 (the default) picks a free one. Restart a killed node on its old <see cref="Port"/> to test reconnects.</param>
     /// <param name="seeds">Join the cluster of these nodes (e.g. another TestNode's <see cref="Address"/>) instead of forming one alone.</param>
     /// <param name="join">false: with no seeds, join nothing and wait for <c>conduit cluster join</c> (the node is not Up when this returns).</param>
-    public static async Task<TestNode> StartAsync(StorageOptions storage, PartitionOptions? partition = null, int partitionsPerQueue = 1,
+    public static async Task<TestNode> StartAsync(StorageOptions storage, PartitionOptions? partition = null, int partitionsPerQueue = 1, int port = 0,
         IReadOnlyList<string>? seeds = null, bool join = true)
     {
         var settings = new NodeSettings
         {
-            Port = 0,
+            Port = port,
             Seeds = seeds ?? [],
             FormClusterAlone = join,
             Storage = storage,

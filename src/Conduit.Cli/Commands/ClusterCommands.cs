@@ -11,7 +11,7 @@ public static class ClusterCommands
     {
         var show = new Command("show", "members with roles, status and reachability; the leader").Runs(async (ctx, _) =>
         {
-            var state = await ctx.Ask<ClusterState>(new GetClusterState());
+            var state = await ctx.Node<ClusterState>(new GetClusterState());
             ctx.Output.Result(state, () => PrintState(ctx.Output, state));
         });
         return new Command("cluster", "cluster membership")
@@ -30,7 +30,7 @@ public static class ClusterCommands
         return command.Runs(async (ctx, parse) =>
         {
             var target = parse.GetValue(address).AkkaAddress;
-            var started = await ctx.Ask<MembershipChangeStarted>(new ChangeMembership(action, target, ctx.Settings.Requester));
+            var started = await ctx.Node<MembershipChangeStarted>(new ChangeMembership(action, target, ctx.Settings.Requester));
             ctx.Output.Result(started, () => ctx.Output.Line(action switch
             {
                 MembershipAction.Leave => $"asked {started.Address} to leave the cluster; watch `conduit cluster show`",
@@ -59,7 +59,7 @@ public static class ClusterCommands
     {
         var regions = new Command("regions", "shard regions per node, with their shard and entity counts").Runs(async (ctx, _) =>
         {
-            var stats = await ctx.Ask<ShardingStats>(new GetShardingStats());
+            var stats = await ctx.Node<ShardingStats>(new GetShardingStats());
             var rows = stats.Regions.Select(r => new
             {
                 r.Node,
@@ -77,7 +77,7 @@ public static class ClusterCommands
         });
         var stats = new Command("stats", "entities per shard per node").Runs(async (ctx, _) =>
         {
-            var stats = await ctx.Ask<ShardingStats>(new GetShardingStats());
+            var stats = await ctx.Node<ShardingStats>(new GetShardingStats());
             ctx.Output.Result(stats, () =>
             {
                 var table = new TableWriter("NODE", "REGION", "SHARD", "ENTITIES").AlignRight(3);

@@ -10,7 +10,7 @@ public static class QueueCommands
     public static Command Queues() =>
         new Command("queues", "every queue with a running partition: ready, delayed, running, dead, oldest age, pollers").Runs(async (ctx, _) =>
         {
-            var list = await ctx.Ask<QueueList>(new ListQueues());
+            var list = await ctx.Management<QueueList>(new ListQueues());
             ctx.Output.Result(list, () =>
             {
                 StatsTable(ctx.Output, list.Queues);
@@ -31,17 +31,17 @@ public static class QueueCommands
                 }),
             QueueAction("pause", "stop dispatching (enqueues are still accepted)", async (ctx, queue) =>
             {
-                var changed = await ctx.Queue<QueueStateChanged>(new PauseQueue(queue));
+                var changed = await ctx.Operator<QueueStateChanged>(new PauseQueue(queue));
                 ctx.Output.Result(changed, () => ctx.Output.Line($"queue {queue} paused: nothing is dispatched until `conduit queue resume {queue}`"));
             }),
             QueueAction("resume", "dispatch again after a pause", async (ctx, queue) =>
             {
-                var changed = await ctx.Queue<QueueStateChanged>(new ResumeQueue(queue));
+                var changed = await ctx.Operator<QueueStateChanged>(new ResumeQueue(queue));
                 ctx.Output.Result(changed, () => ctx.Output.Line($"queue {queue} resumed"));
             }),
             QueueAction("purge", "drop every ready, delayed and dead-lettered task (running ones finish)", async (ctx, queue) =>
             {
-                var purged = await ctx.Queue<QueuePurged>(new PurgeQueue(queue));
+                var purged = await ctx.Operator<QueuePurged>(new PurgeQueue(queue));
                 ctx.Output.Result(purged, () => ctx.Output.Line($"purged {Number(purged.Purged)} tasks from {queue}"));
             }),
         };
@@ -86,7 +86,7 @@ public static class QueueCommands
                 throw new UsageException(everything
                     ? "give either --all or task ids, not both"
                     : $"say which dead letters to requeue: `conduit dlq requeue {queue} --all`, or task ids from `conduit dlq list {queue}`");
-            var requeued = await ctx.Queue<DeadLettersRequeued>(new RequeueDeadLetters(queue, everything ? null : tasks));
+            var requeued = await ctx.Operator<DeadLettersRequeued>(new RequeueDeadLetters(queue, everything ? null : tasks));
             ctx.Output.Result(requeued, () => ctx.Output.Line($"requeued {Number(requeued.Count)} dead letters of {queue}"));
         });
         return new Command("dlq", "a queue's dead-letter list") { list, requeue };

@@ -1,4 +1,3 @@
-using Akka.Cluster.Hosting;
 using Akka.Cluster.Tools.Client;
 using Akka.Hosting;
 using Conduit.Server.Management;
@@ -12,13 +11,12 @@ public static class ConduitManagementExtensions
 {
     /// <summary>
     /// Starts the node's <see cref="ManagementActor"/> at <c>/user/management</c> and registers it with the
-    /// ClusterClientReceptionist (started here too). Call after <see cref="ConduitHostingExtensions.WithConduitServer"/>:
-    /// it needs the partitions' shard region (or proxy).
+    /// ClusterClientReceptionist. Call after <see cref="ConduitHostingExtensions.WithConduitServer"/>: it needs the
+    /// partitions' shard region (or proxy), and the receptionist that <c>WithConduitServer</c> starts on every node.
     /// </summary>
     public static AkkaConfigurationBuilder WithConduitManagement(this AkkaConfigurationBuilder builder, ConduitServerOptions server,
         ManagementOptions? options = null) =>
         builder
-            .WithClusterClientReceptionist()
             .WithActors((system, registry) =>
             {
                 var management = system.ActorOf(ManagementActor.Props(registry.Get<PartitionRegion>(), server, options), ManagementActor.Name);

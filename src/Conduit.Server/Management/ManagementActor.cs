@@ -12,7 +12,8 @@ namespace Conduit.Server.Management;
 /// <c>conduit</c> CLI. Cluster state and membership changes (leave, down, join), the partitions' shard regions and
 /// their stats, the list of queues that have a running partition, and operator queue requests, which it routes
 /// through a <see cref="QueueFrontend"/> of its own (so queue administration works on every node, whatever its
-/// roles). Destructive requests (leave, down, purge, dead-letter requeue) are logged at warning level with who asked.
+/// roles). Destructive requests (leave, down, purge, dead-letter requeue) are logged at warning level with who asked;
+/// join, pause and resume at info level.
 /// </summary>
 public sealed class ManagementActor : ReceiveActor
 {
@@ -99,6 +100,12 @@ public sealed class ManagementActor : ReceiveActor
                 _log.Warning("Operator {0} requeued {1} dead letters of queue {2}", op.By,
                     requeue.TaskIds is null ? "all" : requeue.TaskIds.Length.ToString(System.Globalization.CultureInfo.InvariantCulture),
                     requeue.Queue);
+                break;
+            case PauseQueue pause:
+                _log.Info("Operator {0} paused queue {1}", op.By, pause.Queue);
+                break;
+            case ResumeQueue resume:
+                _log.Info("Operator {0} resumed queue {1}", op.By, resume.Queue);
                 break;
         }
         _frontend.Forward(op.Request);
