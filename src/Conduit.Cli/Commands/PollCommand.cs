@@ -5,7 +5,7 @@ using Conduit.Cli.Output;
 
 namespace Conduit.Cli.Commands;
 
-/// <summary><c>poll QUEUE [--max N] [--wait 5s] [--complete]</c>: lease tasks like a worker would, and show them.</summary>
+/// <summary><c>poll QUEUE [--max N] [--wait 5s] [--lease 30s] [--complete]</c>: lease tasks like a worker would, and show them.</summary>
 public static class PollCommand
 {
     public static readonly TimeSpan DefaultWait = TimeSpan.FromSeconds(5);
@@ -18,13 +18,15 @@ public static class PollCommand
         var queue = Arguments.Queue();
         var max = Arguments.Int("--max", "lease at most N tasks", 1, 1, MaxTasks, "tasks to lease at once");
         var wait = GlobalOptions.DurationOption("--wait", $"wait this long for a task (default {Durations.Format(DefaultWait)})");
+        var lease = GlobalOptions.DurationOption("--lease", "keep the tasks leased this long before they are delivered again (default: the queue's, 30s)");
         var complete = new Option<bool>("--complete") { Description = "complete each task at once (drain without a worker)" };
-        var command = new Command("poll", "lease tasks from a queue and print them with their lease tokens") { queue, max, wait, complete };
+        var command = new Command("poll", "lease tasks from a queue and print them with their lease tokens") { queue, max, wait, lease, complete };
         return command.Runs(async (ctx, parse) =>
         {
             var q = parse.GetValue(queue)!;
             var waitFor = parse.GetValue(wait) ?? DefaultWait;
-            var polled = await ctx.Queue<Polled>(new Poll(q, parse.GetValue(max), (long)waitFor.TotalMilliseconds), extraWait: waitFor);
+            var polled = await ctx.Queue<Polled>(new Poll(q, parse.GetValue(max), (long)waitFor.TotalMilliseconds,
+                (long)(parse.GetValue(lease) ?? TimeSpan.Zero).TotalMilliseconds), extraWait: waitFor);
             var completed = new bool[polled.Tasks.Length];
             if (parse.GetValue(complete))
             {
