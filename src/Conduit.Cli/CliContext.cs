@@ -54,7 +54,6 @@ public sealed class CliContext(CliSettings settings, CliOutput output, Cancellat
                 ExtraHocon = $"""
                     akka.loglevel = OFF
                     akka.stdout-loglevel = OFF
-                    akka.remote.dot-netty.tcp.maximum-frame-size = {ManagementConnection.MaximumFrameSize}
                     """,
             });
         }

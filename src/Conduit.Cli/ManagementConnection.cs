@@ -15,10 +15,10 @@ namespace Conduit.Cli;
 public sealed class ManagementConnection : IAsyncDisposable
 {
     /// <summary>
-    /// Largest message either way: 32 MiB (Akka's default, 128 kB, is below one 256 KiB payload). The node sets the same
-    /// (<c>ConduitNode.BaseHocon</c>); a larger message is dropped by remoting and shows as no answer.
+    /// Largest message either way: 8 MiB, as on the nodes (<c>ConduitNode.BaseHocon</c>) and in ConduitClient (Akka's
+    /// default, 128 kB, is below one 256 KiB payload); a larger message is dropped by remoting and shows as no answer.
     /// </summary>
-    public const string MaximumFrameSize = "32MiB";
+    public const int MaximumFrameSize = 8 << 20;
 
     private static readonly TimeSpan ShutdownTimeout = TimeSpan.FromSeconds(3);
 

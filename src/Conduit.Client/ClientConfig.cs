@@ -12,6 +12,9 @@ internal static class ClientConfig
     /// <summary>ActorSystem name of a client; nodes see it in their logs.</summary>
     public const string SystemName = "conduit-client";
 
+    /// <summary>Largest message on the wire, both ways; the nodes use the same (ConduitNode.BaseHocon).</summary>
+    public const string MaximumFrameSize = "8388608"; // 8 MiB
+
     public static Config Build(ConduitClientOptions options, IEnumerable<string> receptionists)
     {
         var contacts = string.Join(", ", receptionists.Select(p => $"\"{p}\""));
@@ -22,6 +25,8 @@ internal static class ClientConfig
               log-dead-letters-during-shutdown = off
               actor.provider = remote
               remote.dot-netty.tcp {
+                # As on the nodes: a 256 KiB payload, or a batch of them, must fit in one frame.
+                maximum-frame-size = {{MaximumFrameSize}}
                 hostname = "{{options.LocalHost}}"
                 port = {{options.LocalPort.ToString(CultureInfo.InvariantCulture)}}
               }

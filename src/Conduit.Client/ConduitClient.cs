@@ -11,7 +11,7 @@ namespace Conduit.Client;
 /// request that times out may or may not have taken effect, and the caller decides whether to retry it.
 /// Thread-safe; create one per process and share it (<c>services.AddConduitClient()</c> does that).
 /// </summary>
-public sealed partial class ConduitClient : IAsyncDisposable
+public sealed partial class ConduitClient : IAsyncDisposable, IDisposable
 {
     /// <summary>Service path of the node's queue frontend (registered with the receptionist).</summary>
     public const string FrontendPath = "/user/frontend";
@@ -101,6 +101,9 @@ public sealed partial class ConduitClient : IAsyncDisposable
     /// <summary>Sends a queue request to the frontend; see <see cref="AskAsync{TReply}"/>.</summary>
     public Task<TReply> RequestAsync<TReply>(IPartitionRequest request, TimeSpan? timeout = null, CancellationToken cancellationToken = default) =>
         AskAsync<TReply>(FrontendPath, request, timeout, cancellationToken);
+
+    /// <summary>Stops the client's ActorSystem, blocking (for containers disposed synchronously); prefer <see cref="DisposeAsync"/>.</summary>
+    public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
 
     /// <summary>Stops the client's ActorSystem. Requests in flight fail; their effect on the cluster is unknown.</summary>
     public async ValueTask DisposeAsync()

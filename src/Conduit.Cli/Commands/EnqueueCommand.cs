@@ -18,7 +18,7 @@ public static class EnqueueCommand
     public const int BatchSize = 500;
     /// <summary>Batch requests outstanding at once: 4, enough to keep a partition's writer busy.</summary>
     public const int BatchesInFlight = 4;
-    /// <summary>Payload bytes per batch request: 1 MiB, so a batch fits a remoting frame (<see cref="ManagementConnection.MaximumFrameSize"/>).</summary>
+    /// <summary>Payload bytes per batch request: 1 MiB, so a batch fits a remoting frame (8 MiB).</summary>
     public const int MaxBatchBytes = 1 << 20;
     public const int MaxCount = 10_000_000;
 

@@ -9,8 +9,8 @@ namespace Conduit.Cli.Commands;
 public static class PollCommand
 {
     public static readonly TimeSpan DefaultWait = TimeSpan.FromSeconds(5);
-    /// <summary>At most 100 tasks per poll, so the answer fits a remoting frame even with large payloads.</summary>
-    public const int MaxTasks = 100;
+    /// <summary>At most 25 tasks per poll, so the answer fits a remoting frame (8 MiB) even when every payload is the maximum 256 KiB.</summary>
+    public const int MaxTasks = 25;
     private const int PayloadPreview = 60;
 
     public static Command Build()

@@ -32,17 +32,15 @@ public sealed record NodeSettings
 
 public static class ConduitNode
 {
-    /// <summary>
-    /// Settings every node gets: no durable DistributedData (LightningDB is not usable here), quiet dead letters, and
-    /// remoting frames up to 32 MiB (Akka's default 128 kB drops any message carrying a payload near the 256 KiB limit,
-    /// silently: the sender just never gets an answer).
-    /// </summary>
+    /// <summary>Settings every node gets: no durable DistributedData (LightningDB is not usable here), quiet dead letters.</summary>
     public const string BaseHocon = """
         akka.cluster.distributed-data.durable.keys = []
-        akka.remote.dot-netty.tcp.maximum-frame-size = 32MiB
         akka.log-dead-letters-during-shutdown = off
         akka.cluster.sharding.passivate-idle-entity-after = off
         akka.coordinated-shutdown.exit-clr = off
+        # Payloads go up to 256 KiB and batches carry many: Akka's default frame (128,000 bytes) would silently drop
+        # them on the wire. Clients use the same limit (Conduit.Client ClientConfig.MaximumFrameSize).
+        akka.remote.dot-netty.tcp.maximum-frame-size = 8388608  # 8 MiB
         """;
 
     /// <summary>Wires remoting, the cluster, storage, serialization and Conduit's actors onto <paramref name="builder"/>.</summary>
