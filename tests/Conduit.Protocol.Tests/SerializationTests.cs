@@ -52,6 +52,15 @@ public sealed class SerializationTests : IAsyncLifetime
             new Cancelled("id"), new TaskInfo("id", "q", TaskStatus.Running, 5, 1, 10, 0, "err"),
             new QueueStats("q", 1, 2, 3, 4, 5, 6, true, 1), new QueueStateChanged("q", true), new QueuePurged("q", 9),
             new DeadLetters("q", [new DeadLetter("id", 3, "r", 8)]), new DeadLettersRequeued("q", 2),
+            new Poll("q", 1, 100, 0, 42), new CancelPoll("q", 42), new ReleaseTasks(["a", "b"]), new Released(2),
+            new PartitionEnvelope("default/q#2", new ReleaseTasks(["t"])), new PartitionLoad(1, 2, 3, 4, 5, 6),
+            new GetClusterState(), new ClusterState("akka.tcp://conduit@h:1", null, [new ClusterMember("akka.tcp://conduit@h:1", ["frontend"], "Up", true)]),
+            new ChangeMembership(MembershipAction.Down, "akka.tcp://conduit@h:2", new Requester("ops", "box")),
+            new MembershipChangeStarted(MembershipAction.Leave, "akka.tcp://conduit@h:2"),
+            new GetShardingStats(), new ShardingStats([new RegionShards("akka.tcp://conduit@h:1", "partitions", [new ShardEntities("7", 2)])], ["x"]),
+            new GetLocalPartitions(), new LocalPartitions("akka.tcp://conduit@h:1", ["default/q#0"]),
+            new ListQueues(), new QueueList([new QueueStats("q", 1, 2, 3, 4, 5, 6, true, 1)], []),
+            new OperatorRequest(new PurgeQueue("q"), new Requester("ops", "box")),
         ];
     }
 

@@ -66,6 +66,7 @@ public sealed class TestNode : IAsyncDisposable
     public string Server => $"{Settings.Host}:{Port}";
     public TimeSpan AskTimeout { get; set; } = TimeSpan.FromSeconds(20);
 
+
     /// <summary>Test defaults: fast ticks and backoff so tests wait milliseconds, not seconds.</summary>
     public static PartitionOptions FastPartitionOptions => new()
     {
@@ -77,10 +78,15 @@ public sealed class TestNode : IAsyncDisposable
     };
 
     /// <param name="port">Remoting port; 0 (the default) picks a free one. Restart a killed node on its old <see cref="Port"/> to test reconnects.</param>
-    public static Task<TestNode> StartAsync(StorageOptions storage, PartitionOptions? partition = null, int partitionsPerQueue = 1, int port = 0) =>
+    /// <param name="seeds">Join the cluster of these nodes (e.g. another TestNode's <see cref="Address"/>) instead of forming one alone.</param>
+    /// <param name="join">false: with no seeds, join nothing and wait for <c>conduit cluster join</c> (the node is not Up when this returns).</param>
+    public static Task<TestNode> StartAsync(StorageOptions storage, PartitionOptions? partition = null, int partitionsPerQueue = 1, int port = 0,
+        IReadOnlyList<string>? seeds = null, bool join = true) =>
         StartAsync(new NodeSettings
         {
             Port = port,
+            Seeds = seeds ?? [],
+            FormClusterAlone = join,
             Storage = storage,
             Server = new ConduitServerOptions { Partition = partition ?? FastPartitionOptions, PartitionsPerQueue = partitionsPerQueue },
         });
@@ -109,7 +115,7 @@ public sealed class TestNode : IAsyncDisposable
         var host = builder.Build();
         await host.StartAsync();
         var node = new TestNode(host, settings);
-        await node.WaitUntilUpAsync();
+        if (settings.FormClusterAlone || settings.Seeds.Count > 0) await node.WaitUntilUpAsync();
         return node;
     }
 

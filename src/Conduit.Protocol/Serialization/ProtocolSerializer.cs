@@ -2,7 +2,7 @@ using Akka.Actor;
 
 namespace Conduit.Protocol.Serialization;
 
-/// <summary>Serializer for <see cref="IConduitMessage"/>: commands, replies and the partition envelope.</summary>
+/// <summary>Serializer for <see cref="IConduitMessage"/>: commands, replies, the partition envelope and the management protocol.</summary>
 public sealed class ProtocolSerializer(ExtendedActorSystem system) : MemoryPackSerializerBase(system, Registrations)
 {
     public const int SerializerId = 4101;
@@ -44,5 +44,16 @@ public sealed class ProtocolSerializer(ExtendedActorSystem system) : MemoryPackS
         ("release", typeof(ReleaseTasks)),
         ("release!", typeof(Released)),
         ("load", typeof(PartitionLoad)),
+        ("m:cluster?", typeof(GetClusterState)),
+        ("m:cluster", typeof(ClusterState)),
+        ("m:member", typeof(ChangeMembership)),
+        ("m:member!", typeof(MembershipChangeStarted)),
+        ("m:sharding?", typeof(GetShardingStats)),
+        ("m:sharding", typeof(ShardingStats)),
+        ("m:local?", typeof(GetLocalPartitions)),
+        ("m:local", typeof(LocalPartitions)),
+        ("m:queues?", typeof(ListQueues)),
+        ("m:queues", typeof(QueueList)),
+        ("m:op", typeof(OperatorRequest)),
     ];
 }

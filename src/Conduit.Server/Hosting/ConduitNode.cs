@@ -17,8 +17,13 @@ public sealed record NodeSettings
     public string Host { get; init; } = DefaultHost;
     /// <summary>Remoting port; 0 picks a free one. Defaults to 4053.</summary>
     public int Port { get; init; } = DefaultPort;
-    /// <summary>Seed nodes (<c>akka.tcp://conduit@host:port</c>). None: the node forms a cluster of its own.</summary>
+    /// <summary>Seed nodes (<c>akka.tcp://conduit@host:port</c>). None: the node forms a cluster of its own (see <see cref="FormClusterAlone"/>).</summary>
     public IReadOnlyList<string> Seeds { get; init; } = [];
+    /// <summary>
+    /// Without <see cref="Seeds"/>, join itself and form a one-node cluster. false leaves the node outside any cluster
+    /// until an operator runs <c>conduit cluster join ADDR</c> against it. Defaults to true.
+    /// </summary>
+    public bool FormClusterAlone { get; init; } = true;
     public required StorageOptions Storage { get; init; }
     public ConduitServerOptions Server { get; init; } = new();
     /// <summary>HOCON applied over the defaults (files from <c>hocon/</c>, tests' tweaks).</summary>
@@ -57,8 +62,9 @@ public static class ConduitNode
             })
             .WithConduitSerialization()
             .WithConduitStorage(settings.Storage)
-            .WithConduitServer(settings.Server);
-        if (settings.Seeds.Count == 0)
+            .WithConduitServer(settings.Server)
+            .WithConduitManagement(settings.Server);
+        if (settings.Seeds.Count == 0 && settings.FormClusterAlone)
         {
             // No seeds: this node is the cluster. Join itself (works with port 0, unlike a seed list).
             builder.WithActors((system, _) => Cluster.Get(system).Join(Cluster.Get(system).SelfAddress));

@@ -1,0 +1,23 @@
+namespace Conduit.Cli;
+
+/// <summary>The global options, after parsing.</summary>
+public sealed record CliSettings
+{
+    /// <summary>Default for <see cref="Timeout"/>: 10 seconds.</summary>
+    public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(10);
+
+    /// <summary>The node to talk to. Defaults to <c>127.0.0.1:4053</c>, or <c>CONDUIT_SERVER</c> when set.</summary>
+    public ServerAddress Server { get; init; } = ServerAddress.Default;
+
+    /// <summary>Print one JSON document on stdout instead of tables. Defaults to false.</summary>
+    public bool Json { get; init; }
+
+    /// <summary>
+    /// How long to wait for the node: to connect, and for each answer (a poll waits its <c>--wait</c> on top).
+    /// Defaults to <see cref="DefaultTimeout"/> (10 s).
+    /// </summary>
+    public TimeSpan Timeout { get; init; } = DefaultTimeout;
+
+    /// <summary>Who is asking, logged by the node for destructive commands: the OS user and host name.</summary>
+    public Requester Requester { get; init; } = new(Environment.UserName, Environment.MachineName);
+}

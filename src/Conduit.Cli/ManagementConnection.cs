@@ -1,0 +1,93 @@
+using System.Net;
+using Akka.Actor;
+using Akka.Configuration;
+using Conduit.Protocol.Serialization;
+
+namespace Conduit.Cli;
+
+/// <summary>
+/// The CLI's line to one node for the cluster commands: a small remoting-only actor system (not a cluster member)
+/// that asks the management actor of exactly the node named by <c>--server</c>
+/// (<c>akka.tcp://conduit@host:port/user/management</c>), as pbm does. ClusterClient (which the queue commands use,
+/// through ConduitClient) cannot do that: it may settle on another node's receptionist, and a node that has not
+/// joined a cluster gives it no contacts at all, so <c>cluster join</c> could never reach it.
+/// </summary>
+public sealed class ManagementConnection : IAsyncDisposable
+{
+    /// <summary>
+    /// Largest message either way: 8 MiB, as on the nodes (<c>ConduitNode.BaseHocon</c>) and in ConduitClient (Akka's
+    /// default, 128 kB, is below one 256 KiB payload); a larger message is dropped by remoting and shows as no answer.
+    /// </summary>
+    public const int MaximumFrameSize = 8 << 20;
+
+    private static readonly TimeSpan ShutdownTimeout = TimeSpan.FromSeconds(3);
+
+    private readonly ActorSystem _system;
+    private readonly ActorSelection _management;
+    private readonly CliSettings _settings;
+
+    private ManagementConnection(ActorSystem system, CliSettings settings)
+    {
+        _system = system;
+        _settings = settings;
+        _management = system.ActorSelection($"{settings.Server.AkkaAddress}/user/management");
+    }
+
+    public static async Task<ManagementConnection> OpenAsync(CliSettings settings, CancellationToken ct = default)
+    {
+        var local = await ServerProbe.ProbeAsync(settings, ct);
+        var system = ActorSystem.Create("conduit-cli", Config(local));
+        return new ManagementConnection(system, settings);
+    }
+
+    /// <summary>Sends <paramref name="request"/> and returns the reply; a <see cref="Rejected"/> reply throws <see cref="RefusedException"/>.</summary>
+    public async Task<T> AskAsync<T>(IConduitMessage request, TimeSpan? extraWait = null, CancellationToken ct = default)
+    {
+        var timeout = _settings.Timeout + (extraWait ?? TimeSpan.Zero);
+        object reply;
+        try
+        {
+            reply = await _management.Ask<object>(request, timeout, ct);
+        }
+        catch (AskTimeoutException)
+        {
+            throw new UnreachableException(
+                $"no answer from {_settings.Server} within {Durations.Format(timeout)}: is it a Conduit node, and is the host " +
+                $"the one it advertises (its log prints `listening on akka.tcp://conduit@HOST:PORT`)? If it is busy, raise --timeout");
+        }
+        return reply switch
+        {
+            T t => t,
+            Rejected r => throw new RefusedException(r),
+            _ => throw new InvalidOperationException($"unexpected answer {reply.GetType().Name} to {request.GetType().Name}"),
+        };
+    }
+
+    private static Config Config(IPAddress local) => ConfigurationFactory.ParseString($$"""
+        akka {
+          loglevel = OFF
+          stdout-loglevel = OFF
+          log-dead-letters = off
+          log-dead-letters-during-shutdown = off
+          actor.provider = remote
+          remote {
+            log-remote-lifecycle-events = off
+            dot-netty.tcp { hostname = "{{local}}", port = 0, maximum-frame-size = {{MaximumFrameSize}} }
+          }
+          coordinated-shutdown.run-by-clr-shutdown-hook = off
+        }
+        """).WithFallback(ConduitSerialization.Config(strict: true));
+
+    public async ValueTask DisposeAsync()
+    {
+        try
+        {
+            await _system.Terminate().WaitAsync(ShutdownTimeout);
+        }
+        catch (TimeoutException)
+        {
+            // the answer is printed already; do not hold the shell up for remoting's goodbye
+        }
+        _system.Dispose();
+    }
+}

@@ -1,0 +1,3 @@
+using Conduit.Cli;
+
+return await CommandTree.RunAsync(args);

@@ -1,0 +1,26 @@
+using Akka.Cluster.Tools.Client;
+using Akka.Hosting;
+using Conduit.Server.Management;
+
+namespace Conduit.Server.Hosting;
+
+/// <summary>Marker for the node's <see cref="ManagementActor"/> in the <see cref="ActorRegistry"/>.</summary>
+public sealed class ConduitManagement;
+
+public static class ConduitManagementExtensions
+{
+    /// <summary>
+    /// Starts the node's <see cref="ManagementActor"/> at <c>/user/management</c> and registers it with the
+    /// ClusterClientReceptionist. Call after <see cref="ConduitHostingExtensions.WithConduitServer"/>: it needs the
+    /// partitions' shard region (or proxy), and the receptionist that <c>WithConduitServer</c> starts on every node.
+    /// </summary>
+    public static AkkaConfigurationBuilder WithConduitManagement(this AkkaConfigurationBuilder builder, ConduitServerOptions server,
+        ManagementOptions? options = null) =>
+        builder
+            .WithActors((system, registry) =>
+            {
+                var management = system.ActorOf(ManagementActor.Props(registry.Get<PartitionRegion>(), server, options), ManagementActor.Name);
+                registry.Register<ConduitManagement>(management);
+                ClusterClientReceptionist.Get(system).RegisterService(management);
+            });
+}

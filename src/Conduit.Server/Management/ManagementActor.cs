@@ -1,0 +1,180 @@
+using Akka.Actor;
+using Akka.Cluster;
+using Akka.Cluster.Sharding;
+using Akka.Event;
+using Conduit.Server.Frontend;
+using Conduit.Server.Hosting;
+
+namespace Conduit.Server.Management;
+
+/// <summary>
+/// One per node at <c>/user/management</c>, registered with the ClusterClientReceptionist: answers the
+/// <c>conduit</c> CLI. Cluster state and membership changes (leave, down, join), the partitions' shard regions and
+/// their stats, the list of queues that have a running partition, and operator queue requests, which it routes
+/// through a <see cref="QueueFrontend"/> of its own (so queue administration works on every node, whatever its
+/// roles). Destructive requests (leave, down, purge, dead-letter requeue) are logged at warning level with who asked;
+/// join, pause and resume at info level.
+/// </summary>
+public sealed class ManagementActor : ReceiveActor
+{
+    public const string Name = "management";
+
+    private readonly IActorRef _region;
+    private readonly IActorRef _frontend;
+    private readonly bool _hostsPartitions;
+    private readonly ManagementOptions _options;
+    private readonly Cluster _cluster = Cluster.Get(Context.System);
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+
+    public ManagementActor(IActorRef region, ConduitServerOptions server, ManagementOptions options)
+    {
+        _region = region;
+        _hostsPartitions = server.IsTaskService;
+        _options = options;
+        _frontend = Context.ActorOf(QueueFrontend.Props(region, server.PartitionsPerQueue), "frontend");
+
+        Receive<GetClusterState>(_ => Sender.Tell(ClusterStateReader.Read(_cluster)));
+        Receive<ChangeMembership>(HandleMembership);
+        Receive<GetShardingStats>(_ => ShardingStats().PipeTo(Sender));
+        Receive<GetLocalPartitions>(_ => LocalPartitions().PipeTo(Sender));
+        Receive<ListQueues>(_ => QueueList().PipeTo(Sender));
+        Receive<OperatorRequest>(HandleOperatorRequest);
+    }
+
+    public static Props Props(IActorRef region, ConduitServerOptions server, ManagementOptions? options = null) =>
+        Akka.Actor.Props.Create(() => new ManagementActor(region, server, options ?? new ManagementOptions()));
+
+    private void HandleMembership(ChangeMembership change)
+    {
+        Address address;
+        try
+        {
+            address = Address.Parse(change.Address);
+        }
+        catch (Exception)
+        {
+            Sender.Tell(new Rejected(ErrorCode.InvalidArgument,
+                $"'{change.Address}' is not a node address: use akka.tcp://{NodeSettings.SystemName}@host:port"));
+            return;
+        }
+        var state = _cluster.State;
+        var isMember = state.Members.Any(m => m.Address.Equals(address)) || state.Unreachable.Any(m => m.Address.Equals(address));
+        switch (change.Action)
+        {
+            case MembershipAction.Leave or MembershipAction.Down when !isMember:
+                Sender.Tell(new Rejected(ErrorCode.InvalidArgument,
+                    $"{address} is not a member of this cluster (members: {string.Join(", ", state.Members.Select(m => m.Address))})"));
+                return;
+            case MembershipAction.Leave:
+                _log.Warning("Operator {0} asked member {1} to leave the cluster", change.By, address);
+                _cluster.Leave(address);
+                break;
+            case MembershipAction.Down:
+                _log.Warning("Operator {0} marked member {1} down", change.By, address);
+                _cluster.Down(address);
+                break;
+            case MembershipAction.Join when ClusterStateReader.HasJoined(_cluster):
+                Sender.Tell(new Rejected(ErrorCode.InvalidArgument,
+                    $"{_cluster.SelfAddress} is already a member of a cluster (leader {state.Leader?.ToString() ?? "none"}); " +
+                    "a node joins once: stop it and start it with --seed, or ask a node that has not joined yet"));
+                return;
+            case MembershipAction.Join:
+                _log.Info("Operator {0} asked this node to join {1}", change.By, address);
+                _cluster.Join(address);
+                break;
+            default:
+                Sender.Tell(new Rejected(ErrorCode.InvalidArgument, $"unknown membership action {change.Action}"));
+                return;
+        }
+        Sender.Tell(new MembershipChangeStarted(change.Action, address.ToString()));
+    }
+
+    private void HandleOperatorRequest(OperatorRequest op)
+    {
+        switch (op.Request)
+        {
+            case PurgeQueue purge:
+                _log.Warning("Operator {0} purged queue {1}", op.By, purge.Queue);
+                break;
+            case RequeueDeadLetters requeue:
+                _log.Warning("Operator {0} requeued {1} dead letters of queue {2}", op.By,
+                    requeue.TaskIds is null ? "all" : requeue.TaskIds.Length.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                    requeue.Queue);
+                break;
+            case PauseQueue pause:
+                _log.Info("Operator {0} paused queue {1}", op.By, pause.Queue);
+                break;
+            case ResumeQueue resume:
+                _log.Info("Operator {0} resumed queue {1}", op.By, resume.Queue);
+                break;
+        }
+        _frontend.Forward(op.Request);
+    }
+
+    private async Task<ShardingStats> ShardingStats()
+    {
+        var timeout = _options.FanOutTimeout;
+        var stats = await _region.Ask<ClusterShardingStats>(new GetClusterShardingStats(timeout), timeout + TimeSpan.FromSeconds(1));
+        var regions = stats.Regions
+            .OrderBy(r => r.Key, Member.AddressOrdering)
+            .Select(r => new RegionShards(r.Key.ToString(), ConduitHostingExtensions.PartitionsTypeName,
+                r.Value.Stats.OrderBy(s => s.Key, StringComparer.Ordinal).Select(s => new ShardEntities(s.Key, s.Value)).ToArray()))
+            .ToArray();
+        var unanswered = PartitionHosts().Where(a => !stats.Regions.ContainsKey(a)).Select(a => a.ToString()).ToArray();
+        return new ShardingStats(regions, unanswered);
+    }
+
+    private async Task<LocalPartitions> LocalPartitions()
+    {
+        var self = _cluster.SelfAddress.ToString();
+        if (!_hostsPartitions) return new LocalPartitions(self, []);
+        var state = await _region.Ask<CurrentShardRegionState>(GetShardRegionState.Instance, _options.FanOutTimeout);
+        return new LocalPartitions(self, state.Shards.SelectMany(s => s.EntityIds).OrderBy(e => e, StringComparer.Ordinal).ToArray());
+    }
+
+    private async Task<QueueList> QueueList()
+    {
+        var timeout = _options.FanOutTimeout;
+        var unanswered = new List<string>();
+        var hosts = PartitionHosts().ToList();
+        var answers = await Task.WhenAll(hosts.Select(async address =>
+        {
+            try
+            {
+                var management = Context.System.ActorSelection(new RootActorPath(address) / "user" / Name);
+                return await management.Ask<LocalPartitions>(new GetLocalPartitions(), timeout);
+            }
+            catch (Exception)
+            {
+                return null;
+            }
+        }));
+        for (var i = 0; i < hosts.Count; i++)
+            if (answers[i] is null) unanswered.Add(hosts[i].ToString());
+
+        var queues = answers.Where(a => a is not null).SelectMany(a => a!.EntityIds)
+            .Select(e => PartitionId.TryParse(e, out var id) ? id : default)
+            .Where(id => id.Queue is not null && id.Namespace == PartitionId.DefaultNamespace)
+            .Select(id => id.Queue).Distinct().OrderBy(q => q, StringComparer.Ordinal).ToList();
+        var stats = await Task.WhenAll(queues.Select(async queue =>
+        {
+            try
+            {
+                return await _frontend.Ask<object>(new GetQueueStats(queue), timeout) as QueueStats;
+            }
+            catch (Exception)
+            {
+                return null;
+            }
+        }));
+        for (var i = 0; i < queues.Count; i++)
+            if (stats[i] is null) unanswered.Add(queues[i]);
+        return new QueueList(stats.Where(s => s is not null).ToArray()!, unanswered.ToArray());
+    }
+
+    /// <summary>Members that host partitions: Up (or WeaklyUp) with the task-service role.</summary>
+    private IEnumerable<Address> PartitionHosts() =>
+        _cluster.State.Members
+            .Where(m => m.Status is MemberStatus.Up or MemberStatus.WeaklyUp && m.HasRole(ConduitServerOptions.TaskServiceRole))
+            .Select(m => m.Address);
+}

@@ -1,0 +1,49 @@
+using System.Collections.Concurrent;
+using Akka.Actor;
+using Akka.Event;
+using Conduit.Testing;
+using Xunit;
+
+namespace Conduit.Cli.Tests;
+
+/// <summary>One real node on a fresh SQLite file, shared by a test class (tests use queues of their own), plus its warning and info log.</summary>
+public sealed class CliNodeFixture : IAsyncLifetime
+{
+    public TestNode Node { get; private set; } = null!;
+    public LogCollector Log { get; private set; } = null!;
+
+    /// <summary><c>--server 127.0.0.1:port</c> for this node.</summary>
+    public string Server => $"127.0.0.1:{Node.Port}";
+
+    public Task<CliResult> Cli(params string[] args) => CliProcess.Run(["--server", Server, .. args]);
+
+    public async Task InitializeAsync()
+    {
+        Node = await TestNode.StartAsync(TestStores.NewSqlite());
+        Log = LogCollector.Attach(Node.System);
+    }
+
+    public async Task DisposeAsync() => await Node.DisposeAsync();
+}
+
+/// <summary>Keeps the warnings (and infos, where the log level lets them through) a node logs, to check what it records.</summary>
+public sealed class LogCollector
+{
+    private readonly ConcurrentQueue<string> _lines = new();
+
+    public static LogCollector Attach(ActorSystem system)
+    {
+        var collector = new LogCollector();
+        var actor = system.ActorOf(Props.Create(() => new Listener(collector._lines)));
+        system.EventStream.Subscribe(actor, typeof(Warning));
+        system.EventStream.Subscribe(actor, typeof(Info));
+        return collector;
+    }
+
+    public IReadOnlyList<string> Lines => _lines.ToArray();
+
+    private sealed class Listener : ReceiveActor
+    {
+        public Listener(ConcurrentQueue<string> lines) => Receive<LogEvent>(e => lines.Enqueue(e.Message?.ToString() ?? ""));
+    }
+}

@@ -1,0 +1,77 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Text.Json;
+
+namespace Conduit.Cli.Tests;
+
+/// <summary>What one run of the CLI printed and returned.</summary>
+public sealed record CliResult(string[] Args, int ExitCode, string Out, string Err, TimeSpan Elapsed)
+{
+    /// <summary>stdout parsed as the one JSON document <c>--json</c> promises.</summary>
+    public JsonElement Json => JsonDocument.Parse(Out).RootElement;
+
+    /// <summary>The whitespace-split cells of the table row whose first cell is <paramref name="first"/>.</summary>
+    public string[] Row(string first) =>
+        Out.Split('\n').Select(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries)).FirstOrDefault(c => c.Length > 0 && c[0] == first)
+        ?? throw new Xunit.Sdk.XunitException($"no row '{first}' in:\n{this}");
+
+    public override string ToString() => $"conduit {string.Join(' ', Args)} -> exit {ExitCode} in {Elapsed.TotalSeconds:0.0}s\n--- stdout ---\n{Out}--- stderr ---\n{Err}";
+}
+
+/// <summary>The built <c>conduit</c> CLI (src/Conduit.Cli) run as a real process, stdout and stderr redirected (so: no colour, no progress bar).</summary>
+public static class CliProcess
+{
+    private static readonly TimeSpan Limit = TimeSpan.FromSeconds(90);
+
+    public static string CliDll()
+    {
+        // tests/Conduit.Cli.Tests/bin/<Configuration>/net10.0/ -> src/Conduit.Cli/bin/<Configuration>/net10.0/conduit.dll
+        var here = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
+        var configuration = here.Parent!.Name;
+        var root = here.Parent.Parent!.Parent!.Parent!.Parent!.FullName;
+        var dll = Path.Combine(root, "src", "Conduit.Cli", "bin", configuration, here.Name, "conduit.dll");
+        return File.Exists(dll) ? dll : throw new FileNotFoundException("build src/Conduit.Cli first", dll);
+    }
+
+    public static Task<CliResult> Run(params string[] args) => Run(null, args);
+
+    public static async Task<CliResult> Run(IDictionary<string, string>? environment, params string[] args)
+    {
+        var info = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = true,
+            UseShellExecute = false,
+        };
+        info.ArgumentList.Add(CliDll());
+        foreach (var a in args) info.ArgumentList.Add(a);
+        info.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
+        info.Environment.Remove("CONDUIT_SERVER");
+        foreach (var (k, v) in environment ?? new Dictionary<string, string>()) info.Environment[k] = v;
+        var watch = Stopwatch.StartNew();
+        using var process = Process.Start(info)!;
+        process.StandardInput.Close();
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var cts = new CancellationTokenSource(Limit);
+        try
+        {
+            await process.WaitForExitAsync(cts.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException($"conduit {string.Join(' ', args)} did not exit within {Limit}");
+        }
+        return new CliResult(args, process.ExitCode, await stdout, await stderr, watch.Elapsed);
+    }
+
+    public static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
