@@ -29,14 +29,17 @@ public sealed partial class ConduitClient
     /// <summary>
     /// Long-poll: up to <paramref name="maxTasks"/> tasks leased to the caller for <paramref name="lease"/> (default: the queue's,
     /// 30 s), or an empty list shortly before <paramref name="wait"/> (default 20 s) runs out. The request times out after
-    /// <paramref name="wait"/> + <see cref="ConduitClientOptions.PollTimeoutMargin"/>. Cancelling a poll in flight may leave
-    /// tasks leased to nobody; they are delivered again when their lease runs out.
+    /// <paramref name="wait"/> + <see cref="ConduitClientOptions.PollTimeoutMargin"/>. Cancelling a waiting poll withdraws
+    /// its wait on the cluster (<see cref="CancelPoll"/>); tasks handed out in the instant before the withdrawal arrives
+    /// are leased to nobody and delivered again when their lease runs out.
     /// </summary>
     public async Task<IReadOnlyList<ConduitTask>> PollAsync(string queue, int maxTasks = 1, TimeSpan? wait = null, TimeSpan? lease = null,
         CancellationToken cancellationToken = default)
     {
         var waitFor = wait ?? DefaultPollWait;
-        var request = new Poll(queue, maxTasks, (long)waitFor.TotalMilliseconds, lease is { } l ? (long)l.TotalMilliseconds : 0);
+        var pollId = Random.Shared.NextInt64(1, long.MaxValue);
+        var request = new Poll(queue, maxTasks, (long)waitFor.TotalMilliseconds, lease is { } l ? (long)l.TotalMilliseconds : 0, pollId);
+        await using var withdraw = cancellationToken.Register(() => Tell(FrontendPath, new CancelPoll(queue, pollId)));
         var polled = await RequestAsync<Polled>(request, waitFor + Options.PollTimeoutMargin, cancellationToken).ConfigureAwait(false);
         return polled.Tasks.Select(t => new ConduitTask(queue, t)).ToArray();
     }

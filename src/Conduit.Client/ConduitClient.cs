@@ -98,6 +98,12 @@ public sealed partial class ConduitClient : IAsyncDisposable, IDisposable
         };
     }
 
+    /// <summary>Sends <paramref name="message"/> to <paramref name="servicePath"/> without waiting for anything.</summary>
+    private void Tell(string servicePath, object message)
+    {
+        if (Volatile.Read(ref _disposed) == 0) _clusterClient.Tell(new ClusterClient.Send(servicePath, message, localAffinity: true));
+    }
+
     /// <summary>Sends a queue request to the frontend; see <see cref="AskAsync{TReply}"/>.</summary>
     public Task<TReply> RequestAsync<TReply>(IPartitionRequest request, TimeSpan? timeout = null, CancellationToken cancellationToken = default) =>
         AskAsync<TReply>(FrontendPath, request, timeout, cancellationToken);

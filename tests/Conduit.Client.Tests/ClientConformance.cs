@@ -117,7 +117,7 @@ public abstract class ClientConformance(TestNode node, ConduitClient client)
         Assert.True(watch.Elapsed > TimeSpan.FromSeconds(0.7), $"the poll waited {watch.Elapsed}");
     }
 
-    [Fact(DisplayName = "cancelling a waiting poll throws OperationCanceledException at once")]
+    [Fact(DisplayName = "cancelling a waiting poll throws OperationCanceledException at once and withdraws the wait, so a later task is not stranded")]
     public async Task CancelPoll()
     {
         var q = NewQueue();
@@ -129,6 +129,10 @@ public abstract class ClientConformance(TestNode node, ConduitClient client)
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => poll);
         Assert.True(watch.Elapsed < TimeSpan.FromSeconds(5));
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => Client.GetQueueStatsAsync(q, cts.Token));
+        await Eventually.Holds(async () => Assert.Equal(0, (await Client.GetQueueStatsAsync(q)).WaitingPollers));
+        await Client.EnqueueAsync(q, "after");
+        var next = Assert.Single(await Client.PollAsync(q, wait: TimeSpan.FromSeconds(5)));
+        Assert.Equal(1, next.Attempt); // not leased to the withdrawn poll first
     }
 
     [Fact(DisplayName = "heartbeats extend the lease; cancel reaches the running task through its heartbeat")]

@@ -61,7 +61,8 @@ public sealed class PollRouter : ReceiveActor
 
     private void WaitOnAll()
     {
-        var pollId = Random.Shared.NextInt64(1, long.MaxValue);
+        // The client's poll id, when it gave one, so its CancelPoll withdraws these waits too.
+        var pollId = _poll.PollId != 0 ? _poll.PollId : Random.Shared.NextInt64(1, long.MaxValue);
         _outstanding = _partitions;
         for (var p = 0; p < _partitions; p++) Send(p, _poll with { WaitMs = Remaining, PollId = pollId });
         Become(() =>
