@@ -24,15 +24,7 @@ public static class CliProcess
 {
     private static readonly TimeSpan Limit = TimeSpan.FromSeconds(90);
 
-    public static string CliDll()
-    {
-        // tests/Conduit.Cli.Tests/bin/<Configuration>/net10.0/ -> src/Conduit.Cli/bin/<Configuration>/net10.0/conduit.dll
-        var here = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
-        var configuration = here.Parent!.Name;
-        var root = here.Parent.Parent!.Parent!.Parent!.Parent!.FullName;
-        var dll = Path.Combine(root, "src", "Conduit.Cli", "bin", configuration, here.Name, "conduit.dll");
-        return File.Exists(dll) ? dll : throw new FileNotFoundException("build src/Conduit.Cli first", dll);
-    }
+    public static string CliDll() => Conduit.Testing.BuiltProgram.Dll("src/Conduit.Cli", "conduit.dll");
 
     public static Task<CliResult> Run(params string[] args) => Run(null, args);
 

@@ -8,15 +8,7 @@ public static class SampleProcess
 {
     public sealed record Result(int ExitCode, string Output);
 
-    public static string Dll(string name)
-    {
-        // tests/Conduit.Client.Tests/bin/<Configuration>/net10.0/ -> samples/<name>/bin/<Configuration>/net10.0/
-        var here = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
-        var configuration = here.Parent!.Name;
-        var root = here.Parent.Parent!.Parent!.Parent!.Parent!.FullName;
-        var dll = Path.Combine(root, "samples", name, "bin", configuration, here.Name, name + ".dll");
-        return File.Exists(dll) ? dll : throw new FileNotFoundException($"build samples/{name} first", dll);
-    }
+    public static string Dll(string name) => Conduit.Testing.BuiltProgram.Dll(Path.Combine("samples", name), name + ".dll");
 
     public static async Task<Result> RunAsync(string name, TimeSpan timeout, params string[] args)
     {

@@ -1,6 +1,5 @@
 using System.Text;
 using Akka.Actor;
-using Akka.Cluster.Sharding;
 using Conduit.Protocol;
 using Conduit.Server.Hosting;
 using Conduit.Testing;
@@ -14,14 +13,6 @@ internal static class ClusterSpecSupport
     public static readonly string[] Both = [ConduitServerOptions.FrontendRole, ConduitServerOptions.TaskServiceRole];
 
     public static string Text(LeasedTask t) => Encoding.UTF8.GetString(t.Payload);
-
-    /// <summary>The partition entities this node hosts now.</summary>
-    public static async Task<string[]> HostedPartitions(TestNode node)
-    {
-        var region = ClusterSharding.Get(node.System).ShardRegion(ConduitHostingExtensions.PartitionsTypeName);
-        var state = await region.Ask<CurrentShardRegionState>(GetShardRegionState.Instance, TimeSpan.FromSeconds(10));
-        return state.Shards.SelectMany(s => s.EntityIds).ToArray();
-    }
 
     /// <summary>Waits until every node sees <paramref name="count"/> members Up.</summary>
     public static Task AllUp(int count, params TestNode[] nodes) => Eventually.Holds(() =>

@@ -24,15 +24,7 @@ public sealed class NodeProcess : IAsyncDisposable
     public string Output { get { lock (_gate) return _output.ToString(); } }
     public int Id => _process.Id;
 
-    public static string NodeDll()
-    {
-        // tests/Conduit.Node.Tests/bin/<Configuration>/net10.0/ -> src/Conduit.Node/bin/<Configuration>/net10.0/
-        var here = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
-        var configuration = here.Parent!.Name;
-        var root = here.Parent.Parent!.Parent!.Parent!.Parent!.FullName;
-        var dll = Path.Combine(root, "src", "Conduit.Node", "bin", configuration, here.Name, "Conduit.Node.dll");
-        return File.Exists(dll) ? dll : throw new FileNotFoundException("build src/Conduit.Node first", dll);
-    }
+    public static string NodeDll() => Conduit.Testing.BuiltProgram.Dll("src/Conduit.Node", "Conduit.Node.dll");
 
     public static NodeProcess Start(params string[] args)
     {

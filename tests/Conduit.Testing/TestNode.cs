@@ -153,6 +153,15 @@ public sealed class TestNode : IAsyncDisposable
     public async Task<LeasedTask[]> Poll(string queue, int max = 1, long waitMs = 2_000, long leaseMs = 0) =>
         (await Ask<Polled>(new Poll(queue, max, waitMs, leaseMs), TimeSpan.FromMilliseconds(waitMs) + AskTimeout)).Tasks;
 
+    /// <summary>The partition entities this node hosts now (nothing on a node without the task-service role).</summary>
+    public async Task<string[]> HostedPartitions()
+    {
+        if (!Settings.Server.IsTaskService) return [];
+        var region = Akka.Cluster.Sharding.ClusterSharding.Get(System).ShardRegion(ConduitHostingExtensions.PartitionsTypeName);
+        var state = await region.Ask<Akka.Cluster.Sharding.CurrentShardRegionState>(Akka.Cluster.Sharding.GetShardRegionState.Instance, TimeSpan.FromSeconds(10));
+        return state.Shards.SelectMany(s => s.EntityIds).ToArray();
+    }
+
     /// <summary>Stops the node without leaving the cluster or flushing anything: what a crash leaves behind.</summary>
     public async Task KillAsync()
     {

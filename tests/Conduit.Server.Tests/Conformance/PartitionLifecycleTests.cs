@@ -1,7 +1,4 @@
-using Akka.Actor;
-using Akka.Cluster.Sharding;
 using Conduit.Protocol;
-using Conduit.Server.Hosting;
 using Conduit.Testing;
 using Xunit;
 
@@ -10,13 +7,6 @@ namespace Conduit.Server.Tests.Conformance;
 /// <summary>When partitions run without being asked: remembered after a crash, passivated when idle.</summary>
 public sealed class PartitionLifecycleTests
 {
-    private static async Task<string[]> Hosted(TestNode node)
-    {
-        var region = ClusterSharding.Get(node.System).ShardRegion(ConduitHostingExtensions.PartitionsTypeName);
-        var state = await region.Ask<CurrentShardRegionState>(GetShardRegionState.Instance, TimeSpan.FromSeconds(10));
-        return state.Shards.SelectMany(s => s.EntityIds).ToArray();
-    }
-
     [Fact(DisplayName = "after a crash a partition holding a delayed task restarts by itself, so the task becomes ready on time")]
     public async Task RememberedAfterCrash()
     {
@@ -27,7 +17,7 @@ public sealed class PartitionLifecycleTests
 
         await using var again = await TestNode.StartAsync(storage);
         // Nobody sends anything: remember-entities brings the partition back, and its timer promotes the task.
-        await Eventually.Holds(async () => Assert.Contains("default/remembered#0", await Hosted(again)), timeoutMs: 20_000);
+        await Eventually.Holds(async () => Assert.Contains("default/remembered#0", await again.HostedPartitions()), timeoutMs: 20_000);
         await Eventually.Holds(async () => Assert.Equal(1, (await again.Ask<QueueStats>(new GetQueueStats("remembered"))).Ready), timeoutMs: 20_000);
         Assert.Equal(id, Assert.Single(await again.Poll("remembered")).TaskId);
     }
@@ -39,8 +29,8 @@ public sealed class PartitionLifecycleTests
         await node.Enqueue("idle", "one");
         var task = Assert.Single(await node.Poll("idle"));
         await node.Ask<Completed>(new Complete(task.LeaseToken));
-        await Eventually.Holds(async () => Assert.DoesNotContain("default/idle#0", await Hosted(node)), timeoutMs: 20_000);
+        await Eventually.Holds(async () => Assert.DoesNotContain("default/idle#0", await node.HostedPartitions()), timeoutMs: 20_000);
         Assert.Equal(TaskStatus.Completed, (await node.Ask<TaskInfo>(new GetTask(task.TaskId))).Status);
-        Assert.Contains("default/idle#0", await Hosted(node));
+        Assert.Contains("default/idle#0", await node.HostedPartitions());
     }
 }
