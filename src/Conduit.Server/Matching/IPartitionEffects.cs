@@ -22,6 +22,9 @@ public interface IPartitionEffects
 
     /// <summary>Call <see cref="PartitionEngine.OnPollDeadline"/> with <paramref name="pollId"/> after <paramref name="delayMs"/>.</summary>
     void SchedulePollDeadline(long pollId, long delayMs);
+
+    /// <summary>The poll was answered before its deadline: forget the deadline.</summary>
+    void CancelPollDeadline(long pollId);
 }
 
 public abstract record ReadRequest;

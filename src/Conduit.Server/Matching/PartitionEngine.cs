@@ -201,7 +201,9 @@ public sealed partial class PartitionEngine
     /// <summary>A frontend no longer needs this wait (another partition answered): answer it empty now.</summary>
     private void CancelWaiting(long frontendPollId)
     {
-        if (_pollIdsByFrontendId.TryGetValue(frontendPollId, out var id)) OnPollDeadline(id);
+        if (!_pollIdsByFrontendId.TryGetValue(frontendPollId, out var id)) return;
+        _fx.CancelPollDeadline(id);
+        OnPollDeadline(id);
     }
 
     private void ForgetFrontendId(Waiter waiter)
@@ -246,6 +248,7 @@ public sealed partial class PartitionEngine
                 _pollers.RemoveFirst();
                 _pollersById.Remove(waiter.Id);
                 ForgetFrontendId(waiter);
+                _fx.CancelPollDeadline(waiter.Id);
                 var tasks = new List<LeasedTask>(Math.Min(waiter.MaxTasks, _window.Count));
                 while (tasks.Count < waiter.MaxTasks && CanDispatchBest())
                     tasks.Add(LeaseOut(_window.TakeBest(), waiter.LeaseMs, now, hints ??= []));

@@ -159,7 +159,7 @@ public sealed class QueuePartition : ReceiveActor, IWithStash, IWithTimers, IPar
         _log.Warning("Partition {0} is unavailable ({1}); recovering again in {2} ms", _id, reason, _options.RecoveryBackoffMs);
         _engine?.AbandonPollers(new Rejected(ErrorCode.Unavailable, $"partition {_id} lost its storage: {reason}"));
         _engine = null;
-        Timers.Cancel("tick");
+        Timers.CancelAll();
         Context.Unwatch(_writer);
         Context.Stop(_writer);
         foreach (var envelope in Stash.ClearStash())
@@ -172,6 +172,7 @@ public sealed class QueuePartition : ReceiveActor, IWithStash, IWithTimers, IPar
                 Become(Recovering);
                 StartWriter();
             });
+            Receive<PartitionHandOff>(_ => Context.Stop(Self));
             ReceiveAny(_ => { }); // late replies of the old writer and reader
         });
         Timers.StartSingleTimer("retry-recovery", RetryRecovery.Instance, TimeSpan.FromMilliseconds(_options.RecoveryBackoffMs));
@@ -192,4 +193,6 @@ public sealed class QueuePartition : ReceiveActor, IWithStash, IWithTimers, IPar
 
     void IPartitionEffects.SchedulePollDeadline(long pollId, long delayMs) =>
         Timers.StartSingleTimer(("poll", pollId), new PollDeadline(pollId), TimeSpan.FromMilliseconds(delayMs));
+
+    void IPartitionEffects.CancelPollDeadline(long pollId) => Timers.Cancel(("poll", pollId));
 }

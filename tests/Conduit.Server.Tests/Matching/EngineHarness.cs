@@ -47,6 +47,8 @@ public sealed class EngineHarness : IPartitionEffects
 
     public void SchedulePollDeadline(long pollId, long delayMs) => PollDeadlines[pollId] = Now + delayMs;
 
+    public void CancelPollDeadline(long pollId) => PollDeadlines.Remove(pollId);
+
     /// <summary>Sends a request, then lets the writer and reader catch up.</summary>
     public void Send(object from, IPartitionRequest request)
     {

@@ -21,6 +21,7 @@ public sealed class PartitionEngineTests
         h.Flush();
         h.Settle();
         Assert.Equal("a", Text(Assert.Single(h.LastReplyTo<Polled>(worker).Tasks)));
+        Assert.Empty(h.PollDeadlines); // answered: its deadline timer is gone
         Assert.False(h.LastReplyTo<Enqueued>(producer).Duplicate);
     }
 
