@@ -1,6 +1,7 @@
 using Akka.Actor;
 using Akka.DistributedData;
 using Conduit.Server.Gossip;
+using Conduit.Server.Matching;
 
 namespace Conduit.Server.Frontend;
 
@@ -19,10 +20,13 @@ public sealed class QueueFrontend : ReceiveActor
     private readonly int _defaultPartitions;
     private readonly IReadOnlyDictionary<string, int> _queuePartitions;
     private readonly long _pollProbeMs;
+    private readonly PartitionOptions _partitionOptions;
     private readonly LoadView _loads = new();
 
-    public QueueFrontend(IActorRef region, int partitionsPerQueue, long pollProbeMs = 200, IReadOnlyDictionary<string, int>? queuePartitions = null)
+    public QueueFrontend(IActorRef region, int partitionsPerQueue, long pollProbeMs = 200, IReadOnlyDictionary<string, int>? queuePartitions = null,
+        PartitionOptions? partitionOptions = null)
     {
+        _partitionOptions = partitionOptions ?? new PartitionOptions();
         _region = region;
         _defaultPartitions = Math.Max(1, partitionsPerQueue);
         _queuePartitions = queuePartitions ?? new Dictionary<string, int>();
@@ -31,8 +35,9 @@ public sealed class QueueFrontend : ReceiveActor
         Receive<Changed>(changed => _loads.Update(changed.Get(LoadPublisher.Key).Entries));
     }
 
-    public static Props Props(IActorRef region, int partitionsPerQueue, long pollProbeMs = 200, IReadOnlyDictionary<string, int>? queuePartitions = null) =>
-        Akka.Actor.Props.Create(() => new QueueFrontend(region, partitionsPerQueue, pollProbeMs, queuePartitions));
+    public static Props Props(IActorRef region, int partitionsPerQueue, long pollProbeMs = 200, IReadOnlyDictionary<string, int>? queuePartitions = null,
+        PartitionOptions? partitionOptions = null) =>
+        Akka.Actor.Props.Create(() => new QueueFrontend(region, partitionsPerQueue, pollProbeMs, queuePartitions, partitionOptions));
 
     private int PartitionsOf(string queue) => _queuePartitions.TryGetValue(queue, out var n) ? Math.Max(1, n) : _defaultPartitions;
 
@@ -105,6 +110,12 @@ public sealed class QueueFrontend : ReceiveActor
     private void SplitBatch(string queue, EnqueueBatch batch, int partitions)
     {
         var tasks = batch.Tasks ?? [];
+        foreach (var spec in tasks)
+        {
+            if (TaskSpecRules.Check(spec, _partitionOptions) is not { } refusal) continue;
+            Sender.Tell(refusal);
+            return;
+        }
         var fallback = _loads.ForEnqueue(queue, partitions);
         var byPartition = new Dictionary<int, List<int>>();
         for (var i = 0; i < tasks.Length; i++)

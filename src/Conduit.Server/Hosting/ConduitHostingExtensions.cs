@@ -82,7 +82,7 @@ public static class ConduitHostingExtensions
             builder.WithActors((system, registry) =>
             {
                 var region = registry.Get<PartitionRegion>();
-                var frontend = system.ActorOf(QueueFrontend.Props(region, options.PartitionsPerQueue, options.PollProbeMs, options.QueuePartitions), FrontendName);
+                var frontend = system.ActorOf(QueueFrontend.Props(region, options.PartitionsPerQueue, options.PollProbeMs, options.QueuePartitions, options.Partition), FrontendName);
                 registry.Register<ConduitFrontend>(frontend);
                 // Clients (ClusterClient) reach it as "/user/frontend" through any node's receptionist.
                 ClusterClientReceptionist.Get(system).RegisterService(frontend);

@@ -13,9 +13,6 @@ namespace Conduit.Server.Matching;
 /// </summary>
 public sealed partial class PartitionEngine
 {
-    private const int MaxHeadersBytes = 64 * 1024;
-    private const int MaxIdempotencyKeyLength = 256;
-    private const int MaxAttemptsLimit = 1000;
     private const int MaxReasonLength = 2000;
     private const int MinPageTasks = 64;
     private const int MaxFetchEvents = 64;
@@ -116,7 +113,7 @@ public sealed partial class PartitionEngine
         if (specs.Length == 0) { Reject(replyTo, ErrorCode.InvalidArgument, "an enqueue batch needs at least one task"); return; }
         foreach (var spec in specs)
         {
-            if (Validate(spec) is { } error) { _fx.Reply(replyTo, error); return; }
+            if (TaskSpecRules.Check(spec, _o) is { } error) { _fx.Reply(replyTo, error); return; }
         }
         if (_outstanding + specs.Length > _o.OutstandingWriteLimit)
         {
@@ -150,23 +147,6 @@ public sealed partial class PartitionEngine
         Append(entries.ToArray(), replyTo, batch ? new EnqueuedBatch(results) : results[0]);
     }
 
-    private Rejected? Validate(TaskSpec? spec)
-    {
-        if (spec is null) return new Rejected(ErrorCode.InvalidArgument, "task is missing");
-        if (spec.Payload is null || spec.Payload.Length == 0) return new Rejected(ErrorCode.InvalidArgument, "payload is empty");
-        if (spec.Payload.Length > _o.MaxPayloadBytes)
-            return new Rejected(ErrorCode.PayloadTooLarge, $"payload is {spec.Payload.Length} bytes; the limit is {_o.MaxPayloadBytes}");
-        if (spec.Priority is < TaskSpec.MinPriority or > TaskSpec.MaxPriority)
-            return new Rejected(ErrorCode.InvalidArgument, $"priority {spec.Priority} is outside {TaskSpec.MinPriority}..{TaskSpec.MaxPriority}");
-        if (spec.DelayMs < 0) return new Rejected(ErrorCode.InvalidArgument, "delay must not be negative");
-        if (spec.MaxAttempts is < 0 or > MaxAttemptsLimit)
-            return new Rejected(ErrorCode.InvalidArgument, $"max attempts must be 1..{MaxAttemptsLimit} (0 for the default)");
-        if (spec.IdempotencyKey is { } key && (key.Length == 0 || key.Length > MaxIdempotencyKeyLength))
-            return new Rejected(ErrorCode.InvalidArgument, $"idempotency key must be 1..{MaxIdempotencyKeyLength} characters");
-        if (spec.Headers is { } headers && headers.Sum(kv => (long)kv.Key.Length + (kv.Value?.Length ?? 0)) > MaxHeadersBytes)
-            return new Rejected(ErrorCode.InvalidArgument, $"headers exceed {MaxHeadersBytes} characters");
-        return null;
-    }
 
     // ---- poll and dispatch ---------------------------------------------------------------------------------
 

@@ -63,4 +63,20 @@ public sealed class PartitionedQueueTests : IAsyncLifetime
         Assert.Equal(1, (await _node.Ask<QueueStats>(new GetQueueStats("narrow"))).Partitions);
         Assert.Equal(4, (await _node.Ask<QueueStats>(new GetQueueStats("wide"))).Partitions);
     }
+
+    [Fact(DisplayName = "with four partitions, a keyed batch is split by key, answered in order, and refused whole when one task is bad")]
+    public async Task KeyedBatchAcrossPartitions()
+    {
+        const string q = "keyed";
+        var specs = Enumerable.Range(0, 12).Select(i => new TaskSpec(Encoding.UTF8.GetBytes($"k{i}"), IdempotencyKey: $"key-{i}")).ToArray();
+        Assert.Equal(ErrorCode.PayloadTooLarge, await _node.Refusal(new EnqueueBatch(q, [.. specs, new TaskSpec(new byte[300_000], IdempotencyKey: "big")])));
+        Assert.Equal(0, (await _node.Ask<QueueStats>(new GetQueueStats(q))).Ready);
+
+        var first = await _node.Ask<EnqueuedBatch>(new EnqueueBatch(q, specs));
+        Assert.True(first.Results.Select(r => r.TaskId[..r.TaskId.IndexOf(':')]).Distinct().Count() > 1, "the keys spread over partitions");
+        var again = await _node.Ask<EnqueuedBatch>(new EnqueueBatch(q, specs));
+        Assert.Equal(first.Results.Select(r => r.TaskId), again.Results.Select(r => r.TaskId));
+        Assert.All(again.Results, r => Assert.True(r.Duplicate));
+        Assert.Equal(12, (await _node.Ask<QueueStats>(new GetQueueStats(q))).Ready);
+    }
 }
