@@ -21,11 +21,12 @@ public sealed record BenchConfig
     public int EnqueueBatch { get; init; } = 100;
     public int ClaimSize { get; init; } = 50;
     public TimeSpan BaselinePollInterval { get; init; } = TimeSpan.FromMilliseconds(50);
-    /// <summary>Only these scenarios (1-5); all when empty.</summary>
-    public HashSet<int> Only { get; init; } = [];
+    /// <summary>Only these scenarios (1-5; "2d": only the batched drain of 2, for experiments); all when empty.</summary>
+    public HashSet<string> Only { get; init; } = [];
 
     public TimeSpan EnqueueDuration => Quick ? TimeSpan.FromSeconds(4) : TimeSpan.FromSeconds(10);
-    public int DrainBacklog => Quick ? 20_000 : 200_000;
+    public int? DrainBacklogOverride { get; init; }
+    public int DrainBacklog => DrainBacklogOverride ?? (Quick ? 20_000 : 200_000);
     public TimeSpan DrainCap => Quick ? TimeSpan.FromSeconds(8) : TimeSpan.FromSeconds(40);
     public TimeSpan MixDuration => Quick ? TimeSpan.FromSeconds(5) : TimeSpan.FromSeconds(15);
     public int TrickleRate { get; init; } = 200;
@@ -74,7 +75,8 @@ public sealed record BenchConfig
             EnqueueBatch = Int("--batch", 100),
             ClaimSize = Int("--claim", 50),
             BaselinePollInterval = TimeSpan.FromMilliseconds(Int("--baseline-poll-ms", 50)),
-            Only = map.TryGetValue("--only", out var only) ? only.Split(',').Select(int.Parse).ToHashSet() : [],
+            DrainBacklogOverride = map.TryGetValue("--drain-backlog", out var db) ? int.Parse(db) : null,
+            Only = map.TryGetValue("--only", out var only) ? only.Split(',').ToHashSet() : [],
         };
     }
 }

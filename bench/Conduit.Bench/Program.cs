@@ -11,7 +11,7 @@ await using var bench = new Bench(config);
 await bench.StartAsync();
 config = bench.Config;
 var scenarios = new Scenarios(bench);
-bool Run(int n) => config.Only.Count == 0 || config.Only.Contains(n);
+bool Run(int n) => config.Only.Count == 0 || config.Only.Contains(n.ToString()) || (n == 2 && config.Only.Contains("2d"));
 
 var r = bench.Report;
 r.Line($"# Conduit benchmark{(config.Quick ? " (quick)" : "")}, {DateTime.Now:yyyy-MM-dd HH:mm}");

@@ -65,7 +65,8 @@ public sealed class Scenarios(Bench b)
         var runs = new List<Measured>();
         var rows = new List<string[]>();
         double conduit50 = 0, baseline50 = 0;
-        foreach (var claim in new[] { 1, C.ClaimSize })
+        var drainOnly = C.Only.Contains("2d");
+        foreach (var claim in drainOnly ? [C.ClaimSize] : new[] { 1, C.ClaimSize })
         {
             var backlog = claim == 1 ? Math.Min(C.DrainBacklog, 40_000) : C.DrainBacklog;
             var queue = $"s2-drain-{claim}";
@@ -85,6 +86,7 @@ public sealed class Scenarios(Bench b)
             rows.Add([$"drain, {claim} per poll/claim", F(conduit.Rate), F(baseline.Rate), Ratio(conduit.Rate, baseline.Rate)]);
             if (claim == C.ClaimSize) (conduit50, baseline50) = (conduit.Rate, baseline.Rate);
         }
+        if (!drainOnly)
         {
             await b.WaitForQuietAsync();
             long enqueuedC = 0, enqueuedB = 0;
