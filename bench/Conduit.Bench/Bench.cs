@@ -53,6 +53,7 @@ public sealed class Bench(BenchConfig config) : IAsyncDisposable
     public async Task<Measured> Measure(string label, Func<Task<long>> body)
     {
         var before = await Probe.ReadAsync();
+        using var trace = StartTrace(label);
         var cpu = CpuMeter.Start(() => Node?.Pid, Config.PostmasterPid);
         var watch = Stopwatch.StartNew();
         var tasks = await body();
@@ -63,6 +64,26 @@ public sealed class Bench(BenchConfig config) : IAsyncDisposable
             after.Commits - before.Commits, after.WalBytes - before.WalBytes);
         Progress($"{label}: {tasks} tasks in {seconds:0.0} s = {m.Rate:N0}/s; {use}; events {m.JournalEvents}, commits {m.Commits}");
         return m;
+    }
+
+    /// <summary>
+    /// Profiling hook: with CONDUIT_BENCH_PERF=DIR (and optionally CONDUIT_BENCH_PERF_MATCH=text), a measurement whose
+    /// label contains the text runs <c>perf record -g</c> on the node process for 5 s into DIR (the node writes a
+    /// perf map so JIT-compiled frames have names: <c>perf report -i FILE --no-children</c>).
+    /// </summary>
+    private Process? StartTrace(string label)
+    {
+        var dir = Environment.GetEnvironmentVariable("CONDUIT_BENCH_PERF");
+        var match = Environment.GetEnvironmentVariable("CONDUIT_BENCH_PERF_MATCH") ?? "Conduit drain";
+        if (dir is null || Node is null || !label.Contains(match, StringComparison.Ordinal)) return null;
+        Directory.CreateDirectory(dir);
+        var file = Path.Combine(dir, new string(label.Select(c => char.IsLetterOrDigit(c) ? c : '-').ToArray()) + ".perf.data");
+        var delay = Environment.GetEnvironmentVariable("CONDUIT_BENCH_PERF_DELAY") ?? "0";
+        var info = new ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in new[] { "-c", $"sleep {delay}; exec perf record -F 499 -g -p {Node.Pid} -o {file} -- sleep 5" })
+            info.ArgumentList.Add(a);
+        Progress($"perf on the node into {file}");
+        return Process.Start(info);
     }
 
     /// <summary>Measures a drain, with its own clock (a drain may stop on its cap before the backlog is gone).</summary>

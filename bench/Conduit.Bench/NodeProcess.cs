@@ -48,6 +48,12 @@ public sealed class NodeProcess : IAsyncDisposable
         if (config.NodeHocon is { } hocon) { info.ArgumentList.Add("--hocon"); info.ArgumentList.Add(hocon); }
         info.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
         info.Environment["DOTNET_gcServer"] = config.NodeServerGc ? "1" : "0";
+        if (Environment.GetEnvironmentVariable("CONDUIT_BENCH_PERF") is not null)
+        {
+            // Profiling only: name JIT-compiled frames for perf (W^X double-mapping hides them from it).
+            info.Environment["DOTNET_PerfMapEnabled"] = "1";
+            info.Environment["DOTNET_EnableWriteXorExecute"] = "0";
+        }
         var log = new StreamWriter(logFile, append: true) { AutoFlush = true };
         await log.WriteLineAsync($"---- start {DateTime.Now:O}: dotnet {string.Join(' ', info.ArgumentList)}");
         var node = new NodeProcess(Process.Start(info)!, log) { Port = config.NodePort };

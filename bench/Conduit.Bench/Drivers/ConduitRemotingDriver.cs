@@ -28,6 +28,12 @@ public sealed class ConduitRemotingDriver : IQueueDriver
 
     public string Name => "Conduit";
 
+    /// <summary>
+    /// true (the default): a worker completes the tasks of a poll with one <see cref="Complete"/> carrying every lease
+    /// (<c>MoreLeaseTokens</c>); false: one Complete per task, sent together, as the protocol had it first.
+    /// </summary>
+    public bool CompleteInOneRequest { get; set; } = true;
+
     public static async Task<ConduitRemotingDriver> ConnectAsync(int port)
     {
         var builder = Host.CreateApplicationBuilder();
@@ -60,7 +66,7 @@ public sealed class ConduitRemotingDriver : IQueueDriver
     }
 
     public Task<IProducer> OpenProducerAsync() => Task.FromResult<IProducer>(new Producer(this));
-    public Task<IWorker> OpenWorkerAsync(int claimSize) => Task.FromResult<IWorker>(new Worker(this, claimSize));
+    public Task<IWorker> OpenWorkerAsync(int claimSize) => Task.FromResult<IWorker>(new Worker(this, claimSize, CompleteInOneRequest));
 
     public async ValueTask DisposeAsync()
     {
@@ -79,7 +85,7 @@ public sealed class ConduitRemotingDriver : IQueueDriver
         public ValueTask DisposeAsync() => ValueTask.CompletedTask;
     }
 
-    private sealed class Worker(ConduitRemotingDriver d, int claimSize) : IWorker
+    private sealed class Worker(ConduitRemotingDriver d, int claimSize, bool oneRequest) : IWorker
     {
         private LeasedTask[] _last = [];
 
@@ -92,16 +98,23 @@ public sealed class ConduitRemotingDriver : IQueueDriver
             return payloads;
         }
 
-        /// <summary>The protocol completes one lease per request: send them all at once and wait for every answer.</summary>
-        public Task CompleteAllAsync()
+        public async Task CompleteAllAsync()
         {
             var last = _last;
             _last = [];
-            if (last.Length == 0) return Task.CompletedTask;
-            if (last.Length == 1) return d.AskAsync<Completed>(new Complete(last[0].LeaseToken));
+            if (last.Length == 0) return;
+            if (last.Length == 1) { await d.AskAsync<Completed>(new Complete(last[0].LeaseToken)); return; }
+            if (oneRequest)
+            {
+                var more = new string[last.Length - 1];
+                for (var i = 1; i < last.Length; i++) more[i - 1] = last[i].LeaseToken;
+                var reply = await d.AskAsync<CompletedBatch>(new Complete(last[0].LeaseToken, more));
+                if (reply.Refusals.FirstOrDefault(r => r is not null) is { } refused) throw new ConduitRejectedException(refused);
+                return;
+            }
             var asks = new Task[last.Length];
             for (var i = 0; i < last.Length; i++) asks[i] = d.AskAsync<Completed>(new Complete(last[i].LeaseToken));
-            return Task.WhenAll(asks);
+            await Task.WhenAll(asks);
         }
 
         public ValueTask DisposeAsync() => ValueTask.CompletedTask;

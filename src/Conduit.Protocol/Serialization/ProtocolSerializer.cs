@@ -40,5 +40,6 @@ public sealed class ProtocolSerializer(ExtendedActorSystem system) : MemoryPackS
         ("purge!", typeof(QueuePurged)),
         ("dlq", typeof(DeadLetters)),
         ("dlq-requeue!", typeof(DeadLettersRequeued)),
+        ("done*!", typeof(CompletedBatch)),
     ];
 }
