@@ -40,7 +40,13 @@ public sealed partial record TaskSpec(
 [MemoryPackable] public sealed partial record ReleaseTasks(string[] LeaseTokens) : IPartitionRequest;
 
 [MemoryPackable] public sealed partial record Heartbeat(string LeaseToken) : IPartitionRequest;
-[MemoryPackable] public sealed partial record Complete(string LeaseToken) : IPartitionRequest;
+/// <summary>Completes the task of <paramref name="LeaseToken"/>; answered with <see cref="Completed"/>.</summary>
+/// <param name="MoreLeaseTokens">
+/// More leases to complete in the same request and the same journal write: a worker that polled a batch completes it
+/// with one message instead of one per task. They must come from the same partition as <paramref name="LeaseToken"/>
+/// (the tasks of one <see cref="Poll"/> always do). When given, the answer is <see cref="CompletedBatch"/>.
+/// </param>
+[MemoryPackable] public sealed partial record Complete(string LeaseToken, string[]? MoreLeaseTokens = null) : IPartitionRequest;
 /// <param name="Retryable">false sends the task to the dead-letter list at once.</param>
 [MemoryPackable] public sealed partial record Fail(string LeaseToken, string Reason, bool Retryable = true) : IPartitionRequest;
 [MemoryPackable] public sealed partial record CancelTask(string TaskId) : IPartitionRequest;

@@ -51,6 +51,9 @@ public sealed partial record LeasedTask(
 [MemoryPackable] public sealed partial record Polled(LeasedTask[] Tasks) : IConduitMessage;
 [MemoryPackable] public sealed partial record HeartbeatAck(long LeaseExpiresAtUnixMs, bool CancelRequested) : IConduitMessage;
 [MemoryPackable] public sealed partial record Completed(string TaskId) : IConduitMessage;
+/// <summary>The answer to a <see cref="Complete"/> with more than one lease, after the write is durable.</summary>
+/// <param name="Refusals">One per lease, in request order (<c>LeaseToken</c>, then <c>MoreLeaseTokens</c>): null when that task was completed, otherwise why not.</param>
+[MemoryPackable] public sealed partial record CompletedBatch(Rejected?[] Refusals) : IConduitMessage;
 /// <param name="Next">Failed (a retry is scheduled at <paramref name="RetryAtUnixMs"/>) or DeadLettered.</param>
 [MemoryPackable] public sealed partial record Failed(string TaskId, TaskStatus Next, long RetryAtUnixMs) : IConduitMessage;
 [MemoryPackable] public sealed partial record Cancelled(string TaskId) : IConduitMessage;

@@ -55,5 +55,6 @@ public sealed class ProtocolSerializer(ExtendedActorSystem system) : MemoryPackS
         ("m:queues?", typeof(ListQueues)),
         ("m:queues", typeof(QueueList)),
         ("m:op", typeof(OperatorRequest)),
+        ("done*!", typeof(CompletedBatch)),
     ];
 }

@@ -26,7 +26,15 @@ public sealed class BacklogReader(ActorSystem system, string persistenceId)
         switch (request)
         {
             case ScanRequest scan:
-                await ReadRangeAsync(scan.FromSeqNr, long.MaxValue, scan.MaxEvents, events, null);
+                // Ask for a bounded range, never "from here to the end": the SQL query behind the stream fetches a
+                // whole buffer of rows (max-buffer-size, 500) whatever Take says, and a backlog's events are large
+                // (hundreds of tasks each), so an open range read megabytes to use a few events. Ranges grow only
+                // while they come back empty (events deleted below the ack level).
+                var start = scan.FromSeqNr;
+                long span = Math.Max(1, scan.MaxEvents);
+                for (var i = 0; events.Count == 0 && i < 8; i++, start += span, span *= 4)
+                    await ReadRangeAsync(start, start + span - 1, scan.MaxEvents, events, null);
+                if (events.Count == 0) await ReadRangeAsync(start, long.MaxValue, scan.MaxEvents, events, null);
                 break;
             case FetchRequest fetch:
                 var wanted = fetch.EventSeqNrs.ToHashSet();

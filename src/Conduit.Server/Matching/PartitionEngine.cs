@@ -272,11 +272,34 @@ public sealed partial class PartitionEngine
 
     private void HandleComplete(object replyTo, Complete complete)
     {
+        if (complete.MoreLeaseTokens is { Length: > 0 } more) { HandleCompleteBatch(replyTo, complete.LeaseToken, more); return; }
         if (ResolveLease(replyTo, complete.LeaseToken) is not { } lease) return;
-        _leases.Remove(lease.Seq);
-        if (lease.CancelRequested) { Reject(replyTo, ErrorCode.UnknownLease, $"task {TaskIdOf(lease.Seq)} was cancelled"); return; }
-        _settling[lease.Seq] = TaskStatus.Completed;
+        if (TakeForCompletion(lease) is { } refused) { _fx.Reply(replyTo, refused); return; }
         Append([BatchEntry.Of(EntryKind.Completed, lease.Seq)], replyTo, new Completed(TaskIdOf(lease.Seq)));
+    }
+
+    /// <summary>A worker completes the tasks of a whole poll at once: one request, one append, one answer.</summary>
+    private void HandleCompleteBatch(object replyTo, string? first, string[] more)
+    {
+        var refusals = new Rejected?[more.Length + 1];
+        var entries = new List<BatchEntry>(refusals.Length);
+        for (var i = 0; i < refusals.Length; i++)
+        {
+            var lease = TryResolveLease(i == 0 ? first : more[i - 1], out var why);
+            refusals[i] = lease is null ? why : TakeForCompletion(lease);
+            if (refusals[i] is null) entries.Add(BatchEntry.Of(EntryKind.Completed, lease!.Seq));
+        }
+        if (entries.Count == 0) _fx.Reply(replyTo, new CompletedBatch(refusals));
+        else Append(entries.ToArray(), replyTo, new CompletedBatch(refusals));
+    }
+
+    /// <summary>Takes a live lease out of dispatch for completion; null when it may complete, otherwise why not.</summary>
+    private Rejected? TakeForCompletion(Lease lease)
+    {
+        _leases.Remove(lease.Seq);
+        if (lease.CancelRequested) return new Rejected(ErrorCode.UnknownLease, $"task {TaskIdOf(lease.Seq)} was cancelled");
+        _settling[lease.Seq] = TaskStatus.Completed;
+        return null;
     }
 
     private void HandleFail(object replyTo, Fail fail)
@@ -300,16 +323,25 @@ public sealed partial class PartitionEngine
     /// <summary>The live lease a token names, or null after replying with why not.</summary>
     private Lease? ResolveLease(object replyTo, string? text)
     {
+        var lease = TryResolveLease(text, out var why);
+        if (lease is null) _fx.Reply(replyTo, why!);
+        return lease;
+    }
+
+    /// <summary>The live lease a token names, or null and why not.</summary>
+    private Lease? TryResolveLease(string? text, out Rejected? why)
+    {
+        why = null;
         if (!LeaseToken.TryParse(text, out var token) || token.Task.Partition != _id)
         {
-            Reject(replyTo, ErrorCode.UnknownLease, $"'{text}' is not a lease token of partition {_id}");
+            why = new Rejected(ErrorCode.UnknownLease, $"'{text}' is not a lease token of partition {_id}");
             return null;
         }
         var seq = token.Task.Seq;
         var now = _now();
         if (!_leases.TryGet(seq, out var lease))
         {
-            var (code, why) = StatusOf(seq, now) switch
+            var (code, reason) = StatusOf(seq, now) switch
             {
                 null => (ErrorCode.UnknownLease, "no such task"),
                 TaskStatus.Completed => (ErrorCode.UnknownLease, "the task is already completed"),
@@ -317,18 +349,18 @@ public sealed partial class PartitionEngine
                 TaskStatus.DeadLettered => (ErrorCode.LeaseExpired, "the lease expired and the task was dead-lettered"),
                 _ => (ErrorCode.LeaseExpired, "the lease expired; the task will be (or was) delivered again"),
             };
-            Reject(replyTo, code, $"lease for task {token.Task}: {why}");
+            why = new Rejected(code, $"lease for task {token.Task}: {reason}");
             return null;
         }
         if (lease.Attempt != token.Attempt || (!lease.Recovered && lease.Nonce != token.Nonce))
         {
-            Reject(replyTo, ErrorCode.LeaseExpired, $"lease for task {token.Task}: superseded by delivery {lease.Attempt}");
+            why = new Rejected(ErrorCode.LeaseExpired, $"lease for task {token.Task}: superseded by delivery {lease.Attempt}");
             return null;
         }
         if (lease.ExpiresAtMs <= now)
         {
             ExpireLeases(now);
-            Reject(replyTo, ErrorCode.LeaseExpired, $"lease for task {token.Task} expired");
+            why = new Rejected(ErrorCode.LeaseExpired, $"lease for task {token.Task} expired");
             return null;
         }
         if (lease.Recovered)

@@ -34,6 +34,19 @@ public abstract class QueueConformance(TestNode node)
         Assert.Equal((0L, 0L, 0L), (stats.Ready, stats.Running, stats.DeadLettered));
     }
 
+    [Fact(DisplayName = "the tasks of one poll are completed with one request, which says per lease whether it completed")]
+    public async Task CompleteBatch()
+    {
+        var q = NewQueue();
+        foreach (var text in new[] { "a", "b", "c" }) await Node.Enqueue(q, text);
+        var tasks = await Node.Poll(q, max: 3);
+        Assert.Equal(3, tasks.Length);
+        var reply = await Node.Ask<CompletedBatch>(new Complete(tasks[0].LeaseToken, [tasks[1].LeaseToken, tasks[2].LeaseToken, tasks[0].LeaseToken]));
+        Assert.Equal([null, null, null, ErrorCode.UnknownLease], reply.Refusals.Select(r => r?.Code));
+        foreach (var t in tasks) Assert.Equal(TaskStatus.Completed, (await Node.Ask<TaskInfo>(new GetTask(t.TaskId))).Status);
+        Assert.Empty(await Node.Poll(q, waitMs: 200));
+    }
+
     [Fact(DisplayName = "a batch enqueue returns ids in order, with headers and priority kept")]
     public async Task BatchEnqueue()
     {

@@ -191,6 +191,24 @@ public sealed class PartitionEngineTests
         Assert.Equal(TaskStatus.Completed, Assert.IsType<TaskInfo>(h.Call(new GetTask(t.TaskId))).Status);
     }
 
+    [Fact(DisplayName = "a worker completes a whole poll with one request and one journal write, and learns which leases were refused")]
+    public void CompleteBatch()
+    {
+        var h = new EngineHarness();
+        foreach (var text in new[] { "a", "b", "c", "d" }) h.Enqueue(text);
+        var tasks = h.Poll(max: 4);
+        Assert.IsType<Completed>(h.Call(new Complete(tasks[1].LeaseToken)));
+        var events = h.Journal.Count;
+        var reply = Assert.IsType<CompletedBatch>(h.Call(new Complete(tasks[0].LeaseToken,
+            [tasks[1].LeaseToken, "nonsense", tasks[2].LeaseToken, tasks[3].LeaseToken, tasks[3].LeaseToken])));
+        Assert.Equal(events + 1, h.Journal.Count);
+        Assert.Equal(3, h.Journal[^1].Batch.Entries.Count(e => e.Kind == EntryKind.Completed));
+        Assert.Equal([null, ErrorCode.UnknownLease, ErrorCode.UnknownLease, null, null, ErrorCode.UnknownLease],
+            reply.Refusals.Select(r => r?.Code));
+        foreach (var t in tasks) Assert.Equal(TaskStatus.Completed, Assert.IsType<TaskInfo>(h.Call(new GetTask(t.TaskId))).Status);
+        Assert.Empty(h.Poll(max: 10));
+    }
+
     [Fact(DisplayName = "cancelling a running task tells its worker through the heartbeat")]
     public void CancelRunning()
     {

@@ -1,0 +1,126 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using Conduit.Bench.Drivers;
+
+namespace Conduit.Bench;
+
+/// <summary>The run's shared pieces: the node process, the drivers, the probe, the report, and timed measurement.</summary>
+public sealed class Bench(BenchConfig config) : IAsyncDisposable
+{
+    public BenchConfig Config { get; } = config.NodePort == 0 ? config with { NodePort = FreePort() } : config;
+    public Report Report { get; } = new();
+    public PgProbe Probe { get; } = new(config);
+    public NodeProcess? Node { get; private set; }
+    public IQueueDriver Conduit { get; private set; } = null!;
+    /// <summary>The baseline, one task per claim and <see cref="BenchConfig.ClaimSize"/> per claim (same table, same driver).</summary>
+    public SkipLockedDriver Baseline { get; private set; } = null!;
+
+    public string NodeLog => Path.Combine(Config.OutDir, "node.log");
+
+    public static void Progress(string text) => Console.Error.WriteLine($"[{DateTime.Now:HH:mm:ss}] {text}");
+
+    public async Task StartAsync()
+    {
+        Directory.CreateDirectory(Config.OutDir);
+        await Probe.CreateDatabasesAsync();
+        await SkipLockedDriver.CreateSchemaAsync(Config.BaselineConnectionString);
+        Baseline = new SkipLockedDriver(Config.BaselineConnectionString, "SKIP LOCKED", Config.BaselinePollInterval);
+        await StartNodeAsync();
+    }
+
+    public async Task StartNodeAsync()
+    {
+        Node = await NodeProcess.StartAsync(Config, NodeLog);
+        Conduit = await ConduitRemotingDriver.ConnectAsync(Node.Port);
+    }
+
+    /// <summary>Stops the node (Ctrl-C) and drops the client, whose remote refs point at the old incarnation.</summary>
+    public async Task<TimeSpan> StopNodeAsync()
+    {
+        var watch = Stopwatch.StartNew();
+        await Conduit.DisposeAsync();
+        if (Node is not null)
+        {
+            await Node.StopAsync();
+            await Node.DisposeAsync();
+        }
+        Node = null;
+        return watch.Elapsed;
+    }
+
+    /// <summary>Runs <paramref name="body"/> (which returns tasks done), recording time, CPU split and what reached PostgreSQL.</summary>
+    public async Task<Measured> Measure(string label, Func<Task<long>> body)
+    {
+        var before = await Probe.ReadAsync();
+        using var trace = StartTrace(label);
+        var cpu = CpuMeter.Start(() => Node?.Pid, Config.PostmasterPid);
+        var watch = Stopwatch.StartNew();
+        var tasks = await body();
+        var seconds = watch.Elapsed.TotalSeconds;
+        var use = cpu.Stop();
+        var after = await Probe.ReadAsync();
+        var m = new Measured(label, tasks, seconds, use, after.JournalEvents - before.JournalEvents,
+            after.Commits - before.Commits, after.WalBytes - before.WalBytes);
+        Progress($"{label}: {tasks} tasks in {seconds:0.0} s = {m.Rate:N0}/s; {use}; events {m.JournalEvents}, commits {m.Commits}");
+        return m;
+    }
+
+    /// <summary>
+    /// Profiling hook: with CONDUIT_BENCH_PERF=DIR (and optionally CONDUIT_BENCH_PERF_MATCH=text), a measurement whose
+    /// label contains the text runs <c>perf record -g</c> on the node process for 5 s into DIR (the node writes a
+    /// perf map so JIT-compiled frames have names: <c>perf report -i FILE --no-children</c>).
+    /// </summary>
+    private Process? StartTrace(string label)
+    {
+        var dir = Environment.GetEnvironmentVariable("CONDUIT_BENCH_PERF");
+        var match = Environment.GetEnvironmentVariable("CONDUIT_BENCH_PERF_MATCH") ?? "Conduit drain";
+        if (dir is null || Node is null || !label.Contains(match, StringComparison.Ordinal)) return null;
+        Directory.CreateDirectory(dir);
+        var file = Path.Combine(dir, new string(label.Select(c => char.IsLetterOrDigit(c) ? c : '-').ToArray()) + ".perf.data");
+        var delay = Environment.GetEnvironmentVariable("CONDUIT_BENCH_PERF_DELAY") ?? "0";
+        var info = new ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in new[] { "-c", $"sleep {delay}; exec perf record -F 499 -g -p {Node.Pid} -o {file} -- sleep 5" })
+            info.ArgumentList.Add(a);
+        Progress($"perf on the node into {file}");
+        return Process.Start(info);
+    }
+
+    /// <summary>Measures a drain, with its own clock (a drain may stop on its cap before the backlog is gone).</summary>
+    public async Task<Measured> MeasureDrain(string label, Func<Task<(long Done, TimeSpan Elapsed)>> body)
+    {
+        double seconds = 0;
+        var m = await Measure(label, async () =>
+        {
+            var (done, elapsed) = await body();
+            seconds = elapsed.TotalSeconds;
+            return done;
+        });
+        return m with { Seconds = seconds };
+    }
+
+    /// <summary>The machine is shared: in a full run, wait (up to 30 s) for the 1-minute load to drop before a heavy measurement.</summary>
+    public async Task WaitForQuietAsync()
+    {
+        if (Config.Quick) return;
+        for (var i = 0; i < 6; i++)
+        {
+            var load = double.Parse(File.ReadAllText("/proc/loadavg").Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture);
+            if (load < 2) return;
+            Progress($"load average {load}: waiting for the machine to be quieter");
+            await Task.Delay(5000);
+        }
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        try { await StopNodeAsync(); } catch (Exception e) { Progress($"stopping the node: {e.Message}"); }
+    }
+}

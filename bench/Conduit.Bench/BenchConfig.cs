@@ -1,0 +1,82 @@
+using Npgsql;
+
+namespace Conduit.Bench;
+
+/// <summary>Everything a run needs, from the command line (bench/run.sh passes it).</summary>
+public sealed record BenchConfig
+{
+    public required int PgPort { get; init; }
+    public required string PgDataDir { get; init; }
+    public required string NodeDll { get; init; }
+    public required string OutDir { get; init; }
+    public bool Quick { get; init; }
+    public int NodePort { get; init; }
+    public int Partitions { get; init; } = 1;
+    public string? NodeHocon { get; init; }
+    public bool NodeServerGc { get; init; }
+    /// <summary>Client concurrency, the same for Conduit and the baseline.</summary>
+    public int Producers { get; init; } = 8;
+    public int Workers { get; init; } = 8;
+    public int PayloadBytes { get; init; } = 100;
+    public int EnqueueBatch { get; init; } = 100;
+    public int ClaimSize { get; init; } = 50;
+    public TimeSpan BaselinePollInterval { get; init; } = TimeSpan.FromMilliseconds(50);
+    /// <summary>Only these scenarios (1-5; "2d": only the batched drain of 2, for experiments); all when empty.</summary>
+    public HashSet<string> Only { get; init; } = [];
+
+    public TimeSpan EnqueueDuration => Quick ? TimeSpan.FromSeconds(4) : TimeSpan.FromSeconds(10);
+    public int? DrainBacklogOverride { get; init; }
+    public int DrainBacklog => DrainBacklogOverride ?? (Quick ? 20_000 : 200_000);
+    public TimeSpan DrainCap => Quick ? TimeSpan.FromSeconds(8) : TimeSpan.FromSeconds(40);
+    public TimeSpan MixDuration => Quick ? TimeSpan.FromSeconds(5) : TimeSpan.FromSeconds(15);
+    public int TrickleRate { get; init; } = 200;
+    public TimeSpan TrickleDuration => Quick ? TimeSpan.FromSeconds(4) : TimeSpan.FromSeconds(15);
+    public int BigBacklog => Quick ? 50_000 : 1_000_000;
+    public int ManyQueues => Quick ? 500 : 10_000;
+    public int TasksPerQueue { get; init; } = 3;
+
+    public string AdminConnectionString => Cs("postgres", 4);
+    public string ConduitConnectionString => Cs("conduit", 50);
+    public string BaselineConnectionString => Cs("baseline", 100);
+
+    private string Cs(string db, int pool) => new NpgsqlConnectionStringBuilder
+    {
+        Host = "127.0.0.1", Port = PgPort, Username = "postgres", Database = db, MaxPoolSize = pool, NoResetOnClose = true,
+    }.ConnectionString;
+
+    public int PostmasterPid => int.Parse(File.ReadLines(Path.Combine(PgDataDir, "postmaster.pid")).First());
+
+    public static BenchConfig Parse(string[] args)
+    {
+        var map = new Dictionary<string, string>();
+        var flags = new HashSet<string>();
+        for (var i = 0; i < args.Length; i++)
+        {
+            if (!args[i].StartsWith("--", StringComparison.Ordinal)) throw new ArgumentException($"unexpected '{args[i]}'");
+            if (i + 1 < args.Length && !args[i + 1].StartsWith("--", StringComparison.Ordinal)) map[args[i]] = args[++i];
+            else flags.Add(args[i]);
+        }
+        string Need(string k) => map.TryGetValue(k, out var v) ? v : throw new ArgumentException($"{k} is required");
+        int Int(string k, int d) => map.TryGetValue(k, out var v) ? int.Parse(v) : d;
+        return new BenchConfig
+        {
+            PgPort = int.Parse(Need("--pg-port")),
+            PgDataDir = Need("--pg-data"),
+            NodeDll = Need("--node-dll"),
+            OutDir = map.GetValueOrDefault("--out") ?? "bench/results",
+            Quick = flags.Contains("--quick"),
+            NodePort = Int("--node-port", 0),
+            Partitions = Int("--partitions", 1),
+            NodeHocon = map.GetValueOrDefault("--hocon"),
+            NodeServerGc = flags.Contains("--node-server-gc"),
+            Producers = Int("--producers", 8),
+            Workers = Int("--workers", 8),
+            PayloadBytes = Int("--payload", 100),
+            EnqueueBatch = Int("--batch", 100),
+            ClaimSize = Int("--claim", 50),
+            BaselinePollInterval = TimeSpan.FromMilliseconds(Int("--baseline-poll-ms", 50)),
+            DrainBacklogOverride = map.TryGetValue("--drain-backlog", out var db) ? int.Parse(db) : null,
+            Only = map.TryGetValue("--only", out var only) ? only.Split(',').ToHashSet() : [],
+        };
+    }
+}

@@ -1,0 +1,98 @@
+using System.Diagnostics;
+using System.Text;
+
+namespace Conduit.Bench;
+
+/// <summary>A Conduit node (the Release-built Conduit.Node) run as a separate process on the bench's PostgreSQL.</summary>
+public sealed class NodeProcess : IAsyncDisposable
+{
+    private readonly Process _process;
+    private readonly StreamWriter _log;
+    private readonly StringBuilder _recent = new();
+    private readonly object _gate = new();
+
+    private NodeProcess(Process process, StreamWriter log)
+    {
+        _process = process;
+        _log = log;
+        process.OutputDataReceived += (_, e) => OnLine(e.Data);
+        process.ErrorDataReceived += (_, e) => OnLine(e.Data);
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+    }
+
+    public int Pid => _process.Id;
+    public int Port { get; private init; }
+    public Stopwatch SinceStart { get; } = Stopwatch.StartNew();
+
+    private void OnLine(string? line)
+    {
+        if (line is null) return;
+        lock (_gate)
+        {
+            _log.WriteLine(line);
+            _recent.AppendLine(line);
+            if (_recent.Length > 200_000) _recent.Remove(0, 100_000);
+        }
+    }
+
+    public string Output { get { lock (_gate) return _recent.ToString(); } }
+
+    public static async Task<NodeProcess> StartAsync(BenchConfig config, string logFile)
+    {
+        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        info.ArgumentList.Add(config.NodeDll);
+        foreach (var a in new[] { "--port", config.NodePort.ToString(), "--postgres", config.ConduitConnectionString,
+                     "--partitions", config.Partitions.ToString() })
+            info.ArgumentList.Add(a);
+        if (config.NodeHocon is { } hocon) { info.ArgumentList.Add("--hocon"); info.ArgumentList.Add(hocon); }
+        info.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
+        info.Environment["DOTNET_gcServer"] = config.NodeServerGc ? "1" : "0";
+        if (Environment.GetEnvironmentVariable("CONDUIT_BENCH_PERF") is not null)
+        {
+            // Profiling only: name JIT-compiled frames for perf (W^X double-mapping hides them from it).
+            info.Environment["DOTNET_PerfMapEnabled"] = "1";
+            info.Environment["DOTNET_EnableWriteXorExecute"] = "0";
+        }
+        var log = new StreamWriter(logFile, append: true) { AutoFlush = true };
+        await log.WriteLineAsync($"---- start {DateTime.Now:O}: dotnet {string.Join(' ', info.ArgumentList)}");
+        var node = new NodeProcess(Process.Start(info)!, log) { Port = config.NodePort };
+        await node.WaitForOutputAsync("Conduit node listening on", TimeSpan.FromSeconds(90));
+        return node;
+    }
+
+    public async Task WaitForOutputAsync(string text, TimeSpan timeout)
+    {
+        var watch = Stopwatch.StartNew();
+        while (!Output.Contains(text, StringComparison.Ordinal))
+        {
+            if (_process.HasExited) throw new InvalidOperationException($"the node exited ({_process.ExitCode}) before printing '{text}':\n{Output}");
+            if (watch.Elapsed > timeout) throw new TimeoutException($"no '{text}' from the node in {timeout}:\n{Output}");
+            await Task.Delay(20);
+        }
+    }
+
+    /// <summary>Resident memory of the node process, from /proc.</summary>
+    public long RssBytes() => ProcFs.RssBytes(_process.Id);
+
+    /// <summary>Ctrl-C (coordinated shutdown), then wait.</summary>
+    public async Task StopAsync()
+    {
+        if (_process.HasExited) return;
+        using (var kill = Process.Start("kill", ["-INT", _process.Id.ToString()])) await kill!.WaitForExitAsync();
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        try { await _process.WaitForExitAsync(cts.Token); }
+        catch (OperationCanceledException) { _process.Kill(entireProcessTree: true); await _process.WaitForExitAsync(); }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+            await _process.WaitForExitAsync();
+        }
+        _process.Dispose();
+        lock (_gate) _log.Dispose();
+    }
+}

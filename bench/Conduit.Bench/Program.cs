@@ -1,0 +1,50 @@
+using System.Globalization;
+using Conduit.Bench;
+using Conduit.Bench.Scenarios;
+
+// Conduit vs a PostgreSQL SKIP LOCKED baseline, same run, same PostgreSQL, same payloads and client concurrency.
+// Started by bench/run.sh, which owns PostgreSQL; this program owns the Conduit node process.
+CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
+CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
+var config = BenchConfig.Parse(args);
+await using var bench = new Bench(config);
+await bench.StartAsync();
+config = bench.Config;
+var scenarios = new Scenarios(bench);
+bool Run(int n) => config.Only.Count == 0 || config.Only.Contains(n.ToString()) || (n == 2 && config.Only.Contains("2d"));
+
+var r = bench.Report;
+r.Line($"# Conduit benchmark{(config.Quick ? " (quick)" : "")}, {DateTime.Now:yyyy-MM-dd HH:mm}");
+r.Line();
+r.Line("## Machine");
+var cpuModel = File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal))?.Split(':')[1].Trim();
+var memKb = long.Parse(File.ReadLines("/proc/meminfo").First().Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]);
+r.Table(["fact", "value"],
+[
+    ["cores", $"{Environment.ProcessorCount} ({cpuModel})"],
+    ["memory", $"{memKb / 1048576.0:0} GiB"],
+    ["OS / .NET", $"{System.Runtime.InteropServices.RuntimeInformation.OSDescription} / {Environment.Version}"],
+    ["load average at start", File.ReadAllText("/proc/loadavg").Trim()],
+    .. (await bench.Probe.SettingsAsync()).Select(s => new[] { $"PostgreSQL {s.Name}", s.Value }),
+    ["Conduit node", $"separate process, Release, PostgreSQL journal (Akka.Persistence.Sql), --partitions {config.Partitions}{(config.NodeHocon is null ? "" : $", --hocon {Path.GetFileName(config.NodeHocon)}")}"],
+    ["Conduit client", "plain Akka remoting to /user/frontend (one client ActorSystem)"],
+    ["client concurrency", $"{config.Producers} producers, {config.Workers} workers, payload {config.PayloadBytes} B, enqueue batch {config.EnqueueBatch}, claim {config.ClaimSize}"],
+]);
+r.Line("Ratios are Conduit ÷ baseline for throughput and baseline ÷ Conduit for latency: above 1 means Conduit is ahead. " +
+       "CPU is percent of one core (200% = the whole machine); \"other\" is everything else on this shared machine.");
+r.Line();
+
+Bench.Progress("warming up");
+await scenarios.WarmUpAsync();
+(double Conduit, double Batched) e2e = (0, 0);
+if (Run(1)) await scenarios.EnqueueAsync();
+if (Run(2)) e2e = await scenarios.EndToEndAsync();
+if (Run(3)) await scenarios.LatencyAsync();
+if (Run(4)) await scenarios.BacklogAsync();
+if (Run(5)) await scenarios.ManyQueuesAsync();
+
+var text = r.ToString();
+var stamp = DateTime.Now.ToString("yyyyMMdd-HHmmss");
+await File.WriteAllTextAsync(Path.Combine(config.OutDir, $"{(config.Quick ? "quick" : "full")}-{stamp}.md"), text);
+Console.WriteLine(text);
+Console.WriteLine($"e2e ratio vs batched baseline: {(e2e.Batched > 0 ? e2e.Conduit / e2e.Batched : 0).ToString("0.00", CultureInfo.InvariantCulture)}");

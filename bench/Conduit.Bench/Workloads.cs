@@ -1,0 +1,194 @@
+using System.Buffers.Binary;
+using System.Diagnostics;
+using Conduit.Bench.Drivers;
+using HdrHistogram;
+
+namespace Conduit.Bench;
+
+public static class Counters
+{
+    public sealed class Counter
+    {
+        private long _value;
+        public long Value => Interlocked.Read(ref _value);
+        public void Increment() => Interlocked.Increment(ref _value);
+    }
+
+    public static readonly Counter Overloaded = new();
+}
+
+/// <summary>
+/// The producer and worker loops every scenario is made of, written once against <see cref="IQueueDriver"/> so
+/// Conduit and the baseline do exactly the same work with the same payloads and concurrency.
+/// </summary>
+public static class Workloads
+{
+    /// <summary>A payload of <paramref name="bytes"/> bytes whose first 8 hold the Stopwatch timestamp of its enqueue.</summary>
+    public static byte[] Payload(int bytes, long timestamp = 0)
+    {
+        var p = new byte[Math.Max(bytes, 8)];
+        for (var i = 8; i < p.Length; i++) p[i] = (byte)('a' + i % 26);
+        BinaryPrimitives.WriteInt64LittleEndian(p, timestamp);
+        return p;
+    }
+
+    public static long TimestampOf(byte[] payload) => BinaryPrimitives.ReadInt64LittleEndian(payload);
+
+    /// <summary><paramref name="producers"/> closed loops enqueueing for <paramref name="duration"/>; batch 1 means single enqueues. Returns tasks enqueued.</summary>
+    public static async Task<long> Produce(IQueueDriver driver, string queue, int producers, int batch, int payloadBytes,
+        TimeSpan duration, CancellationToken stop = default)
+    {
+        long total = 0;
+        var until = Stopwatch.StartNew();
+        await Parallel.ForEachAsync(Enumerable.Range(0, producers), new ParallelOptions { MaxDegreeOfParallelism = producers }, async (_, _) =>
+        {
+            await using var producer = await driver.OpenProducerAsync();
+            var payload = Payload(payloadBytes);
+            var payloads = Enumerable.Repeat(payload, batch).ToArray();
+            while (until.Elapsed < duration && !stop.IsCancellationRequested)
+            {
+                if (batch == 1) await producer.EnqueueAsync(queue, payload);
+                else await producer.EnqueueBatchAsync(queue, payloads);
+                Interlocked.Add(ref total, batch);
+            }
+        });
+        return total;
+    }
+
+    /// <summary>Enqueues exactly <paramref name="count"/> tasks in batches (not timed: setting up a backlog).</summary>
+    public static async Task Fill(IQueueDriver driver, string queue, long count, int producers, int batch, int payloadBytes)
+    {
+        long next = 0;
+        await Parallel.ForEachAsync(Enumerable.Range(0, producers), new ParallelOptions { MaxDegreeOfParallelism = producers }, async (_, _) =>
+        {
+            await using var producer = await driver.OpenProducerAsync();
+            var payload = Payload(payloadBytes);
+            while (true)
+            {
+                var start = Interlocked.Add(ref next, batch) - batch;
+                if (start >= count) return;
+                var n = (int)Math.Min(batch, count - start);
+                await producer.EnqueueBatchAsync(queue, Enumerable.Repeat(payload, n).ToArray());
+            }
+        });
+    }
+
+    /// <summary>
+    /// <paramref name="workers"/> loops that poll up to <paramref name="claim"/> tasks and complete them, until
+    /// <paramref name="target"/> tasks are done, the queue stays empty, or <paramref name="cap"/> runs out.
+    /// </summary>
+    public static async Task<(long Done, TimeSpan Elapsed)> Drain(IQueueDriver driver, string queue, int workers, int claim,
+        long target, TimeSpan cap, Action? onTick = null)
+    {
+        long done = 0;
+        var watch = Stopwatch.StartNew();
+        using var cts = new CancellationTokenSource(cap);
+        var ticker = onTick is null ? Task.CompletedTask : Task.Run(async () =>
+        {
+            while (!cts.IsCancellationRequested && Interlocked.Read(ref done) < target) { onTick(); await Task.Delay(250); }
+        });
+        await Parallel.ForEachAsync(Enumerable.Range(0, workers), new ParallelOptions { MaxDegreeOfParallelism = workers }, async (_, _) =>
+        {
+            await using var worker = await driver.OpenWorkerAsync(claim);
+            while (!cts.IsCancellationRequested && Interlocked.Read(ref done) < target)
+            {
+                var tasks = await worker.PollAsync(queue, TimeSpan.FromSeconds(1), CancellationToken.None);
+                if (tasks.Count == 0) continue;
+                await worker.CompleteAllAsync();
+                Interlocked.Add(ref done, tasks.Count);
+            }
+        });
+        var elapsed = watch.Elapsed;
+        cts.Cancel();
+        await ticker;
+        return (done, elapsed);
+    }
+
+    /// <summary>Producers and workers together for <paramref name="duration"/>. Returns (enqueued, completed).</summary>
+    public static async Task<(long Enqueued, long Completed)> Mix(IQueueDriver driver, string queue, int producers, int batch,
+        int workers, int claim, int payloadBytes, TimeSpan duration)
+    {
+        long completed = 0;
+        using var stop = new CancellationTokenSource(duration);
+        var produce = Produce(driver, queue, producers, batch, payloadBytes, duration);
+        var work = Parallel.ForEachAsync(Enumerable.Range(0, workers), new ParallelOptions { MaxDegreeOfParallelism = workers }, async (_, _) =>
+        {
+            await using var worker = await driver.OpenWorkerAsync(claim);
+            while (!stop.IsCancellationRequested)
+            {
+                var tasks = await worker.PollAsync(queue, TimeSpan.FromMilliseconds(500), CancellationToken.None);
+                if (tasks.Count == 0) continue;
+                await worker.CompleteAllAsync();
+                Interlocked.Add(ref completed, tasks.Count);
+            }
+        });
+        var enqueued = await produce;
+        await work;
+        return (enqueued, completed);
+    }
+
+    /// <summary>
+    /// A steady trickle of single enqueues at <paramref name="ratePerSecond"/> (open loop: each send starts on its
+    /// schedule whether or not the previous one was answered) into <paramref name="workers"/> idle waiting
+    /// workers. Records enqueue-call-to-worker-has-it latency in microseconds.
+    /// </summary>
+    public static async Task<(LongHistogram Latency, long Sent, long Received)> Trickle(IQueueDriver driver, string queue, int workers,
+        int claim, int payloadBytes, int ratePerSecond, TimeSpan duration)
+    {
+        var histogram = new LongHistogram(TimeSpan.FromSeconds(60).Ticks / 10, 3); // microseconds, up to 60 s
+        long received = 0, sent = 0;
+        using var stop = new CancellationTokenSource();
+        var ready = new CountdownEvent(workers);
+        var work = Parallel.ForEachAsync(Enumerable.Range(0, workers), new ParallelOptions { MaxDegreeOfParallelism = workers }, async (_, _) =>
+        {
+            await using var worker = await driver.OpenWorkerAsync(claim);
+            ready.Signal();
+            while (!stop.IsCancellationRequested)
+            {
+                var tasks = await worker.PollAsync(queue, TimeSpan.FromSeconds(1), CancellationToken.None);
+                var now = Stopwatch.GetTimestamp();
+                foreach (var t in tasks)
+                {
+                    var micros = (long)Stopwatch.GetElapsedTime(TimestampOf(t), now).TotalMicroseconds;
+                    lock (histogram) histogram.RecordValue(Math.Max(1, micros));
+                }
+                if (tasks.Count == 0) continue;
+                await worker.CompleteAllAsync();
+                Interlocked.Add(ref received, tasks.Count);
+            }
+        });
+        ready.Wait(TimeSpan.FromSeconds(30));
+        await Task.Delay(300); // let the workers' first polls arrive and wait
+        // Several producers, each used by one send at a time (a baseline producer owns one connection).
+        var producers = new IProducer[8];
+        var gates = new SemaphoreSlim[producers.Length];
+        for (var i = 0; i < producers.Length; i++) { producers[i] = await driver.OpenProducerAsync(); gates[i] = new SemaphoreSlim(1); }
+        var sends = new List<Task>();
+        var start = Stopwatch.GetTimestamp();
+        var count = (long)(ratePerSecond * duration.TotalSeconds);
+        for (long i = 0; i < count; i++)
+        {
+            var due = start + (long)(i * (double)Stopwatch.Frequency / ratePerSecond);
+            while (Stopwatch.GetTimestamp() < due)
+            {
+                var ms = (due - Stopwatch.GetTimestamp()) * 1000 / Stopwatch.Frequency;
+                if (ms > 1) await Task.Delay((int)ms - 1); else Thread.SpinWait(50);
+            }
+            var payload = Payload(payloadBytes, Stopwatch.GetTimestamp());
+            var k = (int)(i % producers.Length);
+            sends.Add(Task.Run(async () =>
+            {
+                await gates[k].WaitAsync();
+                try { await producers[k].EnqueueAsync(queue, payload); } finally { gates[k].Release(); }
+            }));
+            sent++;
+        }
+        await Task.WhenAll(sends);
+        var deadline = Stopwatch.StartNew();
+        while (Interlocked.Read(ref received) < sent && deadline.Elapsed < TimeSpan.FromSeconds(10)) await Task.Delay(20);
+        stop.Cancel();
+        await work;
+        foreach (var p in producers) await p.DisposeAsync();
+        return (histogram, sent, Interlocked.Read(ref received));
+    }
+}
