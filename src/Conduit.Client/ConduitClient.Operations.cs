@@ -50,9 +50,20 @@ public sealed partial class ConduitClient
     public Task<HeartbeatAck> HeartbeatAsync(string leaseToken, CancellationToken cancellationToken = default) =>
         RequestAsync<HeartbeatAck>(new Heartbeat(leaseToken), null, cancellationToken);
 
-    /// <summary>Marks the task done; durable before it returns.</summary>
-    public Task<Completed> CompleteAsync(string leaseToken, CancellationToken cancellationToken = default) =>
-        RequestAsync<Completed>(new Complete(leaseToken), null, cancellationToken);
+    /// <summary>
+    /// Marks the task done; durable before it returns. Completions that happen at the same time (a worker running many
+    /// handlers) share requests: see <see cref="CompletionBatcher"/>.
+    /// </summary>
+    /// <exception cref="UnknownLeaseException">The task is already completed or cancelled, or the token is malformed.</exception>
+    /// <exception cref="LeaseExpiredException">The lease ran out; the task was or will be delivered again.</exception>
+    public async Task<Completed> CompleteAsync(string leaseToken, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(leaseToken);
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        var refusal = await _completions.CompleteAsync(leaseToken).WaitAsync(cancellationToken).ConfigureAwait(false);
+        if (refusal is not null) throw ConduitException.From(refusal);
+        return new Completed(LeaseToken.TryParse(leaseToken, out var token) ? token.Task.ToString() : leaseToken);
+    }
 
     /// <summary>
     /// Reports a failed attempt: retried with backoff while attempts remain and <paramref name="retryable"/>, otherwise

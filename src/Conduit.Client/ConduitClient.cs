@@ -22,6 +22,7 @@ public sealed partial class ConduitClient : IAsyncDisposable, IDisposable
     private readonly IActorRef _clusterClient;
     private readonly ConnectionState _connection = new();
     private readonly string _serversText;
+    private readonly CompletionBatcher _completions;
     private int _disposed;
 
     /// <summary>Starts the client's ActorSystem and begins contacting <see cref="ConduitClientOptions.Servers"/>; returns at once.</summary>
@@ -36,6 +37,7 @@ public sealed partial class ConduitClient : IAsyncDisposable, IDisposable
         var settings = ClusterClientSettings.Create(_system)
             .WithInitialContacts(receptionists.Select(ActorPath.Parse).ToImmutableHashSet());
         _clusterClient = _system.ActorOf(ClusterClient.Props(settings), "cluster-client");
+        _completions = new CompletionBatcher(complete => AskRawAsync(FrontendPath, complete));
     }
 
     /// <summary>Shorthand for a client of the nodes at <paramref name="servers"/> (<c>host:port</c>) with default options.</summary>
