@@ -32,7 +32,8 @@ public sealed record BenchConfig
     public int TrickleRate { get; init; } = 200;
     public TimeSpan TrickleDuration => Quick ? TimeSpan.FromSeconds(4) : TimeSpan.FromSeconds(15);
     public int BigBacklog => Quick ? 50_000 : 1_000_000;
-    public int ManyQueues => Quick ? 500 : 10_000;
+    public int? ManyQueuesOverride { get; init; }
+    public int ManyQueues => ManyQueuesOverride ?? (Quick ? 500 : 10_000);
     public int TasksPerQueue { get; init; } = 3;
 
     public string AdminConnectionString => Cs("postgres", 4);
@@ -76,6 +77,7 @@ public sealed record BenchConfig
             ClaimSize = Int("--claim", 50),
             BaselinePollInterval = TimeSpan.FromMilliseconds(Int("--baseline-poll-ms", 50)),
             DrainBacklogOverride = map.TryGetValue("--drain-backlog", out var db) ? int.Parse(db) : null,
+            ManyQueuesOverride = map.TryGetValue("--queues", out var nq) ? int.Parse(nq) : null,
             Only = map.TryGetValue("--only", out var only) ? only.Split(',').ToHashSet() : [],
         };
     }

@@ -84,6 +84,7 @@ public sealed class Scenarios(Bench b)
                 Workloads.Drain(b.Conduit, queue, C.Workers, claim, backlog, C.DrainCap));
             Bench.Progress($"filling {backlog:N0} tasks into the baseline");
             await Workloads.Fill(b.Baseline, queue, backlog, C.Producers, 500, C.PayloadBytes);
+            await SkipLockedDriver.AnalyzeAsync(C.BaselineConnectionString);
             await b.WaitForQuietAsync();
             var baseline = await b.MeasureDrain($"baseline drain, {claim}/claim", () =>
                 Workloads.Drain(b.Baseline, queue, C.Workers, claim, backlog, C.DrainCap));
@@ -280,9 +281,13 @@ public sealed class Scenarios(Bench b)
             (rows.GetValueOrDefault("drain") ?? (rows["drain"] = ["drain (tasks/s)"])).Add($"{F(drain.Rate)} ({drain.Tasks:N0})");
         }
         await SkipLockedDriver.ResetAsync(C.BaselineConnectionString);
+        var idle = CpuMeter.Start(() => b.Node?.Pid, C.PostmasterPid);
+        await Task.Delay(3000);
+        var idleCpu = idle.Stop();
         var table = rows.Values.Select(r => r.Append(Ratio(ParseRate(r[1]), ParseRate(r[2]))).ToArray()).ToList();
         table.Add(["node RSS before / after enqueue / after drain", $"{Mb(before)} / {Mb(afterEnqueue)} / {Mb(afterDrain)}", "", ""]);
         table.Add(["node memory per queue (after enqueue)", $"{(afterEnqueue - before) / (double)n / 1024:0.0} KiB", "", ""]);
+        table.Add([$"node CPU afterwards, idle with {n:N0} queues", $"{idleCpu.Node:0}% of a core", "", ""]);
         R.Table(["many queues", "Conduit", "SKIP LOCKED, 50/claim", "ratio"], table);
         R.Profile(runs);
     }
