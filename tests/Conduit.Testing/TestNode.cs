@@ -35,6 +35,10 @@ public sealed class TestNode : IAsyncDisposable
     public NodeSettings Settings { get; }
     public ActorSystem System { get; }
     public IActorRef Frontend { get; }
+    /// <summary>The remoting port the node listens on (the real one when started with port 0).</summary>
+    public int Port => Cluster.Get(System).SelfAddress.Port ?? throw new InvalidOperationException("no port");
+    /// <summary><c>127.0.0.1:port</c>: what a client takes as its contact point.</summary>
+    public string Server => $"{Settings.Host}:{Port}";
     public TimeSpan AskTimeout { get; set; } = TimeSpan.FromSeconds(20);
 
     /// <summary>Test defaults: fast ticks and backoff so tests wait milliseconds, not seconds.</summary>
@@ -47,11 +51,12 @@ public sealed class TestNode : IAsyncDisposable
         RecoveryBackoffMs = 200,
     };
 
-    public static async Task<TestNode> StartAsync(StorageOptions storage, PartitionOptions? partition = null, int partitionsPerQueue = 1)
+    /// <param name="port">Remoting port; 0 (the default) picks a free one. Restart a killed node on its old <see cref="Port"/> to test reconnects.</param>
+    public static async Task<TestNode> StartAsync(StorageOptions storage, PartitionOptions? partition = null, int partitionsPerQueue = 1, int port = 0)
     {
         var settings = new NodeSettings
         {
-            Port = 0,
+            Port = port,
             Storage = storage,
             Server = new ConduitServerOptions { Partition = partition ?? FastPartitionOptions, PartitionsPerQueue = partitionsPerQueue },
             ExtraHocon = "akka.loglevel = WARNING",

@@ -1,6 +1,7 @@
 using Akka.Actor;
 using Akka.Cluster.Hosting;
 using Akka.Cluster.Sharding;
+using Akka.Cluster.Tools.Client;
 using Akka.Hosting;
 using Akka.Persistence.Sql.Hosting;
 using Conduit.Protocol.Serialization;
@@ -20,11 +21,16 @@ public sealed class ConduitFrontend;
 public static class ConduitHostingExtensions
 {
     public const string PartitionsTypeName = "partitions";
+    /// <summary>Name of the frontend actor; clients address it as <c>/user/frontend</c>.</summary>
+    public const string FrontendName = "frontend";
 
-    /// <summary>Binds protocol messages and journal events to Conduit's binary serializers; nothing falls back to JSON.</summary>
+    /// <summary>
+    /// Binds protocol messages and journal events to Conduit's binary serializers; nothing falls back to JSON.
+    /// The protocol binding is <see cref="ConduitSerialization"/>'s HOCON, the same one the client library uses.
+    /// </summary>
     public static AkkaConfigurationBuilder WithConduitSerialization(this AkkaConfigurationBuilder builder) =>
         builder
-            .WithCustomSerializer("conduit", [typeof(IConduitMessage)], system => new ProtocolSerializer(system))
+            .AddHocon(ConduitSerialization.Config(strict: true), HoconAddMode.Prepend)
             .WithCustomSerializer("conduit-journal", [typeof(IConduitEvent)], system => new JournalSerializer(system))
             .WithStrictSerialization(true);
 
@@ -60,13 +66,18 @@ public static class ConduitHostingExtensions
         {
             builder.WithShardRegionProxy<PartitionRegion>(PartitionsTypeName, ConduitServerOptions.TaskServiceRole, extractor);
         }
+        // Every node runs a receptionist, so a client may use any node as a contact point; a request to a
+        // service registered on another node (the frontend, the management actor) is routed there.
+        builder.WithClusterClientReceptionist();
         if (options.IsFrontend)
         {
             builder.WithActors((system, registry) =>
             {
                 var region = registry.Get<PartitionRegion>();
-                var frontend = system.ActorOf(QueueFrontend.Props(region, options.PartitionsPerQueue), "frontend");
+                var frontend = system.ActorOf(QueueFrontend.Props(region, options.PartitionsPerQueue), FrontendName);
                 registry.Register<ConduitFrontend>(frontend);
+                // Clients (ClusterClient) reach it as "/user/frontend" through any node's receptionist.
+                ClusterClientReceptionist.Get(system).RegisterService(frontend);
             });
         }
         return builder;

@@ -33,6 +33,9 @@ public static class ConduitNode
         akka.log-dead-letters-during-shutdown = off
         akka.cluster.sharding.passivate-idle-entity-after = off
         akka.coordinated-shutdown.exit-clr = off
+        # Payloads go up to 256 KiB and batches carry many: Akka's default frame (128,000 bytes) would silently drop
+        # them on the wire. Clients use the same limit (Conduit.Client ClientConfig.MaximumFrameSize).
+        akka.remote.dot-netty.tcp.maximum-frame-size = 8388608  # 8 MiB
         """;
 
     /// <summary>Wires remoting, the cluster, storage, serialization and Conduit's actors onto <paramref name="builder"/>.</summary>

@@ -1,0 +1,93 @@
+using System.Text;
+
+namespace Conduit.Client;
+
+// The typed operations: one method per request of the protocol (Commands.cs), each answering with its reply
+// or throwing the ConduitException for the refusal's code.
+public sealed partial class ConduitClient
+{
+    /// <summary>How long <see cref="PollAsync"/> waits for work when the caller does not say. 20 s.</summary>
+    public static readonly TimeSpan DefaultPollWait = TimeSpan.FromSeconds(20);
+
+    /// <summary>Enqueues one task; returns once it is durable. A repeated idempotency key returns the original id with <c>Duplicate</c>.</summary>
+    public Task<Enqueued> EnqueueAsync(string queue, byte[] payload, EnqueueOptions? options = null, CancellationToken cancellationToken = default) =>
+        RequestAsync<Enqueued>(new Enqueue(queue, EnqueueOptions.Spec(payload, options)), null, cancellationToken);
+
+    /// <summary>Enqueues one task whose payload is <paramref name="text"/> as UTF-8.</summary>
+    public Task<Enqueued> EnqueueAsync(string queue, string text, EnqueueOptions? options = null, CancellationToken cancellationToken = default) =>
+        EnqueueAsync(queue, Encoding.UTF8.GetBytes(text), options, cancellationToken);
+
+    /// <summary>Enqueues many tasks in one request (one journal write per partition); results are in the order given.</summary>
+    public async Task<IReadOnlyList<Enqueued>> EnqueueBatchAsync(string queue, IEnumerable<TaskSpec> tasks, CancellationToken cancellationToken = default) =>
+        (await RequestAsync<EnqueuedBatch>(new EnqueueBatch(queue, tasks.ToArray()), null, cancellationToken).ConfigureAwait(false)).Results;
+
+    /// <summary>Enqueues one task per payload, all with the same <paramref name="options"/>.</summary>
+    public Task<IReadOnlyList<Enqueued>> EnqueueBatchAsync(string queue, IEnumerable<byte[]> payloads, EnqueueOptions? options = null,
+        CancellationToken cancellationToken = default) =>
+        EnqueueBatchAsync(queue, payloads.Select(p => EnqueueOptions.Spec(p, options)), cancellationToken);
+
+    /// <summary>
+    /// Long-poll: up to <paramref name="maxTasks"/> tasks leased to the caller for <paramref name="lease"/> (default: the queue's,
+    /// 30 s), or an empty list shortly before <paramref name="wait"/> (default 20 s) runs out. The request times out after
+    /// <paramref name="wait"/> + <see cref="ConduitClientOptions.PollTimeoutMargin"/>. Cancelling a poll in flight may leave
+    /// tasks leased to nobody; they are delivered again when their lease runs out.
+    /// </summary>
+    public async Task<IReadOnlyList<ConduitTask>> PollAsync(string queue, int maxTasks = 1, TimeSpan? wait = null, TimeSpan? lease = null,
+        CancellationToken cancellationToken = default)
+    {
+        var waitFor = wait ?? DefaultPollWait;
+        var request = new Poll(queue, maxTasks, (long)waitFor.TotalMilliseconds, lease is { } l ? (long)l.TotalMilliseconds : 0);
+        var polled = await RequestAsync<Polled>(request, waitFor + Options.PollTimeoutMargin, cancellationToken).ConfigureAwait(false);
+        return polled.Tasks.Select(t => new ConduitTask(queue, t)).ToArray();
+    }
+
+    /// <summary>Extends the lease; the answer says whether the task was cancelled meanwhile (stop working on it then).</summary>
+    /// <exception cref="UnknownLeaseException">The task is completed or cancelled, or the token is malformed.</exception>
+    /// <exception cref="LeaseExpiredException">The lease ran out; the task was or will be delivered again.</exception>
+    public Task<HeartbeatAck> HeartbeatAsync(string leaseToken, CancellationToken cancellationToken = default) =>
+        RequestAsync<HeartbeatAck>(new Heartbeat(leaseToken), null, cancellationToken);
+
+    /// <summary>Marks the task done; durable before it returns.</summary>
+    public Task<Completed> CompleteAsync(string leaseToken, CancellationToken cancellationToken = default) =>
+        RequestAsync<Completed>(new Complete(leaseToken), null, cancellationToken);
+
+    /// <summary>
+    /// Reports a failed attempt: retried with backoff while attempts remain and <paramref name="retryable"/>, otherwise
+    /// dead-lettered. The answer says which (<see cref="Failed.Next"/>).
+    /// </summary>
+    public Task<Failed> FailAsync(string leaseToken, string reason, bool retryable = true, CancellationToken cancellationToken = default) =>
+        RequestAsync<Failed>(new Fail(leaseToken, reason, retryable), null, cancellationToken);
+
+    /// <summary>Cancels a task: a waiting one never runs; a running one's worker learns it from its next heartbeat.</summary>
+    public Task<Cancelled> CancelAsync(string taskId, CancellationToken cancellationToken = default) =>
+        RequestAsync<Cancelled>(new CancelTask(taskId), null, cancellationToken);
+
+    /// <summary>Where a task is in its life.</summary>
+    /// <exception cref="TaskNotFoundException">No such task.</exception>
+    public Task<TaskInfo> GetTaskAsync(string taskId, CancellationToken cancellationToken = default) =>
+        RequestAsync<TaskInfo>(new GetTask(taskId), null, cancellationToken);
+
+    /// <summary>Counts of a queue over all its partitions.</summary>
+    public Task<QueueStats> GetQueueStatsAsync(string queue, CancellationToken cancellationToken = default) =>
+        RequestAsync<QueueStats>(new GetQueueStats(queue), null, cancellationToken);
+
+    /// <summary>Stops dispatching from the queue (enqueues are still accepted).</summary>
+    public Task<QueueStateChanged> PauseAsync(string queue, CancellationToken cancellationToken = default) =>
+        RequestAsync<QueueStateChanged>(new PauseQueue(queue), null, cancellationToken);
+
+    /// <summary>Dispatches from the queue again.</summary>
+    public Task<QueueStateChanged> ResumeAsync(string queue, CancellationToken cancellationToken = default) =>
+        RequestAsync<QueueStateChanged>(new ResumeQueue(queue), null, cancellationToken);
+
+    /// <summary>Drops the queue's ready, delayed and dead-lettered tasks (running ones finish); returns how many were dropped.</summary>
+    public async Task<long> PurgeAsync(string queue, CancellationToken cancellationToken = default) =>
+        (await RequestAsync<QueuePurged>(new PurgeQueue(queue), null, cancellationToken).ConfigureAwait(false)).Purged;
+
+    /// <summary>Up to <paramref name="limit"/> dead letters of the queue, oldest failure first.</summary>
+    public async Task<IReadOnlyList<DeadLetter>> ListDeadLettersAsync(string queue, int limit = 100, CancellationToken cancellationToken = default) =>
+        (await RequestAsync<DeadLetters>(new ListDeadLetters(queue, limit), null, cancellationToken).ConfigureAwait(false)).Items;
+
+    /// <summary>Puts dead letters back on the queue with fresh attempts: those in <paramref name="taskIds"/>, or all when null. Returns how many.</summary>
+    public async Task<long> RequeueDeadLettersAsync(string queue, IEnumerable<string>? taskIds = null, CancellationToken cancellationToken = default) =>
+        (await RequestAsync<DeadLettersRequeued>(new RequeueDeadLetters(queue, taskIds?.ToArray()), null, cancellationToken).ConfigureAwait(false)).Count;
+}

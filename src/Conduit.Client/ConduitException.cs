@@ -1,0 +1,70 @@
+namespace Conduit.Client;
+
+/// <summary>
+/// The cluster refused a request with a typed error (<see cref="ErrorCode"/>). A refused request changed nothing.
+/// Each code has its own subclass, so callers catch what they can handle; <see cref="From"/> maps a refusal.
+/// </summary>
+public class ConduitException : Exception
+{
+    public ConduitException(ErrorCode code, string message) : base(message) => Code = code;
+
+    /// <summary>Why the request was refused.</summary>
+    public ErrorCode Code { get; }
+
+    /// <summary>The typed exception for a <see cref="Rejected"/> reply.</summary>
+    public static ConduitException From(Rejected rejected) => rejected.Code switch
+    {
+        ErrorCode.InvalidQueueName => new InvalidQueueNameException(rejected.Message),
+        ErrorCode.PayloadTooLarge => new PayloadTooLargeException(rejected.Message),
+        ErrorCode.InvalidArgument => new InvalidArgumentException(rejected.Message),
+        ErrorCode.UnknownLease => new UnknownLeaseException(rejected.Message),
+        ErrorCode.LeaseExpired => new LeaseExpiredException(rejected.Message),
+        ErrorCode.TaskNotFound => new TaskNotFoundException(rejected.Message),
+        ErrorCode.Overloaded => new OverloadedException(rejected.Message),
+        ErrorCode.Unavailable => new UnavailableException(rejected.Message),
+        ErrorCode.Unauthorized => new UnauthorizedException(rejected.Message),
+        var other => new ConduitException(other, rejected.Message),
+    };
+}
+
+/// <summary>Queue names are <c>[a-z0-9][a-z0-9._-]{0,127}</c>.</summary>
+public sealed class InvalidQueueNameException(string message) : ConduitException(ErrorCode.InvalidQueueName, message);
+
+/// <summary>The payload is larger than the cluster accepts (256 KiB by default).</summary>
+public sealed class PayloadTooLargeException(string message) : ConduitException(ErrorCode.PayloadTooLarge, message);
+
+/// <summary>A value is out of range (empty payload, priority outside 0-9, poll max below 1, ...).</summary>
+public sealed class InvalidArgumentException(string message) : ConduitException(ErrorCode.InvalidArgument, message);
+
+/// <summary>The lease token is malformed, or its task is already completed or cancelled.</summary>
+public sealed class UnknownLeaseException(string message) : ConduitException(ErrorCode.UnknownLease, message);
+
+/// <summary>The lease ran out: the task was or will be delivered again.</summary>
+public sealed class LeaseExpiredException(string message) : ConduitException(ErrorCode.LeaseExpired, message);
+
+/// <summary>No such task.</summary>
+public sealed class TaskNotFoundException(string message) : ConduitException(ErrorCode.TaskNotFound, message);
+
+/// <summary>Too much outstanding work on a partition: back off and retry.</summary>
+public sealed class OverloadedException(string message) : ConduitException(ErrorCode.Overloaded, message);
+
+/// <summary>Storage is down; the partition recovers by itself. Retry later.</summary>
+public sealed class UnavailableException(string message) : ConduitException(ErrorCode.Unavailable, message);
+
+/// <summary>The caller may not do this.</summary>
+public sealed class UnauthorizedException(string message) : ConduitException(ErrorCode.Unauthorized, message);
+
+/// <summary>
+/// No answer within the timeout. The request may or may not have taken effect (an enqueue may be durable):
+/// retry only what is safe to repeat (reads, enqueues with an idempotency key).
+/// </summary>
+public class ConduitTimeoutException(string message, Exception? inner = null) : TimeoutException(message, inner);
+
+/// <summary>
+/// No answer, and the client has no connection to any node: the cluster is unreachable (no node running at the
+/// contact points, or a network problem). ClusterClient keeps trying to reconnect in the background.
+/// </summary>
+public sealed class ConduitUnreachableException(string message, Exception? inner = null) : ConduitTimeoutException(message, inner);
+
+/// <summary>The cluster answered with something this client does not understand (a version mismatch).</summary>
+public sealed class ConduitProtocolException(string message) : InvalidOperationException(message);

@@ -1,0 +1,43 @@
+using System.Text;
+
+namespace Conduit.Client;
+
+/// <summary>A task handed to this worker under a lease, as <see cref="ConduitClient.PollAsync"/> returns it.</summary>
+public sealed class ConduitTask
+{
+    private static readonly IReadOnlyDictionary<string, string> NoHeaders = new Dictionary<string, string>();
+
+    public ConduitTask(string queue, LeasedTask leased)
+    {
+        ArgumentNullException.ThrowIfNull(leased);
+        Queue = queue;
+        Id = leased.TaskId;
+        LeaseToken = leased.LeaseToken;
+        Payload = leased.Payload ?? [];
+        Headers = leased.Headers ?? NoHeaders;
+        Priority = leased.Priority;
+        Attempt = leased.Attempt;
+        MaxAttempts = leased.MaxAttempts;
+        EnqueuedAt = DateTimeOffset.FromUnixTimeMilliseconds(leased.EnqueuedAtUnixMs);
+        LeaseExpiresAt = DateTimeOffset.FromUnixTimeMilliseconds(leased.LeaseExpiresAtUnixMs);
+    }
+
+    /// <summary>The task id (<c>ns/queue#partition:seq</c>), stable across attempts.</summary>
+    public string Id { get; }
+    public string Queue { get; }
+    /// <summary>Names this delivery; heartbeat, complete and fail with it.</summary>
+    public string LeaseToken { get; }
+    public byte[] Payload { get; }
+    /// <summary>The payload as UTF-8 text.</summary>
+    public string PayloadText => Encoding.UTF8.GetString(Payload);
+    public IReadOnlyDictionary<string, string> Headers { get; }
+    public int Priority { get; }
+    /// <summary>1 for the first delivery, 2 for the first retry, ...</summary>
+    public int Attempt { get; }
+    public int MaxAttempts { get; }
+    public DateTimeOffset EnqueuedAt { get; }
+    /// <summary>When the lease ran out as of the poll (heartbeats extend it).</summary>
+    public DateTimeOffset LeaseExpiresAt { get; }
+
+    public override string ToString() => $"{Id} (attempt {Attempt}/{MaxAttempts})";
+}

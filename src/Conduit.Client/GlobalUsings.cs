@@ -1,0 +1,2 @@
+global using Conduit.Protocol;
+global using TaskStatus = Conduit.Protocol.TaskStatus;

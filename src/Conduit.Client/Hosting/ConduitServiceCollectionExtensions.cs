@@ -1,0 +1,46 @@
+using Conduit.Client.Worker;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace Conduit.Client.Hosting;
+
+/// <summary>Microsoft.Extensions.DependencyInjection / Hosting integration.</summary>
+public static class ConduitServiceCollectionExtensions
+{
+    /// <summary>Registers one shared <see cref="ConduitClient"/> (a singleton, disposed with the container).</summary>
+    public static IServiceCollection AddConduitClient(this IServiceCollection services, Action<ConduitClientOptions>? configure = null)
+    {
+        var options = new ConduitClientOptions();
+        configure?.Invoke(options);
+        return services.AddConduitClient(options);
+    }
+
+    /// <summary>Registers one shared <see cref="ConduitClient"/> with <paramref name="options"/>. A second call changes nothing.</summary>
+    public static IServiceCollection AddConduitClient(this IServiceCollection services, ConduitClientOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        services.TryAddSingleton(_ => new ConduitClient(options));
+        return services;
+    }
+
+    /// <summary>
+    /// Runs a worker on <paramref name="queue"/> as a hosted service: <typeparamref name="THandler"/> is resolved from a
+    /// new scope for each task (registered as scoped unless already registered). Needs <see cref="AddConduitClient(IServiceCollection, Action{ConduitClientOptions}?)"/>.
+    /// Call it once per queue (or several times for separate pools on one queue).
+    /// </summary>
+    public static IServiceCollection AddConduitWorker<THandler>(this IServiceCollection services, string queue, ConduitWorkerOptions? options = null)
+        where THandler : class, IConduitTaskHandler
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(queue);
+        options ??= new ConduitWorkerOptions();
+        options.Validate();
+        services.TryAddScoped<THandler>();
+        services.AddSingleton<IHostedService>(sp => new ConduitWorkerService<THandler>(
+            sp.GetRequiredService<ConduitClient>(), queue, options,
+            sp.GetRequiredService<IServiceScopeFactory>(), sp.GetService<ILoggerFactory>()));
+        return services;
+    }
+}

@@ -1,0 +1,49 @@
+namespace Conduit.Client.Worker;
+
+/// <summary>How a <see cref="ConduitWorker"/> polls, leases, heartbeats and shuts down.</summary>
+public sealed class ConduitWorkerOptions
+{
+    public const int DefaultMaxConcurrency = 4;
+    public static readonly TimeSpan DefaultPollWait = TimeSpan.FromSeconds(20);
+    public static readonly TimeSpan DefaultLease = TimeSpan.FromSeconds(30);
+    public static readonly TimeSpan DefaultShutdownGrace = TimeSpan.FromSeconds(30);
+    public static readonly TimeSpan DefaultPollErrorBackoff = TimeSpan.FromSeconds(1);
+    public static readonly TimeSpan MaxPollErrorBackoff = TimeSpan.FromSeconds(30);
+
+    /// <summary>Handlers running at once; the worker polls for at most this many tasks minus those running. Defaults to 4.</summary>
+    public int MaxConcurrency { get; set; } = DefaultMaxConcurrency;
+
+    /// <summary>How long one long-poll waits for work. Defaults to 20 s.</summary>
+    public TimeSpan PollWait { get; set; } = DefaultPollWait;
+
+    /// <summary>
+    /// Visibility timeout asked for each task: if the worker stops heartbeating (crash, network), the task is delivered
+    /// again after this long. Defaults to 30 s.
+    /// </summary>
+    public TimeSpan Lease { get; set; } = DefaultLease;
+
+    /// <summary>How often a running task's lease is extended. Defaults to null: a third of <see cref="Lease"/>.</summary>
+    public TimeSpan? HeartbeatInterval { get; set; }
+
+    /// <summary>
+    /// On stop, how long running handlers may take to finish before their tokens are cancelled (the host's own
+    /// shutdown timeout also cuts it short). Defaults to 30 s.
+    /// </summary>
+    public TimeSpan ShutdownGrace { get; set; } = DefaultShutdownGrace;
+
+    /// <summary>Pause after a failed poll (cluster unreachable, refused); doubles on each failure up to 30 s. Defaults to 1 s.</summary>
+    public TimeSpan PollErrorBackoff { get; set; } = DefaultPollErrorBackoff;
+
+    internal TimeSpan EffectiveHeartbeatInterval => HeartbeatInterval ?? Lease / 3;
+
+    internal void Validate()
+    {
+        if (MaxConcurrency < 1) throw new ArgumentException("must be at least 1", nameof(MaxConcurrency));
+        if (PollWait < TimeSpan.Zero) throw new ArgumentException("must not be negative", nameof(PollWait));
+        if (Lease < TimeSpan.FromMilliseconds(100)) throw new ArgumentException("must be at least 100 ms", nameof(Lease));
+        if (EffectiveHeartbeatInterval <= TimeSpan.Zero || EffectiveHeartbeatInterval >= Lease)
+            throw new ArgumentException("must be positive and shorter than the lease", nameof(HeartbeatInterval));
+        if (ShutdownGrace < TimeSpan.Zero) throw new ArgumentException("must not be negative", nameof(ShutdownGrace));
+        if (PollErrorBackoff <= TimeSpan.Zero) throw new ArgumentException("must be positive", nameof(PollErrorBackoff));
+    }
+}

@@ -1,0 +1,79 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+
+namespace Conduit.Client.Tests;
+
+/// <summary>What the client does without a cluster: contact points, the error mapping, an unreachable cluster.</summary>
+public sealed class ClientUnitTests
+{
+    [Theory(DisplayName = "contact points become receptionist paths")]
+    [InlineData("127.0.0.1:4053", "akka.tcp://conduit@127.0.0.1:4053/system/receptionist")]
+    [InlineData(" node-1.internal:9000 ", "akka.tcp://conduit@node-1.internal:9000/system/receptionist")]
+    [InlineData("akka.tcp://conduit@10.0.0.5:4053", "akka.tcp://conduit@10.0.0.5:4053/system/receptionist")]
+    [InlineData("akka.tcp://other@10.0.0.5:4053/system/receptionist", "akka.tcp://other@10.0.0.5:4053/system/receptionist")]
+    public void ContactPoint(string server, string path) => Assert.Equal(path, ContactPoints.ToReceptionistPath(server));
+
+    [Theory(DisplayName = "a malformed contact point is refused with a message that shows the right form")]
+    [InlineData("localhost")]
+    [InlineData("localhost:")]
+    [InlineData("localhost:http")]
+    [InlineData("localhost:70000")]
+    public void BadContactPoint(string server)
+    {
+        var e = Assert.Throws<ArgumentException>(() => new ConduitClient(new ConduitClientOptions { Servers = [server] }));
+        Assert.Contains("host:port", e.Message);
+    }
+
+    [Fact(DisplayName = "every error code maps to its own exception type carrying the code")]
+    public void ErrorMapping()
+    {
+        var expected = new Dictionary<ErrorCode, Type>
+        {
+            [ErrorCode.InvalidQueueName] = typeof(InvalidQueueNameException),
+            [ErrorCode.PayloadTooLarge] = typeof(PayloadTooLargeException),
+            [ErrorCode.InvalidArgument] = typeof(InvalidArgumentException),
+            [ErrorCode.UnknownLease] = typeof(UnknownLeaseException),
+            [ErrorCode.LeaseExpired] = typeof(LeaseExpiredException),
+            [ErrorCode.TaskNotFound] = typeof(TaskNotFoundException),
+            [ErrorCode.Overloaded] = typeof(OverloadedException),
+            [ErrorCode.Unavailable] = typeof(UnavailableException),
+            [ErrorCode.Unauthorized] = typeof(UnauthorizedException),
+        };
+        Assert.Equal(Enum.GetValues<ErrorCode>().Order(), expected.Keys.Order());
+        foreach (var (code, type) in expected)
+        {
+            var e = ConduitException.From(new Rejected(code, "why"));
+            Assert.IsType(type, e);
+            Assert.Equal((code, "why"), (e.Code, e.Message));
+        }
+    }
+
+    [Fact(DisplayName = "with no node at the contact point a request fails with ConduitUnreachableException naming the address")]
+    public async Task Unreachable()
+    {
+        var port = FreePort();
+        await using var client = new ConduitClient(new ConduitClientOptions { Servers = [$"127.0.0.1:{port}"], RequestTimeout = TimeSpan.FromSeconds(1) });
+        var watch = Stopwatch.StartNew();
+        var e = await Assert.ThrowsAsync<ConduitUnreachableException>(() => client.EnqueueAsync("q", "x"));
+        Assert.Contains($"127.0.0.1:{port}", e.Message);
+        Assert.InRange(watch.Elapsed, TimeSpan.FromSeconds(0.9), TimeSpan.FromSeconds(10));
+        Assert.False(client.IsConnected);
+    }
+
+    [Fact(DisplayName = "a disposed client refuses requests")]
+    public async Task Disposed()
+    {
+        var client = ConduitClient.Connect($"127.0.0.1:{FreePort()}");
+        await client.DisposeAsync();
+        await client.DisposeAsync();
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => client.GetQueueStatsAsync("q"));
+    }
+
+    internal static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}

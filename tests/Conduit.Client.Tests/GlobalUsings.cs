@@ -1,0 +1,3 @@
+global using Conduit.Protocol;
+global using Xunit;
+global using TaskStatus = Conduit.Protocol.TaskStatus;
