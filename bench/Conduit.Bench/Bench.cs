@@ -12,7 +12,10 @@ public sealed class Bench(BenchConfig config) : IAsyncDisposable
     public Report Report { get; } = new();
     public PgProbe Probe { get; } = new(config);
     public NodeProcess? Node { get; private set; }
+    /// <summary>Conduit over plain remoting: the driver every scenario uses.</summary>
     public IQueueDriver Conduit { get; private set; } = null!;
+    /// <summary>Conduit through the typed ConduitClient (ClusterClient), measured next to it in scenario 2.</summary>
+    public IQueueDriver? ConduitClient { get; private set; }
     /// <summary>The baseline, one task per claim and <see cref="BenchConfig.ClaimSize"/> per claim (same table, same driver).</summary>
     public SkipLockedDriver Baseline { get; private set; } = null!;
 
@@ -33,6 +36,7 @@ public sealed class Bench(BenchConfig config) : IAsyncDisposable
     {
         Node = await NodeProcess.StartAsync(Config, NodeLog);
         Conduit = await ConduitRemotingDriver.ConnectAsync(Node.Port);
+        ConduitClient = await ConduitClientDriver.ConnectAsync(Node.Port);
     }
 
     /// <summary>Stops the node (Ctrl-C) and drops the client, whose remote refs point at the old incarnation.</summary>
@@ -40,6 +44,8 @@ public sealed class Bench(BenchConfig config) : IAsyncDisposable
     {
         var watch = Stopwatch.StartNew();
         await Conduit.DisposeAsync();
+        if (ConduitClient is not null) await ConduitClient.DisposeAsync();
+        ConduitClient = null;
         if (Node is not null)
         {
             await Node.StopAsync();

@@ -19,7 +19,7 @@ public sealed class Scenarios(Bench b)
     {
         foreach (var d in new IQueueDriver[] { b.Conduit, b.Baseline })
         {
-            for (var round = 0; round < (C.Quick ? 2 : 4); round++)
+            for (var round = 0; round < (C.Quick ? 1 : 4); round++)
             {
                 await Workloads.Fill(d, "warmup", 10_000, C.Producers, 100, C.PayloadBytes);
                 await Workloads.Drain(d, "warmup", C.Workers, C.ClaimSize, 10_000, TimeSpan.FromSeconds(30));
@@ -75,7 +75,7 @@ public sealed class Scenarios(Bench b)
         var drainOnly = C.Only.Contains("2d");
         foreach (var claim in drainOnly ? [C.ClaimSize] : new[] { 1, C.ClaimSize })
         {
-            var backlog = claim == 1 ? Math.Min(C.DrainBacklog, 40_000) : C.DrainBacklog;
+            var backlog = claim == 1 ? Math.Min(C.DrainBacklog, C.Quick ? 10_000 : 40_000) : C.DrainBacklog;
             var queue = $"s2-drain-{claim}";
             Bench.Progress($"filling {backlog:N0} tasks into Conduit");
             await Workloads.Fill(b.Conduit, queue, backlog, C.Producers, 500, C.PayloadBytes);
@@ -105,6 +105,17 @@ public sealed class Scenarios(Bench b)
                 remoting.CompleteInOneRequest = true;
                 runs.Add(each);
                 rows.Add([$"drain, {claim} per poll/claim, Conduit with one Complete request per task", F(each.Rate), F(baseline.Rate), Ratio(each.Rate, baseline.Rate)]);
+                if (b.ConduitClient is { } client)
+                {
+                    // The same drain through the typed ConduitClient (ClusterClient: one more hop, the receptionist).
+                    Bench.Progress($"filling {backlog:N0} tasks into Conduit");
+                    await Workloads.Fill(b.Conduit, queue + "-client", backlog, C.Producers, 500, C.PayloadBytes);
+                    await b.WaitForQuietAsync();
+                    var viaClient = await b.MeasureDrain($"ConduitClient drain, {claim}/poll", () =>
+                        Workloads.Drain(client, queue + "-client", C.Workers, claim, backlog, C.DrainCap));
+                    runs.Add(viaClient);
+                    rows.Add([$"drain, {claim} per poll/claim, Conduit through ConduitClient (ClusterClient)", F(viaClient.Rate), F(baseline.Rate), Ratio(viaClient.Rate, baseline.Rate)]);
+                }
             }
         }
         if (!drainOnly)
