@@ -105,16 +105,22 @@ public sealed class Bench(BenchConfig config) : IAsyncDisposable
         return m with { Seconds = seconds };
     }
 
-    /// <summary>The machine is shared: in a full run, wait (up to 30 s) for the 1-minute load to drop before a heavy measurement.</summary>
+    /// <summary>
+    /// The machine is shared: in a full run, before a heavy measurement, wait (up to 30 s) while other processes
+    /// (not the node, PostgreSQL or this bench) keep more than half a core busy. The load average would count our own
+    /// previous measurement.
+    /// </summary>
     public async Task WaitForQuietAsync()
     {
         if (Config.Quick) return;
-        for (var i = 0; i < 6; i++)
+        for (var i = 0; i < 10; i++)
         {
-            var load = double.Parse(File.ReadAllText("/proc/loadavg").Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture);
-            if (load < 2) return;
-            Progress($"load average {load}: waiting for the machine to be quieter");
-            await Task.Delay(5000);
+            var meter = CpuMeter.Start(() => Node?.Pid, Config.PostmasterPid);
+            await Task.Delay(1000);
+            var other = meter.Stop().Other;
+            if (other < 50) return;
+            Progress($"other processes use {other:0}% of a core: waiting for the machine to be quieter");
+            await Task.Delay(2000);
         }
     }
 

@@ -191,7 +191,7 @@ public sealed class Scenarios(Bench b)
     {
         R.Line($"## 4. Backlog of {C.BigBacklog:N0} tasks");
         R.Line($"Fresh node process; fill with {C.Producers} producers (batches of 500); node RSS idle, holding, after a restart, and at its " +
-               $"highest while {C.Workers} workers drain it (claim {C.ClaimSize}). Recovery: Ctrl-C, start the process again, first poll.");
+               $"highest while {C.Workers} workers drain it (claim {C.ClaimSize}). Recovery: SIGTERM, start the process again, first poll.");
         R.Line();
         const string queue = "s4-backlog";
         await b.StopNodeAsync();
@@ -236,7 +236,7 @@ public sealed class Scenarios(Bench b)
             ["journal rows / table size after fill", $"{journalRows:N0} / {Mb(journalBytes)}"],
             ["node RSS idle (fresh process)", Mb(idle)],
             ["node RSS holding the backlog", Mb(holding)],
-            ["node stop (Ctrl-C)", $"{stop.TotalSeconds:0.0} s"],
+            ["node stop (SIGTERM, coordinated shutdown)", $"{stop.TotalSeconds:0.0} s"],
             ["restart: process start to listening", $"{listening.TotalSeconds:0.0} s"],
             ["restart: first poll answered (partition recovery + page-in)", $"{recovery.TotalSeconds:0.00} s"],
             ["node RSS holding the backlog after restart", Mb(afterRestart)],
