@@ -12,7 +12,10 @@ public sealed class Bench(BenchConfig config) : IAsyncDisposable
     public Report Report { get; } = new();
     public PgProbe Probe { get; } = new(config);
     public NodeProcess? Node { get; private set; }
+    /// <summary>Conduit over plain remoting: the driver every scenario uses.</summary>
     public IQueueDriver Conduit { get; private set; } = null!;
+    /// <summary>Conduit through the typed ConduitClient (ClusterClient), measured next to it in scenario 2.</summary>
+    public IQueueDriver? ConduitClient { get; private set; }
     /// <summary>The baseline, one task per claim and <see cref="BenchConfig.ClaimSize"/> per claim (same table, same driver).</summary>
     public SkipLockedDriver Baseline { get; private set; } = null!;
 
@@ -33,6 +36,7 @@ public sealed class Bench(BenchConfig config) : IAsyncDisposable
     {
         Node = await NodeProcess.StartAsync(Config, NodeLog);
         Conduit = await ConduitRemotingDriver.ConnectAsync(Node.Port);
+        ConduitClient = await ConduitClientDriver.ConnectAsync(Node.Port);
     }
 
     /// <summary>Stops the node (Ctrl-C) and drops the client, whose remote refs point at the old incarnation.</summary>
@@ -40,6 +44,8 @@ public sealed class Bench(BenchConfig config) : IAsyncDisposable
     {
         var watch = Stopwatch.StartNew();
         await Conduit.DisposeAsync();
+        if (ConduitClient is not null) await ConduitClient.DisposeAsync();
+        ConduitClient = null;
         if (Node is not null)
         {
             await Node.StopAsync();
@@ -99,16 +105,22 @@ public sealed class Bench(BenchConfig config) : IAsyncDisposable
         return m with { Seconds = seconds };
     }
 
-    /// <summary>The machine is shared: in a full run, wait (up to 30 s) for the 1-minute load to drop before a heavy measurement.</summary>
+    /// <summary>
+    /// The machine is shared: in a full run, before a heavy measurement, wait (up to 30 s) while other processes
+    /// (not the node, PostgreSQL or this bench) keep more than half a core busy. The load average would count our own
+    /// previous measurement.
+    /// </summary>
     public async Task WaitForQuietAsync()
     {
         if (Config.Quick) return;
-        for (var i = 0; i < 6; i++)
+        for (var i = 0; i < 10; i++)
         {
-            var load = double.Parse(File.ReadAllText("/proc/loadavg").Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture);
-            if (load < 2) return;
-            Progress($"load average {load}: waiting for the machine to be quieter");
-            await Task.Delay(5000);
+            var meter = CpuMeter.Start(() => Node?.Pid, Config.PostmasterPid);
+            await Task.Delay(1000);
+            var other = meter.Stop().Other;
+            if (other < 50) return;
+            Progress($"other processes use {other:0}% of a core: waiting for the machine to be quieter");
+            await Task.Delay(2000);
         }
     }
 

@@ -24,15 +24,16 @@ public sealed record BenchConfig
     /// <summary>Only these scenarios (1-5; "2d": only the batched drain of 2, for experiments); all when empty.</summary>
     public HashSet<string> Only { get; init; } = [];
 
-    public TimeSpan EnqueueDuration => Quick ? TimeSpan.FromSeconds(4) : TimeSpan.FromSeconds(10);
+    public TimeSpan EnqueueDuration => Quick ? TimeSpan.FromSeconds(3) : TimeSpan.FromSeconds(10);
     public int? DrainBacklogOverride { get; init; }
     public int DrainBacklog => DrainBacklogOverride ?? (Quick ? 20_000 : 200_000);
-    public TimeSpan DrainCap => Quick ? TimeSpan.FromSeconds(8) : TimeSpan.FromSeconds(40);
-    public TimeSpan MixDuration => Quick ? TimeSpan.FromSeconds(5) : TimeSpan.FromSeconds(15);
+    public TimeSpan DrainCap => Quick ? TimeSpan.FromSeconds(5) : TimeSpan.FromSeconds(40);
+    public TimeSpan MixDuration => Quick ? TimeSpan.FromSeconds(4) : TimeSpan.FromSeconds(15);
     public int TrickleRate { get; init; } = 200;
-    public TimeSpan TrickleDuration => Quick ? TimeSpan.FromSeconds(4) : TimeSpan.FromSeconds(15);
-    public int BigBacklog => Quick ? 50_000 : 1_000_000;
-    public int ManyQueues => Quick ? 500 : 10_000;
+    public TimeSpan TrickleDuration => Quick ? TimeSpan.FromSeconds(3) : TimeSpan.FromSeconds(15);
+    public int BigBacklog => Quick ? 30_000 : 1_000_000;
+    public int? ManyQueuesOverride { get; init; }
+    public int ManyQueues => ManyQueuesOverride ?? (Quick ? 500 : 10_000);
     public int TasksPerQueue { get; init; } = 3;
 
     public string AdminConnectionString => Cs("postgres", 4);
@@ -76,6 +77,7 @@ public sealed record BenchConfig
             ClaimSize = Int("--claim", 50),
             BaselinePollInterval = TimeSpan.FromMilliseconds(Int("--baseline-poll-ms", 50)),
             DrainBacklogOverride = map.TryGetValue("--drain-backlog", out var db) ? int.Parse(db) : null,
+            ManyQueuesOverride = map.TryGetValue("--queues", out var nq) ? int.Parse(nq) : null,
             Only = map.TryGetValue("--only", out var only) ? only.Split(',').ToHashSet() : [],
         };
     }

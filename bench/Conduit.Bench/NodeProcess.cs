@@ -75,11 +75,14 @@ public sealed class NodeProcess : IAsyncDisposable
     /// <summary>Resident memory of the node process, from /proc.</summary>
     public long RssBytes() => ProcFs.RssBytes(_process.Id);
 
-    /// <summary>Ctrl-C (coordinated shutdown), then wait.</summary>
+    /// <summary>
+    /// SIGTERM (what a service manager sends; the host runs Akka's coordinated shutdown), then wait; killed after 60 s.
+    /// Not SIGINT: a run started in the background (nohup, CI) hands its children an ignored SIGINT.
+    /// </summary>
     public async Task StopAsync()
     {
         if (_process.HasExited) return;
-        using (var kill = Process.Start("kill", ["-INT", _process.Id.ToString()])) await kill!.WaitForExitAsync();
+        using (var kill = Process.Start("kill", ["-TERM", _process.Id.ToString()])) await kill!.WaitForExitAsync();
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         try { await _process.WaitForExitAsync(cts.Token); }
         catch (OperationCanceledException) { _process.Kill(entireProcessTree: true); await _process.WaitForExitAsync(); }

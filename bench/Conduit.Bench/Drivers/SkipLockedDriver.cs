@@ -46,6 +46,15 @@ public sealed class SkipLockedDriver(string connectionString, string name, TimeS
         }
     }
 
+    /// <summary>After a fill (not timed): fresh planner statistics, as autovacuum would give a long-lived table.</summary>
+    public static async Task AnalyzeAsync(string connectionString)
+    {
+        await using var c = new NpgsqlConnection(connectionString);
+        await c.OpenAsync();
+        await using var cmd = new NpgsqlCommand("ANALYZE tasks", c);
+        await cmd.ExecuteNonQueryAsync();
+    }
+
     private async Task<NpgsqlConnection> OpenAsync()
     {
         var c = new NpgsqlConnection(connectionString);

@@ -19,7 +19,7 @@ public sealed class Scenarios(Bench b)
     {
         foreach (var d in new IQueueDriver[] { b.Conduit, b.Baseline })
         {
-            for (var round = 0; round < (C.Quick ? 2 : 4); round++)
+            for (var round = 0; round < (C.Quick ? 1 : 4); round++)
             {
                 await Workloads.Fill(d, "warmup", 10_000, C.Producers, 100, C.PayloadBytes);
                 await Workloads.Drain(d, "warmup", C.Workers, C.ClaimSize, 10_000, TimeSpan.FromSeconds(30));
@@ -75,7 +75,7 @@ public sealed class Scenarios(Bench b)
         var drainOnly = C.Only.Contains("2d");
         foreach (var claim in drainOnly ? [C.ClaimSize] : new[] { 1, C.ClaimSize })
         {
-            var backlog = claim == 1 ? Math.Min(C.DrainBacklog, 40_000) : C.DrainBacklog;
+            var backlog = claim == 1 ? Math.Min(C.DrainBacklog, C.Quick ? 10_000 : 40_000) : C.DrainBacklog;
             var queue = $"s2-drain-{claim}";
             Bench.Progress($"filling {backlog:N0} tasks into Conduit");
             await Workloads.Fill(b.Conduit, queue, backlog, C.Producers, 500, C.PayloadBytes);
@@ -84,6 +84,7 @@ public sealed class Scenarios(Bench b)
                 Workloads.Drain(b.Conduit, queue, C.Workers, claim, backlog, C.DrainCap));
             Bench.Progress($"filling {backlog:N0} tasks into the baseline");
             await Workloads.Fill(b.Baseline, queue, backlog, C.Producers, 500, C.PayloadBytes);
+            await SkipLockedDriver.AnalyzeAsync(C.BaselineConnectionString);
             await b.WaitForQuietAsync();
             var baseline = await b.MeasureDrain($"baseline drain, {claim}/claim", () =>
                 Workloads.Drain(b.Baseline, queue, C.Workers, claim, backlog, C.DrainCap));
@@ -104,6 +105,17 @@ public sealed class Scenarios(Bench b)
                 remoting.CompleteInOneRequest = true;
                 runs.Add(each);
                 rows.Add([$"drain, {claim} per poll/claim, Conduit with one Complete request per task", F(each.Rate), F(baseline.Rate), Ratio(each.Rate, baseline.Rate)]);
+                if (b.ConduitClient is { } client)
+                {
+                    // The same drain through the typed ConduitClient (ClusterClient: one more hop, the receptionist).
+                    Bench.Progress($"filling {backlog:N0} tasks into Conduit");
+                    await Workloads.Fill(b.Conduit, queue + "-client", backlog, C.Producers, 500, C.PayloadBytes);
+                    await b.WaitForQuietAsync();
+                    var viaClient = await b.MeasureDrain($"ConduitClient drain, {claim}/poll", () =>
+                        Workloads.Drain(client, queue + "-client", C.Workers, claim, backlog, C.DrainCap));
+                    runs.Add(viaClient);
+                    rows.Add([$"drain, {claim} per poll/claim, Conduit through ConduitClient (ClusterClient)", F(viaClient.Rate), F(baseline.Rate), Ratio(viaClient.Rate, baseline.Rate)]);
+                }
             }
         }
         if (!drainOnly)
@@ -179,7 +191,7 @@ public sealed class Scenarios(Bench b)
     {
         R.Line($"## 4. Backlog of {C.BigBacklog:N0} tasks");
         R.Line($"Fresh node process; fill with {C.Producers} producers (batches of 500); node RSS idle, holding, after a restart, and at its " +
-               $"highest while {C.Workers} workers drain it (claim {C.ClaimSize}). Recovery: Ctrl-C, start the process again, first poll.");
+               $"highest while {C.Workers} workers drain it (claim {C.ClaimSize}). Recovery: SIGTERM, start the process again, first poll.");
         R.Line();
         const string queue = "s4-backlog";
         await b.StopNodeAsync();
@@ -224,7 +236,7 @@ public sealed class Scenarios(Bench b)
             ["journal rows / table size after fill", $"{journalRows:N0} / {Mb(journalBytes)}"],
             ["node RSS idle (fresh process)", Mb(idle)],
             ["node RSS holding the backlog", Mb(holding)],
-            ["node stop (Ctrl-C)", $"{stop.TotalSeconds:0.0} s"],
+            ["node stop (SIGTERM, coordinated shutdown)", $"{stop.TotalSeconds:0.0} s"],
             ["restart: process start to listening", $"{listening.TotalSeconds:0.0} s"],
             ["restart: first poll answered (partition recovery + page-in)", $"{recovery.TotalSeconds:0.00} s"],
             ["node RSS holding the backlog after restart", Mb(afterRestart)],
@@ -280,9 +292,13 @@ public sealed class Scenarios(Bench b)
             (rows.GetValueOrDefault("drain") ?? (rows["drain"] = ["drain (tasks/s)"])).Add($"{F(drain.Rate)} ({drain.Tasks:N0})");
         }
         await SkipLockedDriver.ResetAsync(C.BaselineConnectionString);
+        var idle = CpuMeter.Start(() => b.Node?.Pid, C.PostmasterPid);
+        await Task.Delay(3000);
+        var idleCpu = idle.Stop();
         var table = rows.Values.Select(r => r.Append(Ratio(ParseRate(r[1]), ParseRate(r[2]))).ToArray()).ToList();
         table.Add(["node RSS before / after enqueue / after drain", $"{Mb(before)} / {Mb(afterEnqueue)} / {Mb(afterDrain)}", "", ""]);
         table.Add(["node memory per queue (after enqueue)", $"{(afterEnqueue - before) / (double)n / 1024:0.0} KiB", "", ""]);
+        table.Add([$"node CPU afterwards, idle with {n:N0} queues", $"{idleCpu.Node:0}% of a core", "", ""]);
         R.Table(["many queues", "Conduit", "SKIP LOCKED, 50/claim", "ratio"], table);
         R.Profile(runs);
     }

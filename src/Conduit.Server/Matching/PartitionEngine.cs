@@ -74,6 +74,12 @@ public sealed partial class PartitionEngine
     }
 
     public PartitionLog Log { get; }
+
+    /// <summary>
+    /// Whether <see cref="OnTick"/> has anything to do: leases to expire, delayed or due tasks, backlog still to page
+    /// in. An idle partition needs no timer, so thousands of quiet queues cost no CPU.
+    /// </summary>
+    public bool NeedsTick => _leases.Count > 0 || _delayed.Count > 0 || _due.Count > 0 || _window.HighestNotLoaded() >= 0;
     public int WindowCount => _window.Count;
     public int WaitingPollers => _pollers.Count;
     public long Outstanding => _outstanding;

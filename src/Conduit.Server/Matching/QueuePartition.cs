@@ -36,6 +36,7 @@ public sealed class QueuePartition : ReceiveActor, IWithStash, IWithTimers, IPar
     private readonly BacklogReader _reader;
     private IActorRef _writer = ActorRefs.Nobody;
     private PartitionEngine? _engine;
+    private bool _ticking;
 
     public QueuePartition(PartitionId id, PartitionOptions options)
     {
@@ -68,9 +69,9 @@ public sealed class QueuePartition : ReceiveActor, IWithStash, IWithTimers, IPar
             _engine = new PartitionEngine(_id, _options, recovered.Log, this);
             _log.Info("Partition {0} recovered at event {1}, epoch {2}: {3} ready, {4} other live tasks",
                 _id, recovered.Log.LastEventSeqNr, recovered.Log.Epoch, recovered.Log.TotalFresh, recovered.Log.Exceptions.Count);
-            Timers.StartPeriodicTimer("tick", Tick.Instance, TimeSpan.FromMilliseconds(_options.TickMs));
             Timers.StartPeriodicTimer("gossip", GossipTick.Instance, TimeSpan.FromMilliseconds(_options.GossipIntervalMs));
             Become(Active);
+            TickIfNeeded();
             Stash.UnstashAll();
         });
         Receive<TaskWriter.Failed>(failed => BecomeUnavailable(failed.Cause.Message));
@@ -81,21 +82,30 @@ public sealed class QueuePartition : ReceiveActor, IWithStash, IWithTimers, IPar
 
     private void Active()
     {
-        Receive<IPartitionRequest>(request => _engine!.Handle(Sender, request));
-        Receive<TaskWriter.Persisted>(p => _engine!.OnPersisted(p.Batch, p.SeqNr));
-        Receive<JournalPage>(page => _engine!.OnJournalPage(page));
+        Receive<IPartitionRequest>(request => { _engine!.Handle(Sender, request); TickIfNeeded(); });
+        Receive<TaskWriter.Persisted>(p => { _engine!.OnPersisted(p.Batch, p.SeqNr); TickIfNeeded(); });
+        Receive<JournalPage>(page => { _engine!.OnJournalPage(page); TickIfNeeded(); });
         Receive<ReadFailed>(failed =>
         {
             _log.Warning(failed.Cause, "Paging in from the journal of {0} failed; trying again", _id);
             _engine!.OnReadFailed();
+            TickIfNeeded();
         });
         Receive<Tick>(_ =>
         {
             _engine!.OnTick();
-            PassivateWhenIdle();
+            if (!_engine.NeedsTick)
+            {
+                Timers.Cancel("tick");
+                _ticking = false;
+            }
         });
         Receive<PartitionHandOff>(_ => HandOff());
-        Receive<GossipTick>(_ => Gossip());
+        Receive<GossipTick>(_ =>
+        {
+            Gossip();
+            PassivateWhenIdle();
+        });
         Receive<PollDeadline>(d => _engine!.OnPollDeadline(d.PollId));
         Receive<TaskWriter.Failed>(failed => BecomeUnavailable(failed.Cause.Message));
         Receive<Terminated>(t => t.ActorRef.Equals(_writer), _ => BecomeUnavailable("the writer stopped"));
@@ -160,6 +170,7 @@ public sealed class QueuePartition : ReceiveActor, IWithStash, IWithTimers, IPar
         _engine?.AbandonPollers(new Rejected(ErrorCode.Unavailable, $"partition {_id} lost its storage: {reason}"));
         _engine = null;
         Timers.CancelAll();
+        _ticking = false;
         Context.Unwatch(_writer);
         Context.Stop(_writer);
         foreach (var envelope in Stash.ClearStash())
@@ -176,6 +187,14 @@ public sealed class QueuePartition : ReceiveActor, IWithStash, IWithTimers, IPar
             ReceiveAny(_ => { }); // late replies of the old writer and reader
         });
         Timers.StartSingleTimer("retry-recovery", RetryRecovery.Instance, TimeSpan.FromMilliseconds(_options.RecoveryBackoffMs));
+    }
+
+    /// <summary>The periodic tick runs only while the engine has time-driven work (leases, delayed tasks, paging).</summary>
+    private void TickIfNeeded()
+    {
+        if (_ticking || _engine is not { NeedsTick: true }) return;
+        _ticking = true;
+        Timers.StartPeriodicTimer("tick", Tick.Instance, TimeSpan.FromMilliseconds(_options.TickMs));
     }
 
     // ---- IPartitionEffects ----
