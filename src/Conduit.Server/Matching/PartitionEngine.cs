@@ -34,6 +34,7 @@ public sealed partial class PartitionEngine
     private long _nextCounter;
     private long _outstanding;
     private bool _reading;
+    private bool _relocating;
     private long _lastSnapshotSeqNr;
     private long _nextPollId;
 
@@ -487,6 +488,11 @@ public sealed partial class PartitionEngine
 
     public void OnJournalPage(JournalPage page)
     {
+        if (page.Request is FetchRequest { ForRelocation: true })
+        {
+            Relocate(page.Events);
+            return;
+        }
         _reading = false;
         switch (page.Request)
         {
@@ -497,7 +503,11 @@ public sealed partial class PartitionEngine
     }
 
     /// <summary>A read failed (storage trouble): forget it; the next tick asks again.</summary>
-    public void OnReadFailed() => _reading = false;
+    public void OnReadFailed(ReadRequest request)
+    {
+        if (request is FetchRequest { ForRelocation: true }) _relocating = false;
+        else _reading = false;
+    }
 
     private void TakeScanned(ScanRequest scan, IReadOnlyList<(long SeqNr, PartitionBatch Batch)> events)
     {
@@ -543,7 +553,7 @@ public sealed partial class PartitionEngine
             }
             if (!bySeqNr.TryGetValue(e.EventSeqNr, out var batch)) continue;
             _due.Remove(seq);
-            var record = batch.Entries.FirstOrDefault(x => x.Kind == EntryKind.Enqueued && x.Seq == seq)?.Task;
+            var record = RecordIn(batch, seq);
             if (record is null) continue; // the event no longer holds it: nothing to deliver
             _window.Add(new ReadyTask(record, e.Attempt, e.MaxAttempts > 0 ? e.MaxAttempts : record.MaxAttempts, e.EventSeqNr));
         }
@@ -553,11 +563,53 @@ public sealed partial class PartitionEngine
     {
         if (seqNr - _lastSnapshotSeqNr < _o.SnapshotEvery) return;
         _lastSnapshotSeqNr = seqNr;
-        var ack = Log.AckCounter();
-        // Events wholly below the one holding the oldest unsettled task carry nothing a recovery needs once the snapshot is saved.
-        var deleteUpTo = ack >= Log.NextCounter ? seqNr : Math.Max(0, Log.EventOf(ack) - 1);
-        Log.Prune(ack, now - _o.IdempotencyRetentionMs);
-        _fx.SaveSnapshot(Log.ToSnapshot(), seqNr, Math.Min(deleteUpTo, seqNr));
+        // Events below the oldest one still needed carry nothing a recovery or a page-in needs once the snapshot is saved.
+        var oldest = Log.OldestNeededEvent();
+        var deleteUpTo = oldest == 0 ? seqNr : Math.Min(seqNr, oldest - 1);
+        Log.Prune(Log.AckCounter(), now - _o.IdempotencyRetentionMs);
+        _fx.SaveSnapshot(Log.ToSnapshot(), seqNr, deleteUpTo);
+        StartRelocation(seqNr);
+    }
+
+    /// <summary>
+    /// Tasks that stay unsettled long (scheduled far ahead, dead letters, long runners) would pin the journal from
+    /// their event on. Copy the oldest of them into a new event (<see cref="EntryKind.Relocated"/>) so the next
+    /// snapshot can delete what lies below.
+    /// </summary>
+    private void StartRelocation(long seqNr)
+    {
+        if (_relocating) return;
+        var before = seqNr - 2L * _o.SnapshotEvery;
+        var events = Log.Exceptions.Values.Where(e => e.EventSeqNr < before && e.EventSeqNr > 0)
+            .Select(e => e.EventSeqNr).Distinct().Order().Take(MaxFetchEvents / 4).ToArray();
+        if (events.Length == 0) return;
+        _relocating = true;
+        _fx.Read(new FetchRequest(events, ForRelocation: true));
+    }
+
+    private void Relocate(IReadOnlyList<(long SeqNr, PartitionBatch Batch)> events)
+    {
+        _relocating = false;
+        var entries = new List<BatchEntry>();
+        var bytes = 0L;
+        var wanted = events.ToDictionary(e => e.SeqNr, e => e.Batch);
+        // One write's worth at a time (entries and bytes); the rest moves at the next snapshot.
+        foreach (var e in Log.Exceptions.Values)
+        {
+            if (entries.Count >= _o.MaxWriteBatch || bytes >= _o.MaxWriteBatchBytes) break;
+            if (!wanted.TryGetValue(e.EventSeqNr, out var batch) || RecordIn(batch, e.Seq) is not { } record) continue;
+            entries.Add(new BatchEntry { Kind = EntryKind.Relocated, Seq = e.Seq, Task = record });
+            bytes += record.Payload.Length;
+        }
+        if (entries.Count > 0) Append(entries.ToArray(), null, null);
+    }
+
+    /// <summary>The task <paramref name="seq"/> as enqueued (or last relocated) in <paramref name="batch"/>.</summary>
+    private static TaskRecord? RecordIn(PartitionBatch batch, long seq)
+    {
+        foreach (var x in batch.Entries)
+            if (x.Seq == seq && x.Task is { } task && x.Kind is EntryKind.Enqueued or EntryKind.Relocated) return task;
+        return null;
     }
 
     private void Append(BatchEntry[] entries, object? replyTo, object? reply)

@@ -92,6 +92,35 @@ public sealed class PartitionLog
         return ack;
     }
 
+    /// <summary>The lowest counter of a fresh task (not settled, not an exception), or <see cref="NextCounter"/> when there is none.</summary>
+    public long FirstFreshCounter()
+    {
+        var counter = Settled.FirstMissingFrom(1);
+        while (counter < NextCounter && IsExceptionCounter(counter)) counter = Settled.FirstMissingFrom(counter + 1);
+        return counter;
+    }
+
+    private bool IsExceptionCounter(long counter)
+    {
+        for (var p = 0; p < PriorityLevels; p++)
+            if (Exceptions.ContainsKey((counter << 4) | (uint)p)) return true;
+        return false;
+    }
+
+    /// <summary>
+    /// The oldest journal event anything still needs: the one holding the oldest fresh task, or an exception's own
+    /// event (moved forward by <see cref="EntryKind.Relocated"/>), whichever is lower. 0 when nothing is unsettled.
+    /// </summary>
+    public long OldestNeededEvent()
+    {
+        var oldest = long.MaxValue;
+        var fresh = FirstFreshCounter();
+        if (fresh < NextCounter) oldest = EventOf(fresh);
+        foreach (var e in Exceptions.Values)
+            if (e.EventSeqNr < oldest) oldest = e.EventSeqNr;
+        return oldest == long.MaxValue ? 0 : oldest;
+    }
+
     public void Apply(PartitionBatch batch, long eventSeqNr)
     {
         LastEventSeqNr = eventSeqNr;
@@ -135,6 +164,9 @@ public sealed class PartitionLog
                     break;
                 case EntryKind.OwnerEpochStarted:
                     Epoch = entry.AtMs;
+                    break;
+                case EntryKind.Relocated:
+                    if (Exceptions.TryGetValue(entry.Seq, out var moved)) moved.EventSeqNr = eventSeqNr;
                     break;
             }
         }
@@ -219,13 +251,15 @@ public sealed class PartitionLog
     }
 
     /// <summary>
-    /// Forgets what is wholly below <paramref name="ackCounter"/>: event index entries of deleted events and
-    /// idempotency keys older than the retention whose task is settled.
+    /// Forgets event index entries below the oldest fresh task (only fresh tasks are found through the index;
+    /// exceptions carry their own event) and idempotency keys older than the retention whose task is settled
+    /// (below <paramref name="ackCounter"/>).
     /// </summary>
     public void Prune(long ackCounter, long idempotencyCutoffMs)
     {
+        var firstFresh = FirstFreshCounter();
         var keep = 0;
-        while (keep + 1 < _eventIndex.Count && _eventIndex[keep + 1].Counter <= ackCounter) keep++;
+        while (keep + 1 < _eventIndex.Count && _eventIndex[keep + 1].Counter <= firstFresh) keep++;
         if (keep > 0) _eventIndex.RemoveRange(0, keep);
         foreach (var (key, (seq, at)) in IdempotencyKeys.ToArray())
             if (at < idempotencyCutoffMs && (seq >> 4) < ackCounter) IdempotencyKeys.Remove(key);

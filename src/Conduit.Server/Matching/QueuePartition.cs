@@ -22,7 +22,7 @@ public sealed class QueuePartition : ReceiveActor, IWithStash, IWithTimers, IPar
     {
         public static readonly GossipTick Instance = new();
     }
-    private sealed record ReadFailed(Exception Cause);
+    private sealed record ReadFailed(ReadRequest Request, Exception Cause);
     private sealed class RetryRecovery
     {
         public static readonly RetryRecovery Instance = new();
@@ -88,7 +88,7 @@ public sealed class QueuePartition : ReceiveActor, IWithStash, IWithTimers, IPar
         Receive<ReadFailed>(failed =>
         {
             _log.Warning(failed.Cause, "Paging in from the journal of {0} failed; trying again", _id);
-            _engine!.OnReadFailed();
+            _engine!.OnReadFailed(failed.Request);
             TickIfNeeded();
         });
         Receive<Tick>(_ =>
@@ -205,7 +205,7 @@ public sealed class QueuePartition : ReceiveActor, IWithStash, IWithTimers, IPar
         _writer.Tell(new TaskWriter.Append(entries, (IActorRef?)replyTo, reply));
 
     void IPartitionEffects.Read(ReadRequest request) =>
-        _reader.ReadAsync(request).PipeTo(Self, success: page => page, failure: ex => new ReadFailed(ex));
+        _reader.ReadAsync(request).PipeTo(Self, success: page => page, failure: ex => new ReadFailed(request, ex));
 
     void IPartitionEffects.SaveSnapshot(PartitionSnapshot snapshot, long seqNr, long deleteEventsUpTo) =>
         _writer.Tell(new TaskWriter.SaveSnapshotRequest(snapshot, seqNr, deleteEventsUpTo));

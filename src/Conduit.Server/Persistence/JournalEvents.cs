@@ -32,6 +32,11 @@ public enum EntryKind : byte
     Resumed = 10,
     /// <summary>A new owner took the partition; <see cref="BatchEntry.AtMs"/> is its epoch.</summary>
     OwnerEpochStarted = 11,
+    /// <summary>
+    /// A copy of a long-unsettled task (<see cref="BatchEntry.Task"/>, its original sequence number) written anew, so the
+    /// old event that held it can be deleted. Its state is unchanged.
+    /// </summary>
+    Relocated = 12,
 }
 
 [MemoryPackable(GenerateType.VersionTolerant)]

@@ -417,4 +417,27 @@ public sealed class PartitionEngineTests
         Assert.Equal(ErrorCode.LeaseExpired, Assert.IsType<Rejected>(h.Call(new Complete(first.LeaseToken))).Code);
         Assert.Equal(0, Assert.IsType<Released>(h.Call(new ReleaseTasks([first.LeaseToken, "junk"]))).Count);
     }
+
+    [Fact(DisplayName = "tasks that stay unsettled long are written anew, so they do not pin the journal, and keep their payloads")]
+    public void LongUnsettledTasksAreRelocated()
+    {
+        var h = new EngineHarness(new PartitionOptions { SnapshotEvery = 10, ReadyWindow = 8, RetryJitter = 0 });
+        h.Enqueue("far", delayMs: 10_000_000);
+        var deadId = h.Enqueue("dead", maxAttempts: 1).TaskId;
+        h.Call(new Fail(Assert.Single(h.Poll()).LeaseToken, "no", Retryable: false));
+        for (var round = 0; round < 100; round++)
+        {
+            h.Enqueue($"r{round}");
+            foreach (var t in h.Poll(max: 5)) h.Call(new Complete(t.LeaseToken));
+        }
+        Assert.True(h.Journal.Count <= 40, $"journal holds {h.Journal.Count} events");
+        Assert.True(h.Journal.Min(e => e.SeqNr) > 100, "the events of the first tasks are gone");
+
+        h.Restart();
+        Assert.Equal(1, Assert.IsType<DeadLettersRequeued>(h.Call(new RequeueDeadLetters("q", [deadId]))).Count);
+        h.Advance(1);
+        Assert.Equal("dead", Text(Assert.Single(h.Poll())));
+        h.Advance(10_000_000);
+        Assert.Equal("far", Text(Assert.Single(h.Poll())));
+    }
 }
