@@ -1,0 +1,158 @@
+using Conduit.Server.Persistence;
+
+namespace Conduit.Server.Matching;
+
+// The journal behind the window: paging the backlog in, fetching due tasks, snapshots, relocating long-unsettled tasks.
+public sealed partial class PartitionEngine
+{
+    private void RequestReadIfNeeded()
+    {
+        if (_reading) return;
+        if (_due.Count > 0)
+        {
+            var events = _due.Select(seq => Log.Exceptions.TryGetValue(seq, out var e) ? e.EventSeqNr : 0)
+                .Where(s => s > 0).Distinct().Order().Take(MaxFetchEvents).ToArray();
+            if (events.Length > 0)
+            {
+                _reading = true;
+                _fx.Read(new FetchRequest(events));
+                return;
+            }
+            _due.Clear();
+        }
+        var p = _window.HighestNotLoaded();
+        if (p < 0) return;
+        var best = _window.Best;
+        if (_window.Count < _o.ReadyWindow / 2 || best is null || p > best.Priority)
+        {
+            _reading = true;
+            _fx.Read(new ScanRequest(p, _window.ScanFrom[p], _o.ReadPageEvents));
+        }
+    }
+
+    public void OnJournalPage(JournalPage page)
+    {
+        if (page.Request is FetchRequest { ForRelocation: true })
+        {
+            Relocate(page.Events);
+            return;
+        }
+        _reading = false;
+        switch (page.Request)
+        {
+            case ScanRequest scan: TakeScanned(scan, page.Events); break;
+            case FetchRequest: TakeFetched(page.Events); break;
+        }
+        TryDispatch();
+    }
+
+    /// <summary>A read failed (storage trouble): forget it; the next tick asks again.</summary>
+    public void OnReadFailed(ReadRequest request)
+    {
+        if (request is FetchRequest { ForRelocation: true }) _relocating = false;
+        else _reading = false;
+    }
+
+    private void TakeScanned(ScanRequest scan, IReadOnlyList<(long SeqNr, PartitionBatch Batch)> events)
+    {
+        var p = scan.Priority;
+        if (events.Count == 0)
+        {
+            // Past the end of what is durable with fresh tasks still counted: the count drifted. Reset it.
+            if (scan.FromSeqNr > Log.LastEventSeqNr) _window.NotLoaded[p] = 0;
+            return;
+        }
+        var need = Math.Max(MinPageTasks, _o.ReadyWindow - _window.Count);
+        var taken = 0;
+        foreach (var (seqNr, batch) in events)
+        {
+            foreach (var entry in batch.Entries)
+            {
+                if (entry.Kind != EntryKind.Enqueued || entry.Task is not { } task || task.Priority != p
+                    || task.Counter <= _window.LoadedUpTo[p]) continue;
+                _window.LoadedUpTo[p] = task.Counter;
+                if (!Log.IsFresh(task.Seq) || _settling.ContainsKey(task.Seq)) continue;
+                _window.Add(new ReadyTask(task, 0, task.MaxAttempts, seqNr));
+                _window.NotLoaded[p] = Math.Max(0, _window.NotLoaded[p] - 1);
+                if (++taken >= need)
+                {
+                    _window.ScanFrom[p] = seqNr;
+                    return;
+                }
+            }
+        }
+        _window.ScanFrom[p] = events[^1].SeqNr + 1;
+    }
+
+    private void TakeFetched(IReadOnlyList<(long SeqNr, PartitionBatch Batch)> events)
+    {
+        var now = _now();
+        var bySeqNr = events.ToDictionary(e => e.SeqNr, e => e.Batch);
+        foreach (var seq in _due.ToArray())
+        {
+            if (!Log.Exceptions.TryGetValue(seq, out var e) || e.State is not (TaskState.Scheduled or TaskState.Failed) || e.RunAtMs > now)
+            {
+                _due.Remove(seq);
+                continue;
+            }
+            if (!bySeqNr.TryGetValue(e.EventSeqNr, out var batch)) continue;
+            _due.Remove(seq);
+            var record = RecordIn(batch, seq);
+            if (record is null) continue; // the event no longer holds it: nothing to deliver
+            _window.Add(new ReadyTask(record, e.Attempt, e.MaxAttempts > 0 ? e.MaxAttempts : record.MaxAttempts, e.EventSeqNr));
+        }
+    }
+
+    private void MaybeSnapshot(long seqNr, long now)
+    {
+        if (seqNr - _lastSnapshotSeqNr < _o.SnapshotEvery) return;
+        _lastSnapshotSeqNr = seqNr;
+        // Events below the oldest one still needed carry nothing a recovery or a page-in needs once the snapshot is saved.
+        var oldest = Log.OldestNeededEvent();
+        var deleteUpTo = oldest == 0 ? seqNr : Math.Min(seqNr, oldest - 1);
+        Log.Prune(Log.AckCounter(), now - _o.IdempotencyRetentionMs);
+        _fx.SaveSnapshot(Log.ToSnapshot(), seqNr, deleteUpTo);
+        StartRelocation(seqNr);
+    }
+
+    /// <summary>
+    /// Tasks that stay unsettled long (scheduled far ahead, dead letters, long runners) would pin the journal from
+    /// their event on. Copy the oldest of them into a new event (<see cref="EntryKind.Relocated"/>) so the next
+    /// snapshot can delete what lies below.
+    /// </summary>
+    private void StartRelocation(long seqNr)
+    {
+        if (_relocating) return;
+        var before = seqNr - 2L * _o.SnapshotEvery;
+        var events = Log.Exceptions.Values.Where(e => e.EventSeqNr < before && e.EventSeqNr > 0)
+            .Select(e => e.EventSeqNr).Distinct().Order().Take(MaxFetchEvents / 4).ToArray();
+        if (events.Length == 0) return;
+        _relocating = true;
+        _fx.Read(new FetchRequest(events, ForRelocation: true));
+    }
+
+    private void Relocate(IReadOnlyList<(long SeqNr, PartitionBatch Batch)> events)
+    {
+        _relocating = false;
+        var entries = new List<BatchEntry>();
+        var bytes = 0L;
+        var wanted = events.ToDictionary(e => e.SeqNr, e => e.Batch);
+        // One write's worth at a time (entries and bytes); the rest moves at the next snapshot.
+        foreach (var e in Log.Exceptions.Values)
+        {
+            if (entries.Count >= _o.MaxWriteBatch || bytes >= _o.MaxWriteBatchBytes) break;
+            if (!wanted.TryGetValue(e.EventSeqNr, out var batch) || RecordIn(batch, e.Seq) is not { } record) continue;
+            entries.Add(new BatchEntry { Kind = EntryKind.Relocated, Seq = e.Seq, Task = record });
+            bytes += record.Payload.Length;
+        }
+        if (entries.Count > 0) Append(entries.ToArray(), null, null);
+    }
+
+    /// <summary>The task <paramref name="seq"/> as enqueued (or last relocated) in <paramref name="batch"/>.</summary>
+    private static TaskRecord? RecordIn(PartitionBatch batch, long seq)
+    {
+        foreach (var x in batch.Entries)
+            if (x.Seq == seq && x.Task is { } task && x.Kind is EntryKind.Enqueued or EntryKind.Relocated) return task;
+        return null;
+    }
+}

@@ -1,0 +1,125 @@
+using Conduit.Server.Persistence;
+
+namespace Conduit.Server.Matching;
+
+// Leases: heartbeat, complete, fail, and what happens when a lease runs out.
+public sealed partial class PartitionEngine
+{
+    private void HandleHeartbeat(object replyTo, Heartbeat heartbeat)
+    {
+        if (ResolveLease(replyTo, heartbeat.LeaseToken) is not { } lease) return;
+        lease.ExpiresAtMs = _now() + lease.LeaseMs;
+        _fx.Reply(replyTo, new HeartbeatAck(lease.ExpiresAtMs, lease.CancelRequested));
+    }
+
+    private void HandleComplete(object replyTo, Complete complete)
+    {
+        if (complete.MoreLeaseTokens is { Length: > 0 } more) { HandleCompleteBatch(replyTo, complete.LeaseToken, more); return; }
+        if (ResolveLease(replyTo, complete.LeaseToken) is not { } lease) return;
+        if (TakeForCompletion(lease) is { } refused) { _fx.Reply(replyTo, refused); return; }
+        Append([BatchEntry.Of(EntryKind.Completed, lease.Seq)], replyTo, new Completed(TaskIdOf(lease.Seq)));
+    }
+
+    /// <summary>A worker completes the tasks of a whole poll at once: one request, one append, one answer.</summary>
+    private void HandleCompleteBatch(object replyTo, string? first, string[] more)
+    {
+        var refusals = new Rejected?[more.Length + 1];
+        var entries = new List<BatchEntry>(refusals.Length);
+        for (var i = 0; i < refusals.Length; i++)
+        {
+            var lease = TryResolveLease(i == 0 ? first : more[i - 1], out var why);
+            refusals[i] = lease is null ? why : TakeForCompletion(lease);
+            if (refusals[i] is null) entries.Add(BatchEntry.Of(EntryKind.Completed, lease!.Seq));
+        }
+        if (entries.Count == 0) _fx.Reply(replyTo, new CompletedBatch(refusals));
+        else Append(entries.ToArray(), replyTo, new CompletedBatch(refusals));
+    }
+
+    /// <summary>Takes a live lease out of dispatch for completion; null when it may complete, otherwise why not.</summary>
+    private Rejected? TakeForCompletion(Lease lease)
+    {
+        _leases.Remove(lease.Seq);
+        if (lease.CancelRequested) return new Rejected(ErrorCode.UnknownLease, $"task {TaskIdOf(lease.Seq)} was cancelled");
+        _settling[lease.Seq] = TaskStatus.Completed;
+        return null;
+    }
+
+    private void HandleFail(object replyTo, Fail fail)
+    {
+        if (ResolveLease(replyTo, fail.LeaseToken) is not { } lease) return;
+        _leases.Remove(lease.Seq);
+        if (lease.CancelRequested) { Reject(replyTo, ErrorCode.UnknownLease, $"task {TaskIdOf(lease.Seq)} was cancelled"); return; }
+        var entry = FailureEntry(lease, fail.Reason, fail.Retryable, _now());
+        var next = entry.Kind == EntryKind.DeadLettered ? TaskStatus.DeadLettered : TaskStatus.Failed;
+        Append([entry], replyTo, new Failed(TaskIdOf(lease.Seq), next, next == TaskStatus.Failed ? entry.AtMs : 0));
+    }
+
+    private BatchEntry FailureEntry(Lease lease, string? reason, bool retryable, long now)
+    {
+        reason = reason is { Length: > MaxReasonLength } ? reason[..MaxReasonLength] : reason;
+        return !retryable || lease.Attempt >= lease.MaxAttempts
+            ? BatchEntry.Of(EntryKind.DeadLettered, lease.Seq, lease.Attempt, now, reason)
+            : BatchEntry.Of(EntryKind.Retried, lease.Seq, lease.Attempt, now + _o.RetryDelayMs(lease.Attempt, _random.NextDouble()), reason);
+    }
+
+    /// <summary>The live lease a token names, or null after replying with why not.</summary>
+    private Lease? ResolveLease(object replyTo, string? text)
+    {
+        var lease = TryResolveLease(text, out var why);
+        if (lease is null) _fx.Reply(replyTo, why!);
+        return lease;
+    }
+
+    /// <summary>The live lease a token names, or null and why not.</summary>
+    private Lease? TryResolveLease(string? text, out Rejected? why)
+    {
+        why = null;
+        if (!LeaseToken.TryParse(text, out var token) || token.Task.Partition != _id)
+        {
+            why = new Rejected(ErrorCode.UnknownLease, $"'{text}' is not a lease token of partition {_id}");
+            return null;
+        }
+        var seq = token.Task.Seq;
+        var now = _now();
+        if (!_leases.TryGet(seq, out var lease))
+        {
+            var (code, reason) = StatusOf(seq, now) switch
+            {
+                null => (ErrorCode.UnknownLease, "no such task"),
+                TaskStatus.Completed => (ErrorCode.UnknownLease, "the task is already completed"),
+                TaskStatus.Cancelled => (ErrorCode.UnknownLease, "the task was cancelled"),
+                TaskStatus.DeadLettered => (ErrorCode.LeaseExpired, "the lease expired and the task was dead-lettered"),
+                _ => (ErrorCode.LeaseExpired, "the lease expired; the task will be (or was) delivered again"),
+            };
+            why = new Rejected(code, $"lease for task {token.Task}: {reason}");
+            return null;
+        }
+        if (lease.Attempt != token.Attempt || (!lease.Recovered && lease.Nonce != token.Nonce))
+        {
+            why = new Rejected(ErrorCode.LeaseExpired, $"lease for task {token.Task}: superseded by delivery {lease.Attempt}");
+            return null;
+        }
+        if (lease.ExpiresAtMs <= now)
+        {
+            ExpireLeases(now);
+            why = new Rejected(ErrorCode.LeaseExpired, $"lease for task {token.Task} expired");
+            return null;
+        }
+        if (lease.Recovered)
+        {
+            lease.Recovered = false;
+            lease.Nonce = token.Nonce;
+        }
+        return lease;
+    }
+
+    private void ExpireLeases(long now)
+    {
+        var expired = _leases.TakeExpired(now);
+        if (expired.Count == 0) return;
+        var entries = new List<BatchEntry>(expired.Count);
+        foreach (var lease in expired)
+            if (!lease.CancelRequested) entries.Add(FailureEntry(lease, "lease expired", retryable: true, now));
+        if (entries.Count > 0) Append(entries.ToArray(), null, null);
+    }
+}
