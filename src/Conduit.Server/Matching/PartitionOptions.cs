@@ -31,6 +31,11 @@ public sealed record PartitionOptions
     public int MaxWriteBatch { get; init; } = 500;
     /// <summary>Most payload bytes in one journal event. Defaults to 4 MiB.</summary>
     public int MaxWriteBatchBytes { get; init; } = 4 * 1024 * 1024;
+    /// <summary>
+    /// How long a write nobody waits on (dispatch hints, lease expiries) may wait for a write somebody waits on, to share
+    /// its event, when the writer is idle. Defaults to 20 ms.
+    /// </summary>
+    public long UnawaitedWriteDelayMs { get; init; } = 20;
     /// <summary>Journal writes in flight at once. Defaults to 2.</summary>
     public int MaxWritesInFlight { get; init; } = 2;
     /// <summary>Entries accepted but not yet durable beyond which new work is refused with Overloaded. Defaults to 20,000.</summary>

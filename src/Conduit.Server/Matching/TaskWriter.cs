@@ -12,7 +12,7 @@ namespace Conduit.Server.Matching;
 /// On start it recovers the partition's durable state, persists a new owner epoch (the fence, see
 /// docs/ownership-and-failover.md) and hands the state to the partition.
 /// </summary>
-public sealed class TaskWriter : UntypedPersistentActor
+public sealed class TaskWriter : UntypedPersistentActor, IWithTimers
 {
     /// <summary>Make <paramref name="Entries"/> durable, then send <paramref name="Reply"/> to <paramref name="ReplyTo"/>.</summary>
     public sealed record Append(BatchEntry[] Entries, IActorRef? ReplyTo, object? Reply);
@@ -20,6 +20,11 @@ public sealed class TaskWriter : UntypedPersistentActor
     public sealed record Recovered(PartitionLog Log);
     public sealed record Failed(Exception Cause);
     public sealed record SaveSnapshotRequest(PartitionSnapshot Snapshot, long SeqNr, long DeleteEventsUpTo);
+
+    private sealed class FlushNow
+    {
+        public static readonly FlushNow Instance = new();
+    }
 
     private readonly string _persistenceId;
     private readonly PartitionOptions _options;
@@ -41,6 +46,8 @@ public sealed class TaskWriter : UntypedPersistentActor
         Akka.Actor.Props.Create(() => new TaskWriter(persistenceId, options, partition));
 
     public override string PersistenceId => _persistenceId;
+
+    public ITimerScheduler Timers { get; set; } = null!;
 
     protected override void OnRecover(object message)
     {
@@ -80,6 +87,18 @@ public sealed class TaskWriter : UntypedPersistentActor
         {
             case Append append:
                 _buffer.AddLast(append);
+                if (append.ReplyTo is null && _inFlight.Count == 0 && _buffer.All(a => a.ReplyTo is null))
+                {
+                    // Nobody waits on it (dispatch hints, expiries): give it a moment to share the next write.
+                    if (!Timers.IsTimerActive("flush"))
+                        Timers.StartSingleTimer("flush", FlushNow.Instance, TimeSpan.FromMilliseconds(_options.UnawaitedWriteDelayMs));
+                }
+                else
+                {
+                    Flush();
+                }
+                break;
+            case FlushNow:
                 Flush();
                 break;
             case SaveSnapshotRequest request:

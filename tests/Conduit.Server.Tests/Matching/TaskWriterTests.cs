@@ -88,4 +88,21 @@ public sealed class TaskWriterTests() : TestKit("akka.loglevel = WARNING")
     }
 
     private static long TaskIdSeq(long counter) => Conduit.Protocol.TaskId.MakeSeq(counter, 5);
+
+    [Fact(DisplayName = "a write nobody waits on shares the next awaited write, or goes out on its own after a short delay")]
+    public void UnawaitedWritesShareEvents()
+    {
+        var partition = CreateTestProbe();
+        var writer = StartWriter(partition, new PartitionOptions { UnawaitedWriteDelayMs = 300 });
+        writer.Tell(new TaskWriter.Append([Entry(1)], null, null)); // a dispatch hint, say
+        partition.ExpectNoMsg(TimeSpan.FromMilliseconds(150));
+        writer.Tell(new TaskWriter.Append([Entry(2)], TestActor, "acked"));
+        var shared = partition.ExpectMsg<TaskWriter.Persisted>(TimeSpan.FromSeconds(5));
+        Assert.Equal([1L, 2L], shared.Batch.Entries.Select(e => e.Seq));
+        ExpectMsg("acked");
+
+        writer.Tell(new TaskWriter.Append([Entry(3)], null, null));
+        var alone = partition.ExpectMsg<TaskWriter.Persisted>(TimeSpan.FromSeconds(5));
+        Assert.Equal([3L], alone.Batch.Entries.Select(e => e.Seq));
+    }
 }
