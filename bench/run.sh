@@ -11,6 +11,9 @@
 # Results: bench/results/{quick,full}-<time>.md, node log bench/results/node.log, PostgreSQL log in the run's
 # temporary directory (removed at exit). The last line printed is `e2e ratio vs batched baseline: X.XX`.
 set -euo pipefail
+case "${1:-}" in
+    -h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+esac
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ROOT=$(pwd)
 

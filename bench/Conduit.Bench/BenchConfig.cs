@@ -57,6 +57,13 @@ public sealed record BenchConfig
             if (i + 1 < args.Length && !args[i + 1].StartsWith("--", StringComparison.Ordinal)) map[args[i]] = args[++i];
             else flags.Add(args[i]);
         }
+        var known = new HashSet<string>
+        {
+            "--pg-port", "--pg-data", "--node-dll", "--out", "--quick", "--node-port", "--partitions", "--hocon", "--node-server-gc",
+            "--producers", "--workers", "--payload", "--batch", "--claim", "--baseline-poll-ms", "--drain-backlog", "--queues", "--only",
+        };
+        if (map.Keys.Concat(flags).FirstOrDefault(k => !known.Contains(k)) is { } unknown)
+            throw new ArgumentException($"unknown option '{unknown}'; options: {string.Join(", ", known.Order())}");
         string Need(string k) => map.TryGetValue(k, out var v) ? v : throw new ArgumentException($"{k} is required");
         int Int(string k, int d) => map.TryGetValue(k, out var v) ? int.Parse(v) : d;
         return new BenchConfig

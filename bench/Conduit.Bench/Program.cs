@@ -6,7 +6,16 @@ using Conduit.Bench.Scenarios;
 // Started by bench/run.sh, which owns PostgreSQL; this program owns the Conduit node process.
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
 CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
-var config = BenchConfig.Parse(args);
+BenchConfig config;
+try
+{
+    config = BenchConfig.Parse(args);
+}
+catch (Exception e) when (e is ArgumentException or FormatException)
+{
+    Console.Error.WriteLine($"error: {e.Message} (see bench/run.sh --help)");
+    return 2;
+}
 await using var bench = new Bench(config);
 await bench.StartAsync();
 config = bench.Config;
@@ -48,3 +57,4 @@ var stamp = DateTime.Now.ToString("yyyyMMdd-HHmmss");
 await File.WriteAllTextAsync(Path.Combine(config.OutDir, $"{(config.Quick ? "quick" : "full")}-{stamp}.md"), text);
 Console.WriteLine(text);
 Console.WriteLine($"e2e ratio vs batched baseline: {(e2e.Batched > 0 ? e2e.Conduit / e2e.Batched : 0).ToString("0.00", CultureInfo.InvariantCulture)}");
+return 0;
