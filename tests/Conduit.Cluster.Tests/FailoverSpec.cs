@@ -22,11 +22,8 @@ public sealed class FailoverSpec(PostgresFixture pg)
     [Fact(DisplayName = "a task-service node killed while producers and workers run: every acknowledged task completes, duplicates only for tasks in flight, heartbeating tasks are not redelivered")]
     public async Task KillTaskServiceNode()
     {
-        var storage = await TestStores.NewPostgres(pg.Server);
-        await using var a = await TestNode.StartClusterNodeAsync(storage, Frontend, seed: null, Options);
-        await using var b = await TestNode.StartClusterNodeAsync(storage, TaskService, a.Address, Options);
-        var c = await TestNode.StartClusterNodeAsync(storage, TaskService, a.Address, Options);
-        await AllUp(3, a, b, c);
+        await using var cluster = await ThreeNodes.StartAsync(pg.Server);
+        var (a, c) = (cluster.Frontend, cluster.Leaving);
 
         // Long-running tasks, held by a worker that keeps heartbeating through the crash.
         const string longQueue = "long";
@@ -120,11 +117,8 @@ public sealed class FailoverSpec(PostgresFixture pg)
     [Fact(DisplayName = "a task-service node leaves gracefully: its partitions move and no task is delivered twice")]
     public async Task GracefulLeave()
     {
-        var storage = await TestStores.NewPostgres(pg.Server);
-        await using var a = await TestNode.StartClusterNodeAsync(storage, Frontend, seed: null, Options);
-        await using var b = await TestNode.StartClusterNodeAsync(storage, TaskService, a.Address, Options);
-        var c = await TestNode.StartClusterNodeAsync(storage, TaskService, a.Address, Options);
-        await AllUp(3, a, b, c);
+        await using var cluster = await ThreeNodes.StartAsync(pg.Server);
+        var (a, c) = (cluster.Frontend, cluster.Leaving);
         const string q = "leave";
         for (var i = 0; i < 40; i++) await a.Enqueue(q, $"t{i}");
         var running = new List<LeasedTask>();
@@ -132,7 +126,7 @@ public sealed class FailoverSpec(PostgresFixture pg)
         Assert.Equal(20, running.Count);
 
         await c.DisposeAsync(); // leave: shards hand off after their writers flush
-        await AllUp(2, a, b);
+        await AllUp(2, a, cluster.Staying);
 
         foreach (var t in running)
             await Eventually.Holds(() => a.Ask<Completed>(new Complete(t.LeaseToken), TimeSpan.FromSeconds(3)), timeoutMs: 30_000, intervalMs: 200);
@@ -141,6 +135,27 @@ public sealed class FailoverSpec(PostgresFixture pg)
         Assert.Equal(40, all.Count);
         Assert.Equal(Enumerable.Range(0, 40).Select(i => $"t{i}").Order(), all.Select(Text).Order());
         Assert.All(all, t => Assert.Equal(1, t.Attempt));
+    }
+
+    /// <summary>A frontend node and two task-service nodes on one new database; the second one is the one that goes away.</summary>
+    private sealed record ThreeNodes(TestNode Frontend, TestNode Staying, TestNode Leaving) : IAsyncDisposable
+    {
+        public static async Task<ThreeNodes> StartAsync(PostgresServer server)
+        {
+            var storage = await TestStores.NewPostgres(server);
+            var a = await TestNode.StartClusterNodeAsync(storage, ClusterSpecSupport.Frontend, seed: null, Options);
+            var b = await TestNode.StartClusterNodeAsync(storage, TaskService, a.Address, Options);
+            var c = await TestNode.StartClusterNodeAsync(storage, TaskService, a.Address, Options);
+            await AllUp(3, a, b, c);
+            return new ThreeNodes(a, b, c);
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await Leaving.DisposeAsync();
+            await Staying.DisposeAsync();
+            await Frontend.DisposeAsync();
+        }
     }
 
     private static async Task<T> Retry<T>(Func<Task<T>> call)
