@@ -23,6 +23,7 @@ public class ConduitException : Exception
         ErrorCode.Overloaded => new OverloadedException(rejected.Message),
         ErrorCode.Unavailable => new UnavailableException(rejected.Message),
         ErrorCode.Unauthorized => new UnauthorizedException(rejected.Message),
+        ErrorCode.QuotaExceeded => new QuotaExceededException(rejected.Message),
         var other => new ConduitException(other, rejected.Message),
     };
 }
@@ -53,6 +54,9 @@ public sealed class UnavailableException(string message) : ConduitException(Erro
 
 /// <summary>The caller may not do this.</summary>
 public sealed class UnauthorizedException(string message) : ConduitException(ErrorCode.Unauthorized, message);
+
+/// <summary>A configured limit of the node is reached (live partitions per node): back off, or ask the operator to raise it.</summary>
+public sealed class QuotaExceededException(string message) : ConduitException(ErrorCode.QuotaExceeded, message);
 
 /// <summary>
 /// No answer within the timeout. The request may or may not have taken effect (an enqueue may be durable):

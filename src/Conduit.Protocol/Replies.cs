@@ -12,6 +12,8 @@ public enum ErrorCode
     Overloaded = 7,
     Unavailable = 8,
     Unauthorized = 9,
+    /// <summary>A configured limit of the node is reached (live partitions per node); back off, or raise the limit.</summary>
+    QuotaExceeded = 10,
 }
 
 /// <summary>Where a task is in its life.</summary>

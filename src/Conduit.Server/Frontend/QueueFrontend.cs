@@ -17,33 +17,29 @@ public sealed class QueueFrontend : ReceiveActor
     private static readonly TimeSpan FanOutTimeout = TimeSpan.FromSeconds(15);
 
     private readonly IActorRef _region;
-    private readonly int _defaultPartitions;
-    private readonly IReadOnlyDictionary<string, int> _queuePartitions;
+    private readonly QueueTopology _topology;
     private readonly long _pollProbeMs;
     private readonly PartitionOptions _partitionOptions;
     private readonly LoadView _loads = new();
 
-    public QueueFrontend(IActorRef region, int partitionsPerQueue, long pollProbeMs = 200, IReadOnlyDictionary<string, int>? queuePartitions = null,
-        PartitionOptions? partitionOptions = null)
+    public QueueFrontend(IActorRef region, QueueTopology topology, long pollProbeMs = 200, PartitionOptions? partitionOptions = null)
     {
         _partitionOptions = partitionOptions ?? new PartitionOptions();
         _region = region;
-        _defaultPartitions = Math.Max(1, partitionsPerQueue);
-        _queuePartitions = queuePartitions ?? new Dictionary<string, int>();
+        _topology = topology;
         _pollProbeMs = pollProbeMs;
         Receive<IPartitionRequest>(Route);
         Receive<Changed>(changed => _loads.Update(changed.Get(LoadPublisher.Key).Entries));
     }
 
-    public static Props Props(IActorRef region, int partitionsPerQueue, long pollProbeMs = 200, IReadOnlyDictionary<string, int>? queuePartitions = null,
-        PartitionOptions? partitionOptions = null) =>
-        Akka.Actor.Props.Create(() => new QueueFrontend(region, partitionsPerQueue, pollProbeMs, queuePartitions, partitionOptions));
+    public static Props Props(IActorRef region, QueueTopology topology, long pollProbeMs = 200, PartitionOptions? partitionOptions = null) =>
+        Akka.Actor.Props.Create(() => new QueueFrontend(region, topology, pollProbeMs, partitionOptions));
 
-    private int PartitionsOf(string queue) => _queuePartitions.TryGetValue(queue, out var n) ? Math.Max(1, n) : _defaultPartitions;
+    private int PartitionsOf(string queue) => _topology.PartitionsOf(queue);
 
     protected override void PreStart()
     {
-        if (_defaultPartitions > 1 || _queuePartitions.Values.Any(n => n > 1)) DistributedData.Get(Context.System).Replicator.Tell(Dsl.Subscribe(LoadPublisher.Key, Self));
+        if (_topology.AnyMultiPartition) DistributedData.Get(Context.System).Replicator.Tell(Dsl.Subscribe(LoadPublisher.Key, Self));
     }
 
     private void Route(IPartitionRequest request)

@@ -1,4 +1,5 @@
 using Akka.Actor;
+using Akka.Event;
 using Akka.Cluster.Hosting;
 using Akka.Cluster.Sharding;
 using Akka.Cluster.Tools.Client;
@@ -48,15 +49,18 @@ public static class ConduitHostingExtensions
     /// </summary>
     public static AkkaConfigurationBuilder WithConduitServer(this AkkaConfigurationBuilder builder, ConduitServerOptions options)
     {
-        var extractor = new PartitionMessageExtractor(options.MaxShards);
+        var topology = options.Topology;
+        var extractor = new PartitionMessageExtractor(topology, options.MaxShards);
+        // The shard region logs every message its extractor refuses, whole and per message; the extractor logs them instead, escaped and at most once a minute.
+        builder.AddSetup(new LogFilterBuilder().ExcludeMessageContaining(PartitionMessageExtractor.RegionDropLogText).Build());
+        builder.WithActors((system, _) => extractor.AttachLog(Logging.GetLogger(system, "conduit.partitions")));
         if (options.IsTaskService)
         {
+            var census = new PartitionCensus();
             builder.WithActors((system, _) =>
                 system.ActorOf(LoadPublisher.Props(TimeSpan.FromMilliseconds(options.Partition.GossipIntervalMs)), LoadPublisher.Name));
             builder.WithShardRegion<PartitionRegion>(PartitionsTypeName,
-                entityId => PartitionId.TryParse(entityId, out var id)
-                    ? QueuePartition.Props(id, options.Partition)
-                    : throw new ArgumentException($"not a partition id: {entityId}"),
+                entityId => PartitionProps(entityId, topology, options, census),
                 extractor,
                 new ShardOptions
                 {
@@ -82,12 +86,27 @@ public static class ConduitHostingExtensions
             builder.WithActors((system, registry) =>
             {
                 var region = registry.Get<PartitionRegion>();
-                var frontend = system.ActorOf(QueueFrontend.Props(region, options.PartitionsPerQueue, options.PollProbeMs, options.QueuePartitions, options.Partition), FrontendName);
+                var frontend = system.ActorOf(QueueFrontend.Props(region, options.Topology, options.PollProbeMs, options.Partition), FrontendName);
                 registry.Register<ConduitFrontend>(frontend);
                 // Clients (ClusterClient) reach it as "/user/frontend" through any node's receptionist.
                 ClusterClientReceptionist.Get(system).RegisterService(frontend);
             });
         }
         return builder;
+    }
+
+    /// <summary>
+    /// The entity factory: never throws, whatever the id (an id can come straight from the network, or be remembered from
+    /// before). Ids that name no partition, and partitions past the node's limit, get a <see cref="RefusedPartition"/>.
+    /// </summary>
+    private static Props PartitionProps(string entityId, QueueTopology topology, ConduitServerOptions options, PartitionCensus census)
+    {
+        if (!topology.TryResolve(entityId, out var id))
+            return RefusedPartition.Props(new Rejected(ErrorCode.TaskNotFound, "no such partition in this cluster's topology"));
+        if (census.Live >= options.MaxLivePartitionsPerNode)
+            return RefusedPartition.Props(new Rejected(ErrorCode.QuotaExceeded,
+                $"this node already runs its limit of {options.MaxLivePartitionsPerNode} live partitions; idle ones passivate after " +
+                $"{options.Partition.PassivateIdleAfterMs / 1000} s, or raise --max-live-partitions"));
+        return QueuePartition.Props(id, options.Partition, census);
     }
 }

@@ -1,3 +1,4 @@
+using Conduit.Server.Frontend;
 using Conduit.Server.Matching;
 
 namespace Conduit.Server.Hosting;
@@ -41,8 +42,18 @@ public sealed record ConduitServerOptions
     /// <summary>Shards the partitions are spread over. Defaults to 100.</summary>
     public int MaxShards { get; init; } = 100;
     public PartitionOptions Partition { get; init; } = new();
+    /// <summary>
+    /// Most queue partitions one node runs at once; a request that would start one more is refused with
+    /// <see cref="ErrorCode.QuotaExceeded"/> (idle partitions passivate and make room). Bounds what requests naming new queues
+    /// can make a node hold in memory. Defaults to 100,000.
+    /// </summary>
+    public int MaxLivePartitionsPerNode { get; init; } = DefaultMaxLivePartitionsPerNode;
+    public const int DefaultMaxLivePartitionsPerNode = 100_000;
     /// <summary>In a busy system a poll asks one partition at a time for this long before moving on. Defaults to 200 ms.</summary>
     public long PollProbeMs { get; init; } = 200;
+
+    /// <summary>The queues' partition counts (<see cref="PartitionsPerQueue"/>, <see cref="QueuePartitions"/>) as one object, shared by everything that names a partition.</summary>
+    public QueueTopology Topology => new(PartitionsPerQueue, QueuePartitions);
 
     public bool IsFrontend => Roles.Contains(FrontendRole);
     public bool IsTaskService => Roles.Contains(TaskServiceRole);

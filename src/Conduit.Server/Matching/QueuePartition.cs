@@ -37,24 +37,30 @@ public sealed class QueuePartition : ReceiveActor, IWithStash, IWithTimers, IPar
     private IActorRef _writer = ActorRefs.Nobody;
     private PartitionEngine? _engine;
     private bool _ticking;
+    private readonly PartitionCensus? _census;
 
-    public QueuePartition(PartitionId id, PartitionOptions options)
+    public QueuePartition(PartitionId id, PartitionOptions options, PartitionCensus? census = null)
     {
         _id = id;
         _options = options;
+        _census = census;
         _reader = new BacklogReader(Context.System, PersistenceIdOf(id));
         Recovering();
     }
 
-    public static Props Props(PartitionId id, PartitionOptions options) =>
-        Akka.Actor.Props.Create(() => new QueuePartition(id, options));
+    public static Props Props(PartitionId id, PartitionOptions options, PartitionCensus? census = null) =>
+        Akka.Actor.Props.Create(() => new QueuePartition(id, options, census));
 
     public static string PersistenceIdOf(PartitionId id) => "partition-" + id.EntityId;
 
     public IStash Stash { get; set; } = null!;
     public ITimerScheduler Timers { get; set; } = null!;
 
-    protected override void PreStart() => StartWriter();
+    protected override void PreStart()
+    {
+        _census?.Started();
+        StartWriter();
+    }
 
     private void StartWriter()
     {
@@ -82,7 +88,20 @@ public sealed class QueuePartition : ReceiveActor, IWithStash, IWithTimers, IPar
 
     private void Active()
     {
-        Receive<IPartitionRequest>(request => { _engine!.Handle(Sender, request); TickIfNeeded(); });
+        Receive<IPartitionRequest>(request =>
+        {
+            try
+            {
+                _engine!.Handle(Sender, request);
+            }
+            catch (Exception)
+            {
+                // A bug, not bad input (that is refused with a typed error): answer, then restart from the journal.
+                Sender.Tell(new Rejected(ErrorCode.Unavailable, $"partition {_id} failed on this request and restarts; retry"));
+                throw;
+            }
+            TickIfNeeded();
+        });
         Receive<TaskWriter.Persisted>(p => { _engine!.OnPersisted(p.Batch, p.SeqNr); TickIfNeeded(); });
         Receive<JournalPage>(page => { _engine!.OnJournalPage(page); TickIfNeeded(); });
         Receive<ReadFailed>(failed =>
@@ -111,6 +130,13 @@ public sealed class QueuePartition : ReceiveActor, IWithStash, IWithTimers, IPar
         Receive<Terminated>(t => t.ActorRef.Equals(_writer), _ => BecomeUnavailable("the writer stopped"));
     }
 
+    /// <summary>Whatever made it fail, nobody waits forever: waiting pollers get Unavailable before the restart.</summary>
+    protected override void PreRestart(Exception reason, object message)
+    {
+        _engine?.AbandonPollers(new Rejected(ErrorCode.Unavailable, $"partition {_id} restarted after an internal error; retry"));
+        base.PreRestart(reason, message);
+    }
+
     /// <summary>Reports this partition's load to the node's <see cref="LoadPublisher"/> when it changed.</summary>
     private void Gossip()
     {
@@ -120,8 +146,11 @@ public sealed class QueuePartition : ReceiveActor, IWithStash, IWithTimers, IPar
         Context.ActorSelection(LoadPublisher.Path).Tell(new LoadPublisher.Report(_id.EntityId, load));
     }
 
-    protected override void PostStop() =>
+    protected override void PostStop()
+    {
+        _census?.Stopped();
         Context.ActorSelection(LoadPublisher.Path).Tell(new LoadPublisher.Report(_id.EntityId, null));
+    }
 
     /// <summary>An empty partition nobody uses passivates, so sharding (with remember-entities) stops restarting it.</summary>
     private void PassivateWhenIdle()
