@@ -18,7 +18,7 @@ public sealed class ManagementConnection : IAsyncDisposable
     /// Largest message either way: 8 MiB, as on the nodes (<c>ConduitNode.BaseHocon</c>) and in ConduitClient (Akka's
     /// default, 128 kB, is below one 256 KiB payload); a larger message is dropped by remoting and shows as no answer.
     /// </summary>
-    public const int MaximumFrameSize = 8 << 20;
+    public const int MaximumFrameSize = WireLimits.MaximumFrameBytes;
 
     private static readonly TimeSpan ShutdownTimeout = TimeSpan.FromSeconds(3);
 

@@ -13,7 +13,7 @@ internal static class ClientConfig
     public const string SystemName = "conduit-client";
 
     /// <summary>Largest message on the wire, both ways; the nodes use the same (ConduitNode.BaseHocon).</summary>
-    public const string MaximumFrameSize = "8388608"; // 8 MiB
+    public static readonly string MaximumFrameSize = WireLimits.MaximumFrameBytesHocon; // 8 MiB
 
     public static Config Build(ConduitClientOptions options, IEnumerable<string> receptionists)
     {

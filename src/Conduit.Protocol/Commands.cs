@@ -55,6 +55,14 @@ public sealed partial record TaskSpec(
 [MemoryPackable] public sealed partial record PauseQueue(string Queue) : IPartitionRequest;
 [MemoryPackable] public sealed partial record ResumeQueue(string Queue) : IPartitionRequest;
 [MemoryPackable] public sealed partial record PurgeQueue(string Queue) : IPartitionRequest;
-[MemoryPackable] public sealed partial record ListDeadLetters(string Queue, int Limit = 100) : IPartitionRequest;
+/// <summary>
+/// Dead letters oldest first (by failure time, then task id), at most <paramref name="Limit"/> (1..10,000) and at most
+/// what fits in one reply; <see cref="DeadLetters.More"/> says there are more. The next page starts after the last item
+/// of this one: pass its <c>FailedAtUnixMs</c> and <c>TaskId</c> as <paramref name="AfterFailedAtUnixMs"/> and <paramref name="AfterTaskId"/>.
+/// </summary>
+[MemoryPackable] public sealed partial record ListDeadLetters(string Queue, int Limit = 100, long AfterFailedAtUnixMs = 0, string? AfterTaskId = null) : IPartitionRequest
+{
+    public const int MaxLimit = 10_000;
+}
 /// <param name="TaskIds">null requeues every dead letter of the queue.</param>
 [MemoryPackable] public sealed partial record RequeueDeadLetters(string Queue, string[]? TaskIds = null) : IPartitionRequest;

@@ -52,6 +52,9 @@ public readonly record struct PartitionId(string Namespace, string Queue, int In
 /// </summary>
 public readonly record struct TaskId(PartitionId Partition, long Seq)
 {
+    /// <summary>Longest text a task id can have (two 128-character names, an index, a sequence number); longer text is not parsed.</summary>
+    public const int MaxTextLength = 300;
+
     public long Counter => Seq >> 4;
     public int Priority => (int)(Seq & 0xF);
 
@@ -62,38 +65,51 @@ public readonly record struct TaskId(PartitionId Partition, long Seq)
     public static bool TryParse(string? text, out TaskId id)
     {
         id = default;
-        if (text is null) return false;
+        if (text is null || text.Length > MaxTextLength) return false;
         var colon = text.LastIndexOf(':');
         if (colon <= 0) return false;
         if (!PartitionId.TryParse(text[..colon], out var partition)) return false;
-        if (!long.TryParse(text.AsSpan(colon + 1), NumberStyles.None, CultureInfo.InvariantCulture, out var seq) || seq <= 0) return false;
+        if (!long.TryParse(text.AsSpan(colon + 1), NumberStyles.None, CultureInfo.InvariantCulture, out var seq)) return false;
         id = new TaskId(partition, seq);
-        return true;
+        return id.IsWellFormed;
     }
+
+    /// <summary>A counter of at least 1 and a priority the protocol allows (the low 4 bits could say 10..15).</summary>
+    public bool IsWellFormed => Counter >= 1 && Priority <= TaskSpec.MaxPriority;
 }
 
 /// <summary>
-/// Names one delivery of a task: the task, the attempt, the partition owner's epoch and a nonce that makes
-/// two deliveries of the same attempt distinguishable. Text form: <c>ns/queue#p:seq:attempt:epoch:nonce</c>.
+/// Names one delivery of a task: the task, the attempt, the epoch of the partition owner that handed it out, a random
+/// nonce, and <see cref="Mac"/>, which the partition computes over all of these with a key only it knows (kept in its
+/// journal, so a new owner after a failover checks the same tokens). A token cannot be made up or altered: a partition
+/// refuses one whose MAC, epoch, attempt or nonce is not exactly what it handed out.
+/// Text form: <c>ns/queue#p:seq:attempt:epoch:nonce:mac</c>.
 /// </summary>
-public readonly record struct LeaseToken(TaskId Task, int Attempt, long Epoch, long Nonce)
+public readonly record struct LeaseToken(TaskId Task, int Attempt, long Epoch, long Nonce, string Mac)
 {
-    public override string ToString() =>
-        string.Create(CultureInfo.InvariantCulture, $"{Task}:{Attempt}:{Epoch}:{Nonce}");
+    /// <summary>Longest text a token can have; longer text is not parsed at all.</summary>
+    public const int MaxTextLength = 512;
+
+    /// <summary>Everything but the MAC: what the MAC is computed over.</summary>
+    public string SignedPart => string.Create(CultureInfo.InvariantCulture, $"{Task}:{Attempt}:{Epoch}:{Nonce}");
+
+    public override string ToString() => $"{SignedPart}:{Mac}";
 
     public static bool TryParse(string? text, out LeaseToken token)
     {
         token = default;
-        if (text is null) return false;
+        if (text is null || text.Length > MaxTextLength) return false;
         var parts = text.Split(':');
-        if (parts.Length < 5) return false;
+        if (parts.Length < 6) return false;
         var n = parts.Length;
-        if (!int.TryParse(parts[n - 3], NumberStyles.None, CultureInfo.InvariantCulture, out var attempt)
-            || !long.TryParse(parts[n - 2], NumberStyles.None, CultureInfo.InvariantCulture, out var epoch)
-            || !long.TryParse(parts[n - 1], NumberStyles.None, CultureInfo.InvariantCulture, out var nonce))
+        if (!int.TryParse(parts[n - 4], NumberStyles.None, CultureInfo.InvariantCulture, out var attempt) || attempt < 1
+            || !long.TryParse(parts[n - 3], NumberStyles.None, CultureInfo.InvariantCulture, out var epoch)
+            || !long.TryParse(parts[n - 2], NumberStyles.None, CultureInfo.InvariantCulture, out var nonce))
             return false;
-        if (!TaskId.TryParse(string.Join(':', parts, 0, n - 3), out var task)) return false;
-        token = new LeaseToken(task, attempt, epoch, nonce);
+        var mac = parts[n - 1];
+        if (mac.Length is 0 or > 64) return false;
+        if (!TaskId.TryParse(string.Join(':', parts, 0, n - 4), out var task)) return false;
+        token = new LeaseToken(task, attempt, epoch, nonce, mac);
         return true;
     }
 }

@@ -85,8 +85,26 @@ public sealed partial record QueueStats(
 
 [MemoryPackable] public sealed partial record QueueStateChanged(string Queue, bool Paused) : IConduitMessage;
 [MemoryPackable] public sealed partial record QueuePurged(string Queue, long Purged) : IConduitMessage;
-[MemoryPackable] public sealed partial record DeadLetter(string TaskId, int Attempt, string? Reason, long FailedAtUnixMs);
-[MemoryPackable] public sealed partial record DeadLetters(string Queue, DeadLetter[] Items) : IConduitMessage;
+[MemoryPackable]
+public sealed partial record DeadLetter(string TaskId, int Attempt, string? Reason, long FailedAtUnixMs)
+{
+    /// <summary>The order dead letters are listed in: failure time, then task id (ordinal).</summary>
+    public static readonly Comparer<DeadLetter> Order = Comparer<DeadLetter>.Create((a, b) =>
+    {
+        var byTime = a.FailedAtUnixMs.CompareTo(b.FailedAtUnixMs);
+        return byTime != 0 ? byTime : string.CompareOrdinal(a.TaskId, b.TaskId);
+    });
+
+    /// <summary>Whether this item comes after the cursor of <paramref name="list"/> (always, without one).</summary>
+    public bool IsAfter(ListDeadLetters list) =>
+        list.AfterTaskId is null || FailedAtUnixMs > list.AfterFailedAtUnixMs
+        || (FailedAtUnixMs == list.AfterFailedAtUnixMs && string.CompareOrdinal(TaskId, list.AfterTaskId) > 0);
+
+    /// <summary>About how many bytes it takes in a reply.</summary>
+    public int WireBytes => 32 + 3 * (TaskId.Length + (Reason?.Length ?? 0));
+}
+/// <param name="More">More dead letters follow the last item (ask again with it as the cursor, see <see cref="ListDeadLetters"/>).</param>
+[MemoryPackable] public sealed partial record DeadLetters(string Queue, DeadLetter[] Items, bool More = false) : IConduitMessage;
 [MemoryPackable] public sealed partial record DeadLettersRequeued(string Queue, long Count) : IConduitMessage;
 
 [MemoryPackable] public sealed partial record Released(int Count) : IConduitMessage;

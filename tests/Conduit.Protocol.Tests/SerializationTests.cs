@@ -114,6 +114,12 @@ public sealed class SerializationTests : IAsyncLifetime
     [InlineData("q#0:1", false)]
     [InlineData("default/q#0:", false)]
     [InlineData("default/q#x:1", false)]
+    [InlineData("default/q#0:25", true)]
+    [InlineData("default/q#0:26", false)] // priority bits 10: no such priority
+    [InlineData("default/q#0:31", false)] // priority bits 15
+    [InlineData("default/q#0:9", false)]  // counter 0: counters start at 1
+    [InlineData("default/q#0:-17", false)]
+    [InlineData("default/q#-1:17", false)]
     [InlineData("", false)]
     public void TaskIds(string text, bool valid)
     {
@@ -121,15 +127,21 @@ public sealed class SerializationTests : IAsyncLifetime
         if (valid) Assert.Equal(text, id.ToString());
     }
 
-    [Fact(DisplayName = "a lease token names its task, attempt, epoch and nonce")]
+    [Fact(DisplayName = "a lease token names its task, attempt, epoch, nonce and MAC")]
     public void LeaseTokens()
     {
-        var token = new LeaseToken(new TaskId(PartitionId.Of("q", 3), TaskId.MakeSeq(42, 7)), 2, 5, 123456789);
+        var token = new LeaseToken(new TaskId(PartitionId.Of("q", 3), TaskId.MakeSeq(42, 7)), 2, 5, 123456789, "bWFjbWFjbWFjbWFjbWFjbQ");
+        Assert.Equal("default/q#3:679:2:5:123456789:bWFjbWFjbWFjbWFjbWFjbQ", token.ToString());
+        Assert.Equal("default/q#3:679:2:5:123456789", token.SignedPart);
         Assert.True(LeaseToken.TryParse(token.ToString(), out var back));
         Assert.Equal(token, back);
         Assert.Equal(7, back.Task.Priority);
         Assert.Equal(42, back.Task.Counter);
-        Assert.False(LeaseToken.TryParse("default/q#3:1:2:x:4", out _));
+        Assert.False(LeaseToken.TryParse("default/q#3:1:2:x:4:mac", out _));
+        Assert.False(LeaseToken.TryParse("default/q#3:679:2:5:123456789", out _), "a token without its MAC");
+        Assert.False(LeaseToken.TryParse("default/q#3:679:0:5:123456789:mac", out _), "attempt 0 is never handed out");
+        Assert.False(LeaseToken.TryParse("default/q#3:682:2:5:123456789:mac", out _), "priority bits 10");
+        Assert.False(LeaseToken.TryParse("default/q#3:679:2:5:123456789:" + new string('m', 600), out _), "longer than any token");
     }
 
     [Theory(DisplayName = "queue names follow [a-z0-9][a-z0-9._-]{0,127}")]

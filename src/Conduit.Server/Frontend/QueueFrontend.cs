@@ -47,11 +47,14 @@ public sealed class QueueFrontend : ReceiveActor
         switch (request)
         {
             case Heartbeat { LeaseToken: var t }: ToLeaseOwner(t, request); break;
+            case Complete { MoreLeaseTokens.Length: var n } when TaskSpecRules.CheckIdCount(n + 1, "lease tokens") is { } tooMany: Sender.Tell(tooMany); break;
             case Complete { LeaseToken: var t }: ToLeaseOwner(t, request); break;
             case Fail { LeaseToken: var t }: ToLeaseOwner(t, request); break;
             case CancelTask { TaskId: var id }: ToTaskOwner(id, request); break;
             case GetTask { TaskId: var id }: ToTaskOwner(id, request); break;
+            case ReleaseTasks { LeaseTokens.Length: var n } when TaskSpecRules.CheckIdCount(n, "lease tokens") is { } tooMany: Sender.Tell(tooMany); break;
             case ReleaseTasks { LeaseTokens: [var first, ..] }: ToLeaseOwner(first, request); break;
+            case ReleaseTasks: Sender.Tell(new Released(0)); break;
             default:
                 var queue = QueueOf(request);
                 if (!QueueName.IsValid(queue))
@@ -72,11 +75,17 @@ public sealed class QueueFrontend : ReceiveActor
             case Enqueue e:
                 Forward(queue, e.Task?.IdempotencyKey is { } key ? KeyPartition(key, partitions) : _loads.ForEnqueue(queue, partitions), e);
                 break;
+            case EnqueueBatch b when TaskSpecRules.CheckBatch(b.Tasks, _partitionOptions) is { } invalid:
+                Sender.Tell(invalid);
+                break;
             case EnqueueBatch b when partitions == 1:
                 Forward(queue, 0, b);
                 break;
             case EnqueueBatch b:
                 SplitBatch(queue, b, partitions);
+                break;
+            case Poll p when TaskSpecRules.CheckPoll(p, _partitionOptions) is { } invalid:
+                Sender.Tell(invalid);
                 break;
             case Poll p when partitions == 1:
                 Forward(queue, 0, p);
@@ -84,18 +93,24 @@ public sealed class QueueFrontend : ReceiveActor
             case Poll p:
                 Context.ActorOf(PollRouter.Props(_region, Sender, p, partitions, _loads.BusiestFirst(queue, partitions), _pollProbeMs));
                 break;
+            case RequeueDeadLetters { TaskIds: { } ids } when TaskSpecRules.CheckIdCount(ids.Length, "task ids") is { } tooMany:
+                Sender.Tell(tooMany);
+                break;
             case RequeueDeadLetters { TaskIds: { } ids } r:
                 var groups = new Dictionary<int, List<string>>();
                 foreach (var id in ids)
                 {
-                    if (!TaskId.TryParse(id, out var taskId) || taskId.Partition.Queue != queue)
+                    if (!TaskId.TryParse(id, out var taskId) || taskId.Partition.Queue != queue || !_topology.Contains(taskId.Partition))
                     {
-                        Sender.Tell(new Rejected(ErrorCode.TaskNotFound, $"'{id}' is not a task id of queue {queue}"));
+                        Sender.Tell(new Rejected(ErrorCode.TaskNotFound, $"'{SafeText.Escape(id)}' is not a task id of queue {queue}"));
                         return;
                     }
                     (groups.TryGetValue(taskId.Partition.Index, out var list) ? list : groups[taskId.Partition.Index] = []).Add(id);
                 }
                 FanOut(queue, groups.ToDictionary(g => g.Key, g => (IPartitionRequest)(r with { TaskIds = g.Value.ToArray() })), Merge);
+                break;
+            case ListDeadLetters l:
+                FanOut(queue, Enumerable.Range(0, partitions).ToDictionary(i => i, _ => request), replies => MergeDeadLetters(l, replies));
                 break;
             default:
                 FanOut(queue, Enumerable.Range(0, partitions).ToDictionary(i => i, _ => request), Merge);
@@ -106,9 +121,10 @@ public sealed class QueueFrontend : ReceiveActor
     private void SplitBatch(string queue, EnqueueBatch batch, int partitions)
     {
         var tasks = batch.Tasks ?? [];
+        var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
         foreach (var spec in tasks)
         {
-            if (TaskSpecRules.Check(spec, _partitionOptions) is not { } refusal) continue;
+            if (TaskSpecRules.Check(spec, _partitionOptions, now) is not { } refusal) continue;
             Sender.Tell(refusal);
             return;
         }
@@ -165,21 +181,32 @@ public sealed class QueueFrontend : ReceiveActor
                 answers.Cast<QueueStats>().All(x => x.Paused), answers.Count),
             QueuePurged p => new QueuePurged(p.Queue, answers.Cast<QueuePurged>().Sum(x => x.Purged)),
             DeadLettersRequeued d => new DeadLettersRequeued(d.Queue, answers.Cast<DeadLettersRequeued>().Sum(x => x.Count)),
-            DeadLetters d => new DeadLetters(d.Queue, answers.Cast<DeadLetters>().SelectMany(x => x.Items).OrderBy(x => x.FailedAtUnixMs).ToArray()),
             var first => first,
         };
     }
 
+    /// <summary>Each partition sent its first page after the cursor; the merged page is the first items of all, in order, within both limits.</summary>
+    private static object MergeDeadLetters(ListDeadLetters list, List<(int, object)> replies)
+    {
+        var pages = replies.Select(r => (DeadLetters)r.Item2).ToList();
+        var limit = Math.Clamp(list.Limit, 1, ListDeadLetters.MaxLimit);
+        var (items, more) = DeadLetterPage.Take(pages.SelectMany(p => p.Items).Order(DeadLetter.Order), limit);
+        return new DeadLetters(list.Queue, items, more || pages.Any(p => p.More));
+    }
+
+    /// <summary>Only ids that name a partition of the topology reach the shard region: anything else never starts an entity.</summary>
     private void ToLeaseOwner(string? token, IPartitionRequest request)
     {
-        if (LeaseToken.TryParse(token, out var lease)) _region.Forward(new PartitionEnvelope(lease.Task.Partition.EntityId, request));
-        else Sender.Tell(new Rejected(ErrorCode.UnknownLease, $"'{token}' is not a lease token"));
+        if (LeaseToken.TryParse(token, out var lease) && _topology.Contains(lease.Task.Partition))
+            _region.Forward(new PartitionEnvelope(lease.Task.Partition.EntityId, request));
+        else Sender.Tell(new Rejected(ErrorCode.UnknownLease, $"'{SafeText.Escape(token, 300)}' is not a lease token of this cluster"));
     }
 
     private void ToTaskOwner(string? id, IPartitionRequest request)
     {
-        if (TaskId.TryParse(id, out var task)) _region.Forward(new PartitionEnvelope(task.Partition.EntityId, request));
-        else Sender.Tell(new Rejected(ErrorCode.TaskNotFound, $"'{id}' is not a task id"));
+        if (TaskId.TryParse(id, out var task) && _topology.Contains(task.Partition))
+            _region.Forward(new PartitionEnvelope(task.Partition.EntityId, request));
+        else Sender.Tell(new Rejected(ErrorCode.TaskNotFound, $"'{SafeText.Escape(id)}' is not a task id of this cluster"));
     }
 
     private void Forward(string queue, int partition, IPartitionRequest request) =>

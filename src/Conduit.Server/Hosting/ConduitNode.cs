@@ -43,7 +43,7 @@ public static class ConduitNode
         akka.cluster.split-brain-resolver.stable-after = 10s
         akka.cluster.split-brain-resolver.down-all-when-unstable = on
         # Payloads go up to 256 KiB and batches carry many: Akka's default frame (128,000 bytes) would silently drop
-        # them on the wire. Clients use the same limit (Conduit.Client ClientConfig.MaximumFrameSize).
+        # them on the wire. Clients and the CLI use the same limit (WireLimits.MaximumFrameBytes).
         akka.remote.dot-netty.tcp.maximum-frame-size = 8388608  # 8 MiB
         """;
 

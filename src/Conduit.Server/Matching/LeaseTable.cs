@@ -9,14 +9,15 @@ public sealed class Lease
     public required int MaxAttempts { get; init; }
     public required long EnqueuedAtMs { get; init; }
     public required long LeaseMs { get; init; }
-    public long Nonce { get; set; }
+    /// <summary>The token's nonce, from the cryptographic generator; recovered from the dispatch hint after a failover.</summary>
+    public required long Nonce { get; init; }
+    /// <summary>The epoch of the owner that handed the task out, as it is in the token.</summary>
+    public required long Epoch { get; init; }
     public long ExpiresAtMs { get; set; }
     public bool CancelRequested { get; set; }
-    /// <summary>
-    /// Made on recovery for a task the journal says was running: the worker's token is not known yet, so the
-    /// first heartbeat or complete for this attempt adopts the lease.
-    /// </summary>
-    public bool Recovered { get; set; }
+
+    /// <summary>Whether <paramref name="token"/> names exactly this delivery (its MAC is checked before).</summary>
+    public bool IsNamedBy(LeaseToken token) => token.Attempt == Attempt && token.Epoch == Epoch && token.Nonce == Nonce;
 }
 
 /// <summary>The tasks handed out and not yet completed, failed or expired.</summary>

@@ -131,11 +131,12 @@ public sealed partial class PartitionEngine
 
     private void HandleListDeadLetters(object replyTo, ListDeadLetters list)
     {
-        var limit = Math.Clamp(list.Limit, 1, 10_000);
-        var items = Log.Exceptions.Values.Where(e => e.State == TaskState.Dead)
-            .OrderBy(e => e.UpdatedAtMs).ThenBy(e => e.Counter).Take(limit)
-            .Select(e => new DeadLetter(TaskIdOf(e.Seq), e.Attempt, e.Reason, e.UpdatedAtMs)).ToArray();
-        _fx.Reply(replyTo, new DeadLetters(_id.Queue, items));
+        var limit = Math.Clamp(list.Limit, 1, ListDeadLetters.MaxLimit);
+        var candidates = Log.Exceptions.Values.Where(e => e.State == TaskState.Dead)
+            .Select(e => new DeadLetter(TaskIdOf(e.Seq), e.Attempt, e.Reason, e.UpdatedAtMs))
+            .Where(d => d.IsAfter(list)).Order(DeadLetter.Order);
+        var (items, more) = DeadLetterPage.Take(candidates, limit);
+        _fx.Reply(replyTo, new DeadLetters(_id.Queue, items, more));
     }
 
     private void HandleRequeue(object replyTo, RequeueDeadLetters requeue)
@@ -147,6 +148,7 @@ public sealed partial class PartitionEngine
         }
         else
         {
+            if (TaskSpecRules.CheckIdCount(requeue.TaskIds.Length, "task ids") is { } tooMany) { _fx.Reply(replyTo, tooMany); return; }
             var list = new List<long>(requeue.TaskIds.Length);
             foreach (var text in requeue.TaskIds)
             {

@@ -23,6 +23,7 @@ public sealed partial class PartitionEngine
     /// <summary>A worker completes the tasks of a whole poll at once: one request, one append, one answer.</summary>
     private void HandleCompleteBatch(object replyTo, string? first, string[] more)
     {
+        if (TaskSpecRules.CheckIdCount(more.Length + 1, "lease tokens") is { } tooMany) { _fx.Reply(replyTo, tooMany); return; }
         var refusals = new Rejected?[more.Length + 1];
         var entries = new List<BatchEntry>(refusals.Length);
         for (var i = 0; i < refusals.Length; i++)
@@ -74,9 +75,9 @@ public sealed partial class PartitionEngine
     private Lease? TryResolveLease(string? text, out Rejected? why)
     {
         why = null;
-        if (!LeaseToken.TryParse(text, out var token) || token.Task.Partition != _id)
+        if (!LeaseToken.TryParse(text, out var token) || token.Task.Partition != _id || !_signer.Verify(token))
         {
-            why = new Rejected(ErrorCode.UnknownLease, $"'{text}' is not a lease token of partition {_id}");
+            why = new Rejected(ErrorCode.UnknownLease, $"'{SafeText.Escape(text, 300)}' is not a lease token this partition ({_id}) handed out");
             return null;
         }
         var seq = token.Task.Seq;
@@ -94,7 +95,7 @@ public sealed partial class PartitionEngine
             why = new Rejected(code, $"lease for task {token.Task}: {reason}");
             return null;
         }
-        if (lease.Attempt != token.Attempt || (!lease.Recovered && lease.Nonce != token.Nonce))
+        if (!lease.IsNamedBy(token))
         {
             why = new Rejected(ErrorCode.LeaseExpired, $"lease for task {token.Task}: superseded by delivery {lease.Attempt}");
             return null;
@@ -104,11 +105,6 @@ public sealed partial class PartitionEngine
             ExpireLeases(now);
             why = new Rejected(ErrorCode.LeaseExpired, $"lease for task {token.Task} expired");
             return null;
-        }
-        if (lease.Recovered)
-        {
-            lease.Recovered = false;
-            lease.Nonce = token.Nonce;
         }
         return lease;
     }

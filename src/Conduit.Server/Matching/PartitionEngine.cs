@@ -24,6 +24,7 @@ public sealed partial class PartitionEngine
     private readonly Random _random;
     private readonly ReadyWindow _window = new();
     private readonly LeaseTable _leases = new();
+    private readonly LeaseSigner _signer;
     private readonly LinkedList<Waiter> _pollers = new();
     private readonly Dictionary<long, LinkedListNode<Waiter>> _pollersById = new();
     private readonly Dictionary<long, long> _pollIdsByFrontendId = new();
@@ -49,6 +50,8 @@ public sealed partial class PartitionEngine
         _now = nowMs ?? (() => DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
         _random = random ?? Random.Shared;
         Log = log;
+        _signer = new LeaseSigner(log.LeaseKey
+            ?? throw new InvalidOperationException($"partition {id} has no lease key: its engine starts after the owner epoch, which makes it"));
         _nextCounter = log.NextCounter;
         _lastSnapshotSeqNr = log.LastEventSeqNr;
         Array.Copy(log.FreshCount, _window.NotLoaded, log.FreshCount.Length);
@@ -65,7 +68,7 @@ public sealed partial class PartitionEngine
                     _leases.Add(new Lease
                     {
                         Seq = e.Seq, Attempt = e.Attempt, MaxAttempts = e.MaxAttempts, EnqueuedAtMs = e.EnqueuedAtMs,
-                        LeaseMs = _o.LeaseTimeoutMs, ExpiresAtMs = now + _o.LeaseTimeoutMs, Recovered = true,
+                        LeaseMs = _o.LeaseTimeoutMs, ExpiresAtMs = now + _o.LeaseTimeoutMs, Nonce = e.Nonce, Epoch = e.DispatchEpoch,
                     });
                     break;
             }
@@ -117,17 +120,17 @@ public sealed partial class PartitionEngine
 
     private void HandleEnqueue(object replyTo, TaskSpec[] specs, bool batch)
     {
-        if (specs.Length == 0) { Reject(replyTo, ErrorCode.InvalidArgument, "an enqueue batch needs at least one task"); return; }
+        if (TaskSpecRules.CheckBatch(specs, _o) is { } invalid) { _fx.Reply(replyTo, invalid); return; }
+        var now = _now();
         foreach (var spec in specs)
         {
-            if (TaskSpecRules.Check(spec, _o) is { } error) { _fx.Reply(replyTo, error); return; }
+            if (TaskSpecRules.Check(spec, _o, now) is { } error) { _fx.Reply(replyTo, error); return; }
         }
         if (_outstanding + specs.Length > _o.OutstandingWriteLimit)
         {
             Reject(replyTo, ErrorCode.Overloaded, $"partition {_id} has {_outstanding} writes outstanding; retry with backoff");
             return;
         }
-        var now = _now();
         var results = new Enqueued[specs.Length];
         var entries = new List<BatchEntry>(specs.Length);
         for (var i = 0; i < specs.Length; i++)
@@ -159,12 +162,7 @@ public sealed partial class PartitionEngine
 
     private void HandlePoll(object replyTo, Poll poll)
     {
-        if (poll.MaxTasks < 1 || poll.MaxTasks > _o.MaxPollTasks)
-        { Reject(replyTo, ErrorCode.InvalidArgument, $"max tasks must be 1..{_o.MaxPollTasks}"); return; }
-        if (poll.WaitMs < 0 || poll.WaitMs > _o.LongPollTimeoutMaxMs)
-        { Reject(replyTo, ErrorCode.InvalidArgument, $"wait must be 0..{_o.LongPollTimeoutMaxMs} ms"); return; }
-        if (poll.LeaseMs != 0 && (poll.LeaseMs < 100 || poll.LeaseMs > 24 * 3600 * 1000L))
-        { Reject(replyTo, ErrorCode.InvalidArgument, "lease must be 100 ms..24 h (0 for the default)"); return; }
+        if (TaskSpecRules.CheckPoll(poll, _o) is { } invalid) { _fx.Reply(replyTo, invalid); return; }
 
         var waiter = new Waiter(++_nextPollId, replyTo, poll.MaxTasks, poll.LeaseMs > 0 ? poll.LeaseMs : _o.LeaseTimeoutMs, poll.PollId);
         _pollersById[waiter.Id] = _pollers.AddLast(waiter);
@@ -201,12 +199,13 @@ public sealed partial class PartitionEngine
     /// <summary>Takes back leased tasks that were never handed to a worker; they are ready again at once, with the attempt not used up.</summary>
     private void HandleRelease(object replyTo, ReleaseTasks release)
     {
+        if (TaskSpecRules.CheckIdCount(release.LeaseTokens?.Length ?? 0, "lease tokens") is { } tooMany) { _fx.Reply(replyTo, tooMany); return; }
         var now = _now();
         var entries = new List<BatchEntry>();
         foreach (var text in release.LeaseTokens ?? [])
         {
-            if (!LeaseToken.TryParse(text, out var token) || token.Task.Partition != _id) continue;
-            if (!_leases.TryGet(token.Task.Seq, out var lease) || lease.Attempt != token.Attempt || lease.Nonce != token.Nonce) continue;
+            if (!LeaseToken.TryParse(text, out var token) || token.Task.Partition != _id || !_signer.Verify(token)) continue;
+            if (!_leases.TryGet(token.Task.Seq, out var lease) || !lease.IsNamedBy(token)) continue;
             _leases.Remove(lease.Seq);
             if (!lease.CancelRequested) entries.Add(BatchEntry.Of(EntryKind.Retried, lease.Seq, lease.Attempt - 1, now));
         }
@@ -237,14 +236,33 @@ public sealed partial class PartitionEngine
                 ForgetFrontendId(waiter);
                 _fx.CancelPollDeadline(waiter.Id);
                 var tasks = new List<LeasedTask>(Math.Min(waiter.MaxTasks, _window.Count));
-                while (tasks.Count < waiter.MaxTasks && CanDispatchBest())
-                    tasks.Add(LeaseOut(_window.TakeBest(), waiter.LeaseMs, now, hints ??= []));
+                long bytes = 0;
+                // Fewer tasks rather than a reply too big to send: what would not fit stays ready for the next poll.
+                while (tasks.Count < waiter.MaxTasks && CanDispatchBest()
+                       && (tasks.Count == 0 || bytes + WireBytes(_window.Best!.Task) <= WireLimits.MaxReplyBytes))
+                {
+                    var ready = _window.TakeBest();
+                    bytes += WireBytes(ready.Task);
+                    tasks.Add(LeaseOut(ready, waiter.LeaseMs, now, hints ??= []));
+                }
                 _fx.Reply(waiter.ReplyTo, new Polled(tasks.ToArray()));
             }
             // The dispatch hints tell a recovering partition which tasks may still be running; nobody waits for them.
             if (hints is not null) Append(hints.ToArray(), null, null);
         }
         RequestReadIfNeeded();
+    }
+
+    /// <summary>
+    /// At least the bytes a task takes in a <see cref="Polled"/>: payload, headers (UTF-8, at most 3 bytes a character),
+    /// and the task id and lease token (each well under 1 KiB).
+    /// </summary>
+    private static long WireBytes(TaskRecord task)
+    {
+        long bytes = task.Payload.Length + 2 * 1024;
+        if (task.Headers is { } headers)
+            foreach (var (name, value) in headers) bytes += 8 + 3L * (name.Length + (value?.Length ?? 0));
+        return bytes;
     }
 
     private bool CanDispatchBest() => _window.Best is { } best && best.Priority >= _window.HighestNotLoaded();
@@ -255,15 +273,15 @@ public sealed partial class PartitionEngine
         var lease = new Lease
         {
             Seq = task.Seq, Attempt = ready.Attempt + 1, MaxAttempts = ready.MaxAttempts, EnqueuedAtMs = task.EnqueuedAtMs,
-            LeaseMs = leaseMs, Nonce = _random.NextInt64(1, long.MaxValue), ExpiresAtMs = now + leaseMs,
+            LeaseMs = leaseMs, Nonce = LeaseSigner.NewNonce(), Epoch = Log.Epoch, ExpiresAtMs = now + leaseMs,
         };
         _leases.Add(lease);
         hints.Add(new BatchEntry
         {
             Kind = EntryKind.Dispatched, Seq = task.Seq, Attempt = lease.Attempt, MaxAttempts = lease.MaxAttempts,
-            EnqueuedAtMs = task.EnqueuedAtMs,
+            EnqueuedAtMs = task.EnqueuedAtMs, Nonce = lease.Nonce, DispatchEpoch = lease.Epoch,
         });
-        var token = new LeaseToken(new TaskId(_id, task.Seq), lease.Attempt, Log.Epoch, lease.Nonce);
+        var token = _signer.Sign(new TaskId(_id, task.Seq), lease.Attempt, lease.Epoch, lease.Nonce);
         return new LeasedTask(token.Task.ToString(), token.ToString(), task.Payload, task.Headers, task.Priority,
             lease.Attempt, lease.MaxAttempts, task.EnqueuedAtMs, lease.ExpiresAtMs);
     }

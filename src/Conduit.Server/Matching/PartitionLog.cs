@@ -19,6 +19,8 @@ public sealed class PartitionLog
     private const int RecentlyCancelledLimit = 10_000;
 
     public long Epoch { get; private set; }
+    /// <summary>The key lease tokens are authenticated with: made by the partition's first owner, kept in the journal and snapshots. Null before the first epoch.</summary>
+    public byte[]? LeaseKey { get; private set; }
     public bool Paused { get; private set; }
     /// <summary>The counter the next enqueued task gets. Counters start at 1.</summary>
     public long NextCounter { get; private set; } = 1;
@@ -164,6 +166,7 @@ public sealed class PartitionLog
                     break;
                 case EntryKind.OwnerEpochStarted:
                     Epoch = entry.AtMs;
+                    if (LeaseKey is null && entry.LeaseKey is { Length: > 0 } key) LeaseKey = key;
                     break;
                 case EntryKind.Relocated:
                     if (Exceptions.TryGetValue(entry.Seq, out var moved)) moved.EventSeqNr = eventSeqNr;
@@ -216,6 +219,7 @@ public sealed class PartitionLog
         e.RunAtMs = runAtMs;
         e.Reason = reason ?? e.Reason;
         if (updatedAtMs != 0) e.UpdatedAtMs = updatedAtMs;
+        (e.Nonce, e.DispatchEpoch) = state == TaskState.Running && dispatch is not null ? (dispatch.Nonce, dispatch.DispatchEpoch) : (0, 0);
     }
 
     private void Settle(long seq)
@@ -281,6 +285,7 @@ public sealed class PartitionLog
             IdempotencySeqs = keys.Select(k => k.Value.Seq).ToArray(),
             IdempotencyAtMs = keys.Select(k => k.Value.AtMs).ToArray(),
             RecentlyCancelled = _recentlyCancelledOrder.ToArray(),
+            LeaseKey = LeaseKey,
         };
     }
 
@@ -289,7 +294,7 @@ public sealed class PartitionLog
         var log = new PartitionLog
         {
             Epoch = s.Epoch, Paused = s.Paused, NextCounter = s.NextCounter, LastEventSeqNr = snapshotSeqNr,
-            Settled = CounterSet.FromPairs(s.Settled),
+            Settled = CounterSet.FromPairs(s.Settled), LeaseKey = s.LeaseKey is { Length: > 0 } key ? key : null,
         };
         foreach (var e in s.Exceptions)
         {
@@ -308,5 +313,6 @@ public sealed class PartitionLog
     {
         Seq = e.Seq, EventSeqNr = e.EventSeqNr, State = e.State, Attempt = e.Attempt, MaxAttempts = e.MaxAttempts,
         RunAtMs = e.RunAtMs, EnqueuedAtMs = e.EnqueuedAtMs, UpdatedAtMs = e.UpdatedAtMs, Reason = e.Reason,
+        Nonce = e.Nonce, DispatchEpoch = e.DispatchEpoch,
     };
 }

@@ -17,6 +17,11 @@ public sealed record PartitionOptions
     public long LongPollTimeoutMaxMs { get; init; } = 300_000;
     /// <summary>Most tasks one poll may take. Defaults to 1000.</summary>
     public int MaxPollTasks { get; init; } = 1000;
+    /// <summary>Furthest ahead a task may be scheduled (delay or run-at). Defaults to 365 days.</summary>
+    public long MaxScheduleAheadMs { get; init; } = 365L * 24 * 3600 * 1000;
+    /// <summary>Most tasks in one enqueue batch (never more than <see cref="OutstandingWriteLimit"/>, so a batch that is refused as Overloaded can succeed later). Defaults to 5,000.</summary>
+    public int MaxEnqueueBatch { get; init; } = 5_000;
+    public int MaxEnqueueBatchTasks => Math.Min(MaxEnqueueBatch, OutstandingWriteLimit);
     /// <summary>Ready tasks (with payload) kept in memory per partition; the rest is paged in from the journal. Defaults to 1000.</summary>
     public int ReadyWindow { get; init; } = 1000;
     /// <summary>Journal events read per page-in. Defaults to 16.</summary>

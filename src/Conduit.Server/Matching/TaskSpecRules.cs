@@ -1,16 +1,26 @@
+using System.Text;
+
 namespace Conduit.Server.Matching;
 
 /// <summary>
-/// What makes a task acceptable. Partitions check every task; a frontend that splits a batch over partitions checks
-/// them all first, so that a bad task refuses the whole batch and no partition takes part of it.
+/// What makes a request acceptable before anything is decided: a task to enqueue, a batch, a poll. Partitions check
+/// every request; a frontend checks them first too (a batch it splits over partitions is checked whole, so a bad task
+/// refuses the whole batch and no partition takes part of it; a poll is checked before a router starts). Every limit is
+/// in bytes where size matters, and every number is bounded so no arithmetic on it can overflow.
 /// </summary>
 public static class TaskSpecRules
 {
+    /// <summary>Most bytes (UTF-8) of all header names and values of one task.</summary>
     public const int MaxHeadersBytes = 64 * 1024;
-    public const int MaxIdempotencyKeyLength = 256;
+    /// <summary>Most headers on one task.</summary>
+    public const int MaxHeaders = 64;
+    /// <summary>Most bytes (UTF-8) of an idempotency key.</summary>
+    public const int MaxIdempotencyKeyBytes = 256;
     public const int MaxAttemptsLimit = 1000;
+    /// <summary>Most ids (task ids or lease tokens) one request may carry.</summary>
+    public const int MaxIdsPerRequest = 1000;
 
-    public static Rejected? Check(TaskSpec? spec, PartitionOptions options)
+    public static Rejected? Check(TaskSpec? spec, PartitionOptions options, long nowMs)
     {
         if (spec is null) return new Rejected(ErrorCode.InvalidArgument, "task is missing");
         if (spec.Payload is null || spec.Payload.Length == 0) return new Rejected(ErrorCode.InvalidArgument, "payload is empty");
@@ -18,13 +28,59 @@ public static class TaskSpecRules
             return new Rejected(ErrorCode.PayloadTooLarge, $"payload is {spec.Payload.Length} bytes; the limit is {options.MaxPayloadBytes}");
         if (spec.Priority is < TaskSpec.MinPriority or > TaskSpec.MaxPriority)
             return new Rejected(ErrorCode.InvalidArgument, $"priority {spec.Priority} is outside {TaskSpec.MinPriority}..{TaskSpec.MaxPriority}");
-        if (spec.DelayMs < 0) return new Rejected(ErrorCode.InvalidArgument, "delay must not be negative");
+        var ahead = options.MaxScheduleAheadMs;
+        if (spec.RunAtUnixMs is { } runAt)
+        {
+            if (runAt < 0 || runAt - nowMs > ahead)
+                return new Rejected(ErrorCode.InvalidArgument, $"run-at must be a Unix time in ms no later than {ahead / 86_400_000} days from now");
+        }
+        else if (spec.DelayMs < 0 || spec.DelayMs > ahead)
+        {
+            return new Rejected(ErrorCode.InvalidArgument, $"delay must be 0..{ahead} ms ({ahead / 86_400_000} days)");
+        }
         if (spec.MaxAttempts is < 0 or > MaxAttemptsLimit)
             return new Rejected(ErrorCode.InvalidArgument, $"max attempts must be 1..{MaxAttemptsLimit} (0 for the default)");
-        if (spec.IdempotencyKey is { } key && (key.Length == 0 || key.Length > MaxIdempotencyKeyLength))
-            return new Rejected(ErrorCode.InvalidArgument, $"idempotency key must be 1..{MaxIdempotencyKeyLength} characters");
-        if (spec.Headers is { } headers && headers.Sum(kv => (long)kv.Key.Length + (kv.Value?.Length ?? 0)) > MaxHeadersBytes)
-            return new Rejected(ErrorCode.InvalidArgument, $"headers exceed {MaxHeadersBytes} characters");
+        if (spec.IdempotencyKey is { } key && (key.Length == 0 || Encoding.UTF8.GetByteCount(key) > MaxIdempotencyKeyBytes))
+            return new Rejected(ErrorCode.InvalidArgument, $"idempotency key must be 1..{MaxIdempotencyKeyBytes} bytes (UTF-8)");
+        if (spec.Headers is { } headers)
+        {
+            if (headers.Count > MaxHeaders) return new Rejected(ErrorCode.InvalidArgument, $"a task may have at most {MaxHeaders} headers");
+            if (HeadersBytes(headers) > MaxHeadersBytes)
+                return new Rejected(ErrorCode.InvalidArgument, $"headers exceed {MaxHeadersBytes} bytes (UTF-8, names and values)");
+        }
         return null;
     }
+
+    public static long HeadersBytes(Dictionary<string, string>? headers)
+    {
+        if (headers is null) return 0;
+        long bytes = 0;
+        foreach (var (name, value) in headers) bytes += Encoding.UTF8.GetByteCount(name) + (value is null ? 0 : Encoding.UTF8.GetByteCount(value));
+        return bytes;
+    }
+
+    /// <summary>The batch as a whole (each task is checked with <see cref="Check"/>).</summary>
+    public static Rejected? CheckBatch(TaskSpec[]? tasks, PartitionOptions options)
+    {
+        if (tasks is null || tasks.Length == 0) return new Rejected(ErrorCode.InvalidArgument, "an enqueue batch needs at least one task");
+        var max = options.MaxEnqueueBatchTasks;
+        return tasks.Length > max
+            ? new Rejected(ErrorCode.InvalidArgument, $"a batch holds at most {max} tasks, not {tasks.Length}; split it")
+            : null;
+    }
+
+    public static Rejected? CheckPoll(Poll poll, PartitionOptions options)
+    {
+        if (poll.MaxTasks < 1 || poll.MaxTasks > options.MaxPollTasks)
+            return new Rejected(ErrorCode.InvalidArgument, $"max tasks must be 1..{options.MaxPollTasks}");
+        if (poll.WaitMs < 0 || poll.WaitMs > options.LongPollTimeoutMaxMs)
+            return new Rejected(ErrorCode.InvalidArgument, $"wait must be 0..{options.LongPollTimeoutMaxMs} ms");
+        if (poll.LeaseMs != 0 && (poll.LeaseMs < 100 || poll.LeaseMs > 24 * 3600 * 1000L))
+            return new Rejected(ErrorCode.InvalidArgument, "lease must be 100 ms..24 h (0 for the default)");
+        return null;
+    }
+
+    /// <summary>A list of ids in one request: at most <see cref="MaxIdsPerRequest"/>.</summary>
+    public static Rejected? CheckIdCount(int count, string what) =>
+        count > MaxIdsPerRequest ? new Rejected(ErrorCode.InvalidArgument, $"at most {MaxIdsPerRequest} {what} per request, not {count}") : null;
 }

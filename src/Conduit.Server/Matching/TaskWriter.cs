@@ -73,7 +73,10 @@ public sealed class TaskWriter : UntypedPersistentActor, IWithTimers
     private void ClaimOwnership()
     {
         var recovering = _recovering!;
-        Persist(new PartitionBatch { Entries = [BatchEntry.Of(EntryKind.OwnerEpochStarted, atMs: recovering.Epoch + 1)] }, started =>
+        var epoch = BatchEntry.Of(EntryKind.OwnerEpochStarted, atMs: recovering.Epoch + 1);
+        // The first owner makes the partition's lease key; later owners recover it and so accept the same tokens.
+        if (recovering.LeaseKey is null) epoch.LeaseKey = LeaseSigner.NewKey();
+        Persist(new PartitionBatch { Entries = [epoch] }, started =>
         {
             recovering.Apply(started, LastSequenceNr);
             _partition.Tell(new Recovered(recovering));

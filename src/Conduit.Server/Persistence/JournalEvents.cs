@@ -51,6 +51,15 @@ public sealed partial class BatchEntry
     /// <summary>Set on <see cref="EntryKind.Dispatched"/>: what the partition needs to know of a fresh task once it runs.</summary>
     [MemoryPackOrder(6)] public int MaxAttempts { get; set; }
     [MemoryPackOrder(7)] public long EnqueuedAtMs { get; set; }
+    /// <summary>Set on <see cref="EntryKind.Dispatched"/>: the lease's nonce, so a new owner checks the worker's token exactly.</summary>
+    [MemoryPackOrder(8)] public long Nonce { get; set; }
+    /// <summary>Set on <see cref="EntryKind.Dispatched"/>: the epoch of the owner that handed the task out (it is in the token).</summary>
+    [MemoryPackOrder(9)] public long DispatchEpoch { get; set; }
+    /// <summary>
+    /// Set on the first <see cref="EntryKind.OwnerEpochStarted"/> of a partition: the random key its lease tokens are
+    /// authenticated with. Every later owner recovers it (from here or the snapshot); it never leaves the journal.
+    /// </summary>
+    [MemoryPackOrder(10)] public byte[]? LeaseKey { get; set; }
 
     public static BatchEntry Of(EntryKind kind, long seq = 0, int attempt = 0, long atMs = 0, string? reason = null) =>
         new() { Kind = kind, Seq = seq, Attempt = attempt, AtMs = atMs, Reason = reason };
@@ -97,6 +106,9 @@ public sealed partial class TaskEntry
     [MemoryPackOrder(6)] public long EnqueuedAtMs { get; set; }
     [MemoryPackOrder(7)] public long UpdatedAtMs { get; set; }
     [MemoryPackOrder(8)] public string? Reason { get; set; }
+    /// <summary>While running: the nonce and owner epoch of the delivery (see <see cref="BatchEntry.Nonce"/>).</summary>
+    [MemoryPackOrder(9)] public long Nonce { get; set; }
+    [MemoryPackOrder(10)] public long DispatchEpoch { get; set; }
 
     [MemoryPackIgnore] public long Counter => Seq >> 4;
     [MemoryPackIgnore] public int Priority => (int)(Seq & 0xF);
@@ -121,4 +133,6 @@ public sealed partial class PartitionSnapshot : IConduitEvent
     [MemoryPackOrder(8)] public long[] IdempotencySeqs { get; set; } = [];
     [MemoryPackOrder(9)] public long[] IdempotencyAtMs { get; set; } = [];
     [MemoryPackOrder(10)] public long[] RecentlyCancelled { get; set; } = [];
+    /// <summary>The partition's lease key (see <see cref="BatchEntry.LeaseKey"/>).</summary>
+    [MemoryPackOrder(11)] public byte[]? LeaseKey { get; set; }
 }

@@ -18,10 +18,26 @@ public sealed class EngineHarness : IPartitionEffects
     public EngineHarness(PartitionOptions? options = null, PartitionLog? log = null)
     {
         Options = options ?? new PartitionOptions();
-        Engine = new PartitionEngine(Id, Options, log ?? new PartitionLog(), this, () => Now, new Random(42));
+        Engine = new PartitionEngine(Id, Options, ClaimEpoch(log ?? new PartitionLog()), this, () => Now, new Random(42));
+    }
+
+    /// <summary>What the writer does before the engine starts: a new owner epoch, with the lease key on the first.</summary>
+    private PartitionLog ClaimEpoch(PartitionLog log)
+    {
+        var entry = BatchEntry.Of(EntryKind.OwnerEpochStarted, atMs: log.Epoch + 1);
+        if (log.LeaseKey is null) entry.LeaseKey = LeaseSigner.NewKey();
+        var seqNr = Math.Max(Journal.Count == 0 ? LastSeqNr : Journal[^1].SeqNr, log.LastEventSeqNr) + 1;
+        LastSeqNr = seqNr;
+        var batch = new PartitionBatch { Entries = [entry] };
+        Journal.Add((seqNr, batch));
+        log.Apply(batch, seqNr);
+        return log;
     }
 
     public PartitionOptions Options { get; }
+    /// <summary>The journal without the owner epochs the harness writes on each (re)start: what requests wrote.</summary>
+    public List<(long SeqNr, PartitionBatch Batch)> Writes =>
+        Journal.Where(e => e.Batch.Entries.Any(x => x.Kind != EntryKind.OwnerEpochStarted)).ToList();
     public PartitionEngine Engine { get; private set; }
     public long Now { get; set; } = 1_000_000;
     public List<(long SeqNr, PartitionBatch Batch)> Journal { get; } = [];
@@ -120,7 +136,7 @@ public sealed class EngineHarness : IPartitionEffects
         PollDeadlines.Clear();
         var log = LastSnapshot is { } s ? PartitionLog.FromSnapshot(s.Snapshot, s.SeqNr) : new PartitionLog();
         foreach (var (seqNr, batch) in Journal.Where(e => e.SeqNr > (LastSnapshot?.SeqNr ?? 0))) log.Apply(batch, seqNr);
-        Engine = new PartitionEngine(Id, Options, log, this, () => Now, new Random(7));
+        Engine = new PartitionEngine(Id, Options, ClaimEpoch(log), this, () => Now, new Random(7));
         Settle();
     }
 

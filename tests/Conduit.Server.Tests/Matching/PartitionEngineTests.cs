@@ -106,6 +106,13 @@ public sealed class PartitionEngineTests
     [InlineData("priority", ErrorCode.InvalidArgument)]
     [InlineData("attempts", ErrorCode.InvalidArgument)]
     [InlineData("delay", ErrorCode.InvalidArgument)]
+    [InlineData("delay-overflow", ErrorCode.InvalidArgument)]
+    [InlineData("delay-past-a-year", ErrorCode.InvalidArgument)]
+    [InlineData("run-at-max", ErrorCode.InvalidArgument)]
+    [InlineData("run-at-negative", ErrorCode.InvalidArgument)]
+    [InlineData("headers-bytes", ErrorCode.InvalidArgument)]
+    [InlineData("headers-count", ErrorCode.InvalidArgument)]
+    [InlineData("key-bytes", ErrorCode.InvalidArgument)]
     public void BadEnqueue(string what, ErrorCode code)
     {
         var h = new EngineHarness(new PartitionOptions { MaxPayloadBytes = 100 });
@@ -115,13 +122,43 @@ public sealed class PartitionEngineTests
             "huge" => new TaskSpec(new byte[101]),
             "priority" => new TaskSpec([1], Priority: 10),
             "attempts" => new TaskSpec([1], MaxAttempts: -1),
+            "delay-overflow" => new TaskSpec([1], DelayMs: long.MaxValue),
+            "delay-past-a-year" => new TaskSpec([1], DelayMs: 366L * 86_400_000),
+            "run-at-max" => new TaskSpec([1], RunAtUnixMs: long.MaxValue),
+            "run-at-negative" => new TaskSpec([1], RunAtUnixMs: -1),
+            // 30,000 characters but 90,000 bytes: limits count bytes.
+            "headers-bytes" => new TaskSpec([1], Headers: new() { ["h"] = new string('€', 30_000) }),
+            "headers-count" => new TaskSpec([1], Headers: Enumerable.Range(0, 65).ToDictionary(i => $"h{i}", _ => "v")),
+            "key-bytes" => new TaskSpec([1], IdempotencyKey: new string('€', 100)),
             _ => new TaskSpec([1], DelayMs: -5),
         };
         // In a batch with a good task: the whole batch is refused.
         var reply = h.Call(new EnqueueBatch("q", [Spec("good"), spec]));
         Assert.Equal(code, Assert.IsType<Rejected>(reply).Code);
-        Assert.Empty(h.Journal);
+        Assert.Empty(h.Writes);
         Assert.Equal(0, h.Engine.Stats().Ready);
+    }
+
+    [Fact(DisplayName = "a batch larger than the writer can ever take is InvalidArgument, not Overloaded")]
+    public void OversizedBatch()
+    {
+        var h = new EngineHarness(new PartitionOptions { OutstandingWriteLimit = 100 });
+        var reply = Assert.IsType<Rejected>(h.Call(new EnqueueBatch("q", Enumerable.Range(0, 101).Select(i => Spec($"t{i}")).ToArray())));
+        Assert.Equal(ErrorCode.InvalidArgument, reply.Code);
+        Assert.Contains("at most 100", reply.Message);
+        Assert.Empty(h.Writes);
+        Assert.IsType<EnqueuedBatch>(h.Call(new EnqueueBatch("q", Enumerable.Range(0, 100).Select(i => Spec($"t{i}")).ToArray())));
+    }
+
+    [Fact(DisplayName = "a task scheduled up to a year ahead is accepted and reported with its run-at time")]
+    public void ScheduledWithinAYear()
+    {
+        var h = new EngineHarness();
+        var runAt = h.Now + 365L * 86_400_000;
+        var id = Assert.IsType<Enqueued>(h.Call(new Enqueue("q", new TaskSpec([1], RunAtUnixMs: runAt)))).TaskId;
+        var info = Assert.IsType<TaskInfo>(h.Call(new GetTask(id)));
+        Assert.Equal(TaskStatus.Scheduled, info.Status);
+        Assert.Equal(runAt, info.RunAtUnixMs);
     }
 
     [Fact(DisplayName = "a failure retries with backoff; after max attempts the task is dead-lettered, and requeue brings it back")]
