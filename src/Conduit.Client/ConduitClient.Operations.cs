@@ -97,9 +97,17 @@ public sealed partial class ConduitClient
     public async Task<long> PurgeAsync(string queue, CancellationToken cancellationToken = default) =>
         (await RequestAsync<QueuePurged>(new PurgeQueue(queue), null, cancellationToken).ConfigureAwait(false)).Purged;
 
-    /// <summary>Up to <paramref name="limit"/> dead letters of the queue, oldest failure first.</summary>
+    /// <summary>Up to <paramref name="limit"/> dead letters of the queue, oldest failure first: the first page of <see cref="ListDeadLettersPageAsync"/>.</summary>
     public async Task<IReadOnlyList<DeadLetter>> ListDeadLettersAsync(string queue, int limit = 100, CancellationToken cancellationToken = default) =>
-        (await RequestAsync<DeadLetters>(new ListDeadLetters(queue, limit), null, cancellationToken).ConfigureAwait(false)).Items;
+        (await ListDeadLettersPageAsync(queue, limit, null, cancellationToken).ConfigureAwait(false)).Items;
+
+    /// <summary>
+    /// One page of dead letters, oldest first: at most <paramref name="limit"/> and at most what fits in one reply, starting
+    /// after <paramref name="after"/> (the last item of the previous page; null for the first). <c>More</c> says whether
+    /// another page follows.
+    /// </summary>
+    public Task<DeadLetters> ListDeadLettersPageAsync(string queue, int limit = 100, DeadLetter? after = null, CancellationToken cancellationToken = default) =>
+        RequestAsync<DeadLetters>(new ListDeadLetters(queue, limit, after?.FailedAtUnixMs ?? 0, after?.TaskId), null, cancellationToken);
 
     /// <summary>Puts dead letters back on the queue with fresh attempts: those in <paramref name="taskIds"/>, or all when null. Returns how many.</summary>
     public async Task<long> RequeueDeadLettersAsync(string queue, IEnumerable<string>? taskIds = null, CancellationToken cancellationToken = default) =>

@@ -7,7 +7,8 @@ namespace Conduit.Node;
 /// <summary>
 /// Reads the node's options from the command line, then configuration (<c>appsettings.json</c>, environment
 /// variables <c>CONDUIT_PORT</c>, <c>CONDUIT_HOST</c>, <c>CONDUIT_DATA</c>, <c>CONDUIT_POSTGRES</c>,
-/// <c>CONDUIT_ROLES</c>, <c>CONDUIT_SEEDS</c> (comma-separated), <c>CONDUIT_PARTITIONS</c>), then defaults.
+/// <c>CONDUIT_ROLES</c>, <c>CONDUIT_SEEDS</c> (comma-separated), <c>CONDUIT_PARTITIONS</c>, <c>CONDUIT_QUEUE_PARTITIONS</c>,
+/// <c>CONDUIT_MAX_LIVE_PARTITIONS</c>, <c>CONDUIT_HOCON</c>), then defaults.
 /// </summary>
 public static class NodeCommandLine
 {
@@ -22,6 +23,8 @@ public static class NodeCommandLine
                                                                                         env CONDUIT_SEEDS
           --partitions N         partitions per queue (default 1; use 4 on a cluster)   env CONDUIT_PARTITIONS
           --queue-partitions q=N[,q=N]   partitions of particular queues                env CONDUIT_QUEUE_PARTITIONS
+          --max-live-partitions N   most queue partitions this node runs at once (default 100000)
+                                                                                        env CONDUIT_MAX_LIVE_PARTITIONS
           --hocon FILE           extra HOCON applied over the defaults                   env CONDUIT_HOCON
           --help                 this text
         """;
@@ -30,7 +33,8 @@ public static class NodeCommandLine
 
     public static NodeSettings Parse(string[] args, IConfiguration configuration)
     {
-        string? port = null, host = null, data = null, postgres = null, roles = null, partitions = null, hocon = null, queuePartitions = null;
+        string? port = null, host = null, data = null, postgres = null, roles = null, partitions = null, hocon = null, queuePartitions = null,
+            maxLive = null;
         var seeds = new List<string>();
         for (var i = 0; i < args.Length; i++)
         {
@@ -49,6 +53,7 @@ public static class NodeCommandLine
                 case "--partitions": partitions = Value(); break;
                 case "--queue-partitions": queuePartitions = Value(); break;
                 case "--hocon": hocon = Value(); break;
+                case "--max-live-partitions": maxLive = Value(); break;
                 default: throw new UsageException($"unknown option '{arg}'");
             }
         }
@@ -60,6 +65,7 @@ public static class NodeCommandLine
         partitions ??= configuration["CONDUIT_PARTITIONS"];
         hocon ??= configuration["CONDUIT_HOCON"];
         queuePartitions ??= configuration["CONDUIT_QUEUE_PARTITIONS"];
+        maxLive ??= configuration["CONDUIT_MAX_LIVE_PARTITIONS"];
         if (seeds.Count == 0 && configuration["CONDUIT_SEEDS"] is { Length: > 0 } seedList)
             seeds.AddRange(seedList.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
 
@@ -69,6 +75,9 @@ public static class NodeCommandLine
         var partitionCount = 1;
         if (partitions is not null && (!int.TryParse(partitions, NumberStyles.None, CultureInfo.InvariantCulture, out partitionCount) || partitionCount is < 1 or > 1024))
             throw new UsageException($"--partitions must be 1..1024, not '{partitions}'");
+        var maxLivePartitions = ConduitServerOptions.DefaultMaxLivePartitionsPerNode;
+        if (maxLive is not null && (!int.TryParse(maxLive, NumberStyles.None, CultureInfo.InvariantCulture, out maxLivePartitions) || maxLivePartitions < 1))
+            throw new UsageException($"--max-live-partitions must be a number of at least 1, not '{maxLive}'");
         var perQueue = new Dictionary<string, int>(StringComparer.Ordinal);
         foreach (var pair in (queuePartitions ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {
@@ -96,7 +105,10 @@ public static class NodeCommandLine
             Port = portNumber,
             Seeds = seeds,
             Storage = postgres is { Length: > 0 } ? StorageOptions.Postgres(postgres) : StorageOptions.Sqlite(data ?? "./data"),
-            Server = new ConduitServerOptions { Roles = roleList, PartitionsPerQueue = partitionCount, QueuePartitions = perQueue },
+            Server = new ConduitServerOptions
+            {
+                Roles = roleList, PartitionsPerQueue = partitionCount, QueuePartitions = perQueue, MaxLivePartitionsPerNode = maxLivePartitions,
+            },
             ExtraHocon = hocon is null ? null : File.ReadAllText(hocon),
         };
     }

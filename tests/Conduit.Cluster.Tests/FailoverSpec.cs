@@ -25,8 +25,17 @@ public sealed class FailoverSpec(PostgresFixture pg)
         await using var cluster = await ThreeNodes.StartAsync(pg.Server);
         var (a, c) = (cluster.Frontend, cluster.Leaving);
 
-        // Long-running tasks, held by a worker that keeps heartbeating through the crash.
-        const string longQueue = "long";
+        // Long-running tasks, held by a worker that keeps heartbeating through the crash, on a queue whose partition
+        // the node that will be killed holds (queues are tried until one lands there).
+        var longQueue = "";
+        for (var n = 0; n < 40 && longQueue == ""; n++)
+        {
+            await Retry(() => a.Enqueue($"long-{n}", "probe"));
+            if ((await c.HostedPartitions()).Contains(PartitionId.Of($"long-{n}", 0).EntityId)) longQueue = $"long-{n}";
+        }
+        Assert.True(longQueue != "", "no queue's partition landed on the node to be killed");
+        var probe = Assert.Single(await a.Poll(longQueue, max: 1, waitMs: 500));
+        await a.Ask<Completed>(new Complete(probe.LeaseToken));
         for (var i = 0; i < 4; i++) await Retry(() => a.Enqueue(longQueue, $"long-{i}", key: $"long-{i}"));
         var held = new List<LeasedTask>();
         for (var i = 0; i < 50 && held.Count < 4; i++) held.AddRange(await a.Poll(longQueue, max: 4, waitMs: 500, leaseMs: 4_000));
@@ -104,6 +113,22 @@ public sealed class FailoverSpec(PostgresFixture pg)
         // At-least-once, and a duplicate only ever follows a delivery that was not completed.
         foreach (var group in deliveries.GroupBy(d => d.Payload).Where(g => g.Count() > 1))
             Assert.All(group.SkipLast(1), d => Assert.False(d.Completed, $"{d.Payload} was completed, then delivered again"));
+
+        // A delivery that was superseded (its task was delivered again after the kill) cannot be completed with its old token.
+        foreach (var group in deliveries.GroupBy(d => d.Payload).Where(g => g.Count() > 1))
+        {
+            var stale = await a.Ask<object>(new Complete(group.First().Task.LeaseToken));
+            Assert.True(stale is Rejected { Code: ErrorCode.LeaseExpired or ErrorCode.UnknownLease }, $"{group.Key}: {stale}");
+        }
+
+        // Nobody can forge a lease on the new owner: the key, nonce and epoch of each delivery came back from the journal.
+        Assert.True(LeaseToken.TryParse(held[0].LeaseToken, out var real));
+        foreach (var forged in new[] { real with { Nonce = real.Nonce + 1 }, real with { Epoch = real.Epoch + 1 }, real with { Attempt = real.Attempt + 1 } })
+        {
+            await Eventually.Holds(async () =>
+                Assert.Equal(ErrorCode.UnknownLease, Assert.IsType<Rejected>(await a.Ask<object>(new Heartbeat(forged.ToString()), TimeSpan.FromSeconds(3))).Code),
+                timeoutMs: 30_000, intervalMs: 500);
+        }
 
         // The heartbeating worker still owns its tasks on the new owner and finishes them; none was redelivered.
         foreach (var t in held)
