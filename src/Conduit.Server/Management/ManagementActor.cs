@@ -66,11 +66,11 @@ public sealed class ManagementActor : ReceiveActor
                     $"{address} is not a member of this cluster (members: {string.Join(", ", state.Members.Select(m => m.Address))})"));
                 return;
             case MembershipAction.Leave:
-                _log.Warning("Operator {0} asked member {1} to leave the cluster", change.By, address);
+                _log.Warning("Operator {0} asked member {1} to leave the cluster", SafeText.Escape(change.By?.ToString(), 100), address);
                 _cluster.Leave(address);
                 break;
             case MembershipAction.Down:
-                _log.Warning("Operator {0} marked member {1} down", change.By, address);
+                _log.Warning("Operator {0} marked member {1} down", SafeText.Escape(change.By?.ToString(), 100), address);
                 _cluster.Down(address);
                 break;
             case MembershipAction.Join when ClusterStateReader.HasJoined(_cluster):
@@ -79,7 +79,7 @@ public sealed class ManagementActor : ReceiveActor
                     "a node joins once: stop it and start it with --seed, or ask a node that has not joined yet"));
                 return;
             case MembershipAction.Join:
-                _log.Info("Operator {0} asked this node to join {1}", change.By, address);
+                _log.Info("Operator {0} asked this node to join {1}", SafeText.Escape(change.By?.ToString(), 100), address);
                 _cluster.Join(address);
                 break;
             default:
@@ -94,18 +94,18 @@ public sealed class ManagementActor : ReceiveActor
         switch (op.Request)
         {
             case PurgeQueue purge:
-                _log.Warning("Operator {0} purged queue {1}", op.By, purge.Queue);
+                _log.Warning("Operator {0} purged queue {1}", SafeText.Escape(op.By?.ToString(), 100), SafeText.Escape(purge.Queue));
                 break;
             case RequeueDeadLetters requeue:
-                _log.Warning("Operator {0} requeued {1} dead letters of queue {2}", op.By,
+                _log.Warning("Operator {0} requeued {1} dead letters of queue {2}", SafeText.Escape(op.By?.ToString(), 100),
                     requeue.TaskIds is null ? "all" : requeue.TaskIds.Length.ToString(System.Globalization.CultureInfo.InvariantCulture),
-                    requeue.Queue);
+                    SafeText.Escape(requeue.Queue));
                 break;
             case PauseQueue pause:
-                _log.Info("Operator {0} paused queue {1}", op.By, pause.Queue);
+                _log.Info("Operator {0} paused queue {1}", SafeText.Escape(op.By?.ToString(), 100), SafeText.Escape(pause.Queue));
                 break;
             case ResumeQueue resume:
-                _log.Info("Operator {0} resumed queue {1}", op.By, resume.Queue);
+                _log.Info("Operator {0} resumed queue {1}", SafeText.Escape(op.By?.ToString(), 100), SafeText.Escape(resume.Queue));
                 break;
         }
         _frontend.Forward(op.Request);
