@@ -38,8 +38,8 @@ public static class CommandTree
         if (parse.Errors.Count == 0) return await parse.InvokeAsync();
 
         var output = CliOutput.ForConsole(json: args.Contains("--json"));
-        var problems = string.Join(Environment.NewLine, Explain(parse));
-        output.Error("usage", null, $"{problems}{Environment.NewLine}Run `{CommandPath(parse)} --help` for usage.");
+        var problems = Explain(parse).ToList();
+        output.Error("usage", null, problems[0], [.. problems.Skip(1), UsageHint(parse)]);
         return ExitCodes.Usage;
     }
 
@@ -58,7 +58,7 @@ public static class CommandTree
             }
             catch (UsageException e)
             {
-                output.Error("usage", null, $"{e.Message}{Environment.NewLine}Run `{CommandPath(parse)} --help` for usage.");
+                output.Error("usage", null, e.Message, UsageHint(parse));
                 return ExitCodes.Usage;
             }
             catch (RefusedException e)
@@ -95,6 +95,8 @@ public static class CommandTree
         var choices = string.Join(", ", parse.CommandResult.Command.Subcommands.Select(c => c.Name));
         return [$"`{CommandPath(parse)}` needs a command: {choices}"];
     }
+
+    private static string UsageHint(ParseResult parse) => $"Run `{CommandPath(parse)} --help` for usage.";
 
     private static string CommandPath(ParseResult parse)
     {

@@ -15,6 +15,7 @@ public static class SafeText
         if (text is null) return "";
         var cut = text.Length > maxLength;
         var span = cut ? text.AsSpan(0, maxLength) : text.AsSpan();
+        if (cut && span.Length > 0 && char.IsHighSurrogate(span[^1])) span = span[..^1]; // never half a pair
         if (!cut && !HasControl(span)) return text;
         var builder = new StringBuilder(span.Length + 8);
         foreach (var c in span)

@@ -7,8 +7,15 @@ using Xunit;
 namespace Conduit.Cli.Tests;
 
 /// <summary>One real node on a fresh SQLite file, shared by a test class (tests use queues of their own), plus its warning and info log.</summary>
-public sealed class CliNodeFixture : IAsyncLifetime
+public class CliNodeFixture : IAsyncLifetime
 {
+    private readonly IReadOnlyDictionary<string, int>? _queuePartitions;
+
+    public CliNodeFixture() : this(null) { }
+
+    /// <param name="queuePartitions">Per-queue partition counts for the node (<c>--queue-partitions q=N</c>); other queues have one.</param>
+    protected CliNodeFixture(IReadOnlyDictionary<string, int>? queuePartitions) => _queuePartitions = queuePartitions;
+
     public TestNode Node { get; private set; } = null!;
     public LogCollector Log { get; private set; } = null!;
 
@@ -19,7 +26,7 @@ public sealed class CliNodeFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        Node = await TestNode.StartAsync(TestStores.NewSqlite());
+        Node = await TestNode.StartAsync(TestStores.NewSqlite(), queuePartitions: _queuePartitions);
         Log = LogCollector.Attach(Node.System);
     }
 

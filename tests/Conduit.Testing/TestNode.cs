@@ -80,15 +80,20 @@ public sealed class TestNode : IAsyncDisposable
     /// <param name="port">Remoting port; 0 (the default) picks a free one. Restart a killed node on its old <see cref="Port"/> to test reconnects.</param>
     /// <param name="seeds">Join the cluster of these nodes (e.g. another TestNode's <see cref="Address"/>) instead of forming one alone.</param>
     /// <param name="join">false: with no seeds, join nothing and wait for <c>conduit cluster join</c> (the node is not Up when this returns).</param>
+    /// <param name="queuePartitions">Per-queue partition counts (<c>--queue-partitions q=N</c>); other queues have <paramref name="partitionsPerQueue"/>.</param>
     public static Task<TestNode> StartAsync(StorageOptions storage, PartitionOptions? partition = null, int partitionsPerQueue = 1, int port = 0,
-        IReadOnlyList<string>? seeds = null, bool join = true) =>
+        IReadOnlyList<string>? seeds = null, bool join = true, IReadOnlyDictionary<string, int>? queuePartitions = null) =>
         StartAsync(new NodeSettings
         {
             Port = port,
             Seeds = seeds ?? [],
             FormClusterAlone = join,
             Storage = storage,
-            Server = new ConduitServerOptions { Partition = partition ?? FastPartitionOptions, PartitionsPerQueue = partitionsPerQueue },
+            Server = new ConduitServerOptions
+            {
+                Partition = partition ?? FastPartitionOptions, PartitionsPerQueue = partitionsPerQueue,
+                QueuePartitions = queuePartitions ?? new Dictionary<string, int>(),
+            },
         });
 
     /// <summary>A node in a multi-node test: roles, seeds (none: it forms the cluster), shared storage.</summary>

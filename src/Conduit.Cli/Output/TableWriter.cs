@@ -2,7 +2,9 @@ namespace Conduit.Cli.Output;
 
 /// <summary>
 /// Columns aligned with spaces, a header in capitals, never wrapped (long ids stay whole so they can be copied
-/// into the next command). Cells may carry colour; alignment uses their visible width.
+/// into the next command). Cells may carry colour; alignment uses their visible width. Every cell is escaped with
+/// <see cref="CliOutput.Escape"/> when it is added (cells hold ids, payloads and reasons from the network), so
+/// control characters show as <c>\x1b</c> and widths count what the terminal will show.
 /// </summary>
 public sealed class TableWriter(params string[] headers)
 {
@@ -27,14 +29,14 @@ public sealed class TableWriter(params string[] headers)
     public void Add(params Cell[] cells)
     {
         if (cells.Length != headers.Length) throw new ArgumentException($"expected {headers.Length} cells, got {cells.Length}");
-        _rows.Add(cells);
+        _rows.Add(cells.Select(c => c with { Text = CliOutput.Escape(c.Text) }).ToArray());
     }
 
     public void WriteTo(CliOutput output)
     {
         var widths = headers.Select((h, i) => Math.Max(h.Length, _rows.Count == 0 ? 0 : _rows.Max(r => r[i].Text.Length))).ToArray();
-        output.Line(Format(headers.Select(h => new Cell(h)).ToArray(), widths, output, header: true));
-        foreach (var row in _rows) output.Line(Format(row, widths, output, header: false));
+        output.FormattedLine(Format(headers.Select(h => new Cell(h)).ToArray(), widths, output, header: true));
+        foreach (var row in _rows) output.FormattedLine(Format(row, widths, output, header: false));
     }
 
     private string Format(Cell[] cells, int[] widths, CliOutput output, bool header)
