@@ -27,9 +27,10 @@ public static class SafeText
         return builder.ToString();
     }
 
-    /// <summary>C0 (0x00-0x1F), DEL (0x7F), C1 (0x80-0x9F); also the Unicode line and paragraph separators and bidi overrides.</summary>
+    /// <summary>C0 (0x00-0x1F), DEL (0x7F), C1 (0x80-0x9F); also the Unicode line and paragraph separators, bidi overrides and marks, and invisible spaces.</summary>
     public static bool IsControl(char c) =>
-        c < 0x20 || c is >= '\u007f' and <= '\u009f' || c is '\u2028' or '\u2029' || c is >= '\u202a' and <= '\u202e' || c is >= '\u2066' and <= '\u2069';
+        c < 0x20 || c is >= '\u007f' and <= '\u009f' || c is '\u2028' or '\u2029' || c is >= '\u202a' and <= '\u202e' || c is >= '\u2066' and <= '\u2069'
+        || c is '\u200e' or '\u200f' or '\u061c' or '\u200b' or '\ufeff';
 
     private static bool HasControl(ReadOnlySpan<char> span)
     {

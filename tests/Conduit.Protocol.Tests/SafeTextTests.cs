@@ -19,6 +19,7 @@ public sealed class SafeTextTests
     [InlineData("a\r\nb\tc\0", "a\\x0d\\x0ab\\x09c\\x00")]
     [InlineData("\u007f\u0080\u009b\u009f\u00a0", "\\x7f\\x80\\x9b\\x9f\u00a0")]
     [InlineData("x\u2028y\u2029", "x\\u2028y\\u2029")]
+    [InlineData("a\u200eb\u200fc\u061cd\u200be\ufeff", "a\\u200eb\\u200fc\\u061cd\\u200be\\ufeff")]
     [InlineData("\u202a\u202b\u202c\u202d\u202e", "\\u202a\\u202b\\u202c\\u202d\\u202e")]
     [InlineData("\u2066\u2067\u2068\u2069", "\\u2066\\u2067\\u2068\\u2069")]
     public void Escapes(string text, string expected) => Assert.Equal(expected, SafeText.Escape(text, int.MaxValue));

@@ -62,7 +62,19 @@ public static class QueueCommands
         list.Runs(async (ctx, parse) =>
         {
             var queue = parse.GetValue(listQueue)!;
-            var dead = await ctx.Queue<DeadLetters>(new ListDeadLetters(queue, parse.GetValue(limit)));
+            var wanted = parse.GetValue(limit);
+            // A reply holds at most 4 MiB: page with the cursor until the limit is reached or nothing more follows.
+            var items = new List<DeadLetter>();
+            var request = new ListDeadLetters(queue, wanted);
+            DeadLetters page;
+            do
+            {
+                page = await ctx.Queue<DeadLetters>(request with { Limit = wanted - items.Count });
+                items.AddRange(page.Items);
+                if (page.Items.Length == 0) break;
+                request = request with { AfterFailedAtUnixMs = page.Items[^1].FailedAtUnixMs, AfterTaskId = page.Items[^1].TaskId };
+            } while (page.More && items.Count < wanted);
+            var dead = new DeadLetters(queue, items.ToArray(), page.More);
             ctx.Output.Result(dead, () =>
             {
                 var table = new TableWriter("TASK", "ATTEMPTS", "FAILED AT", "REASON").AlignRight(1);
@@ -70,6 +82,7 @@ public static class QueueCommands
                     table.Add(d.TaskId, d.Attempt.ToString(System.Globalization.CultureInfo.InvariantCulture), Time(d.FailedAtUnixMs), d.Reason ?? "");
                 table.WriteTo(ctx.Output);
                 if (dead.Items.Length == 0) ctx.Output.Note($"no dead letters in {queue}");
+                else if (dead.More) ctx.Output.Note($"{dead.Items.Length} shown; more dead letters follow (raise --limit, up to 10,000)");
             });
         });
 
