@@ -52,7 +52,8 @@ public enum MembershipAction
 
 /// <summary>Node to node: the partition entity ids (<c>ns/queue#p</c>) the answering node hosts now.</summary>
 [MemoryPackable] public sealed partial record GetLocalPartitions() : IManagementRequest;
-[MemoryPackable] public sealed partial record LocalPartitions(string Node, string[] EntityIds) : IConduitMessage;
+/// <param name="Truncated">The node hosts more partitions than fit in one reply; these are the first by id.</param>
+[MemoryPackable] public sealed partial record LocalPartitions(string Node, string[] EntityIds, bool Truncated = false) : IConduitMessage;
 
 /// <summary>
 /// Answered with <see cref="QueueList"/>: every queue with a partition running somewhere in the cluster, with its stats.
@@ -60,7 +61,12 @@ public enum MembershipAction
 /// </summary>
 [MemoryPackable] public sealed partial record ListQueues() : IManagementRequest;
 /// <param name="Unanswered">Queues (or nodes) that did not answer in time.</param>
-[MemoryPackable] public sealed partial record QueueList(QueueStats[] Queues, string[] Unanswered) : IConduitMessage;
+/// <param name="More">More queues run than are listed (at most <see cref="MaxQueues"/>, the first by name).</param>
+[MemoryPackable]
+public sealed partial record QueueList(QueueStats[] Queues, string[] Unanswered, bool More = false) : IConduitMessage
+{
+    public const int MaxQueues = 1000;
+}
 
 /// <summary>
 /// A queue request made by an operator: the management actor logs destructive ones (purge, dead-letter requeue)

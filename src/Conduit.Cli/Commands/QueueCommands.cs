@@ -15,6 +15,7 @@ public static class QueueCommands
             {
                 StatsTable(ctx.Output, list.Queues);
                 if (list.Queues.Length == 0) ctx.Output.Note("no queues yet: a queue appears once it is used (e.g. `conduit enqueue QUEUE --payload hi`)");
+                if (list.More) ctx.Output.Note($"more queues run than are listed here (the first {QueueList.MaxQueues} by name); use `conduit queue stats QUEUE` for one");
                 Unanswered(ctx.Output, list.Unanswered);
             });
         });

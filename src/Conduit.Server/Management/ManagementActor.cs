@@ -129,7 +129,16 @@ public sealed class ManagementActor : ReceiveActor
         var self = _cluster.SelfAddress.ToString();
         if (!_hostsPartitions) return new LocalPartitions(self, []);
         var state = await _region.Ask<CurrentShardRegionState>(GetShardRegionState.Instance, _options.FanOutTimeout);
-        return new LocalPartitions(self, state.Shards.SelectMany(s => s.EntityIds).OrderBy(e => e, StringComparer.Ordinal).ToArray());
+        var ids = new List<string>();
+        long bytes = 0;
+        foreach (var id in state.Shards.SelectMany(s => s.EntityIds).OrderBy(e => e, StringComparer.Ordinal))
+        {
+            // A node may run 100,000 partitions: the reply stays within one frame.
+            bytes += 8 + 3L * id.Length;
+            if (bytes > WireLimits.MaxReplyBytes) return new LocalPartitions(self, ids.ToArray(), Truncated: true);
+            ids.Add(id);
+        }
+        return new LocalPartitions(self, ids.ToArray());
     }
 
     private async Task<QueueList> QueueList()
@@ -152,10 +161,12 @@ public sealed class ManagementActor : ReceiveActor
         for (var i = 0; i < hosts.Count; i++)
             if (answers[i] is null) unanswered.Add(hosts[i].ToString());
 
-        var queues = answers.Where(a => a is not null).SelectMany(a => a!.EntityIds)
+        var running = answers.Where(a => a is not null).SelectMany(a => a!.EntityIds)
             .Select(e => PartitionId.TryParse(e, out var id) ? id : default)
             .Where(id => id.Queue is not null && id.Namespace == PartitionId.DefaultNamespace)
             .Select(id => id.Queue).Distinct().OrderBy(q => q, StringComparer.Ordinal).ToList();
+        var queues = running.Take(Protocol.QueueList.MaxQueues).ToList();
+        var more = running.Count > queues.Count || answers.Any(a => a is { Truncated: true });
         var stats = await Task.WhenAll(queues.Select(async queue =>
         {
             try
@@ -169,7 +180,7 @@ public sealed class ManagementActor : ReceiveActor
         }));
         for (var i = 0; i < queues.Count; i++)
             if (stats[i] is null) unanswered.Add(queues[i]);
-        return new QueueList(stats.Where(s => s is not null).ToArray()!, unanswered.ToArray());
+        return new QueueList(stats.Where(s => s is not null).ToArray()!, unanswered.ToArray(), more);
     }
 
     /// <summary>Members that host partitions: Up (or WeaklyUp) with the task-service role.</summary>
