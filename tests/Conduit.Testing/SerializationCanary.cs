@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Runtime.Serialization;
 
 namespace Conduit.Testing;
 
@@ -22,9 +23,25 @@ public sealed class SerializationCanary
         get => _marker;
         set
         {
-            SetterRuns.AddOrUpdate(value, 1, (_, n) => n + 1);
+            Record(value);
             _marker = value;
         }
+    }
+
+    internal static void Record(string marker) => SetterRuns.AddOrUpdate(marker, 1, (_, n) => n + 1);
+}
+
+/// <summary>
+/// An exception whose serialization constructor records its message as a <see cref="SerializationCanary"/> marker:
+/// Akka.Remote rebuilds the cause of a <c>Status.Failure</c> by calling that constructor on the type the sender names.
+/// </summary>
+public sealed class CanaryException : Exception
+{
+    public CanaryException(string marker) : base(marker) { }
+
+    private CanaryException(SerializationInfo info, StreamingContext context) : base(info.GetString("Message"))
+    {
+        SerializationCanary.Record(Message);
     }
 }
 

@@ -31,11 +31,16 @@ public static class ConduitSerialization
     /// <summary>Name of Akka's JSON serializer in its reference config (<c>akka.actor.serializers.json</c>).</summary>
     public const string JsonSerializerName = "json";
 
+    /// <summary>Name of Akka.Remote's MiscMessageSerializer in its reference config (<c>akka.actor.serializers.akka-misc</c>).</summary>
+    public const string MiscSerializerName = "akka-misc";
+
     /// <summary>
     /// Akka's reference config registers its Newtonsoft JSON serializer as <c>json</c> with identifier 1 and binds
     /// <c>System.Object</c> to it. This puts <see cref="RefusingSerializer"/> under the same name and identifier, so
     /// the Newtonsoft serializer is never created: a message arriving with serializer id 1 is refused instead of
-    /// deserialized, and anything that would fall back to JSON fails instead of sending it. Part of
+    /// deserialized, and anything that would fall back to JSON fails instead of sending it. Likewise
+    /// <see cref="GuardedMiscMessageSerializer"/> replaces <c>akka-misc</c> (id 16) and refuses inbound
+    /// <c>Status.Failure</c>, whose exception Akka would build from a sender-named type. Part of
     /// <see cref="Config"/> whatever <c>strict</c> says; it must take precedence over Akka's reference config
     /// (ahead of it in the fallback chain, or <c>HoconAddMode.Prepend</c> with Akka.Hosting).
     /// </summary>
@@ -43,9 +48,11 @@ public static class ConduitSerialization
         akka.actor {
           serializers {
             {{JsonSerializerName}} = "{{TypeName(typeof(RefusingSerializer))}}"
+            {{MiscSerializerName}} = "{{TypeName(typeof(GuardedMiscMessageSerializer))}}"
           }
           serialization-identifiers {
             "{{TypeName(typeof(RefusingSerializer))}}" = {{RefusingSerializer.SerializerId}}
+            "{{TypeName(typeof(GuardedMiscMessageSerializer))}}" = {{GuardedMiscMessageSerializer.SerializerId}}
           }
         }
         """;

@@ -9,12 +9,12 @@ namespace Conduit.Server.Tests.Security;
 
 /// <summary>
 /// Over real remoting: a stranger's ActorSystem with Akka's stock serialization (JSON for any unbound type) sends a
-/// node's frontend messages whose JSON names a type. The node must refuse them without creating the type, and keep
-/// serving. The attacker also knows Conduit's protocol binding, so it can send a normal request over the same
+/// node's frontend messages that name a .NET type: JSON with <c>$type</c>, and a Status.Failure whose exception type
+/// Akka.Remote would build. The node must refuse them without creating the type, and keep serving. The attacker also knows Conduit's protocol binding, so it can send a normal request over the same
 /// association right after: remoting delivers in order, so once that answer is back the node has already read (and
 /// refused) the JSON message before it. No waiting for "nothing happened".
 /// </summary>
-public sealed class RemoteJsonRefusalTests(SqliteNodeFixture fixture)
+public sealed class UntrustedRemoteMessageTests(SqliteNodeFixture fixture)
     : Akka.TestKit.Xunit2.TestKit(AttackerHocon, "attacker"), IClassFixture<SqliteNodeFixture>
 {
     /// <summary>Akka's stock config (JSON stays the default for unbound types) plus only the protocol binding; no refusal, not strict.</summary>
@@ -48,6 +48,19 @@ public sealed class RemoteJsonRefusalTests(SqliteNodeFixture fixture)
         // The first answer is the one to the normal request: nothing came back for the JSON message.
         ExpectMsg<QueueStats>(stats => stats.Queue == "json-refusal", AnswerTimeout);
         Assert.False(SerializationCanary.SetterRanWith(marker), "the node ran a setter of a type named in JSON from the network");
+        ExpectNoMsg(TimeSpan.Zero);
+    }
+
+    [Fact(DisplayName = "a Status.Failure naming an exception type, sent to a node's frontend, is refused unbuilt, and the node keeps serving")]
+    public void StatusFailureIsRefused()
+    {
+        var marker = Guid.NewGuid().ToString("N");
+
+        Frontend.Tell(new Status.Failure(new CanaryException(marker)), TestActor);
+        Frontend.Tell(new GetQueueStats("status-failure-refusal"), TestActor);
+
+        ExpectMsg<QueueStats>(stats => stats.Queue == "status-failure-refusal", AnswerTimeout);
+        Assert.False(SerializationCanary.SetterRanWith(marker), "the node built an exception of a type named by the sender");
         ExpectNoMsg(TimeSpan.Zero);
     }
 }
