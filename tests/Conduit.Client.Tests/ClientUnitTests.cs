@@ -25,6 +25,23 @@ public sealed class ClientUnitTests
         Assert.Contains("host:port", e.Message);
     }
 
+    [Fact(DisplayName = "the client's ActorSystem refuses serializer id 1 (Akka's JSON) instead of deserializing it")]
+    public async Task ClientRefusesJson()
+    {
+        var config = ClientConfig.Build(new ConduitClientOptions(), ["akka.tcp://conduit@127.0.0.1:1/system/receptionist"]);
+        var system = Akka.Actor.ActorSystem.Create(ClientConfig.SystemName, config);
+        try
+        {
+            Assert.IsType<Conduit.Protocol.Serialization.RefusingSerializer>(Conduit.Testing.SerializerLookup.ById(system.Serialization, 1));
+            Assert.Throws<System.Runtime.Serialization.SerializationException>(() =>
+                system.Serialization.Deserialize("{}"u8.ToArray(), 1, "System.IO.FileInfo, System.Private.CoreLib"));
+        }
+        finally
+        {
+            await system.Terminate();
+        }
+    }
+
     [Fact(DisplayName = "every error code maps to its own exception type carrying the code")]
     public void ErrorMapping()
     {

@@ -4,6 +4,7 @@ using Conduit.Protocol;
 using Conduit.Protocol.Serialization;
 using Conduit.Server.Hosting;
 using Conduit.Server.Persistence;
+using Conduit.Testing;
 using MemoryPack;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -75,6 +76,14 @@ public sealed class SerializationTests : IAsyncLifetime
         var back = _system.Serialization.Deserialize(bytes, serializer.Identifier, manifest);
         Assert.Equal(message.GetType(), back.GetType());
         Assert.Equal(bytes, serializer.ToBinary(back));
+    }
+
+    [Fact(DisplayName = "a node's serialization (WithConduitSerialization) refuses serializer id 1 instead of deserializing JSON")]
+    public void HostingRefusesJson()
+    {
+        Assert.IsType<RefusingSerializer>(SerializerLookup.ById(_system.Serialization, RefusingSerializer.SerializerId));
+        Assert.Throws<System.Runtime.Serialization.SerializationException>(() =>
+            _system.Serialization.Deserialize("{}"u8.ToArray(), RefusingSerializer.SerializerId, "System.IO.FileInfo, System.Private.CoreLib"));
     }
 
     [Fact(DisplayName = "every message type is registered under one unique manifest")]

@@ -5,8 +5,8 @@ namespace Conduit.Protocol.Serialization;
 /// <summary>
 /// Binds <see cref="IConduitMessage"/> to <see cref="ProtocolSerializer"/> with plain HOCON, so any ActorSystem
 /// that talks to Conduit (a node, the client library, the CLI) can use the wire format without Akka.Hosting
-/// or the server assembly. Akka.Hosting users on the server get the same binding from
-/// <c>WithConduitSerialization()</c>, which is built on this.
+/// or the server assembly, and replaces Akka's JSON serializer with <see cref="RefusingSerializer"/>. Akka.Hosting
+/// users on the server get the same from <c>WithConduitSerialization()</c>, which is built on this.
 /// </summary>
 public static class ConduitSerialization
 {
@@ -28,16 +28,45 @@ public static class ConduitSerialization
         }
         """;
 
+    /// <summary>Name of Akka's JSON serializer in its reference config (<c>akka.actor.serializers.json</c>).</summary>
+    public const string JsonSerializerName = "json";
+
+    /// <summary>Name of Akka.Remote's MiscMessageSerializer in its reference config (<c>akka.actor.serializers.akka-misc</c>).</summary>
+    public const string MiscSerializerName = "akka-misc";
+
+    /// <summary>
+    /// Akka's reference config registers its Newtonsoft JSON serializer as <c>json</c> with identifier 1 and binds
+    /// <c>System.Object</c> to it. This puts <see cref="RefusingSerializer"/> under the same name and identifier, so
+    /// the Newtonsoft serializer is never created: a message arriving with serializer id 1 is refused instead of
+    /// deserialized, and anything that would fall back to JSON fails instead of sending it. Likewise
+    /// <see cref="GuardedMiscMessageSerializer"/> replaces <c>akka-misc</c> (id 16) and refuses inbound
+    /// <c>Status.Failure</c>, whose exception Akka would build from a sender-named type. Part of
+    /// <see cref="Config"/> whatever <c>strict</c> says; it must take precedence over Akka's reference config
+    /// (ahead of it in the fallback chain, or <c>HoconAddMode.Prepend</c> with Akka.Hosting).
+    /// </summary>
+    public static readonly string RefuseJsonHocon = $$"""
+        akka.actor {
+          serializers {
+            {{JsonSerializerName}} = "{{TypeName(typeof(RefusingSerializer))}}"
+            {{MiscSerializerName}} = "{{TypeName(typeof(GuardedMiscMessageSerializer))}}"
+          }
+          serialization-identifiers {
+            "{{TypeName(typeof(RefusingSerializer))}}" = {{RefusingSerializer.SerializerId}}
+            "{{TypeName(typeof(GuardedMiscMessageSerializer))}}" = {{GuardedMiscMessageSerializer.SerializerId}}
+          }
+        }
+        """;
+
     /// <summary>
     /// Strict serialization (the same switch as Akka.Hosting's <c>WithStrictSerialization()</c>): a message type
     /// without an explicit binding fails to serialize instead of silently falling back to JSON.
     /// </summary>
     public const string StrictHocon = "akka.actor.serialization-settings.allow-unregistered-types = false";
 
-    /// <summary>The binding, and strict serialization when <paramref name="strict"/> (the default).</summary>
+    /// <summary>The binding, the JSON refusal (always), and strict serialization when <paramref name="strict"/> (the default).</summary>
     public static Config Config(bool strict = true)
     {
-        var binding = ConfigurationFactory.ParseString(BindingHocon);
+        var binding = ConfigurationFactory.ParseString(RefuseJsonHocon).WithFallback(ConfigurationFactory.ParseString(BindingHocon));
         return strict ? ConfigurationFactory.ParseString(StrictHocon).WithFallback(binding) : binding;
     }
 

@@ -35,9 +35,9 @@ public sealed class ManagementActor : ReceiveActor
 
         Receive<GetClusterState>(_ => Sender.Tell(ClusterStateReader.Read(_cluster)));
         Receive<ChangeMembership>(HandleMembership);
-        Receive<GetShardingStats>(_ => ShardingStats().PipeTo(Sender));
-        Receive<GetLocalPartitions>(_ => LocalPartitions().PipeTo(Sender));
-        Receive<ListQueues>(_ => QueueList().PipeTo(Sender));
+        Receive<GetShardingStats>(_ => ShardingStats().PipeTo(Sender, failure: Unavailable("sharding stats")));
+        Receive<GetLocalPartitions>(_ => LocalPartitions().PipeTo(Sender, failure: Unavailable("local partitions")));
+        Receive<ListQueues>(_ => QueueList().PipeTo(Sender, failure: Unavailable("queue list")));
         Receive<OperatorRequest>(HandleOperatorRequest);
     }
 
@@ -110,6 +110,13 @@ public sealed class ManagementActor : ReceiveActor
         }
         _frontend.Forward(op.Request);
     }
+
+    /// <summary>
+    /// A failed answer goes back as <see cref="Rejected"/>, never as PipeTo's default Status.Failure: Conduit systems
+    /// refuse Status.Failure from the wire (GuardedMiscMessageSerializer), so the CLI would only see a timeout.
+    /// </summary>
+    private static Func<Exception, object> Unavailable(string what) => ex =>
+        new Rejected(ErrorCode.Unavailable, $"{what}: {SafeText.Escape((ex as AggregateException)?.InnerException?.Message ?? ex.Message)}");
 
     private async Task<ShardingStats> ShardingStats()
     {
