@@ -77,4 +77,31 @@ public sealed class StatusFailureRefusalTests : IAsyncLifetime
             Assert.Equal(message.GetType(), back.GetType());
         }
     }
+
+    [Fact(DisplayName = "a Conduit system refuses an inbound Failed system message without building the exception type it names, and still reads death watch")]
+    public void ConduitRefusesFailedSystemMessage()
+    {
+        var marker = Guid.NewGuid().ToString("N");
+        var child = (IInternalActorRef)_stock.DeadLetters;
+        var failed = new Akka.Dispatch.SysMsg.Failed(child, new CanaryException(marker), 1);
+        var stock = _stock.Serialization.FindSerializerFor(failed);
+        Assert.IsType<SystemMessageSerializer>(stock);
+        var bytes = stock.ToBinary(failed);
+        var manifest = Akka.Serialization.Serialization.ManifestFor(stock, failed);
+        Assert.IsType<GuardedSystemMessageSerializer>(SerializerLookup.ById(_conduit.Serialization, GuardedSystemMessageSerializer.SerializerId));
+
+        Assert.Throws<SerializationException>(() => _conduit.Serialization.Deserialize(bytes, GuardedSystemMessageSerializer.SerializerId, manifest));
+        Assert.False(SerializationCanary.SetterRanWith(marker));
+
+        object[] passing = [new Akka.Dispatch.SysMsg.Watch(child, child), new Akka.Dispatch.SysMsg.Unwatch(child, child),
+            new Akka.Dispatch.SysMsg.DeathWatchNotification(child, existenceConfirmed: true, addressTerminated: false)];
+        foreach (var message in passing)
+        {
+            var serializer = _conduit.Serialization.FindSerializerFor(message);
+            Assert.IsType<GuardedSystemMessageSerializer>(serializer);
+            var back = _conduit.Serialization.Deserialize(serializer.ToBinary(message), serializer.Identifier,
+                Akka.Serialization.Serialization.ManifestFor(serializer, message));
+            Assert.Equal(message.GetType(), back.GetType());
+        }
+    }
 }

@@ -34,13 +34,18 @@ public static class ConduitSerialization
     /// <summary>Name of Akka.Remote's MiscMessageSerializer in its reference config (<c>akka.actor.serializers.akka-misc</c>).</summary>
     public const string MiscSerializerName = "akka-misc";
 
+    /// <summary>Name of Akka.Remote's SystemMessageSerializer in its reference config (<c>akka.actor.serializers.akka-system-msg</c>).</summary>
+    public const string SystemMessageSerializerName = "akka-system-msg";
+
     /// <summary>
     /// Akka's reference config registers its Newtonsoft JSON serializer as <c>json</c> with identifier 1 and binds
     /// <c>System.Object</c> to it. This puts <see cref="RefusingSerializer"/> under the same name and identifier, so
     /// the Newtonsoft serializer is never created: a message arriving with serializer id 1 is refused instead of
     /// deserialized, and anything that would fall back to JSON fails instead of sending it. Likewise
     /// <see cref="GuardedMiscMessageSerializer"/> replaces <c>akka-misc</c> (id 16) and refuses inbound
-    /// <c>Status.Failure</c>, whose exception Akka would build from a sender-named type. Part of
+    /// <c>Status.Failure</c>, whose exception Akka would build from a sender-named type, and
+    /// <see cref="GuardedSystemMessageSerializer"/> replaces <c>akka-system-msg</c> (id 22) and refuses the system
+    /// messages that carry an exception for the same reason. Part of
     /// <see cref="Config"/> whatever <c>strict</c> says; it must take precedence over Akka's reference config
     /// (ahead of it in the fallback chain, or <c>HoconAddMode.Prepend</c> with Akka.Hosting).
     /// </summary>
@@ -49,10 +54,12 @@ public static class ConduitSerialization
           serializers {
             {{JsonSerializerName}} = "{{TypeName(typeof(RefusingSerializer))}}"
             {{MiscSerializerName}} = "{{TypeName(typeof(GuardedMiscMessageSerializer))}}"
+            {{SystemMessageSerializerName}} = "{{TypeName(typeof(GuardedSystemMessageSerializer))}}"
           }
           serialization-identifiers {
             "{{TypeName(typeof(RefusingSerializer))}}" = {{RefusingSerializer.SerializerId}}
             "{{TypeName(typeof(GuardedMiscMessageSerializer))}}" = {{GuardedMiscMessageSerializer.SerializerId}}
+            "{{TypeName(typeof(GuardedSystemMessageSerializer))}}" = {{GuardedSystemMessageSerializer.SerializerId}}
           }
         }
         """;

@@ -17,7 +17,7 @@ namespace Conduit.Protocol.Serialization;
 /// <remarks>
 /// Outbound Status.Failure is still serialized (by the inner serializer): the receiving Conduit system refuses it.
 /// Akka's <c>SystemMessageSerializer</c> (id 22) rebuilds exceptions the same way for the cause carried by the
-/// Create, Recreate, Resume and Failed system messages (remote deployment and supervision); that one is not wrapped.
+/// Create, Recreate, Resume and Failed system messages: <see cref="GuardedSystemMessageSerializer"/> guards that one.
 /// </remarks>
 public sealed class GuardedMiscMessageSerializer : SerializerWithStringManifest
 {

@@ -62,7 +62,7 @@ public sealed class PollRouter : ReceiveActor
     private void WaitOnAll()
     {
         // The client's poll id, when it gave one, so its CancelPoll withdraws these waits too.
-        var pollId = _poll.PollId != 0 ? _poll.PollId : Random.Shared.NextInt64(1, long.MaxValue);
+        var pollId = _poll.PollId != 0 ? _poll.PollId : Matching.LeaseSigner.NewNonce(); // unguessable: a CancelPoll naming it withdraws the waits
         _outstanding = _partitions;
         for (var p = 0; p < _partitions; p++) Send(p, _poll with { WaitMs = Remaining, PollId = pollId });
         Become(() =>

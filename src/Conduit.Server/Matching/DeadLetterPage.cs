@@ -1,7 +1,7 @@
 namespace Conduit.Server.Matching;
 
 /// <summary>One page of dead letters: at most a count and at most what fits in one reply.</summary>
-public static class DeadLetterPage
+internal static class DeadLetterPage
 {
     /// <summary>Takes dead letters in order while both limits hold; <c>More</c> when any were left.</summary>
     public static (DeadLetter[] Items, bool More) Take(IEnumerable<DeadLetter> ordered, int limit)

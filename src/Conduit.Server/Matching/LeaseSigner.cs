@@ -11,7 +11,7 @@ namespace Conduit.Server.Matching;
 /// cut to 128 bits, base64url. Only the partition (and whoever reads its journal) knows the key, so a token cannot be
 /// made up or altered; nonces come from the system's cryptographic generator.
 /// </summary>
-public sealed class LeaseSigner(byte[] key)
+internal sealed class LeaseSigner(byte[] key)
 {
     public const int KeyBytes = 32;
     private const int MacBytes = 16;
