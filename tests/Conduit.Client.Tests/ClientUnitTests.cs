@@ -39,6 +39,7 @@ public sealed class ClientUnitTests
             [ErrorCode.Overloaded] = typeof(OverloadedException),
             [ErrorCode.Unavailable] = typeof(UnavailableException),
             [ErrorCode.Unauthorized] = typeof(UnauthorizedException),
+            [ErrorCode.QuotaExceeded] = typeof(QuotaExceededException),
         };
         Assert.Equal(Enum.GetValues<ErrorCode>().Order(), expected.Keys.Order());
         foreach (var (code, type) in expected)
