@@ -118,7 +118,7 @@ public sealed class HostileRequestTests
         Assert.Equal((0L, 0L, 0L), (stats.Ready, stats.Running, stats.DeadLettered));
     }
 
-    [Fact(DisplayName = "numbers no client sends (delay, run-at and wait of long.MaxValue, a batch of 25,000) are answered at once with InvalidArgument and change nothing")]
+    [Fact(DisplayName = "numbers no client sends (delay, run-at and wait of long.MaxValue, a batch of 25,000) are answered at once with InvalidArgument, by the frontend and by the partition, and change nothing")]
     public async Task BadNumbers()
     {
         await using var node = await StartNode(TestStores.NewSqlite());
@@ -138,11 +138,14 @@ public sealed class HostileRequestTests
                 new Poll(queue, int.MaxValue, 1_000),
                 new EnqueueBatch(queue, batch),
             ];
+            var partition = PartitionId.Of(queue, queue == "mp" ? 1 : 0).EntityId;
             foreach (var request in requests)
             {
                 var watch = Stopwatch.StartNew();
                 var code = await attacker.Refusal(attacker.Frontend, request, quickly);
                 Assert.True(code == ErrorCode.InvalidArgument, $"{request.GetType().Name} on {queue}: {code} after {watch.ElapsedMilliseconds} ms");
+                code = await attacker.Refusal(attacker.ShardRegion, new PartitionEnvelope(partition, request), quickly);
+                Assert.True(code == ErrorCode.InvalidArgument, $"{request.GetType().Name} straight to {partition}: {code}");
             }
             var stats = await attacker.Ask<QueueStats>(attacker.Frontend, new GetQueueStats(queue));
             Assert.Equal((0L, 0L, 0L), (stats.Ready, stats.Delayed, stats.Running));
