@@ -152,7 +152,7 @@ public sealed class HostileRequestTests
         }
     }
 
-    [Fact(DisplayName = "past its live-partition quota a node refuses a new queue with QuotaExceeded and writes nothing for it")]
+    [Fact(DisplayName = "past its live-partition quota a node refuses new queues with QuotaExceeded, also straight at the shard region, and runs no partition for them")]
     public async Task LivePartitionQuota()
     {
         var storage = TestStores.NewSqlite();
@@ -162,11 +162,36 @@ public sealed class HostileRequestTests
 
         await Assert.ThrowsAsync<QuotaExceededException>(() => client.EnqueueAsync("q4", "one too many"));
         await Assert.ThrowsAsync<QuotaExceededException>(() => client.GetQueueStatsAsync("q4"));
+        await using var attacker = Attacker.Against(node.Port);
+        for (var i = 5; i < 25; i++)
+        {
+            var enqueue = new Enqueue($"q{i}", new TaskSpec(OneByte));
+            Assert.Equal(ErrorCode.QuotaExceeded, await attacker.Refusal(attacker.ShardRegion, new PartitionEnvelope(PartitionId.Of(enqueue.Queue, 0).EntityId, enqueue)));
+        }
 
-        var q4 = QueuePartition.PersistenceIdOf(PartitionId.Of("q4", 0));
-        Assert.Equal(0, await JournalInspector.LiveEvents(storage, q4));
-        Assert.Equal(0, await JournalInspector.Snapshots(storage, q4));
-        await Eventually.Holds(async () => Assert.DoesNotContain("default/q4#0", await node.HostedPartitions()));
+        for (var i = 4; i < 25; i++)
+        {
+            var partition = QueuePartition.PersistenceIdOf(PartitionId.Of($"q{i}", 0));
+            Assert.Equal((0L, 0L), (await JournalInspector.LiveEvents(storage, partition), await JournalInspector.Snapshots(storage, partition)));
+        }
+        await Eventually.Holds(async () => Assert.Equal(["default/q1#0", "default/q2#0", "default/q3#0"], (await node.HostedPartitions()).Order()));
         foreach (var queue in new[] { "q1", "q2", "q3" }) Assert.Equal(1, (await client.GetQueueStatsAsync(queue)).Ready);
+    }
+
+    [Fact(DisplayName = "requests refused past the live-partition quota write no journal rows at all, so they cannot grow storage")]
+    public async Task QuotaRefusalsWriteNothing()
+    {
+        var storage = TestStores.NewSqlite();
+        await using var node = await StartNode(storage, maxLivePartitions: 3);
+        await using var attacker = Attacker.Against(node.Port);
+        foreach (var queue in new[] { "q1", "q2", "q3" }) await attacker.Ask<Enqueued>(attacker.Frontend, new Enqueue(queue, new TaskSpec(OneByte)));
+        var rows = await JournalInspector.AllRows(storage);
+
+        const int refused = 50;
+        for (var i = 0; i < refused; i++)
+            Assert.Equal(ErrorCode.QuotaExceeded, await attacker.Refusal(attacker.Frontend, new GetQueueStats($"new{i}")));
+
+        var written = await JournalInspector.AllRows(storage) - rows;
+        Assert.True(written == 0, $"{refused} refused requests wrote {written} journal rows");
     }
 }
