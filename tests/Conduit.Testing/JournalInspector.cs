@@ -15,7 +15,14 @@ public static class JournalInspector
     public static Task<long> Snapshots(StorageOptions storage, string persistenceId) =>
         Count(storage, "SELECT COUNT(*) FROM snapshot WHERE persistence_id = @p", persistenceId);
 
-    private static async Task<long> Count(StorageOptions storage, string sql, string persistenceId)
+    /// <summary>Every row in the journal, of every persistence id (partitions, remembered entities, ...).</summary>
+    public static Task<long> AllRows(StorageOptions storage) => Count(storage, "SELECT COUNT(*) FROM journal", null);
+
+    /// <summary>Rows of every persistence id that contains <paramref name="text"/>.</summary>
+    public static Task<long> RowsOfIdsContaining(StorageOptions storage, string text) =>
+        Count(storage, "SELECT COUNT(*) FROM journal WHERE persistence_id LIKE @p", "%" + text + "%");
+
+    private static async Task<long> Count(StorageOptions storage, string sql, string? persistenceId)
     {
         await using DbConnection connection = storage.Kind == StorageKind.Sqlite
             ? new SqliteConnection(storage.ConnectionString)
@@ -23,8 +30,8 @@ public static class JournalInspector
         await connection.OpenAsync();
         await using var command = connection.CreateCommand();
         command.CommandText = sql;
-        Add(command, "@p", persistenceId);
-        Add(command, "@f", false);
+        if (persistenceId is not null) Add(command, "@p", persistenceId);
+        if (sql.Contains("@f", StringComparison.Ordinal)) Add(command, "@f", false);
         return Convert.ToInt64(await command.ExecuteScalarAsync());
     }
 
