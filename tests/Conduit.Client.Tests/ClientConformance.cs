@@ -210,8 +210,11 @@ public abstract class ClientConformance(TestNode node, ConduitClient client)
         await Refused<UnknownLeaseException>(ErrorCode.UnknownLease, () => Client.HeartbeatAsync($"default/{q}#0:99999:1:1:5"));
         await Refused<TaskNotFoundException>(ErrorCode.TaskNotFound, () => Client.GetTaskAsync("nope"));
         await Refused<TaskNotFoundException>(ErrorCode.TaskNotFound, () => Client.CancelAsync($"default/{q}#0:99999"));
-        await Refused<OverloadedException>(ErrorCode.Overloaded, () => Client.EnqueueBatchAsync(q,
+        // A batch the writer could never take is InvalidArgument (Overloaded means "retry later", which could not succeed);
+        // Overloaded itself is reached with concurrent writes, in PartitionEngineTests.
+        await Refused<InvalidArgumentException>(ErrorCode.InvalidArgument, () => Client.EnqueueBatchAsync(q,
             Enumerable.Range(0, ClientNodeFixture.OutstandingWriteLimit + 1).Select(_ => new byte[] { 1 })));
+        await Refused<InvalidArgumentException>(ErrorCode.InvalidArgument, () => Client.EnqueueAsync(q, "x", new EnqueueOptions { Delay = TimeSpan.FromDays(400) }));
 
         var stats = await Client.GetQueueStatsAsync(q);
         Assert.Equal((1L, 0L), (stats.Ready, stats.Running));

@@ -177,21 +177,4 @@ public sealed class HostileRequestTests
         await Eventually.Holds(async () => Assert.Equal(["default/q1#0", "default/q2#0", "default/q3#0"], (await node.HostedPartitions()).Order()));
         foreach (var queue in new[] { "q1", "q2", "q3" }) Assert.Equal(1, (await client.GetQueueStatsAsync(queue)).Ready);
     }
-
-    [Fact(DisplayName = "requests refused past the live-partition quota write no journal rows at all, so they cannot grow storage")]
-    public async Task QuotaRefusalsWriteNothing()
-    {
-        var storage = TestStores.NewSqlite();
-        await using var node = await StartNode(storage, maxLivePartitions: 3);
-        await using var attacker = Attacker.Against(node.Port);
-        foreach (var queue in new[] { "q1", "q2", "q3" }) await attacker.Ask<Enqueued>(attacker.Frontend, new Enqueue(queue, new TaskSpec(OneByte)));
-        var rows = await JournalInspector.AllRows(storage);
-
-        const int refused = 50;
-        for (var i = 0; i < refused; i++)
-            Assert.Equal(ErrorCode.QuotaExceeded, await attacker.Refusal(attacker.Frontend, new GetQueueStats($"new{i}")));
-
-        var written = await JournalInspector.AllRows(storage) - rows;
-        Assert.True(written == 0, $"{refused} refused requests wrote {written} journal rows");
-    }
 }

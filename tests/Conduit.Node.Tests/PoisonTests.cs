@@ -25,14 +25,16 @@ public sealed class PoisonTests
             attacker.ShardRegion.Tell(new ShardingEnvelope(id, new GetQueueStats("q")));
             if (id.Length > 0) attacker.ShardRegion.Tell(new ShardRegion.StartEntity(id));
         }
-        Assert.Equal(ErrorCode.TaskNotFound, await attacker.Refusal(attacker.ShardRegion, new ShardingEnvelope("garbage", new GetQueueStats("q"))));
+        // Dropped without an answer; a real partition's request sent after them over the same connection is answered.
+        await attacker.Ask<QueueStats>(attacker.ShardRegion, new PartitionEnvelope(PartitionId.Of("q", 0).EntityId, new GetQueueStats("q")));
     });
 
     [Fact(DisplayName = "a StartEntity with an empty entity id leaves its shard serving, stopping on Ctrl-C and restarting on its data")]
     public Task StartEntityWithEmptyId() => AttackThenRestart([""], async attacker =>
     {
         attacker.ShardRegion.Tell(new ShardRegion.StartEntity(""));
-        Assert.Equal(ErrorCode.TaskNotFound, await attacker.Refusal(attacker.ShardRegion, new ShardingEnvelope("garbage", new GetQueueStats("q"))));
+        // Dropped without an answer; a real partition's request sent after them over the same connection is answered.
+        await attacker.Ask<QueueStats>(attacker.ShardRegion, new PartitionEnvelope(PartitionId.Of("q", 0).EntityId, new GetQueueStats("q")));
     });
 
     /// <summary>
@@ -89,8 +91,13 @@ public sealed class PoisonTests
         return queues.Distinct().ToArray();
     }
 
-    private static string ShardOf(string entityId) =>
-        ((IMessageExtractor)new PartitionMessageExtractor(new QueueTopology(1), 100)).ShardId(entityId, null);
+    /// <summary>The shard Akka's hashing gives an id (the node's extractor gives none to a bogus id: it drops it).</summary>
+    private static string ShardOf(string entityId) => new PlainHash().ShardId(entityId, null);
+
+    private sealed class PlainHash() : HashCodeMessageExtractor(100)
+    {
+        public override string? EntityId(object message) => null;
+    }
 
     /// <summary>Each queue counts its tasks, takes one more and counts again: every shard the attack touched still runs its partitions.</summary>
     private static async Task ServesEveryQueue(NodeProcess node, Attacker client, string[] queues, int expectReady)

@@ -12,8 +12,8 @@ namespace Conduit.Server.Frontend;
 /// </summary>
 public sealed class PartitionMessageExtractor(QueueTopology topology, int maxShards) : HashCodeMessageExtractor(maxShards)
 {
-    /// <summary>Text the shard region logs for each message its extractor refuses; <c>ConduitNode</c> filters it out, since this class logs the drops instead (rate-limited, escaped).</summary>
-    public const string RegionDropLogText = "Message does not have an extractor defined in shard";
+    /// <summary>Texts the shard region logs for each message its extractor refuses; they are filtered out, since this class logs the drops instead (rate-limited, escaped).</summary>
+    public static readonly string[] RegionDropLogTexts = ["Message does not have an extractor defined in shard", "Shard must not be empty"];
 
     private static readonly long LogIntervalMs = 60_000;
     private long _dropped;
@@ -36,6 +36,19 @@ public sealed class PartitionMessageExtractor(QueueTopology topology, int maxSha
     }
 
     public override object? EntityMessage(object message) => message is PartitionEnvelope envelope ? envelope.Request : message;
+
+    /// <summary>
+    /// Also asked for ids that never passed <see cref="EntityId"/>: Akka's own <c>ShardingEnvelope</c> and
+    /// <c>StartEntity</c> name their entity themselves. An id outside the topology gets the empty shard id, which the
+    /// region drops ("Shard must not be empty") before any shard stores or starts it: an empty entity id would otherwise
+    /// make Akka's shard throw while creating the entity, in a loop that remember-entities brings back after a restart.
+    /// </summary>
+    public override string ShardId(string entityId, object? messageHint = null)
+    {
+        if (topology.TryResolve(entityId, out _)) return base.ShardId(entityId, messageHint);
+        Drop(entityId);
+        return "";
+    }
 
     private void Drop(string? entityId)
     {

@@ -52,7 +52,9 @@ public static class ConduitHostingExtensions
         var topology = options.Topology;
         var extractor = new PartitionMessageExtractor(topology, options.MaxShards);
         // The shard region logs every message its extractor refuses, whole and per message; the extractor logs them instead, escaped and at most once a minute.
-        builder.AddSetup(new LogFilterBuilder().ExcludeMessageContaining(PartitionMessageExtractor.RegionDropLogText).Build());
+        var filters = new LogFilterBuilder();
+        foreach (var text in PartitionMessageExtractor.RegionDropLogTexts) filters.ExcludeMessageContaining(text);
+        builder.AddSetup(filters.Build());
         builder.WithActors((system, _) => extractor.AttachLog(Logging.GetLogger(system, "conduit.partitions")));
         if (options.IsTaskService)
         {
