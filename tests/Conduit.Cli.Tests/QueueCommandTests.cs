@@ -132,7 +132,7 @@ public sealed class QueueCommandTests(CliNodeFixture fixture) : IClassFixture<Cl
         var twice = await fixture.Cli("task", "cancel", id);
         Assert.Equal(1, twice.ExitCode);
         Assert.StartsWith("InvalidArgument: ", twice.Err);
-        var missing = await fixture.Cli("task", "get", "default/cli-cancel#0:999999");
+        var missing = await fixture.Cli("task", "get", "default/cli-cancel#0:999993");
         Assert.Equal(1, missing.ExitCode);
         Assert.StartsWith("TaskNotFound: ", missing.Err);
     }
@@ -155,7 +155,7 @@ public sealed class QueueCommandTests(CliNodeFixture fixture) : IClassFixture<Cl
         Assert.Equal("boom", row[^1]);
         Assert.Equal(1, (await Stats("cli-dlq")).GetProperty("deadLettered").GetInt32());
 
-        var byId = await fixture.Cli("dlq", "requeue", "cli-dlq", "default/cli-dlq#0:999999", "--json");
+        var byId = await fixture.Cli("dlq", "requeue", "cli-dlq", "default/cli-dlq#0:999993", "--json");
         Ok(byId);
         Assert.Equal(0, byId.Json.GetProperty("count").GetInt32()); // not a dead letter: nothing requeued
 

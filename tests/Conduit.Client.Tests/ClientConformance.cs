@@ -207,9 +207,9 @@ public abstract class ClientConformance(TestNode node, ConduitClient client)
         await Refused<InvalidArgumentException>(ErrorCode.InvalidArgument, () => Client.EnqueueAsync(q, "x", new EnqueueOptions { Priority = 10 }));
         await Refused<InvalidArgumentException>(ErrorCode.InvalidArgument, () => Client.PollAsync(q, maxTasks: 0, wait: ShortWait));
         await Refused<UnknownLeaseException>(ErrorCode.UnknownLease, () => Client.CompleteAsync("not-a-lease"));
-        await Refused<UnknownLeaseException>(ErrorCode.UnknownLease, () => Client.HeartbeatAsync($"default/{q}#0:99999:1:1:5"));
+        await Refused<UnknownLeaseException>(ErrorCode.UnknownLease, () => Client.HeartbeatAsync($"default/{q}#0:99993:1:1:5:AAAAAAAAAAAAAAAAAAAAAA"));
         await Refused<TaskNotFoundException>(ErrorCode.TaskNotFound, () => Client.GetTaskAsync("nope"));
-        await Refused<TaskNotFoundException>(ErrorCode.TaskNotFound, () => Client.CancelAsync($"default/{q}#0:99999"));
+        await Refused<TaskNotFoundException>(ErrorCode.TaskNotFound, () => Client.CancelAsync($"default/{q}#0:99993"));
         // A batch the writer could never take is InvalidArgument (Overloaded means "retry later", which could not succeed);
         // Overloaded itself is reached with concurrent writes, in PartitionEngineTests.
         await Refused<InvalidArgumentException>(ErrorCode.InvalidArgument, () => Client.EnqueueBatchAsync(q,
