@@ -10,16 +10,45 @@ public sealed partial class ConduitClient
     public static readonly TimeSpan DefaultPollWait = TimeSpan.FromSeconds(20);
 
     /// <summary>Enqueues one task; returns once it is durable. A repeated idempotency key returns the original id with <c>Duplicate</c>.</summary>
-    public Task<Enqueued> EnqueueAsync(string queue, byte[] payload, EnqueueOptions? options = null, CancellationToken cancellationToken = default) =>
-        RequestAsync<Enqueued>(new Enqueue(queue, EnqueueOptions.Spec(payload, options)), null, cancellationToken);
+    public Task<Enqueued> EnqueueAsync(string queue, byte[] payload, EnqueueOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        var spec = EnqueueOptions.Spec(payload, options);
+        if (WireBytes(spec) > MaxRequestBytes)
+            throw new PayloadTooLargeException($"the task is {WireBytes(spec)} bytes with its headers, more than one request may carry " +
+                                               $"({MaxRequestBytes}; nodes accept payloads up to 256 KiB by default); nothing was sent");
+        return RequestAsync<Enqueued>(new Enqueue(queue, spec), null, cancellationToken);
+    }
 
     /// <summary>Enqueues one task whose payload is <paramref name="text"/> as UTF-8.</summary>
     public Task<Enqueued> EnqueueAsync(string queue, string text, EnqueueOptions? options = null, CancellationToken cancellationToken = default) =>
         EnqueueAsync(queue, Encoding.UTF8.GetBytes(text), options, cancellationToken);
 
     /// <summary>Enqueues many tasks in one request (one journal write per partition); results are in the order given.</summary>
-    public async Task<IReadOnlyList<Enqueued>> EnqueueBatchAsync(string queue, IEnumerable<TaskSpec> tasks, CancellationToken cancellationToken = default) =>
-        (await RequestAsync<EnqueuedBatch>(new EnqueueBatch(queue, tasks.ToArray()), null, cancellationToken).ConfigureAwait(false)).Results;
+    public async Task<IReadOnlyList<Enqueued>> EnqueueBatchAsync(string queue, IEnumerable<TaskSpec> tasks, CancellationToken cancellationToken = default)
+    {
+        var array = tasks.ToArray();
+        var bytes = array.Sum(WireBytes);
+        if (bytes > MaxRequestBytes)
+            throw new InvalidArgumentException($"the batch is {bytes} bytes, more than one request may carry ({MaxRequestBytes}); split it. Nothing was sent");
+        return (await RequestAsync<EnqueuedBatch>(new EnqueueBatch(queue, array), null, cancellationToken).ConfigureAwait(false)).Results;
+    }
+
+    /// <summary>
+    /// Most bytes of tasks one request carries: remoting drops a message larger than its frame
+    /// (<see cref="WireLimits.MaximumFrameBytes"/>) without a word, so a request that would not fit is refused here, with
+    /// room left for the envelope.
+    /// </summary>
+    public const int MaxRequestBytes = WireLimits.MaximumFrameBytes - 256 * 1024;
+
+    /// <summary>At least the bytes a task takes on the wire: payload, and headers and key in UTF-8.</summary>
+    private static long WireBytes(TaskSpec? spec)
+    {
+        if (spec is null) return 0;
+        long bytes = (spec.Payload?.Length ?? 0) + 32 + (spec.IdempotencyKey is { } key ? Encoding.UTF8.GetByteCount(key) : 0);
+        if (spec.Headers is { } headers)
+            foreach (var (name, value) in headers) bytes += 8 + Encoding.UTF8.GetByteCount(name) + (value is null ? 0 : Encoding.UTF8.GetByteCount(value));
+        return bytes;
+    }
 
     /// <summary>Enqueues one task per payload, all with the same <paramref name="options"/>.</summary>
     public Task<IReadOnlyList<Enqueued>> EnqueueBatchAsync(string queue, IEnumerable<byte[]> payloads, EnqueueOptions? options = null,

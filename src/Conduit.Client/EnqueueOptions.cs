@@ -28,7 +28,7 @@ public sealed record EnqueueOptions
         payload,
         Headers is null ? null : new Dictionary<string, string>(Headers),
         Priority,
-        Delay is { } d ? Math.Max(0, (long)d.TotalMilliseconds) : 0,
+        Delay is { } d ? (long)d.TotalMilliseconds : 0, // a negative delay is the node's to refuse (InvalidArgument), not to clamp
         RunAt?.ToUnixTimeMilliseconds(),
         IdempotencyKey,
         MaxAttempts ?? 0);

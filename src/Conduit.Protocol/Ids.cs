@@ -9,7 +9,8 @@ public static partial class QueueName
 {
     public const int MaxLength = 128;
 
-    [GeneratedRegex("^[a-z0-9][a-z0-9._-]{0,127}$", RegexOptions.CultureInvariant)]
+    // \z, not $: $ also matches before a final newline, which let "q\n" through.
+    [GeneratedRegex(@"^[a-z0-9][a-z0-9._-]{0,127}\z", RegexOptions.CultureInvariant)]
     private static partial Regex Pattern();
 
     public static bool IsValid([NotNullWhen(true)] string? name) => name is not null && Pattern().IsMatch(name);

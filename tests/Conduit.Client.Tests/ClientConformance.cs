@@ -215,6 +215,12 @@ public abstract class ClientConformance(TestNode node, ConduitClient client)
         await Refused<InvalidArgumentException>(ErrorCode.InvalidArgument, () => Client.EnqueueBatchAsync(q,
             Enumerable.Range(0, ClientNodeFixture.OutstandingWriteLimit + 1).Select(_ => new byte[] { 1 })));
         await Refused<InvalidArgumentException>(ErrorCode.InvalidArgument, () => Client.EnqueueAsync(q, "x", new EnqueueOptions { Delay = TimeSpan.FromDays(400) }));
+        await Refused<InvalidArgumentException>(ErrorCode.InvalidArgument, () => Client.EnqueueAsync(q, "x", new EnqueueOptions { Delay = TimeSpan.FromSeconds(-1) }));
+        await Refused<InvalidArgumentException>(ErrorCode.InvalidArgument, () => Client.ListDeadLettersAsync(q, limit: 0));
+        await Refused<InvalidQueueNameException>(ErrorCode.InvalidQueueName, () => Client.EnqueueAsync("q\n", "x"));
+        // Larger than a remoting frame: refused by the client at once (remoting would drop it and the caller would time out).
+        await Refused<PayloadTooLargeException>(ErrorCode.PayloadTooLarge, () => Client.EnqueueAsync(q, new byte[9 << 20]));
+        await Refused<InvalidArgumentException>(ErrorCode.InvalidArgument, () => Client.EnqueueBatchAsync(q, Enumerable.Range(0, 40).Select(_ => new byte[256 * 1024])));
 
         var stats = await Client.GetQueueStatsAsync(q);
         Assert.Equal((1L, 0L), (stats.Ready, stats.Running));

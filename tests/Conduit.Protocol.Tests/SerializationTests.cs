@@ -159,6 +159,8 @@ public sealed class SerializationTests : IAsyncLifetime
     [InlineData("Emails", false)]
     [InlineData("-x", false)]
     [InlineData("has space", false)]
+    [InlineData("q\n", false)]
+    [InlineData("q\r\n", false)]
     [InlineData("", false)]
     public void QueueNames(string name, bool valid) => Assert.Equal(valid, QueueName.IsValid(name));
 }

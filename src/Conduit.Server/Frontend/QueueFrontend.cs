@@ -109,6 +109,9 @@ public sealed class QueueFrontend : ReceiveActor
                 }
                 FanOut(queue, groups.ToDictionary(g => g.Key, g => (IPartitionRequest)(r with { TaskIds = g.Value.ToArray() })), Merge);
                 break;
+            case ListDeadLetters l when TaskSpecRules.CheckDeadLetterLimit(l) is { } invalid:
+                Sender.Tell(invalid);
+                break;
             case ListDeadLetters l:
                 FanOut(queue, Enumerable.Range(0, partitions).ToDictionary(i => i, _ => request), replies => MergeDeadLetters(l, replies));
                 break;
@@ -189,8 +192,7 @@ public sealed class QueueFrontend : ReceiveActor
     private static object MergeDeadLetters(ListDeadLetters list, List<(int, object)> replies)
     {
         var pages = replies.Select(r => (DeadLetters)r.Item2).ToList();
-        var limit = Math.Clamp(list.Limit, 1, ListDeadLetters.MaxLimit);
-        var (items, more) = DeadLetterPage.Take(pages.SelectMany(p => p.Items).Order(DeadLetter.Order), limit);
+        var (items, more) = DeadLetterPage.Take(pages.SelectMany(p => p.Items).Order(DeadLetter.Order), list.Limit);
         return new DeadLetters(list.Queue, items, more || pages.Any(p => p.More));
     }
 

@@ -131,7 +131,8 @@ public sealed partial class PartitionEngine
 
     private void HandleListDeadLetters(object replyTo, ListDeadLetters list)
     {
-        var limit = Math.Clamp(list.Limit, 1, ListDeadLetters.MaxLimit);
+        if (TaskSpecRules.CheckDeadLetterLimit(list) is { } invalid) { _fx.Reply(replyTo, invalid); return; }
+        var limit = list.Limit;
         var candidates = Log.Exceptions.Values.Where(e => e.State == TaskState.Dead)
             .Select(e => new DeadLetter(TaskIdOf(e.Seq), e.Attempt, e.Reason, e.UpdatedAtMs))
             .Where(d => d.IsAfter(list)).Order(DeadLetter.Order);

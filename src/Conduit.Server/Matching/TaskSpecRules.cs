@@ -80,6 +80,11 @@ public static class TaskSpecRules
         return null;
     }
 
+    public static Rejected? CheckDeadLetterLimit(ListDeadLetters list) =>
+        list.Limit is < 1 or > ListDeadLetters.MaxLimit
+            ? new Rejected(ErrorCode.InvalidArgument, $"limit must be 1..{ListDeadLetters.MaxLimit}, not {list.Limit}")
+            : null;
+
     /// <summary>A list of ids in one request: at most <see cref="MaxIdsPerRequest"/>.</summary>
     public static Rejected? CheckIdCount(int count, string what) =>
         count > MaxIdsPerRequest ? new Rejected(ErrorCode.InvalidArgument, $"at most {MaxIdsPerRequest} {what} per request, not {count}") : null;

@@ -130,6 +130,16 @@ public sealed class HostileInputTests
         Assert.Equal(25, seen.Distinct().Count());
     }
 
+    [Theory(DisplayName = "a dead-letter limit outside 1..10,000 is refused, not clamped")]
+    [InlineData(0)]
+    [InlineData(-1)]
+    [InlineData(10_001)]
+    public void DeadLetterLimit(int limit)
+    {
+        var h = new EngineHarness();
+        Assert.Equal(ErrorCode.InvalidArgument, Assert.IsType<Rejected>(h.Call(new ListDeadLetters("q", limit))).Code);
+    }
+
     [Fact(DisplayName = "more ids in one request than allowed are refused whole")]
     public void TooManyIds()
     {
