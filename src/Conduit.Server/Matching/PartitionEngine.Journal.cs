@@ -106,7 +106,35 @@ public sealed partial class PartitionEngine
     private void MaybeSnapshot(long seqNr, long now)
     {
         if (seqNr - _lastSnapshotSeqNr < _o.SnapshotEvery) return;
+        Snapshot(seqNr, now);
+    }
+
+    /// <summary>
+    /// Compaction at rest: snapshots otherwise follow new events, so without it whatever a quiet partition could still
+    /// delete (below a relocation that just happened, or after a snapshot or delete that failed) would stay in the
+    /// journal until the next burst. Called about once a second; acts once the partition has written nothing for
+    /// <see cref="PartitionOptions.CompactAtRestAfterMs"/> and there is something to gain.
+    /// </summary>
+    public void OnHousekeeping()
+    {
+        var now = _now();
+        if (_outstanding > 0 || _relocating || now - _lastPersistedAtMs < _o.CompactAtRestAfterMs) return;
+        var since = Log.LastEventSeqNr - _lastSnapshotSeqNr;
+        if (since <= 0 || !(_compactionPending || since >= Math.Max(1, _o.SnapshotEvery / 4))) return;
+        Snapshot(Log.LastEventSeqNr, now);
+    }
+
+    /// <summary>A snapshot or a delete did not happen (storage trouble): the next quiet moment tries again.</summary>
+    public void OnCompactionFailed()
+    {
+        _compactionPending = true;
+        _lastSnapshotSeqNr = 0; // forget it: the next event, or the next quiet moment, snapshots again
+    }
+
+    private void Snapshot(long seqNr, long now)
+    {
         _lastSnapshotSeqNr = seqNr;
+        _compactionPending = false;
         // Events below the oldest one still needed carry nothing a recovery or a page-in needs once the snapshot is saved.
         var oldest = Log.OldestNeededEvent();
         var deleteUpTo = oldest == 0 ? seqNr : Math.Min(seqNr, oldest - 1);
@@ -145,7 +173,9 @@ public sealed partial class PartitionEngine
             entries.Add(new BatchEntry { Kind = EntryKind.Relocated, Seq = e.Seq, Task = record });
             bytes += record.Payload.Length;
         }
-        if (entries.Count > 0) Append(entries.ToArray(), null, null);
+        if (entries.Count == 0) return;
+        Append(entries.ToArray(), null, null);
+        _compactionPending = true; // what lies below the moved tasks can go at the next snapshot, also at rest
     }
 
     /// <summary>The task <paramref name="seq"/> as enqueued (or last relocated) in <paramref name="batch"/>.</summary>

@@ -37,6 +37,8 @@ public sealed partial class PartitionEngine
     private bool _reading;
     private bool _relocating;
     private long _lastSnapshotSeqNr;
+    private long _lastPersistedAtMs;
+    private bool _compactionPending;
     private long _nextPollId;
 
     private sealed record Waiter(long Id, object ReplyTo, int MaxTasks, long LeaseMs, long FrontendPollId);
@@ -313,6 +315,7 @@ public sealed partial class PartitionEngine
     {
         _outstanding = Math.Max(0, _outstanding - batch.Entries.Length);
         Log.Apply(batch, seqNr);
+        _lastPersistedAtMs = _now();
         foreach (var entry in batch.Entries)
         {
             switch (entry.Kind)

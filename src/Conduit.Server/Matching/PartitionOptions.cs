@@ -47,6 +47,12 @@ public sealed record PartitionOptions
     public int OutstandingWriteLimit { get; init; } = 20_000;
     /// <summary>A snapshot is saved every this many events, then fully-settled events are deleted. Defaults to 500.</summary>
     public int SnapshotEvery { get; init; } = 500;
+    /// <summary>
+    /// A partition that has written nothing for this long takes a snapshot (and deletes what it can) if a relocation, a
+    /// failed snapshot or delete, or a quarter of <see cref="SnapshotEvery"/> events wait for one: compaction at rest.
+    /// Defaults to 2 s.
+    /// </summary>
+    public long CompactAtRestAfterMs { get; init; } = 2_000;
     /// <summary>How often leases, poll deadlines and delayed tasks are checked. Defaults to 100 ms.</summary>
     public long TickMs { get; init; } = 100;
     /// <summary>How long an idempotency key keeps returning the original task. Defaults to 24 h.</summary>

@@ -123,9 +123,11 @@ public sealed class QueuePartition : ReceiveActor, IWithStash, IWithTimers, IPar
         Receive<GossipTick>(_ =>
         {
             Gossip();
+            _engine!.OnHousekeeping();
             PassivateWhenIdle();
         });
         Receive<PollDeadline>(d => _engine!.OnPollDeadline(d.PollId));
+        Receive<TaskWriter.CompactionFailed>(_ => _engine!.OnCompactionFailed());
         Receive<TaskWriter.Failed>(failed => BecomeUnavailable(failed.Cause.Message));
         Receive<Terminated>(t => t.ActorRef.Equals(_writer), _ => BecomeUnavailable("the writer stopped"));
     }

@@ -20,6 +20,11 @@ public sealed class TaskWriter : UntypedPersistentActor, IWithTimers
     public sealed record Recovered(PartitionLog Log);
     public sealed record Failed(Exception Cause);
     public sealed record SaveSnapshotRequest(PartitionSnapshot Snapshot, long SeqNr, long DeleteEventsUpTo);
+    /// <summary>A snapshot or a delete failed: the partition compacts again when it is quiet.</summary>
+    public sealed class CompactionFailed
+    {
+        public static readonly CompactionFailed Instance = new();
+    }
 
     private sealed class FlushNow
     {
@@ -115,9 +120,11 @@ public sealed class TaskWriter : UntypedPersistentActor, IWithTimers
             case SaveSnapshotFailure failed:
                 _deleteAfterSnapshot.Remove(failed.Metadata.SequenceNr);
                 _log.Warning(failed.Cause, "Snapshot of {0} at {1} failed; the journal is kept", PersistenceId, failed.Metadata.SequenceNr);
+                _partition.Tell(CompactionFailed.Instance);
                 break;
             case DeleteMessagesFailure failed:
                 _log.Warning(failed.Cause, "Deleting events of {0} up to {1} failed", PersistenceId, failed.ToSequenceNr);
+                _partition.Tell(CompactionFailed.Instance);
                 break;
             case DeleteMessagesSuccess or DeleteSnapshotsSuccess or DeleteSnapshotsFailure:
                 break;
