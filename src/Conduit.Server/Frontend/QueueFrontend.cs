@@ -59,7 +59,7 @@ public sealed class QueueFrontend : ReceiveActor
                 var queue = QueueOf(request);
                 if (!QueueName.IsValid(queue))
                 {
-                    Sender.Tell(new Rejected(ErrorCode.InvalidQueueName, QueueName.Describe(queue)));
+                    Sender.Tell(new Rejected(ErrorCode.InvalidQueueName, QueueName.Describe(SafeText.Escape(queue, 140))));
                     return;
                 }
                 RouteQueueRequest(queue, request);
@@ -109,11 +109,15 @@ public sealed class QueueFrontend : ReceiveActor
                 }
                 FanOut(queue, groups.ToDictionary(g => g.Key, g => (IPartitionRequest)(r with { TaskIds = g.Value.ToArray() })), Merge);
                 break;
+            case CancelPoll c:
+                // Nobody waits for an answer: tell every partition, no asks.
+                for (var p = 0; p < partitions; p++) _region.Tell(new PartitionEnvelope(PartitionId.Of(queue, p).EntityId, c));
+                break;
             case ListDeadLetters l when TaskSpecRules.CheckDeadLetterLimit(l) is { } invalid:
                 Sender.Tell(invalid);
                 break;
             case ListDeadLetters l:
-                FanOut(queue, Enumerable.Range(0, partitions).ToDictionary(i => i, _ => request), replies => MergeDeadLetters(l, replies));
+                FanOut(queue, Enumerable.Range(0, partitions).ToDictionary(i => i, _ => request), replies => DeadLetterPage.Merge(l, replies.Select(r => (DeadLetters)r.Item2).ToList()));
                 break;
             default:
                 FanOut(queue, Enumerable.Range(0, partitions).ToDictionary(i => i, _ => request), Merge);
@@ -188,13 +192,6 @@ public sealed class QueueFrontend : ReceiveActor
         };
     }
 
-    /// <summary>Each partition sent its first page after the cursor; the merged page is the first items of all, in order, within both limits.</summary>
-    private static object MergeDeadLetters(ListDeadLetters list, List<(int, object)> replies)
-    {
-        var pages = replies.Select(r => (DeadLetters)r.Item2).ToList();
-        var (items, more) = DeadLetterPage.Take(pages.SelectMany(p => p.Items).Order(DeadLetter.Order), list.Limit);
-        return new DeadLetters(list.Queue, items, more || pages.Any(p => p.More));
-    }
 
     /// <summary>Only ids that name a partition of the topology reach the shard region: anything else never starts an entity.</summary>
     private void ToLeaseOwner(string? token, IPartitionRequest request)

@@ -105,7 +105,7 @@ public static class ConduitHostingExtensions
     {
         if (!topology.TryResolve(entityId, out var id))
             return RefusedPartition.Props(new Rejected(ErrorCode.TaskNotFound, "no such partition in this cluster's topology"));
-        if (census.Live >= options.MaxLivePartitionsPerNode)
+        if (!census.TryAdmit(options.MaxLivePartitionsPerNode))
             return RefusedPartition.Props(new Rejected(ErrorCode.QuotaExceeded,
                 $"this node already runs its limit of {options.MaxLivePartitionsPerNode} live partitions; idle ones passivate after " +
                 $"{options.Partition.PassivateIdleAfterMs / 1000} s, or raise --max-live-partitions"));

@@ -54,7 +54,7 @@ public sealed class ManagementActor : ReceiveActor
         catch (Exception)
         {
             Sender.Tell(new Rejected(ErrorCode.InvalidArgument,
-                $"'{change.Address}' is not a node address: use akka.tcp://{NodeSettings.SystemName}@host:port"));
+                $"'{SafeText.Escape(change.Address, 300)}' is not a node address: use akka.tcp://{NodeSettings.SystemName}@host:port"));
             return;
         }
         var state = _cluster.State;

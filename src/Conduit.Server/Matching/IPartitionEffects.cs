@@ -32,7 +32,11 @@ public abstract record ReadRequest;
 /// <summary>Read up to <paramref name="MaxEvents"/> events from <paramref name="FromSeqNr"/> on, looking for fresh tasks of <paramref name="Priority"/>.</summary>
 public sealed record ScanRequest(int Priority, long FromSeqNr, int MaxEvents) : ReadRequest;
 
-/// <summary>Read these events to get the payloads of due delayed or retried tasks, or (<paramref name="ForRelocation"/>) of long-unsettled tasks to write anew.</summary>
-public sealed record FetchRequest(long[] EventSeqNrs, bool ForRelocation = false) : ReadRequest;
+/// <summary>
+/// Read these events to get the payloads of due delayed or retried tasks, or (<paramref name="ForRelocation"/>) of
+/// long-unsettled tasks to write anew, or (<paramref name="ForLookup"/>) to find out whether a task id a request names
+/// is really a task there.
+/// </summary>
+public sealed record FetchRequest(long[] EventSeqNrs, bool ForRelocation = false, bool ForLookup = false) : ReadRequest;
 
 public sealed record JournalPage(ReadRequest Request, IReadOnlyList<(long SeqNr, PartitionBatch Batch)> Events);

@@ -22,16 +22,66 @@ public sealed partial class PartitionEngine
         seq = 0;
         if (!TaskId.TryParse(text, out var id) || id.Partition != _id)
         {
-            Reject(replyTo, ErrorCode.TaskNotFound, $"'{text}' is not a task id of partition {_id}");
+            Reject(replyTo, ErrorCode.TaskNotFound, $"'{SafeText.Escape(text)}' is not a task id of partition {_id}");
             return false;
         }
         seq = id.Seq;
         return true;
     }
 
-    private void HandleCancel(object replyTo, CancelTask cancel)
+    /// <summary>Most requests waiting for a lookup at once; more are refused with Overloaded.</summary>
+    private const int MaxLookups = 256;
+
+    private sealed record Lookup(object ReplyTo, IPartitionRequest Request, long Seq, FetchRequest Read);
+
+    /// <summary>
+    /// A fresh task not in memory is known only by its counter; the priority in the id (the low 4 bits) is checked against
+    /// the journal before anything is answered or changed, so an id with another task's counter and a made-up priority
+    /// cannot cancel or report that task. True when <paramref name="seq"/> may be used now; false when the request was
+    /// answered or waits for the lookup (it is handled again once the event is read).
+    /// </summary>
+    private bool Verified(object replyTo, IPartitionRequest request, long seq, bool verified)
+    {
+        if (verified || !Log.IsFresh(seq) || _window.Contains(seq) || _due.Contains(seq) || _leases.Contains(seq) || _settling.ContainsKey(seq))
+            return true;
+        var counter = seq >> 4;
+        for (var p = 0; p < PartitionLog.PriorityLevels; p++)
+        {
+            var other = (counter << 4) | (uint)p;
+            if (other != seq && (_window.Contains(other) || _leases.Contains(other) || _settling.ContainsKey(other) || Log.Exceptions.ContainsKey(other)))
+            {
+                Reject(replyTo, ErrorCode.TaskNotFound, $"task {TaskIdOf(seq)} does not exist");
+                return false;
+            }
+        }
+        var eventSeqNr = Log.EventOf(counter);
+        if (eventSeqNr == 0) { Reject(replyTo, ErrorCode.TaskNotFound, $"task {TaskIdOf(seq)} does not exist"); return false; }
+        if (_lookups.Count >= MaxLookups) { Reject(replyTo, ErrorCode.Overloaded, $"partition {_id} is looking up {MaxLookups} task ids; retry"); return false; }
+        var read = new FetchRequest([eventSeqNr], ForLookup: true);
+        _lookups.Add(new Lookup(replyTo, request, seq, read));
+        _fx.Read(read);
+        return false;
+    }
+
+    /// <summary>The event a lookup asked for: handle each waiting request again if its task is there, else TaskNotFound.</summary>
+    private void AnswerLookups(FetchRequest read, IReadOnlyList<(long SeqNr, PartitionBatch Batch)>? events)
+    {
+        foreach (var lookup in _lookups.Where(l => ReferenceEquals(l.Read, read)).ToList())
+        {
+            _lookups.Remove(lookup);
+            if (events is null)
+                Reject(lookup.ReplyTo, ErrorCode.Unavailable, $"partition {_id} could not read its journal; retry");
+            else if (!events.Any(e => RecordIn(e.Batch, lookup.Seq) is not null))
+                Reject(lookup.ReplyTo, ErrorCode.TaskNotFound, $"task {TaskIdOf(lookup.Seq)} does not exist");
+            else if (lookup.Request is CancelTask cancel) HandleCancel(lookup.ReplyTo, cancel, verified: true);
+            else if (lookup.Request is GetTask get) HandleGetTask(lookup.ReplyTo, get, verified: true);
+        }
+    }
+
+    private void HandleCancel(object replyTo, CancelTask cancel, bool verified = false)
     {
         if (!TryParseOwnTask(replyTo, cancel.TaskId, out var seq)) return;
+        if (!Verified(replyTo, cancel, seq, verified)) return;
         switch (StatusOf(seq, _now()))
         {
             case null:
@@ -53,9 +103,10 @@ public sealed partial class PartitionEngine
         Append([BatchEntry.Of(EntryKind.Cancelled, seq)], replyTo, new Cancelled(cancel.TaskId));
     }
 
-    private void HandleGetTask(object replyTo, GetTask get)
+    private void HandleGetTask(object replyTo, GetTask get, bool verified = false)
     {
         if (!TryParseOwnTask(replyTo, get.TaskId, out var seq)) return;
+        if (!Verified(replyTo, get, seq, verified)) return;
         var now = _now();
         if (StatusOf(seq, now) is not { } status)
         {

@@ -32,6 +32,11 @@ public sealed partial class PartitionEngine
 
     public void OnJournalPage(JournalPage page)
     {
+        if (page.Request is FetchRequest { ForLookup: true } lookup)
+        {
+            AnswerLookups(lookup, page.Events);
+            return;
+        }
         if (page.Request is FetchRequest { ForRelocation: true })
         {
             Relocate(page.Events);
@@ -49,7 +54,8 @@ public sealed partial class PartitionEngine
     /// <summary>A read failed (storage trouble): forget it; the next tick asks again.</summary>
     public void OnReadFailed(ReadRequest request)
     {
-        if (request is FetchRequest { ForRelocation: true }) _relocating = false;
+        if (request is FetchRequest { ForLookup: true } lookup) AnswerLookups(lookup, null);
+        else if (request is FetchRequest { ForRelocation: true }) _relocating = false;
         else _reading = false;
     }
 

@@ -32,6 +32,7 @@ public sealed partial class PartitionEngine
     private readonly HashSet<long> _due = [];
     private readonly Dictionary<string, long> _pendingKeys = new(StringComparer.Ordinal);
     private readonly Dictionary<long, TaskStatus> _settling = new();
+    private readonly List<Lookup> _lookups = [];
     private long _nextCounter;
     private long _outstanding;
     private bool _reading;
@@ -217,6 +218,8 @@ public sealed partial class PartitionEngine
     /// <summary>Answers every waiting poller with <paramref name="reply"/> (the partition is going away).</summary>
     public void AbandonPollers(object reply)
     {
+        foreach (var lookup in _lookups) _fx.Reply(lookup.ReplyTo, reply is Polled ? new Rejected(ErrorCode.Unavailable, $"partition {_id} is moving; retry") : reply);
+        _lookups.Clear();
         foreach (var waiter in _pollers) _fx.Reply(waiter.ReplyTo, reply);
         _pollers.Clear();
         _pollersById.Clear();

@@ -232,7 +232,8 @@ public sealed class PartitionLog
         else
         {
             if (counter >= NextCounter || Settled.Contains(counter)) return;
-            FreshCount[(int)(seq & 0xF)]--;
+            var p = (int)(seq & 0xF);
+            FreshCount[p] = Math.Max(0, FreshCount[p] - 1);
         }
         Settled.Add(counter);
     }

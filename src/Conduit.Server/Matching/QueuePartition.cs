@@ -56,10 +56,14 @@ public sealed class QueuePartition : ReceiveActor, IWithStash, IWithTimers, IPar
     public IStash Stash { get; set; } = null!;
     public ITimerScheduler Timers { get; set; } = null!;
 
-    protected override void PreStart()
+    /// <summary>Counted in by the entity factory (<see cref="PartitionCensus.TryAdmit"/>); counted out in <see cref="PostStop"/>.</summary>
+    protected override void PreStart() => StartWriter();
+
+    /// <summary>A restart ran <see cref="PostStop"/>, which counted this partition out: count it in again.</summary>
+    protected override void PostRestart(Exception reason)
     {
         _census?.Started();
-        StartWriter();
+        base.PostRestart(reason);
     }
 
     private void StartWriter()

@@ -89,6 +89,66 @@ public sealed class HostileInputTests
         Assert.Equal("a", Text(Assert.Single(h.Poll())));
     }
 
+    [Fact(DisplayName = "a task id with a real task's counter but another priority names no task: it cannot cancel or report that task")]
+    public void WrongPriorityNibble()
+    {
+        var h = new EngineHarness(new PartitionOptions { ReadyWindow = 1 });
+        var loaded = h.Enqueue("loaded", priority: 5);  // in the window
+        var backlog = h.Enqueue("backlog", priority: 5); // only in the journal (window of 1)
+        foreach (var real in new[] { loaded.TaskId, backlog.TaskId })
+        {
+            Assert.True(TaskId.TryParse(real, out var id));
+            var forged = (id with { Seq = TaskId.MakeSeq(id.Counter, 0) }).ToString();
+            Assert.Equal(ErrorCode.TaskNotFound, Assert.IsType<Rejected>(h.Call(new GetTask(forged))).Code);
+            Assert.Equal(ErrorCode.TaskNotFound, Assert.IsType<Rejected>(h.Call(new CancelTask(forged))).Code);
+        }
+        Assert.Equal(TaskStatus.Ready, Assert.IsType<TaskInfo>(h.Call(new GetTask(backlog.TaskId))).Status);
+        h.Restart();
+        h.Enqueue("later", priority: 0);
+        var all = new List<string>();
+        for (var i = 0; i < 10 && all.Count < 3; i++) all.AddRange(h.Poll(max: 3).Select(Text));
+        Assert.Equal(["backlog", "later", "loaded"], all.Order());
+    }
+
+    [Fact(DisplayName = "cancelling a backlog task that is only in the journal works once the lookup confirms it")]
+    public void CancelBacklogTask()
+    {
+        var h = new EngineHarness(new PartitionOptions { ReadyWindow = 1 });
+        h.Enqueue("loaded");
+        var backlog = h.Enqueue("backlog");
+        Assert.IsType<Cancelled>(h.Call(new CancelTask(backlog.TaskId)));
+        Assert.Equal(TaskStatus.Cancelled, Assert.IsType<TaskInfo>(h.Call(new GetTask(backlog.TaskId))).Status);
+        Assert.Equal(["loaded"], h.Poll(max: 5).Select(Text));
+        Assert.Empty(h.Poll(max: 5));
+    }
+
+    [Fact(DisplayName = "paging dead letters over partitions never skips one when a partition's page is cut by bytes")]
+    public void DeadLetterMergeNeverSkips()
+    {
+        var reason = new string('r', 2000);
+        var partitions = new[]
+        {
+            Enumerable.Range(1, 700).Select(i => new DeadLetter($"default/q#0:{i * 16 + 5}", 1, reason, i)).ToList(),
+            [new DeadLetter("default/q#1:21", 1, "short", 10_000)],
+        };
+        var seen = new List<DeadLetter>();
+        var request = new ListDeadLetters("q", ListDeadLetters.MaxLimit);
+        for (var round = 0; round < 20; round++)
+        {
+            var pages = partitions.Select(items =>
+            {
+                var (page, more) = DeadLetterPage.Take(items.Where(d => d.IsAfter(request)).Order(DeadLetter.Order), request.Limit);
+                return new DeadLetters("q", page, more);
+            }).ToList();
+            var merged = DeadLetterPage.Merge(request, pages);
+            seen.AddRange(merged.Items);
+            if (!merged.More) break;
+            request = request with { AfterFailedAtUnixMs = merged.Items[^1].FailedAtUnixMs, AfterTaskId = merged.Items[^1].TaskId };
+        }
+        Assert.Equal(701, seen.Count);
+        Assert.Equal(701, seen.Select(d => d.TaskId).Distinct().Count());
+    }
+
     [Fact(DisplayName = "a poll gets fewer tasks rather than a reply too big to send; the rest stay ready with no attempt used")]
     public void PollReplyFitsAFrame()
     {
