@@ -192,7 +192,6 @@ public sealed class QueueFrontend : ReceiveActor
         };
     }
 
-
     /// <summary>Only ids that name a partition of the topology reach the shard region: anything else never starts an entity.</summary>
     private void ToLeaseOwner(string? token, IPartitionRequest request)
     {
