@@ -1,4 +1,5 @@
 using System.Buffers.Text;
+using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text;
@@ -9,12 +10,16 @@ namespace Conduit.Server.Matching;
 /// Makes and checks the MAC of a partition's lease tokens: HMAC-SHA256 over the token's text without the MAC
 /// (task id, attempt, owner epoch, nonce) with the partition's own random key (<see cref="PartitionLog.LeaseKey"/>),
 /// cut to 128 bits, base64url. Only the partition (and whoever reads its journal) knows the key, so a token cannot be
-/// made up or altered; nonces come from the system's cryptographic generator.
+/// made up or altered; nonces come from the system's cryptographic generator. One per partition, used by its actor
+/// only (the HMAC instance is kept, not thread-safe).
 /// </summary>
 internal sealed class LeaseSigner(byte[] key)
 {
     public const int KeyBytes = 32;
     private const int MacBytes = 16;
+    private const int MacChars = 22; // base64url of 16 bytes, unpadded
+
+    private readonly HMACSHA256 _hmac = new(key);
 
     public static byte[] NewKey() => RandomNumberGenerator.GetBytes(KeyBytes);
 
@@ -31,24 +36,35 @@ internal sealed class LeaseSigner(byte[] key)
         return nonce;
     }
 
-    public LeaseToken Sign(TaskId task, int attempt, long epoch, long nonce)
+    /// <summary>The token's text (<see cref="LeaseToken"/>'s form), MAC included.</summary>
+    public string Sign(TaskId task, int attempt, long epoch, long nonce)
     {
-        var unsigned = new LeaseToken(task, attempt, epoch, nonce, "");
-        return unsigned with { Mac = Base64Url.EncodeToString(Compute(unsigned.SignedPart)) };
+        var signed = string.Create(CultureInfo.InvariantCulture, $"{task}:{attempt}:{epoch}:{nonce}");
+        Span<char> mac = stackalloc char[MacChars];
+        Compute(signed, mac);
+        return string.Concat(signed, ":", mac);
     }
 
-    /// <summary>Whether the token's MAC is the one this partition makes for its other fields (compared in constant time).</summary>
-    public bool Verify(LeaseToken token)
+    /// <summary>
+    /// Whether <paramref name="text"/> ends in the MAC this partition makes for the rest of it (compared in constant
+    /// time, as text: nothing from the network is decoded). Only the exact text a partition handed out verifies.
+    /// </summary>
+    public bool Verify(string? text)
     {
-        // Compared as text: nothing from the network is decoded (a decoder that throws on bad input would crash the partition).
-        var expected = Base64Url.EncodeToString(Compute(token.SignedPart));
-        return token.Mac is { } given && CryptographicOperations.FixedTimeEquals(
-            MemoryMarshal.AsBytes(expected.AsSpan()), MemoryMarshal.AsBytes(given.AsSpan()));
+        if (text is null || text.Length > LeaseToken.MaxTextLength) return false;
+        var colon = text.LastIndexOf(':');
+        if (colon <= 0 || text.Length - colon - 1 != MacChars) return false;
+        Span<char> expected = stackalloc char[MacChars];
+        Compute(text.AsSpan(0, colon), expected);
+        return CryptographicOperations.FixedTimeEquals(MemoryMarshal.AsBytes(expected), MemoryMarshal.AsBytes(text.AsSpan(colon + 1)));
     }
 
-    private byte[] Compute(string signedPart)
+    private void Compute(ReadOnlySpan<char> signed, Span<char> macChars)
     {
-        var full = HMACSHA256.HashData(key, Encoding.UTF8.GetBytes(signedPart));
-        return full[..MacBytes];
+        Span<byte> utf8 = stackalloc byte[Encoding.UTF8.GetMaxByteCount(LeaseToken.MaxTextLength)];
+        var length = Encoding.UTF8.GetBytes(signed, utf8);
+        Span<byte> mac = stackalloc byte[32];
+        _hmac.TryComputeHash(utf8[..length], mac, out _);
+        Base64Url.EncodeToChars(mac[..MacBytes], macChars);
     }
 }

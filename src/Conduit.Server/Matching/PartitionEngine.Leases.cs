@@ -75,7 +75,7 @@ public sealed partial class PartitionEngine
     private Lease? TryResolveLease(string? text, out Rejected? why)
     {
         why = null;
-        if (!LeaseToken.TryParse(text, out var token) || token.Task.Partition != _id || !_signer.Verify(token))
+        if (!LeaseToken.TryParse(text, out var token) || token.Task.Partition != _id || !_signer.Verify(text))
         {
             why = new Rejected(ErrorCode.UnknownLease, $"'{SafeText.Escape(text, 300)}' is not a lease token this partition ({_id}) handed out");
             return null;

@@ -207,7 +207,7 @@ public sealed partial class PartitionEngine
         var entries = new List<BatchEntry>();
         foreach (var text in release.LeaseTokens ?? [])
         {
-            if (!LeaseToken.TryParse(text, out var token) || token.Task.Partition != _id || !_signer.Verify(token)) continue;
+            if (!LeaseToken.TryParse(text, out var token) || token.Task.Partition != _id || !_signer.Verify(text)) continue;
             if (!_leases.TryGet(token.Task.Seq, out var lease) || !lease.IsNamedBy(token)) continue;
             _leases.Remove(lease.Seq);
             if (!lease.CancelRequested) entries.Add(BatchEntry.Of(EntryKind.Retried, lease.Seq, lease.Attempt - 1, now));
@@ -284,10 +284,11 @@ public sealed partial class PartitionEngine
         hints.Add(new BatchEntry
         {
             Kind = EntryKind.Dispatched, Seq = task.Seq, Attempt = lease.Attempt, MaxAttempts = lease.MaxAttempts,
-            EnqueuedAtMs = task.EnqueuedAtMs, Nonce = lease.Nonce, DispatchEpoch = lease.Epoch,
+            EnqueuedAtMs = task.EnqueuedAtMs, Nonce = lease.Nonce,
         });
-        var token = _signer.Sign(new TaskId(_id, task.Seq), lease.Attempt, lease.Epoch, lease.Nonce);
-        return new LeasedTask(token.Task.ToString(), token.ToString(), task.Payload, task.Headers, task.Priority,
+        var taskId = new TaskId(_id, task.Seq);
+        var token = _signer.Sign(taskId, lease.Attempt, lease.Epoch, lease.Nonce);
+        return new LeasedTask(taskId.ToString(), token, task.Payload, task.Headers, task.Priority,
             lease.Attempt, lease.MaxAttempts, task.EnqueuedAtMs, lease.ExpiresAtMs);
     }
 

@@ -219,7 +219,9 @@ public sealed class PartitionLog
         e.RunAtMs = runAtMs;
         e.Reason = reason ?? e.Reason;
         if (updatedAtMs != 0) e.UpdatedAtMs = updatedAtMs;
-        (e.Nonce, e.DispatchEpoch) = state == TaskState.Running && dispatch is not null ? (dispatch.Nonce, dispatch.DispatchEpoch) : (0, 0);
+        // A dispatch hint is written by the owner of the epoch in force when it is applied (a stale owner's writes are
+        // fenced off), so its epoch is not stored in the entry.
+        (e.Nonce, e.DispatchEpoch) = state == TaskState.Running && dispatch is not null ? (dispatch.Nonce, Epoch) : (0, 0);
     }
 
     private void Settle(long seq)

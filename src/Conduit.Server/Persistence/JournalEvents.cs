@@ -51,10 +51,9 @@ public sealed partial class BatchEntry
     /// <summary>Set on <see cref="EntryKind.Dispatched"/>: what the partition needs to know of a fresh task once it runs.</summary>
     [MemoryPackOrder(6)] public int MaxAttempts { get; set; }
     [MemoryPackOrder(7)] public long EnqueuedAtMs { get; set; }
-    /// <summary>Set on <see cref="EntryKind.Dispatched"/>: the lease's nonce, so a new owner checks the worker's token exactly.</summary>
+    /// <summary>Set on <see cref="EntryKind.Dispatched"/>: the lease's nonce, so a new owner checks the worker's token exactly (with the epoch in force there).</summary>
     [MemoryPackOrder(8)] public long Nonce { get; set; }
-    /// <summary>Set on <see cref="EntryKind.Dispatched"/>: the epoch of the owner that handed the task out (it is in the token).</summary>
-    [MemoryPackOrder(9)] public long DispatchEpoch { get; set; }
+    // Order 9 is unused: a dispatch's epoch is the one in force where its hint lies in the journal.
     /// <summary>
     /// Set on the first <see cref="EntryKind.OwnerEpochStarted"/> of a partition: the random key its lease tokens are
     /// authenticated with. Every later owner recovers it (from here or the snapshot); it never leaves the journal.
