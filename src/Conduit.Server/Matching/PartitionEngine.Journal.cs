@@ -7,15 +7,14 @@ public sealed partial class PartitionEngine
 {
     private void RequestReadIfNeeded()
     {
-        if (_reading) return;
+        if (_reading is not null) return;
         if (_due.Count > 0)
         {
             var events = _due.Select(seq => Log.Exceptions.TryGetValue(seq, out var e) ? e.EventSeqNr : 0)
                 .Where(s => s > 0).Distinct().Order().Take(MaxFetchEvents).ToArray();
             if (events.Length > 0)
             {
-                _reading = true;
-                _fx.Read(new FetchRequest(events));
+                _fx.Read(_reading = new FetchRequest(events));
                 return;
             }
             _due.Clear();
@@ -25,8 +24,7 @@ public sealed partial class PartitionEngine
         var best = _window.Best;
         if (_window.Count < _o.ReadyWindow / 2 || best is null || p > best.Priority)
         {
-            _reading = true;
-            _fx.Read(new ScanRequest(p, _window.ScanFrom[p], _o.ReadPageEvents));
+            _fx.Read(_reading = new ScanRequest(p, _window.ScanFrom[p], _o.ReadPageEvents));
         }
     }
 
@@ -39,10 +37,15 @@ public sealed partial class PartitionEngine
         }
         if (page.Request is FetchRequest { ForRelocation: true })
         {
+            if (!ReferenceEquals(page.Request, _relocation)) return; // asked for by an earlier incarnation
+            _relocation = null;
             Relocate(page.Events);
             return;
         }
-        _reading = false;
+        // Only the page this engine is waiting for: one asked for before a recovery (or any other) would move the
+        // paging cursors over tasks this engine has not seen, and strand them.
+        if (!ReferenceEquals(page.Request, _reading)) return;
+        _reading = null;
         switch (page.Request)
         {
             case ScanRequest scan: TakeScanned(scan, page.Events); break;
@@ -55,8 +58,8 @@ public sealed partial class PartitionEngine
     public void OnReadFailed(ReadRequest request)
     {
         if (request is FetchRequest { ForLookup: true } lookup) AnswerLookups(lookup, null);
-        else if (request is FetchRequest { ForRelocation: true }) _relocating = false;
-        else _reading = false;
+        else if (ReferenceEquals(request, _relocation)) _relocation = null;
+        else if (ReferenceEquals(request, _reading)) _reading = null;
     }
 
     private void TakeScanned(ScanRequest scan, IReadOnlyList<(long SeqNr, PartitionBatch Batch)> events)
@@ -124,7 +127,7 @@ public sealed partial class PartitionEngine
     public void OnHousekeeping()
     {
         var now = _now();
-        if (_outstanding > 0 || _relocating || now - _lastPersistedAtMs < _o.CompactAtRestAfterMs) return;
+        if (_outstanding > 0 || _relocation is not null || now - _lastPersistedAtMs < _o.CompactAtRestAfterMs) return;
         var since = Log.LastEventSeqNr - _lastSnapshotSeqNr;
         if (since <= 0 || !(_compactionPending || since >= Math.Max(1, _o.SnapshotEvery / 4))) return;
         Snapshot(Log.LastEventSeqNr, now);
@@ -156,18 +159,16 @@ public sealed partial class PartitionEngine
     /// </summary>
     private void StartRelocation(long seqNr)
     {
-        if (_relocating) return;
+        if (_relocation is not null) return;
         var before = seqNr - 2L * _o.SnapshotEvery;
         var events = Log.Exceptions.Values.Where(e => e.EventSeqNr < before && e.EventSeqNr > 0)
             .Select(e => e.EventSeqNr).Distinct().Order().Take(MaxFetchEvents / 4).ToArray();
         if (events.Length == 0) return;
-        _relocating = true;
-        _fx.Read(new FetchRequest(events, ForRelocation: true));
+        _fx.Read(_relocation = new FetchRequest(events, ForRelocation: true));
     }
 
     private void Relocate(IReadOnlyList<(long SeqNr, PartitionBatch Batch)> events)
     {
-        _relocating = false;
         var entries = new List<BatchEntry>();
         var bytes = 0L;
         var wanted = events.ToDictionary(e => e.SeqNr, e => e.Batch);

@@ -35,8 +35,10 @@ public sealed partial class PartitionEngine
     private readonly List<Lookup> _lookups = [];
     private long _nextCounter;
     private long _outstanding;
-    private bool _reading;
-    private bool _relocating;
+    /// <summary>The window's read in flight (a scan or a fetch of due tasks); a page for any other request is ignored.</summary>
+    private ReadRequest? _reading;
+    /// <summary>The relocation read in flight.</summary>
+    private FetchRequest? _relocation;
     private long _lastSnapshotSeqNr;
     private long _lastPersistedAtMs;
     private bool _compactionPending;

@@ -103,17 +103,27 @@ public sealed class EngineHarness : IPartitionEffects
 
     public long LastSeqNr { get; private set; }
 
+    /// <summary>Answers the oldest read asked for (with <see cref="AutoRead"/> off, to interleave by hand).</summary>
+    public void ServeOneRead() => ServeRead();
+
+    /// <summary>Reads asked for and not yet answered (with <see cref="AutoRead"/> off).</summary>
+    public IReadOnlyCollection<ReadRequest> PendingReads => _reads;
+
+    /// <summary>The page the journal holds now for <paramref name="request"/>, handed to the engine now (late, or to another incarnation).</summary>
+    public void Answer(ReadRequest request) => Engine.OnJournalPage(new JournalPage(request, EventsFor(request)));
+
     private void ServeRead()
     {
         var request = _reads.Dequeue();
-        var events = request switch
-        {
-            ScanRequest s => Journal.Where(e => e.SeqNr >= s.FromSeqNr).Take(s.MaxEvents).ToList(),
-            FetchRequest f => Journal.Where(e => f.EventSeqNrs.Contains(e.SeqNr)).ToList(),
-            _ => [],
-        };
-        Engine.OnJournalPage(new JournalPage(request, events));
+        Engine.OnJournalPage(new JournalPage(request, EventsFor(request)));
     }
+
+    private List<(long SeqNr, PartitionBatch Batch)> EventsFor(ReadRequest request) => request switch
+    {
+        ScanRequest s => Journal.Where(e => e.SeqNr >= s.FromSeqNr).Take(s.MaxEvents).ToList(),
+        FetchRequest f => Journal.Where(e => f.EventSeqNrs.Contains(e.SeqNr)).ToList(),
+        _ => [],
+    };
 
     public void Advance(long ms)
     {
