@@ -20,7 +20,7 @@ public sealed partial class PartitionEngine
             _due.Clear();
         }
         var p = _window.HighestNotLoaded();
-        if (p < 0) return;
+        if (p < 0 || _scanWaitsForNotice) return;
         var best = _window.Best;
         if (_window.Count < _o.ReadyWindow / 2 || best is null || p > best.Priority)
         {
@@ -75,6 +75,14 @@ public sealed partial class PartitionEngine
         var taken = 0;
         foreach (var (seqNr, batch) in events)
         {
+            if (seqNr > Log.LastEventSeqNr)
+            {
+                // Durable, but the partition has not been told yet (the notice comes through the writer's mailbox,
+                // the read straight from the journal): stop here; the notice makes those tasks available.
+                _window.ScanFrom[p] = seqNr;
+                _scanWaitsForNotice = true;
+                return;
+            }
             foreach (var entry in batch.Entries)
             {
                 if (entry.Kind != EntryKind.Enqueued || entry.Task is not { } task || task.Priority != p

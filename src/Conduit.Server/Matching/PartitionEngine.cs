@@ -39,6 +39,8 @@ public sealed partial class PartitionEngine
     private ReadRequest? _reading;
     /// <summary>The relocation read in flight.</summary>
     private FetchRequest? _relocation;
+    /// <summary>A scan reached events the partition has not been told are durable: no scan until the next notice.</summary>
+    private bool _scanWaitsForNotice;
     private long _lastSnapshotSeqNr;
     private long _lastPersistedAtMs;
     private bool _compactionPending;
@@ -322,6 +324,7 @@ public sealed partial class PartitionEngine
         _outstanding = Math.Max(0, _outstanding - batch.Entries.Length);
         Log.Apply(batch, seqNr);
         _lastPersistedAtMs = _now();
+        _scanWaitsForNotice = false;
         foreach (var entry in batch.Entries)
         {
             switch (entry.Kind)

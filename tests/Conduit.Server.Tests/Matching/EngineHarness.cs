@@ -95,13 +95,29 @@ public sealed class EngineHarness : IPartitionEffects
             LastSeqNr = seqNr;
             var evt = new PartitionBatch { Entries = entries };
             Journal.Add((seqNr, evt));
-            Engine.OnPersisted(evt, seqNr);
+            if (HoldNotices) _heldNotices.Enqueue((evt, seqNr));
+            else Engine.OnPersisted(evt, seqNr);
         }
         foreach (var (_, to, reply) in batch)
             if (to is not null && reply is not null) Replies.Add((to, reply));
     }
 
     public long LastSeqNr { get; private set; }
+
+    private readonly Queue<(PartitionBatch Batch, long SeqNr)> _heldNotices = new();
+
+    /// <summary>
+    /// Writes become durable and readable at once, but the partition hears of them only at <see cref="ReleaseNotices"/>:
+    /// the durability notice travels through the writer's mailbox while reads go straight to the journal.
+    /// </summary>
+    public bool HoldNotices { get; set; }
+
+    /// <summary>Tells the engine of every write held back, in order.</summary>
+    public void ReleaseNotices()
+    {
+        while (_heldNotices.TryDequeue(out var held)) Engine.OnPersisted(held.Batch, held.SeqNr);
+        Settle();
+    }
 
     /// <summary>Answers the oldest read asked for (with <see cref="AutoRead"/> off, to interleave by hand).</summary>
     public void ServeOneRead() => ServeRead();

@@ -35,4 +35,36 @@ public sealed class ReadTimingTests
             }
         Assert.Equal(Enumerable.Range(4, 16).Select(i => $"t{i:00}"), got);
     }
+
+    [Fact(DisplayName = "a page-in that reads tasks before the partition is told they are durable leaves them for the notice: none is stranded")]
+    public void ScanOvertakesDurabilityNotice()
+    {
+        var h = new EngineHarness(new PartitionOptions { ReadyWindow = 4, ReadPageEvents = 4 });
+        for (var i = 0; i < 10; i++) h.Enqueue($"t{i:00}");
+        h.HoldNotices = true;
+        for (var i = 10; i < 12; i++) h.Call(new Enqueue("q", Spec($"t{i:00}")));
+        var got = new List<string>();
+        void Take(int max)
+        {
+            foreach (var t in h.Poll(max))
+            {
+                got.Add(Text(t));
+                h.Call(new Complete(t.LeaseToken));
+            }
+        }
+        // The window (4) runs low twice; the second page-in reads on into t10, which the partition has not heard of,
+        // and the window is full again when the notice comes.
+        Take(4);
+        Take(2);
+        Assert.Equal(4, h.Engine.WindowCount);
+        h.HoldNotices = false;
+        h.ReleaseNotices();
+        for (var i = 0; i < 20 && got.Count < 12; i++)
+        {
+            h.Advance(100);
+            Take(4);
+        }
+        Assert.Equal(Enumerable.Range(0, 12).Select(i => $"t{i:00}"), got);
+        Assert.Equal(0, h.Engine.Stats().Ready);
+    }
 }
