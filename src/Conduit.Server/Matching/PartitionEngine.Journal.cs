@@ -155,7 +155,7 @@ public sealed partial class PartitionEngine
         // Events below the oldest one still needed carry nothing a recovery or a page-in needs once the snapshot is saved.
         var oldest = Log.OldestNeededEvent();
         var deleteUpTo = oldest == 0 ? seqNr : Math.Min(seqNr, oldest - 1);
-        Log.Prune(Log.AckCounter(), now - _o.IdempotencyRetentionMs);
+        Log.Prune(now - _o.IdempotencyRetentionMs);
         _fx.SaveSnapshot(Log.ToSnapshot(), seqNr, deleteUpTo);
         StartRelocation(seqNr);
     }

@@ -82,18 +82,6 @@ public sealed class PartitionLog
         return TaskStatus.Ready;
     }
 
-    /// <summary>
-    /// The lowest counter that is not settled: every event wholly below the event holding it can be deleted
-    /// once a snapshot covers it.
-    /// </summary>
-    public long AckCounter()
-    {
-        var ack = Settled.FirstMissingFrom(1);
-        foreach (var e in Exceptions.Values)
-            if (e.Counter < ack) ack = e.Counter;
-        return ack;
-    }
-
     /// <summary>The lowest counter of a fresh task (not settled, not an exception), or <see cref="NextCounter"/> when there is none.</summary>
     public long FirstFreshCounter()
     {
@@ -259,17 +247,17 @@ public sealed class PartitionLog
 
     /// <summary>
     /// Forgets event index entries below the oldest fresh task (only fresh tasks are found through the index;
-    /// exceptions carry their own event) and idempotency keys older than the retention whose task is settled
-    /// (below <paramref name="ackCounter"/>).
+    /// exceptions carry their own event) and idempotency keys older than the retention whose own task is settled
+    /// (each key by itself: one task left unsettled, say a dead letter, keeps only its own key).
     /// </summary>
-    public void Prune(long ackCounter, long idempotencyCutoffMs)
+    public void Prune(long idempotencyCutoffMs)
     {
         var firstFresh = FirstFreshCounter();
         var keep = 0;
         while (keep + 1 < _eventIndex.Count && _eventIndex[keep + 1].Counter <= firstFresh) keep++;
         if (keep > 0) _eventIndex.RemoveRange(0, keep);
         foreach (var (key, (seq, at)) in IdempotencyKeys.ToArray())
-            if (at < idempotencyCutoffMs && (seq >> 4) < ackCounter) IdempotencyKeys.Remove(key);
+            if (at < idempotencyCutoffMs && Settled.Contains(seq >> 4) && !Exceptions.ContainsKey(seq)) IdempotencyKeys.Remove(key);
     }
 
     public PartitionSnapshot ToSnapshot()
