@@ -211,4 +211,26 @@ public sealed class HostileInputTests
         Assert.Equal(ErrorCode.InvalidArgument, Assert.IsType<Rejected>(h.Call(new RequeueDeadLetters("q", Enumerable.Repeat("default/q#0:17", 1001).ToArray()))).Code);
         Assert.IsType<Completed>(h.Call(new Complete(lease)));
     }
+
+    [Fact(DisplayName = "a batch larger than the writer can ever take is InvalidArgument, not Overloaded")]
+    public void OversizedBatch()
+    {
+        var h = new EngineHarness(new PartitionOptions { OutstandingWriteLimit = 100 });
+        var reply = Assert.IsType<Rejected>(h.Call(new EnqueueBatch("q", Enumerable.Range(0, 101).Select(i => Spec($"t{i}")).ToArray())));
+        Assert.Equal(ErrorCode.InvalidArgument, reply.Code);
+        Assert.Contains("at most 100", reply.Message);
+        Assert.Empty(h.Writes);
+        Assert.IsType<EnqueuedBatch>(h.Call(new EnqueueBatch("q", Enumerable.Range(0, 100).Select(i => Spec($"t{i}")).ToArray())));
+    }
+
+    [Fact(DisplayName = "a task scheduled up to a year ahead is accepted and reported with its run-at time")]
+    public void ScheduledWithinAYear()
+    {
+        var h = new EngineHarness();
+        var runAt = h.Now + 365L * 86_400_000;
+        var id = Assert.IsType<Enqueued>(h.Call(new Enqueue("q", new TaskSpec([1], RunAtUnixMs: runAt)))).TaskId;
+        var info = Assert.IsType<TaskInfo>(h.Call(new GetTask(id)));
+        Assert.Equal(TaskStatus.Scheduled, info.Status);
+        Assert.Equal(runAt, info.RunAtUnixMs);
+    }
 }

@@ -139,46 +139,6 @@ public sealed class PartitionEngineTests
         Assert.Equal(0, h.Engine.Stats().Ready);
     }
 
-    [Fact(DisplayName = "idempotency keys of settled tasks are forgotten after the retention, each by itself: a dead letter keeps only its own")]
-    public void KeysPrunedPerTask()
-    {
-        var h = new EngineHarness(new PartitionOptions { IdempotencyRetentionMs = 1000, SnapshotEvery = 10 });
-        var dead = h.Enqueue("dead", key: "k-dead");
-        h.Call(new Fail(Assert.Single(h.Poll()).LeaseToken, "x", Retryable: false));
-        for (var i = 0; i < 30; i++)
-        {
-            h.Enqueue($"t{i}", key: $"k{i}");
-            h.Call(new Complete(Assert.Single(h.Poll()).LeaseToken));
-        }
-        Assert.Equal(31, h.Engine.Log.IdempotencyKeys.Count);
-        h.Advance(2000);
-        for (var i = 0; i < 10; i++) h.Call(new PauseQueue("q")); // events enough for a snapshot
-        Assert.Equal(["k-dead"], h.Engine.Log.IdempotencyKeys.Keys);
-        Assert.Equal(dead.TaskId, Assert.IsType<Enqueued>(h.Call(new Enqueue("q", Spec("again", key: "k-dead")))).TaskId);
-    }
-
-    [Fact(DisplayName = "a batch larger than the writer can ever take is InvalidArgument, not Overloaded")]
-    public void OversizedBatch()
-    {
-        var h = new EngineHarness(new PartitionOptions { OutstandingWriteLimit = 100 });
-        var reply = Assert.IsType<Rejected>(h.Call(new EnqueueBatch("q", Enumerable.Range(0, 101).Select(i => Spec($"t{i}")).ToArray())));
-        Assert.Equal(ErrorCode.InvalidArgument, reply.Code);
-        Assert.Contains("at most 100", reply.Message);
-        Assert.Empty(h.Writes);
-        Assert.IsType<EnqueuedBatch>(h.Call(new EnqueueBatch("q", Enumerable.Range(0, 100).Select(i => Spec($"t{i}")).ToArray())));
-    }
-
-    [Fact(DisplayName = "a task scheduled up to a year ahead is accepted and reported with its run-at time")]
-    public void ScheduledWithinAYear()
-    {
-        var h = new EngineHarness();
-        var runAt = h.Now + 365L * 86_400_000;
-        var id = Assert.IsType<Enqueued>(h.Call(new Enqueue("q", new TaskSpec([1], RunAtUnixMs: runAt)))).TaskId;
-        var info = Assert.IsType<TaskInfo>(h.Call(new GetTask(id)));
-        Assert.Equal(TaskStatus.Scheduled, info.Status);
-        Assert.Equal(runAt, info.RunAtUnixMs);
-    }
-
     [Fact(DisplayName = "a failure retries with backoff; after max attempts the task is dead-lettered, and requeue brings it back")]
     public void RetryThenDeadLetterThenRequeue()
     {
