@@ -4,17 +4,14 @@ using Conduit.Client;
 namespace Conduit.Cli;
 
 /// <summary>
-/// What a command runs with: the global settings, the output, and its connection, opened on first use. Queue
-/// commands go through <see cref="ConduitClient"/> (ClusterClient: to the frontend, or to the management service
-/// for the queue list and the operator requests the node logs); cluster commands go to the <c>--server</c> node's
-/// management actor directly (<see cref="ManagementConnection"/>). Either way a TCP probe comes first, so a missing
-/// node is reported at once.
+/// What a command runs with: the global settings, the output, and its connection, opened on first use. Queue and task
+/// requests go through <see cref="ConduitClient"/> to the frontend of the <c>--server</c> node's client endpoint;
+/// cluster commands, the queue list and the operator requests the node logs go to its management gateway
+/// (<see cref="ManagementConnection"/>), which every node has, frontend or not. Either way a TCP probe comes first, so
+/// a missing node is reported at once.
 /// </summary>
 public sealed class CliContext(CliSettings settings, CliOutput output, CancellationToken cancellation) : IAsyncDisposable
 {
-    /// <summary>Service path of the management actor on every node (registered with the receptionist).</summary>
-    public const string ManagementPath = "/user/management";
-
     private ManagementConnection? _management;
     private ConduitClient? _client;
 
@@ -36,9 +33,8 @@ public sealed class CliContext(CliSettings settings, CliOutput output, Cancellat
     /// <summary>A queue request the node should log with who asked (purge, dead-letter requeue), through the management service.</summary>
     public Task<T> Operator<T>(IPartitionRequest request) => Management<T>(new OperatorRequest(request, settings.Requester));
 
-    /// <summary>A request to any node's management service (through ClusterClient).</summary>
-    public Task<T> Management<T>(IManagementRequest request) =>
-        Client(client => client.AskAsync<T>(ManagementPath, request, settings.Timeout, cancellation));
+    /// <summary>A request to the management service of the <c>--server</c> node (same as <see cref="Node{T}"/>).</summary>
+    public Task<T> Management<T>(IManagementRequest request) => Node<T>(request);
 
     private async Task<T> Client<T>(Func<ConduitClient, Task<T>> call)
     {

@@ -8,9 +8,8 @@ namespace Conduit.Cli;
 /// <summary>
 /// The CLI's line to one node for the cluster commands: a small remoting-only actor system (not a cluster member)
 /// that asks the management actor of exactly the node named by <c>--server</c>
-/// (<c>akka.tcp://conduit@host:port/user/management</c>), as pbm does. ClusterClient (which the queue commands use,
-/// through ConduitClient) cannot do that: it may settle on another node's receptionist, and a node that has not
-/// joined a cluster gives it no contacts at all, so <c>cluster join</c> could never reach it.
+/// (<c>akka.tcp://conduit@host:port/user/management</c>, the gateway on its client endpoint), as pbm does, so that a
+/// node that has not joined a cluster (and so has no frontend worth attaching to) can still be told to join one.
 /// </summary>
 public sealed class ManagementConnection : IAsyncDisposable
 {
@@ -30,13 +29,13 @@ public sealed class ManagementConnection : IAsyncDisposable
     {
         _system = system;
         _settings = settings;
-        _management = system.ActorSelection($"{settings.Server.AkkaAddress}/user/management");
+        _management = system.ActorSelection($"{settings.Server.AkkaAddress}{WireNames.ManagementPath}");
     }
 
     public static async Task<ManagementConnection> OpenAsync(CliSettings settings, CancellationToken ct = default)
     {
         var local = await ServerProbe.ProbeAsync(settings, ct);
-        var system = ActorSystem.Create("conduit-cli", Config(local));
+        var system = ActorSystem.Create(WireNames.CliSystemName, Config(local));
         return new ManagementConnection(system, settings);
     }
 

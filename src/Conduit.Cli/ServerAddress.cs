@@ -3,29 +3,33 @@ using System.Globalization;
 namespace Conduit.Cli;
 
 /// <summary>
-/// Where a node listens: <c>host:port</c> (its remoting address; the node's actor system is named <c>conduit</c>).
+/// A node's <c>host:port</c>: for <c>--server</c> its client endpoint (<c>--port</c>, the actor system named <c>conduit</c>),
+/// for the membership commands a member's cluster endpoint (<c>--cluster-port</c>, named <c>conduit-cluster</c>).
 /// Use the host the node advertises, as its log prints it: Akka drops messages addressed to another name for the node.
 /// </summary>
 public readonly record struct ServerAddress(string Host, int Port)
 {
-    public const string SystemName = "conduit";
+    public const string SystemName = WireNames.ClientSystemName;
     public const string DefaultText = "127.0.0.1:4053";
     public const string EnvironmentVariable = "CONDUIT_SERVER";
 
     public static ServerAddress Default => new("127.0.0.1", 4053);
 
-    /// <summary>The node's actor system address, <c>akka.tcp://conduit@host:port</c>.</summary>
+    /// <summary>The node's client endpoint address, <c>akka.tcp://conduit@host:port</c>.</summary>
     public string AkkaAddress => string.Create(CultureInfo.InvariantCulture, $"akka.tcp://{SystemName}@{Host}:{Port}");
+
+    /// <summary>As a cluster member's address, <c>akka.tcp://conduit-cluster@host:port</c>.</summary>
+    public string MemberAddress => string.Create(CultureInfo.InvariantCulture, $"akka.tcp://{WireNames.ClusterSystemName}@{Host}:{Port}");
 
     public override string ToString() => string.Create(CultureInfo.InvariantCulture, $"{Host}:{Port}");
 
-    /// <summary>Accepts <c>host:port</c> or a full <c>akka.tcp://conduit@host:port</c>.</summary>
+    /// <summary>Accepts <c>host:port</c> or a full <c>akka.tcp://conduit@host:port</c> or <c>akka.tcp://conduit-cluster@host:port</c>.</summary>
     public static bool TryParse(string? text, out ServerAddress address)
     {
         address = default;
         if (string.IsNullOrWhiteSpace(text)) return false;
-        var prefix = $"akka.tcp://{SystemName}@";
-        if (text.StartsWith(prefix, StringComparison.Ordinal)) text = text[prefix.Length..];
+        string[] prefixes = [$"akka.tcp://{SystemName}@", $"akka.tcp://{WireNames.ClusterSystemName}@"];
+        if (prefixes.FirstOrDefault(p => text.StartsWith(p, StringComparison.Ordinal)) is { } prefix) text = text[prefix.Length..];
         else if (text.Contains("://", StringComparison.Ordinal)) return false;
         var colon = text.LastIndexOf(':');
         if (colon <= 0 || colon == text.Length - 1) return false;

@@ -1,25 +1,27 @@
-using System.Collections.Immutable;
 using Akka.Actor;
-using Akka.Cluster.Tools.Client;
 
 namespace Conduit.Client;
 
 /// <summary>
 /// Talks to a Conduit cluster from outside it: a small ActorSystem of its own (remoting only, not a cluster member)
-/// with an Akka <see cref="ClusterClient"/> to the nodes' receptionists. ClusterClient picks a node, watches it and
-/// moves to another (or back to a restarted one) by itself; the client never resends a request on its own, so a
-/// request that times out may or may not have taken effect, and the caller decides whether to retry it.
+/// attached to the client endpoint of one node (<c>akka.tcp://conduit@host:4053/user/frontend</c>). It picks a node that
+/// answers, and when that node goes away it moves to another (or back to the same one when it returns) by itself; the
+/// client never resends a request on its own, so a request that times out may or may not have taken effect, and the
+/// caller decides whether to retry it.
 /// Thread-safe; create one per process and share it (<c>services.AddConduitClient()</c> does that).
 /// </summary>
 public sealed partial class ConduitClient : IAsyncDisposable, IDisposable
 {
-    /// <summary>Service path of the node's queue frontend (registered with the receptionist).</summary>
-    public const string FrontendPath = "/user/frontend";
+    /// <summary>Path of the queue frontend on a node's client endpoint.</summary>
+    public const string FrontendPath = WireNames.FrontendPath;
+
+    /// <summary>Path of the management actor on a node's client endpoint (operator requests).</summary>
+    public const string ManagementPath = WireNames.ManagementPath;
 
     private static readonly TimeSpan ShutdownTimeout = TimeSpan.FromSeconds(10);
 
     private readonly ActorSystem _system;
-    private readonly IActorRef _clusterClient;
+    private readonly IActorRef _link;
     private readonly ConnectionState _connection = new();
     private readonly string _serversText;
     private readonly CompletionBatcher _completions;
@@ -30,13 +32,10 @@ public sealed partial class ConduitClient : IAsyncDisposable, IDisposable
     {
         Options = options ?? new ConduitClientOptions();
         Options.Validate();
-        var receptionists = Options.Servers.Select(s => ContactPoints.ToReceptionistPath(s, Options.ClusterSystemName)).ToArray();
+        var nodes = Options.Servers.Select(s => ContactPoints.ToNodeAddress(s, Options.NodeSystemName)).ToArray();
         _serversText = string.Join(", ", Options.Servers);
-        _system = ActorSystem.Create(ClientConfig.SystemName, ClientConfig.Build(Options, receptionists));
-        _system.ActorOf(ConnectionMonitor.Props(_connection), "connection-monitor");
-        var settings = ClusterClientSettings.Create(_system)
-            .WithInitialContacts(receptionists.Select(ActorPath.Parse).ToImmutableHashSet());
-        _clusterClient = _system.ActorOf(ClusterClient.Props(settings), "cluster-client");
+        _system = ActorSystem.Create(ClientConfig.SystemName, ClientConfig.Build(Options));
+        _link = _system.ActorOf(NodeLink.Props(nodes, _connection), "node-link");
         _completions = new CompletionBatcher(complete => AskRawAsync(FrontendPath, complete));
     }
 
@@ -50,8 +49,9 @@ public sealed partial class ConduitClient : IAsyncDisposable, IDisposable
     public bool IsConnected => _connection.IsConnected;
 
     /// <summary>
-    /// Sends <paramref name="message"/> to the service registered at <paramref name="servicePath"/> on the cluster
-    /// (for example <see cref="FrontendPath"/>) and returns its answer as it came, <see cref="Rejected"/> included.
+    /// Sends <paramref name="message"/> to the service at <paramref name="servicePath"/> of the attached node's client
+    /// endpoint (<see cref="FrontendPath"/> or <see cref="ManagementPath"/>) and returns its answer as it came,
+    /// <see cref="Rejected"/> included.
     /// </summary>
     /// <exception cref="ConduitTimeoutException">No answer within <paramref name="timeout"/> (default <see cref="ConduitClientOptions.RequestTimeout"/>).</exception>
     /// <exception cref="ConduitUnreachableException">No answer, and no node is connected.</exception>
@@ -65,7 +65,7 @@ public sealed partial class ConduitClient : IAsyncDisposable, IDisposable
         var wait = timeout ?? Options.RequestTimeout;
         try
         {
-            return await _clusterClient.Ask<object>(new ClusterClient.Send(servicePath, message, localAffinity: true), wait, cancellationToken)
+            return await _link.Ask<object>(new NodeLink.Send(servicePath, message), wait, cancellationToken)
                 .ConfigureAwait(false);
         }
         catch (AskTimeoutException e)
@@ -103,7 +103,7 @@ public sealed partial class ConduitClient : IAsyncDisposable, IDisposable
     /// <summary>Sends <paramref name="message"/> to <paramref name="servicePath"/> without waiting for anything.</summary>
     private void Tell(string servicePath, object message)
     {
-        if (Volatile.Read(ref _disposed) == 0) _clusterClient.Tell(new ClusterClient.Send(servicePath, message, localAffinity: true));
+        if (Volatile.Read(ref _disposed) == 0) _link.Tell(new NodeLink.Send(servicePath, message));
     }
 
     /// <summary>Sends a queue request to the frontend; see <see cref="AskAsync{TReply}"/>.</summary>

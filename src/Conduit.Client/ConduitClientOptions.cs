@@ -4,19 +4,19 @@ namespace Conduit.Client;
 public sealed class ConduitClientOptions
 {
     public const string DefaultServer = "127.0.0.1:4053";
-    public const string DefaultClusterSystemName = "conduit";
+    public const string DefaultNodeSystemName = WireNames.ClientSystemName;
     public const string DefaultLocalHost = "127.0.0.1";
     public static readonly TimeSpan DefaultRequestTimeout = TimeSpan.FromSeconds(30);
     public static readonly TimeSpan DefaultPollTimeoutMargin = TimeSpan.FromSeconds(10);
 
     /// <summary>
-    /// Contact points, <c>host:port</c> of any nodes of the cluster (or full receptionist paths
-    /// <c>akka.tcp://conduit@host:port/system/receptionist</c>). Defaults to <c>127.0.0.1:4053</c>.
+    /// Contact points, <c>host:port</c> of the client endpoints of any frontend nodes of the cluster (their <c>--port</c>),
+    /// or full addresses <c>akka.tcp://conduit@host:port</c>. Defaults to <c>127.0.0.1:4053</c>.
     /// </summary>
     public IList<string> Servers { get; set; } = [DefaultServer];
 
-    /// <summary>ActorSystem name of the cluster's nodes. Defaults to <c>conduit</c>.</summary>
-    public string ClusterSystemName { get; set; } = DefaultClusterSystemName;
+    /// <summary>ActorSystem name of the nodes' client endpoints. Defaults to <c>conduit</c>.</summary>
+    public string NodeSystemName { get; set; } = DefaultNodeSystemName;
 
     /// <summary>
     /// Address the client binds and advertises; the nodes send replies back to it, so it must be reachable
@@ -33,7 +33,7 @@ public sealed class ConduitClientOptions
     /// <summary>A long-poll waits for its own wait time plus this margin. Defaults to 10 s.</summary>
     public TimeSpan PollTimeoutMargin { get; set; } = DefaultPollTimeoutMargin;
 
-    /// <summary>Extra HOCON for the client's ActorSystem (logging, ClusterClient tuning). Defaults to none.</summary>
+    /// <summary>Extra HOCON for the client's ActorSystem (logging, remoting tuning). Defaults to none.</summary>
     public string? ExtraHocon { get; set; }
 
     internal void Validate()
@@ -42,6 +42,6 @@ public sealed class ConduitClientOptions
         if (RequestTimeout <= TimeSpan.Zero) throw new ArgumentException("must be positive", nameof(RequestTimeout));
         if (PollTimeoutMargin < TimeSpan.Zero) throw new ArgumentException("must not be negative", nameof(PollTimeoutMargin));
         if (LocalPort is < 0 or > 65535) throw new ArgumentException("must be 0-65535", nameof(LocalPort));
-        foreach (var server in Servers) ContactPoints.ToReceptionistPath(server, ClusterSystemName);
+        foreach (var server in Servers) ContactPoints.ToNodeAddress(server, NodeSystemName);
     }
 }

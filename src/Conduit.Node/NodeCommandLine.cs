@@ -6,7 +6,7 @@ namespace Conduit.Node;
 
 /// <summary>
 /// Reads the node's options from the command line, then configuration (<c>appsettings.json</c>, environment
-/// variables <c>CONDUIT_PORT</c>, <c>CONDUIT_HOST</c>, <c>CONDUIT_DATA</c>, <c>CONDUIT_POSTGRES</c>,
+/// variables <c>CONDUIT_PORT</c>, <c>CONDUIT_CLUSTER_PORT</c>, <c>CONDUIT_HOST</c>, <c>CONDUIT_DATA</c>, <c>CONDUIT_POSTGRES</c>,
 /// <c>CONDUIT_ROLES</c>, <c>CONDUIT_SEEDS</c> (comma-separated), <c>CONDUIT_PARTITIONS</c>, <c>CONDUIT_QUEUE_PARTITIONS</c>,
 /// <c>CONDUIT_MAX_LIVE_PARTITIONS</c>, <c>CONDUIT_HOCON</c>), then defaults.
 /// </summary>
@@ -14,12 +14,14 @@ public static class NodeCommandLine
 {
     public const string Usage = """
         Usage: Conduit.Node [options]
-          --port N               remoting port (default 4053; 0 picks a free one)       env CONDUIT_PORT
+          --port N               client port: clients and the CLI (default 4053; 0: free) env CONDUIT_PORT
+          --cluster-port N       cluster port: other nodes only (default 5053; 0: free) env CONDUIT_CLUSTER_PORT
           --host ADDR            address to bind and advertise (default 127.0.0.1)      env CONDUIT_HOST
           --data DIR             SQLite data directory (default ./data)                 env CONDUIT_DATA
           --postgres "CONN"      use PostgreSQL instead of SQLite                       env CONDUIT_POSTGRES
           --roles a,b            frontend and/or taskservice (default both)             env CONDUIT_ROLES
-          --seed akka.tcp://conduit@host:port   seed node; repeatable (default: none, form a cluster alone)
+          --seed akka.tcp://conduit-cluster@host:5053   seed node (its cluster port); repeatable
+                                 (default: none, form a cluster alone)
                                                                                         env CONDUIT_SEEDS
           --partitions N         partitions per queue (default 1; use 4 on a cluster)   env CONDUIT_PARTITIONS
           --queue-partitions q=N[,q=N]   partitions of particular queues                env CONDUIT_QUEUE_PARTITIONS
@@ -33,7 +35,7 @@ public static class NodeCommandLine
 
     public static NodeSettings Parse(string[] args, IConfiguration configuration)
     {
-        string? port = null, host = null, data = null, postgres = null, roles = null, partitions = null, hocon = null, queuePartitions = null,
+        string? port = null, clusterPort = null, host = null, data = null, postgres = null, roles = null, partitions = null, hocon = null, queuePartitions = null,
             maxLive = null;
         var seeds = new List<string>();
         for (var i = 0; i < args.Length; i++)
@@ -45,6 +47,7 @@ public static class NodeCommandLine
             switch (arg)
             {
                 case "--port": port = Value(); break;
+                case "--cluster-port": clusterPort = Value(); break;
                 case "--host": host = Value(); break;
                 case "--data": data = Value(); break;
                 case "--postgres": postgres = Value(); break;
@@ -58,6 +61,7 @@ public static class NodeCommandLine
             }
         }
         port ??= configuration["CONDUIT_PORT"];
+        clusterPort ??= configuration["CONDUIT_CLUSTER_PORT"];
         host ??= configuration["CONDUIT_HOST"];
         data ??= configuration["CONDUIT_DATA"];
         postgres ??= configuration["CONDUIT_POSTGRES"];
@@ -72,6 +76,12 @@ public static class NodeCommandLine
         var portNumber = NodeSettings.DefaultPort;
         if (port is not null && (!int.TryParse(port, NumberStyles.None, CultureInfo.InvariantCulture, out portNumber) || portNumber > 65535))
             throw new UsageException($"--port must be a number 0..65535, not '{port}'");
+        var clusterPortNumber = NodeSettings.DefaultClusterPort;
+        if (clusterPort is not null
+            && (!int.TryParse(clusterPort, NumberStyles.None, CultureInfo.InvariantCulture, out clusterPortNumber) || clusterPortNumber > 65535))
+            throw new UsageException($"--cluster-port must be a number 0..65535, not '{clusterPort}'");
+        if (portNumber != 0 && portNumber == clusterPortNumber)
+            throw new UsageException($"--port and --cluster-port must differ (both are {portNumber}): clients and nodes use separate endpoints");
         var partitionCount = 1;
         if (partitions is not null && (!int.TryParse(partitions, NumberStyles.None, CultureInfo.InvariantCulture, out partitionCount) || partitionCount is < 1 or > 1024))
             throw new UsageException($"--partitions must be 1..1024, not '{partitions}'");
@@ -96,13 +106,14 @@ public static class NodeCommandLine
         if (roleList.Length == 0) throw new UsageException("--roles needs at least one role");
         foreach (var seed in seeds)
             if (!seed.StartsWith($"akka.tcp://{NodeSettings.SystemName}@", StringComparison.Ordinal))
-                throw new UsageException($"seed '{seed}' must look like akka.tcp://{NodeSettings.SystemName}@host:port");
+                throw new UsageException($"seed '{seed}' must look like akka.tcp://{NodeSettings.SystemName}@host:{NodeSettings.DefaultClusterPort} (the seed's cluster port)");
         if (hocon is not null && !File.Exists(hocon)) throw new UsageException($"HOCON file '{hocon}' does not exist");
 
         return new NodeSettings
         {
             Host = host ?? NodeSettings.DefaultHost,
             Port = portNumber,
+            ClusterPort = clusterPortNumber,
             Seeds = seeds,
             Storage = postgres is { Length: > 0 } ? StorageOptions.Postgres(postgres) : StorageOptions.Sqlite(data ?? "./data"),
             Server = new ConduitServerOptions

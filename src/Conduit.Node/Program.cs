@@ -2,6 +2,7 @@ using Akka.Actor;
 using Akka.Cluster;
 using Akka.Hosting;
 using Conduit.Node;
+using Conduit.Server.Gateway;
 using Conduit.Server.Hosting;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -34,8 +35,8 @@ await host.StartAsync();
 
 var system = host.Services.GetRequiredService<ActorSystem>();
 var logger = host.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Conduit.Node");
-logger.LogInformation("Conduit node listening on {Address} (roles: {Roles}); storage: {Storage}",
-    Cluster.Get(system).SelfAddress, string.Join(",", settings.Server.Roles), settings.Storage.Describe());
+logger.LogInformation("Conduit node listening on {Address} for clients, {ClusterAddress} for the cluster (roles: {Roles}); storage: {Storage}",
+    ClientEndpoint.Of(system)?.Address, Cluster.Get(system).SelfAddress, string.Join(",", settings.Server.Roles), settings.Storage.Describe());
 logger.LogInformation("Press Ctrl-C to stop");
 await host.WaitForShutdownAsync();
 return 0;

@@ -1,7 +1,7 @@
 namespace Conduit.Protocol;
 
 // The management protocol: what the `conduit` CLI (or any operator tool) asks a node's management actor
-// (/user/management on every node, also registered with the ClusterClientReceptionist), and its answers.
+// (/user/management on the client endpoint of every node), and its answers.
 // Refusals are Rejected(ErrorCode, Message), as for queue requests.
 
 /// <summary>Who asked for an operator action: logged on the node for destructive ones.</summary>
@@ -13,7 +13,7 @@ public sealed partial record Requester(string User, string Host)
 }
 
 /// <summary>Marker for requests the management actor answers.</summary>
-public interface IManagementRequest : IConduitMessage;
+public interface IManagementRequest : IClientRequest;
 
 /// <summary>Answered with <see cref="ClusterState"/>: the members as the answering node sees them.</summary>
 [MemoryPackable] public sealed partial record GetClusterState() : IManagementRequest;

@@ -1,6 +1,3 @@
-using System.Collections.Concurrent;
-using Akka.Actor;
-using Akka.Event;
 using Conduit.Testing;
 using Xunit;
 
@@ -31,26 +28,4 @@ public class CliNodeFixture : IAsyncLifetime
     }
 
     public async Task DisposeAsync() => await Node.DisposeAsync();
-}
-
-/// <summary>Keeps the warnings (and infos, where the log level lets them through) a node logs, to check what it records.</summary>
-public sealed class LogCollector
-{
-    private readonly ConcurrentQueue<string> _lines = new();
-
-    public static LogCollector Attach(ActorSystem system)
-    {
-        var collector = new LogCollector();
-        var actor = system.ActorOf(Props.Create(() => new Listener(collector._lines)));
-        system.EventStream.Subscribe(actor, typeof(Warning));
-        system.EventStream.Subscribe(actor, typeof(Info));
-        return collector;
-    }
-
-    public IReadOnlyList<string> Lines => _lines.ToArray();
-
-    private sealed class Listener : ReceiveActor
-    {
-        public Listener(ConcurrentQueue<string> lines) => Receive<LogEvent>(e => lines.Enqueue(e.Message?.ToString() ?? ""));
-    }
 }

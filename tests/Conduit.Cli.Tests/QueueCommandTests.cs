@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Conduit.Protocol;
 using Conduit.Testing;
 using Xunit;
 
@@ -166,7 +167,7 @@ public sealed class QueueCommandTests(CliNodeFixture fixture) : IClassFixture<Cl
         Assert.Equal((0, 1), (stats.GetProperty("deadLettered").GetInt32(), stats.GetProperty("ready").GetInt32()));
         await Eventually.Holds(() =>
         {
-            Assert.Contains(fixture.Log.Lines, l => l.Contains($"{Environment.UserName}@{Environment.MachineName}") && l.Contains("dead letters of queue cli-dlq"));
+            Assert.Contains(fixture.Log.Lines, l => l.Contains($"anonymous@akka.tcp://{WireNames.CliSystemName}@") && l.Contains("dead letters of queue cli-dlq"));
             return Task.CompletedTask;
         });
     }
@@ -192,7 +193,7 @@ public sealed class QueueCommandTests(CliNodeFixture fixture) : IClassFixture<Cl
         Assert.Equal(0, (await Stats("cli-admin")).GetProperty("ready").GetInt32());
         await Eventually.Holds(() =>
         {
-            Assert.Contains(fixture.Log.Lines, l => l.Contains($"{Environment.UserName}@{Environment.MachineName} purged queue cli-admin"));
+            Assert.Contains(fixture.Log.Lines, l => l.Contains($"anonymous@akka.tcp://{WireNames.CliSystemName}@") && l.Contains("purged queue cli-admin"));
             return Task.CompletedTask;
         });
     }

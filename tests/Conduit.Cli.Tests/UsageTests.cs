@@ -18,7 +18,7 @@ public sealed class UsageTests
     [InlineData("give either --all or task ids, not both", "dlq", "requeue", "q", "--all", "default/q#0:17")]
     [InlineData("'42' is not a task id: task ids look like default/emails#0:81", "task", "get", "42")]
     [InlineData("'abc' is not a lease token: copy it from the LEASE column of `conduit poll`", "complete", "abc")]
-    [InlineData("'x' is not a node address: use host:port", "cluster", "leave", "x")]
+    [InlineData("'x' is not a node address: use host:cluster-port", "cluster", "leave", "x")]
     [InlineData("--server 'nope' is not host:port: use e.g. --server 127.0.0.1:4053", "--server", "nope", "queues")]
     [InlineData("Unrecognized command or argument 'frob'", "frob")]
     [InlineData("`conduit queue` needs a command: stats, pause, resume, purge", "queue")]

@@ -7,12 +7,12 @@ namespace Conduit.Client.Tests;
 /// <summary>What the client does without a cluster: contact points, the error mapping, an unreachable cluster.</summary>
 public sealed class ClientUnitTests
 {
-    [Theory(DisplayName = "contact points become receptionist paths")]
-    [InlineData("127.0.0.1:4053", "akka.tcp://conduit@127.0.0.1:4053/system/receptionist")]
-    [InlineData(" node-1.internal:9000 ", "akka.tcp://conduit@node-1.internal:9000/system/receptionist")]
-    [InlineData("akka.tcp://conduit@10.0.0.5:4053", "akka.tcp://conduit@10.0.0.5:4053/system/receptionist")]
-    [InlineData("akka.tcp://other@10.0.0.5:4053/system/receptionist", "akka.tcp://other@10.0.0.5:4053/system/receptionist")]
-    public void ContactPoint(string server, string path) => Assert.Equal(path, ContactPoints.ToReceptionistPath(server));
+    [Theory(DisplayName = "contact points become the addresses of nodes' client endpoints")]
+    [InlineData("127.0.0.1:4053", "akka.tcp://conduit@127.0.0.1:4053")]
+    [InlineData(" node-1.internal:9000 ", "akka.tcp://conduit@node-1.internal:9000")]
+    [InlineData("akka.tcp://conduit@10.0.0.5:4053", "akka.tcp://conduit@10.0.0.5:4053")]
+    [InlineData("akka.tcp://other@10.0.0.5:4053/user/frontend", "akka.tcp://other@10.0.0.5:4053")]
+    public void ContactPoint(string server, string address) => Assert.Equal(address, ContactPoints.ToNodeAddress(server).ToString());
 
     [Theory(DisplayName = "a malformed contact point is refused with a message that shows the right form")]
     [InlineData("localhost")]
@@ -28,7 +28,7 @@ public sealed class ClientUnitTests
     [Fact(DisplayName = "the client's ActorSystem refuses serializer id 1 (Akka's JSON) instead of deserializing it")]
     public async Task ClientRefusesJson()
     {
-        var config = ClientConfig.Build(new ConduitClientOptions(), ["akka.tcp://conduit@127.0.0.1:1/system/receptionist"]);
+        var config = ClientConfig.Build(new ConduitClientOptions());
         var system = Akka.Actor.ActorSystem.Create(ClientConfig.SystemName, config);
         try
         {

@@ -18,6 +18,7 @@ public sealed class HostileRequestTests
         TestNode.StartAsync(new NodeSettings
         {
             Port = 0,
+            ClusterPort = 0,
             Storage = storage,
             Server = new ConduitServerOptions
             {
@@ -32,7 +33,7 @@ public sealed class HostileRequestTests
     {
         var storage = TestStores.NewSqlite();
         await using var node = await StartNode(storage);
-        await using var attacker = Attacker.Against(node.Port);
+        await using var attacker = Attacker.Against(node.Port, node.ClusterPort);
         var waitingPoll = attacker.Ask<Polled>(attacker.Frontend, new Poll("q", 1, 60_000, 60_000), TimeSpan.FromSeconds(90));
         await Eventually.Holds(async () => Assert.Equal(1, (await node.Ask<QueueStats>(new GetQueueStats("q"))).WaitingPollers));
         var partitionEvents = await JournalInspector.LiveEvents(storage, QueuePartition.PersistenceIdOf(PartitionId.Of("q", 0)));
@@ -60,7 +61,7 @@ public sealed class HostileRequestTests
     {
         var storage = TestStores.NewSqlite();
         await using var node = await StartNode(storage);
-        await using var attacker = Attacker.Against(node.Port);
+        await using var attacker = Attacker.Against(node.Port, node.ClusterPort);
         await node.Enqueue("q", "real");
         await node.Ask<EnqueuedBatch>(new EnqueueBatch("mp", Enumerable.Range(0, 4).Select(i => new TaskSpec(OneByte, IdempotencyKey: $"k{i}")).ToArray()));
         var hosted = (await node.HostedPartitions()).Order().ToArray();
@@ -122,7 +123,7 @@ public sealed class HostileRequestTests
     public async Task BadNumbers()
     {
         await using var node = await StartNode(TestStores.NewSqlite());
-        await using var attacker = Attacker.Against(node.Port);
+        await using var attacker = Attacker.Against(node.Port, node.ClusterPort);
         var quickly = TimeSpan.FromSeconds(5);
         var batch = Enumerable.Range(0, 25_000).Select(_ => new TaskSpec(OneByte)).ToArray();
         foreach (var queue in new[] { "q", "mp" })
@@ -162,7 +163,7 @@ public sealed class HostileRequestTests
 
         await Assert.ThrowsAsync<QuotaExceededException>(() => client.EnqueueAsync("q4", "one too many"));
         await Assert.ThrowsAsync<QuotaExceededException>(() => client.GetQueueStatsAsync("q4"));
-        await using var attacker = Attacker.Against(node.Port);
+        await using var attacker = Attacker.Against(node.Port, node.ClusterPort);
         for (var i = 5; i < 25; i++)
         {
             var enqueue = new Enqueue($"q{i}", new TaskSpec(OneByte));

@@ -19,7 +19,7 @@ public sealed class NodeExecutableTests
         var port = NodeProcess.FreePort();
         var data = Path.Combine(Path.GetTempPath(), "conduit-node-tests", Guid.NewGuid().ToString("N"));
         string taskId;
-        await using (var node = NodeProcess.Start("--port", port.ToString(), "--data", data))
+        await using (var node = NodeProcess.Start("--port", port.ToString(), "--cluster-port", "0", "--data", data))
         {
             await node.WaitForOutput($"Conduit node listening on akka.tcp://conduit@127.0.0.1:{port}");
             Assert.Contains($"storage: SQLite {Path.Combine(data, "conduit.db")}", node.Output);
@@ -29,7 +29,7 @@ public sealed class NodeExecutableTests
         }
         Assert.True(File.Exists(Path.Combine(data, "conduit.db")));
 
-        await using (var node = NodeProcess.Start("--port", port.ToString(), "--data", data))
+        await using (var node = NodeProcess.Start("--port", port.ToString(), "--cluster-port", "0", "--data", data))
         {
             await node.WaitForOutput("Conduit node listening on");
             await using var client = await RemoteClient.Connect(port);
@@ -43,7 +43,7 @@ public sealed class NodeExecutableTests
     [Theory(DisplayName = "a bad option exits with code 2 and says what is wrong")]
     [InlineData("--port", "abc", "--port must be a number")]
     [InlineData("--roles", "cook", "unknown role 'cook'")]
-    [InlineData("--seed", "tcp://x", "must look like akka.tcp://conduit@host:port")]
+    [InlineData("--seed", "tcp://x", "must look like akka.tcp://conduit-cluster@host:5053")]
     [InlineData("--frobnicate", "1", "unknown option '--frobnicate'")]
     [InlineData("--queue-partitions", "emails=zero", "--queue-partitions wants queue=N pairs")]
     public async Task BadOption(string option, string value, string message)

@@ -8,7 +8,7 @@ using Xunit;
 
 namespace Conduit.Node.Tests;
 
-/// <summary>The built node as a process, sent what only an attacker sends, straight to its shard region.</summary>
+/// <summary>The built node as a process, sent what only an attacker sends, straight to its shard region on the cluster port.</summary>
 public sealed class PoisonTests
 {
     private static readonly string[] BogusEntityIds = ["garbage", "default/q#99", "other/q#0", "default/Q#0", "", "default/mp#2", "default/q#-1"];
@@ -45,14 +45,16 @@ public sealed class PoisonTests
     private static async Task AttackThenRestart(string[] bogusIds, Func<Attacker, Task> attack)
     {
         var port = NodeProcess.FreePort();
+        var clusterPort = NodeProcess.FreePort();
         var data = Path.Combine(Path.GetTempPath(), "conduit-node-tests", Guid.NewGuid().ToString("N"));
-        string[] args = ["--port", port.ToString(), "--data", data, "--queue-partitions", "mp=2"];
+        // Plain TCP on loopback: the cluster port is reachable, and the shard region must hold up on its own.
+        string[] args = ["--port", port.ToString(), "--cluster-port", clusterPort.ToString(), "--data", data, "--queue-partitions", "mp=2"];
         var queues = QueuesBeside(bogusIds);
 
         await using (var node = NodeProcess.Start(args))
         {
             await node.WaitForOutput($"Conduit node listening on akka.tcp://conduit@127.0.0.1:{port}");
-            await using var attacker = Attacker.Against(port);
+            await using var attacker = Attacker.Against(port, clusterPort);
             await attacker.Ask<Enqueued>(attacker.Frontend, new Enqueue("q", new TaskSpec([1])));
 
             await attack(attacker);
@@ -71,7 +73,7 @@ public sealed class PoisonTests
         await using (var node = NodeProcess.Start(args))
         {
             await node.WaitForOutput($"Conduit node listening on akka.tcp://conduit@127.0.0.1:{port}");
-            await using var attacker = Attacker.Against(port);
+            await using var attacker = Attacker.Against(port, clusterPort);
             await ServesEveryQueue(node, attacker, queues, expectReady: 1);
             Assert.Equal(1, (await attacker.Ask<QueueStats>(attacker.Frontend, new GetQueueStats("q"))).Ready);
             Assert.True(Lines(node.Output, "Exception").Length == 0, $"exceptions in the restarted node's output:\n{node.Output}");

@@ -8,9 +8,10 @@ using Conduit.Server.Hosting;
 namespace Conduit.Testing;
 
 /// <summary>
-/// Someone on the network who can reach a node's remoting port: a plain ActorSystem (remoting on 127.0.0.1, a free port,
-/// not a cluster member) that has Conduit's wire format and Akka's sharding serializer, and sends whatever it likes to
-/// any actor path of a node: the frontend, or the partitions' shard region directly.
+/// Someone on the network who can reach a node's ports: a plain ActorSystem (remoting on 127.0.0.1, a free port, not a
+/// cluster member) that has Conduit's wire format and Akka's sharding serializer, and sends whatever it likes to any actor
+/// path of a node: on its client endpoint (the gateways, or anything else), and, when it knows the node's cluster port
+/// (reachable without TLS), to the cluster's insides such as the partitions' shard region.
 /// </summary>
 public sealed class Attacker : IAsyncDisposable
 {
@@ -31,32 +32,52 @@ public sealed class Attacker : IAsyncDisposable
         """;
 
     private readonly int _port;
+    private readonly int? _clusterPort;
 
-    private Attacker(ActorSystem system, int port)
+    private Attacker(ActorSystem system, int port, int? clusterPort)
     {
         System = system;
         _port = port;
+        _clusterPort = clusterPort;
     }
 
     public ActorSystem System { get; }
 
-    /// <summary>An attacker aimed at the node listening on 127.0.0.1:<paramref name="port"/>.</summary>
-    public static Attacker Against(int port)
+    /// <summary>
+    /// An attacker aimed at the node whose client endpoint listens on 127.0.0.1:<paramref name="port"/> and, when given,
+    /// whose cluster endpoint listens on 127.0.0.1:<paramref name="clusterPort"/>.
+    /// </summary>
+    public static Attacker Against(int port, int? clusterPort = null)
     {
         var config = ConfigurationFactory.ParseString(Hocon)
             .WithFallback(ConduitSerialization.Config(strict: true))
             // ShardingEnvelope and ShardRegion.StartEntity go through Akka's own sharding serializer.
             .WithFallback(ClusterSharding.DefaultConfig());
-        return new Attacker(ActorSystem.Create("attacker", config), port);
+        return new Attacker(ActorSystem.Create("attacker", config), port, clusterPort);
     }
 
-    private string Node => $"akka.tcp://{NodeSettings.SystemName}@127.0.0.1:{_port}";
+    /// <summary>The node's client endpoint, <c>akka.tcp://conduit@127.0.0.1:port</c>.</summary>
+    public string ClientEndpoint => $"akka.tcp://{WireNames.ClientSystemName}@127.0.0.1:{_port}";
 
-    /// <summary>The node's frontend, <c>/user/frontend</c>, as any client reaches it.</summary>
-    public ActorSelection Frontend => System.ActorSelection($"{Node}/user/{ConduitHostingExtensions.FrontendName}");
+    /// <summary>The node's cluster endpoint, <c>akka.tcp://conduit-cluster@127.0.0.1:port</c>.</summary>
+    public string ClusterEndpoint => _clusterPort is { } p
+        ? $"akka.tcp://{WireNames.ClusterSystemName}@127.0.0.1:{p}"
+        : throw new InvalidOperationException("this attacker was not given the node's cluster port");
 
-    /// <summary>The partitions' shard region itself, <c>/system/sharding/partitions</c>, skipping the frontend's checks.</summary>
-    public ActorSelection ShardRegion => System.ActorSelection($"{Node}/system/sharding/{ConduitHostingExtensions.PartitionsTypeName}");
+    /// <summary>The node's frontend gateway, <c>/user/frontend</c> on its client endpoint, as any client reaches it.</summary>
+    public ActorSelection Frontend => System.ActorSelection($"{ClientEndpoint}{WireNames.FrontendPath}");
+
+    /// <summary>The node's management gateway, <c>/user/management</c> on its client endpoint.</summary>
+    public ActorSelection Management => System.ActorSelection($"{ClientEndpoint}{WireNames.ManagementPath}");
+
+    /// <summary>Any path on the client endpoint (<c>/system/...</c>, <c>/user/...</c>).</summary>
+    public ActorSelection OnClientEndpoint(string path) => System.ActorSelection($"{ClientEndpoint}{path}");
+
+    /// <summary>Any path on the cluster endpoint.</summary>
+    public ActorSelection OnClusterEndpoint(string path) => System.ActorSelection($"{ClusterEndpoint}{path}");
+
+    /// <summary>The partitions' shard region itself, <c>/system/sharding/partitions</c> on the cluster endpoint, skipping every check before it.</summary>
+    public ActorSelection ShardRegion => OnClusterEndpoint($"/system/sharding/{ConduitHostingExtensions.PartitionsTypeName}");
 
     public Task<object> Ask(ActorSelection target, object message, TimeSpan? timeout = null) =>
         target.Ask<object>(message, timeout ?? TimeSpan.FromSeconds(20));

@@ -2,6 +2,7 @@ using Akka.Actor;
 using Akka.Cluster;
 using Akka.Hosting;
 using Conduit.Protocol;
+using Conduit.Server.Gateway;
 using Conduit.Server.Hosting;
 using Conduit.Server.Matching;
 using Microsoft.Extensions.DependencyInjection;
@@ -59,9 +60,14 @@ public sealed class TestNode : IAsyncDisposable
     public ActorSystem System { get; }
     /// <summary>The node's frontend, or Nobody on a node without the frontend role.</summary>
     public IActorRef Frontend { get; }
+    /// <summary>The node's cluster address (<c>akka.tcp://conduit-cluster@127.0.0.1:port</c>): what seeds and membership commands name.</summary>
     public Address Address => Cluster.Get(System).SelfAddress;
-    /// <summary>The remoting port the node listens on (the real one when started with port 0).</summary>
-    public int Port => Address.Port ?? throw new InvalidOperationException("no port");
+    /// <summary>The cluster endpoint's port (the real one when started with port 0).</summary>
+    public int ClusterPort => Address.Port ?? throw new InvalidOperationException("no port");
+    /// <summary>The node's client endpoint, which clients, the CLI and attackers talk to.</summary>
+    public ClientEndpoint ClientEndpoint => ClientEndpoint.Of(System) ?? throw new InvalidOperationException("no client endpoint");
+    /// <summary>The client endpoint's port (the real one when started with port 0).</summary>
+    public int Port => ClientEndpoint.Address.Port ?? throw new InvalidOperationException("no port");
     /// <summary><c>127.0.0.1:port</c>: what a client takes as its contact point.</summary>
     public string Server => $"{Settings.Host}:{Port}";
     public TimeSpan AskTimeout { get; set; } = TimeSpan.FromSeconds(20);
@@ -77,7 +83,7 @@ public sealed class TestNode : IAsyncDisposable
         RecoveryBackoffMs = 200,
     };
 
-    /// <param name="port">Remoting port; 0 (the default) picks a free one. Restart a killed node on its old <see cref="Port"/> to test reconnects.</param>
+    /// <param name="port">Client endpoint port; 0 (the default) picks a free one. Restart a killed node on its old <see cref="Port"/> to test reconnects. The cluster port is always a free one.</param>
     /// <param name="seeds">Join the cluster of these nodes (e.g. another TestNode's <see cref="Address"/>) instead of forming one alone.</param>
     /// <param name="join">false: with no seeds, join nothing and wait for <c>conduit cluster join</c> (the node is not Up when this returns).</param>
     /// <param name="queuePartitions">Per-queue partition counts (<c>--queue-partitions q=N</c>); other queues have <paramref name="partitionsPerQueue"/>.</param>
@@ -86,6 +92,7 @@ public sealed class TestNode : IAsyncDisposable
         StartAsync(new NodeSettings
         {
             Port = port,
+            ClusterPort = 0,
             Seeds = seeds ?? [],
             FormClusterAlone = join,
             Storage = storage,
@@ -102,6 +109,7 @@ public sealed class TestNode : IAsyncDisposable
         StartAsync(new NodeSettings
         {
             Port = 0,
+            ClusterPort = 0,
             Storage = storage,
             Seeds = seed is null ? [] : [seed.ToString()],
             Server = new ConduitServerOptions

@@ -49,15 +49,15 @@ public static class Arguments
         return lease;
     }
 
-    /// <summary>A node address: <c>host:port</c> or <c>akka.tcp://conduit@host:port</c>.</summary>
+    /// <summary>A member's cluster address: <c>host:port</c> (its cluster port) or <c>akka.tcp://conduit-cluster@host:port</c>.</summary>
     public static Argument<ServerAddress> NodeAddress() => new("address")
     {
-        Description = "node address: host:port or akka.tcp://conduit@host:port (as `conduit cluster show` lists it)",
+        Description = "member address: host:cluster-port or akka.tcp://conduit-cluster@host:port (as `conduit cluster show` lists it)",
         CustomParser = r =>
         {
             var text = r.Tokens.Count > 0 ? r.Tokens[0].Value : null;
             if (ServerAddress.TryParse(text, out var address)) return address;
-            r.AddError($"'{text}' is not a node address: use host:port or akka.tcp://conduit@host:port, as `conduit cluster show` lists it");
+            r.AddError($"'{text}' is not a node address: use host:cluster-port or akka.tcp://conduit-cluster@host:port, as `conduit cluster show` lists it");
             return default;
         },
     };

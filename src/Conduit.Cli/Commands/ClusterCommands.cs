@@ -29,7 +29,7 @@ public static class ClusterCommands
         var command = new Command(name, description) { address };
         return command.Runs(async (ctx, parse) =>
         {
-            var target = parse.GetValue(address).AkkaAddress;
+            var target = parse.GetValue(address).MemberAddress;
             var started = await ctx.Node<MembershipChangeStarted>(new ChangeMembership(action, target, ctx.Settings.Requester));
             ctx.Output.Result(started, () => ctx.Output.Line(action switch
             {

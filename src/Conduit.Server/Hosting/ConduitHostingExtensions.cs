@@ -2,7 +2,6 @@ using Akka.Actor;
 using Akka.Event;
 using Akka.Cluster.Hosting;
 using Akka.Cluster.Sharding;
-using Akka.Cluster.Tools.Client;
 using Akka.Hosting;
 using Akka.Persistence.Sql.Hosting;
 using Conduit.Protocol.Serialization;
@@ -23,7 +22,7 @@ public sealed class ConduitFrontend;
 public static class ConduitHostingExtensions
 {
     public const string PartitionsTypeName = "partitions";
-    /// <summary>Name of the frontend actor; clients address it as <c>/user/frontend</c>.</summary>
+    /// <summary>Name of the cluster's frontend actor (<c>/user/frontend</c> of the cluster system; clients reach it through the client endpoint).</summary>
     public const string FrontendName = "frontend";
 
     /// <summary>
@@ -80,18 +79,14 @@ public static class ConduitHostingExtensions
         {
             builder.WithShardRegionProxy<PartitionRegion>(PartitionsTypeName, ConduitServerOptions.TaskServiceRole, extractor);
         }
-        // Every node runs a receptionist, so a client may use any node as a contact point; a request to a
-        // service registered on another node (the frontend, the management actor) is routed there.
-        builder.WithClusterClientReceptionist();
         if (options.IsFrontend)
         {
             builder.WithActors((system, registry) =>
             {
                 var region = registry.Get<PartitionRegion>();
                 var frontend = system.ActorOf(QueueFrontend.Props(region, options.Topology, options.PollProbeMs, options.Partition), FrontendName);
+                // Clients reach it through the node's client endpoint (Gateway/ClientEndpoint), never directly.
                 registry.Register<ConduitFrontend>(frontend);
-                // Clients (ClusterClient) reach it as "/user/frontend" through any node's receptionist.
-                ClusterClientReceptionist.Get(system).RegisterService(frontend);
             });
         }
         return builder;

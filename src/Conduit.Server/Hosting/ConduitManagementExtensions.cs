@@ -1,4 +1,3 @@
-using Akka.Cluster.Tools.Client;
 using Akka.Hosting;
 using Conduit.Server.Management;
 
@@ -10,9 +9,9 @@ public sealed class ConduitManagement;
 public static class ConduitManagementExtensions
 {
     /// <summary>
-    /// Starts the node's <see cref="ManagementActor"/> at <c>/user/management</c> and registers it with the
-    /// ClusterClientReceptionist. Call after <see cref="ConduitHostingExtensions.WithConduitServer"/>: it needs the
-    /// partitions' shard region (or proxy), and the receptionist that <c>WithConduitServer</c> starts on every node.
+    /// Starts the node's <see cref="ManagementActor"/> at <c>/user/management</c> of the cluster system (other nodes' management
+    /// actors ask it; the CLI reaches it through the client endpoint). Call after
+    /// <see cref="ConduitHostingExtensions.WithConduitServer"/>: it needs the partitions' shard region (or proxy).
     /// </summary>
     public static AkkaConfigurationBuilder WithConduitManagement(this AkkaConfigurationBuilder builder, ConduitServerOptions server,
         ManagementOptions? options = null) =>
@@ -21,6 +20,5 @@ public static class ConduitManagementExtensions
             {
                 var management = system.ActorOf(ManagementActor.Props(registry.Get<PartitionRegion>(), server, options), ManagementActor.Name);
                 registry.Register<ConduitManagement>(management);
-                ClusterClientReceptionist.Get(system).RegisterService(management);
             });
 }

@@ -3,21 +3,26 @@ using Akka.Cluster.Hosting;
 using Akka.Configuration;
 using Akka.Hosting;
 using Akka.Remote.Hosting;
+using Conduit.Server.Gateway;
 
 namespace Conduit.Server.Hosting;
 
 /// <summary>Everything one node needs: where it listens, what it joins, where it stores, what it runs.</summary>
 public sealed record NodeSettings
 {
-    public const string SystemName = "conduit";
-    public const int DefaultPort = 4053;
+    /// <summary>ActorSystem name of the cluster (<see cref="WireNames.ClusterSystemName"/>); seeds name it.</summary>
+    public const string SystemName = WireNames.ClusterSystemName;
+    public const int DefaultPort = WireNames.DefaultClientPort;
+    public const int DefaultClusterPort = WireNames.DefaultClusterPort;
     public const string DefaultHost = "127.0.0.1";
 
-    /// <summary>Address to bind and advertise. Defaults to 127.0.0.1.</summary>
+    /// <summary>Address to bind and advertise, for both endpoints. Defaults to 127.0.0.1.</summary>
     public string Host { get; init; } = DefaultHost;
-    /// <summary>Remoting port; 0 picks a free one. Defaults to 4053.</summary>
+    /// <summary>Port of the client endpoint, which clients and the CLI use; 0 picks a free one. Defaults to 4053.</summary>
     public int Port { get; init; } = DefaultPort;
-    /// <summary>Seed nodes (<c>akka.tcp://conduit@host:port</c>). None: the node forms a cluster of its own (see <see cref="FormClusterAlone"/>).</summary>
+    /// <summary>Port of the cluster endpoint, which only nodes use; 0 picks a free one. Defaults to 5053.</summary>
+    public int ClusterPort { get; init; } = DefaultClusterPort;
+    /// <summary>Seed nodes (<c>akka.tcp://conduit-cluster@host:5053</c>, cluster ports). None: the node forms a cluster of its own (see <see cref="FormClusterAlone"/>).</summary>
     public IReadOnlyList<string> Seeds { get; init; } = [];
     /// <summary>
     /// Without <see cref="Seeds"/>, join itself and form a one-node cluster. false leaves the node outside any cluster
@@ -54,7 +59,7 @@ public static class ConduitNode
         if (!string.IsNullOrWhiteSpace(settings.ExtraHocon)) config = ConfigurationFactory.ParseString(settings.ExtraHocon).WithFallback(config);
         builder
             .AddHocon(config, HoconAddMode.Prepend)
-            .WithRemoting(settings.Host, settings.Port)
+            .WithRemoting(settings.Host, settings.ClusterPort)
             .WithClustering(new ClusterOptions
             {
                 Roles = settings.Server.Roles.ToArray(),
@@ -63,7 +68,8 @@ public static class ConduitNode
             .WithConduitSerialization()
             .WithConduitStorage(settings.Storage)
             .WithConduitServer(settings.Server)
-            .WithConduitManagement(settings.Server);
+            .WithConduitManagement(settings.Server)
+            .WithConduitClientEndpoint(settings);
         if (settings.Seeds.Count == 0 && settings.FormClusterAlone)
         {
             // No seeds: this node is the cluster. Join itself (works with port 0, unlike a seed list).
@@ -71,4 +77,15 @@ public static class ConduitNode
         }
         return builder;
     }
+
+    /// <summary>
+    /// The node's client endpoint (<see cref="ClientEndpoint"/>) on <see cref="NodeSettings.Port"/>: the only port
+    /// clients and the CLI talk to. Call after <see cref="ConduitManagementExtensions.WithConduitManagement"/>.
+    /// </summary>
+    public static AkkaConfigurationBuilder WithConduitClientEndpoint(this AkkaConfigurationBuilder builder, NodeSettings settings) =>
+        builder.WithActors((system, registry) =>
+        {
+            var frontend = registry.TryGet<ConduitFrontend>(out var f) ? f : null;
+            ClientEndpoint.Start(system, settings.Host, settings.Port, registry.Get<ConduitManagement>(), frontend, new RequestGate());
+        });
 }

@@ -8,7 +8,7 @@ using Conduit.Server.Hosting;
 namespace Conduit.Server.Management;
 
 /// <summary>
-/// One per node at <c>/user/management</c>, registered with the ClusterClientReceptionist: answers the
+/// One per node at <c>/user/management</c> of the cluster system, behind the client endpoint's gateway: answers the
 /// <c>conduit</c> CLI. Cluster state and membership changes (leave, down, join), the partitions' shard regions and
 /// their stats, the list of queues that have a running partition, and operator queue requests, which it routes
 /// through a <see cref="QueueFrontend"/> of its own (so queue administration works on every node, whatever its
@@ -54,7 +54,7 @@ public sealed class ManagementActor : ReceiveActor
         catch (Exception)
         {
             Sender.Tell(new Rejected(ErrorCode.InvalidArgument,
-                $"'{SafeText.Escape(change.Address, 300)}' is not a node address: use akka.tcp://{NodeSettings.SystemName}@host:port"));
+                $"'{SafeText.Escape(change.Address, 300)}' is not a node address: use akka.tcp://{NodeSettings.SystemName}@host:{NodeSettings.DefaultClusterPort} (the cluster port)"));
             return;
         }
         var state = _cluster.State;

@@ -13,6 +13,7 @@ public sealed class PartitionedQueueTests : IAsyncLifetime
     public async Task InitializeAsync() => _node = await TestNode.StartAsync(new Conduit.Server.Hosting.NodeSettings
     {
         Port = 0,
+        ClusterPort = 0,
         Storage = TestStores.NewSqlite(),
         Server = new Conduit.Server.Hosting.ConduitServerOptions
         {

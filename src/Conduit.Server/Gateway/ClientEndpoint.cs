@@ -1,0 +1,89 @@
+using System.Globalization;
+using Akka;
+using Akka.Actor;
+using Akka.Configuration;
+using Conduit.Protocol.Serialization;
+
+namespace Conduit.Server.Gateway;
+
+/// <summary>
+/// A node's client endpoint: a remoting-only ActorSystem named <see cref="WireNames.ClientSystemName"/> on the node's
+/// client port, beside the cluster's own ActorSystem in the same process. It runs in Akka's untrusted mode: a peer can
+/// reach only <see cref="WireNames.FrontendPath"/> and <see cref="WireNames.ManagementPath"/> by selection, and system
+/// messages and possibly harmful ones (<c>PoisonPill</c>, <c>Kill</c>, <c>Terminate</c>) are dropped on arrival. The
+/// gateway actors there admit requests (<see cref="RequestGate"/>) and ask the cluster's actors in-process. The cluster's
+/// port is for nodes only. Started with the cluster system (<see cref="Start"/>) and stopped in its coordinated
+/// shutdown, before the cluster is left, so clients stop being served first.
+/// </summary>
+public sealed class ClientEndpoint : IExtension
+{
+    private ClientEndpoint(ActorSystem system) => System = system;
+
+    /// <summary>The client endpoint's own ActorSystem.</summary>
+    public ActorSystem System { get; }
+
+    /// <summary>Where clients reach this endpoint: <c>akka.tcp://conduit@host:port</c> (the real port when started with 0).</summary>
+    public Address Address => ((ExtendedActorSystem)System).Provider.DefaultAddress;
+
+    /// <summary>The endpoint of <paramref name="clusterSystem"/>, or null when it has none.</summary>
+    public static ClientEndpoint? Of(ActorSystem clusterSystem) =>
+        clusterSystem.HasExtension<ClientEndpoint>() ? clusterSystem.GetExtension<ClientEndpoint>() : null;
+
+    /// <summary>The endpoint's HOCON: remoting only, untrusted mode, the two trusted paths, Conduit's serializers.</summary>
+    internal static Config BuildConfig(string host, int port, string logLevel) =>
+        ConfigurationFactory.ParseString($$"""
+            akka {
+              loglevel = {{logLevel}}
+              log-dead-letters = off
+              log-dead-letters-during-shutdown = off
+              actor.provider = remote
+              # A Kill from the network (untrusted mode lets it through) resumes a gateway instead of stopping it.
+              actor.guardian-supervisor-strategy = "{{typeof(GatewayGuardianStrategy).AssemblyQualifiedName}}"
+              remote {
+                # A peer may select only the gateways; system messages, PoisonPill, Kill and remote deployment are
+                # dropped on arrival (see docs/security.md, "The client endpoint").
+                untrusted-mode = on
+                trusted-selection-paths = ["{{WireNames.FrontendPath}}", "{{WireNames.ManagementPath}}"]
+                log-remote-lifecycle-events = off
+                dot-netty.tcp {
+                  hostname = "{{host}}"
+                  port = {{port.ToString(CultureInfo.InvariantCulture)}}
+                  maximum-frame-size = {{WireLimits.MaximumFrameBytesHocon}}
+                }
+              }
+              coordinated-shutdown.run-by-clr-shutdown-hook = off
+              coordinated-shutdown.exit-clr = off
+            }
+            """).WithFallback(ConduitSerialization.Config(strict: true));
+
+    /// <summary>
+    /// Starts the endpoint for <paramref name="clusterSystem"/> on <paramref name="host"/>:<paramref name="port"/>, with a
+    /// management gateway in front of <paramref name="management"/> and, on frontend nodes, a frontend gateway in front of
+    /// <paramref name="frontend"/>.
+    /// </summary>
+    internal static ClientEndpoint Start(ActorSystem clusterSystem, string host, int port, IActorRef management, IActorRef? frontend,
+        RequestGate gate)
+    {
+        var logLevel = clusterSystem.Settings.Config.GetString("akka.loglevel", "WARNING");
+        var system = ActorSystem.Create(WireNames.ClientSystemName, BuildConfig(host, port, logLevel));
+        var endpoint = new ClientEndpoint(system);
+        system.ActorOf(GatewayActor.Props(management, GatewayKind.Management, gate), WireNames.ManagementPath["/user/".Length..]);
+        if (frontend is not null)
+            system.ActorOf(GatewayActor.Props(frontend, GatewayKind.Frontend, gate), WireNames.FrontendPath["/user/".Length..]);
+        clusterSystem.RegisterExtension(new Id(endpoint));
+        CoordinatedShutdown.Get(clusterSystem).AddTask(CoordinatedShutdown.PhaseServiceUnbind, "conduit-client-endpoint",
+            async () =>
+            {
+                await system.Terminate();
+                return Done.Instance;
+            });
+        // A cluster system terminated without coordinated shutdown (tests kill nodes that way) takes the endpoint along.
+        clusterSystem.RegisterOnTermination(() => system.Terminate());
+        return endpoint;
+    }
+
+    private sealed class Id(ClientEndpoint endpoint) : ExtensionIdProvider<ClientEndpoint>
+    {
+        public override ClientEndpoint CreateExtension(ExtendedActorSystem system) => endpoint;
+    }
+}
