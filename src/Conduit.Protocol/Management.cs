@@ -13,7 +13,7 @@ public sealed partial record Requester(string User, string Host)
 }
 
 /// <summary>Marker for requests the management actor answers.</summary>
-public interface IManagementRequest : IConduitMessage;
+public interface IManagementRequest : IClientRequest;
 
 /// <summary>Answered with <see cref="ClusterState"/>: the members as the answering node sees them.</summary>
 [MemoryPackable] public sealed partial record GetClusterState() : IManagementRequest;
