@@ -44,6 +44,7 @@ public sealed class CliContext(CliSettings settings, CliOutput output, Cancellat
             _client = new ConduitClient(new ConduitClientOptions
             {
                 Servers = [settings.Server.ToString()],
+                ApiKey = settings.ApiKey,
                 LocalHost = local.ToString(),
                 RequestTimeout = settings.Timeout,
                 PollTimeoutMargin = settings.Timeout,

@@ -1,3 +1,5 @@
+using System.Text;
+
 namespace Conduit.Cli;
 
 /// <summary>The global options, after parsing.</summary>
@@ -20,4 +22,18 @@ public sealed record CliSettings
 
     /// <summary>Who is asking, logged by the node for destructive commands: the OS user and host name.</summary>
     public Requester Requester { get; init; } = new(Environment.UserName, Environment.MachineName);
+
+    /// <summary>
+    /// The API key (<c>id.secret</c>) sent with every request, from <c>--api-key</c> or <c>CONDUIT_API_KEY</c>. Defaults to
+    /// none (a node without a keys file needs none). Never printed: <see cref="ToString"/> shows the id only.
+    /// </summary>
+    public string? ApiKey { get; init; }
+
+    /// <summary>Every setting, with the API key shown by its id only.</summary>
+    public override string ToString()
+    {
+        var builder = new StringBuilder("CliSettings { ");
+        if ((this with { ApiKey = Protocol.Security.ApiKey.Describe(ApiKey) }).PrintMembers(builder)) builder.Append(' ');
+        return builder.Append('}').ToString();
+    }
 }

@@ -18,6 +18,7 @@ public static class CommandTree
             GlobalOptions.Server,
             GlobalOptions.Json,
             GlobalOptions.Timeout,
+            GlobalOptions.ApiKey,
             ClusterCommands.Cluster(),
             ClusterCommands.Sharding(),
             QueueCommands.Queues(),
@@ -28,6 +29,7 @@ public static class CommandTree
             PollCommand.Build(),
             TaskCommands.Complete(),
             TaskCommands.Fail(),
+            KeysCommands.Keys(),
         };
         return root;
     }

@@ -3,7 +3,7 @@ using System.CommandLine.Parsing;
 
 namespace Conduit.Cli;
 
-/// <summary>Options every command takes: <c>--server</c>, <c>--json</c>, <c>--timeout</c>.</summary>
+/// <summary>Options every command takes: <c>--server</c>, <c>--json</c>, <c>--timeout</c>, <c>--api-key</c>.</summary>
 public static class GlobalOptions
 {
     public static readonly Option<ServerAddress> Server = new("--server", "-s")
@@ -37,11 +37,39 @@ public static class GlobalOptions
     public static readonly Option<TimeSpan?> Timeout = DurationOption("--timeout",
         $"how long to wait for the node (default {Durations.Format(CliSettings.DefaultTimeout)})", recursive: true);
 
+    /// <summary>Environment variable holding the API key when <c>--api-key</c> is not given.</summary>
+    public const string ApiKeyEnvironmentVariable = "CONDUIT_API_KEY";
+
+    /// <summary>
+    /// The API key to send with every request. A malformed key is a usage error that does not quote it (it may be a real
+    /// key with a typo); prefer the environment variable, which stays out of shell history and process lists.
+    /// </summary>
+    public static readonly Option<string?> ApiKey = new("--api-key")
+    {
+        Description = $"API key (id.secret) to send with every request (${ApiKeyEnvironmentVariable} when set; prefer it: it stays out of shell history)",
+        HelpName = "key",
+        Recursive = true,
+        DefaultValueFactory = result =>
+        {
+            var fromEnv = Environment.GetEnvironmentVariable(ApiKeyEnvironmentVariable);
+            if (string.IsNullOrWhiteSpace(fromEnv)) return null;
+            if (Protocol.Security.ApiKey.Problem(fromEnv.Trim()) is { } problem) result.AddError($"{ApiKeyEnvironmentVariable}: {problem}; fix or unset it");
+            return fromEnv.Trim();
+        },
+        CustomParser = result =>
+        {
+            var text = result.Tokens.Count > 0 ? result.Tokens[0].Value : null;
+            if (Protocol.Security.ApiKey.Problem(text) is { } problem) result.AddError($"--api-key: {problem}");
+            return text;
+        },
+    };
+
     public static CliSettings Read(ParseResult parse) => new()
     {
         Server = parse.GetValue(Server),
         Json = parse.GetValue(Json),
         Timeout = parse.GetValue(Timeout) ?? CliSettings.DefaultTimeout,
+        ApiKey = parse.GetValue(ApiKey),
     };
 
     /// <summary>

@@ -46,7 +46,9 @@ public sealed class ManagementConnection : IAsyncDisposable
         object reply;
         try
         {
-            reply = await _management.Ask<object>(request, timeout, ct);
+            // With --api-key the request travels in a KeyedRequest, which the node checks.
+            object message = _settings.ApiKey is { } key && request is IClientRequest r ? new KeyedRequest(key, r) : request;
+            reply = await _management.Ask<object>(message, timeout, ct);
         }
         catch (AskTimeoutException)
         {

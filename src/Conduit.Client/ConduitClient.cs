@@ -65,7 +65,7 @@ public sealed partial class ConduitClient : IAsyncDisposable, IDisposable
         var wait = timeout ?? Options.RequestTimeout;
         try
         {
-            return await _link.Ask<object>(new NodeLink.Send(servicePath, message), wait, cancellationToken)
+            return await _link.Ask<object>(new NodeLink.Send(servicePath, WithKey(message)), wait, cancellationToken)
                 .ConfigureAwait(false);
         }
         catch (AskTimeoutException e)
@@ -103,8 +103,12 @@ public sealed partial class ConduitClient : IAsyncDisposable, IDisposable
     /// <summary>Sends <paramref name="message"/> to <paramref name="servicePath"/> without waiting for anything.</summary>
     private void Tell(string servicePath, object message)
     {
-        if (Volatile.Read(ref _disposed) == 0) _link.Tell(new NodeLink.Send(servicePath, message));
+        if (Volatile.Read(ref _disposed) == 0) _link.Tell(new NodeLink.Send(servicePath, WithKey(message)));
     }
+
+    /// <summary>With <see cref="ConduitClientOptions.ApiKey"/> set, a request travels in a <see cref="KeyedRequest"/>, which the node checks.</summary>
+    private object WithKey(object message) =>
+        Options.ApiKey is { } key && message is IClientRequest request ? new KeyedRequest(key, request) : message;
 
     /// <summary>Sends a queue request to the frontend; see <see cref="AskAsync{TReply}"/>.</summary>
     public Task<TReply> RequestAsync<TReply>(IPartitionRequest request, TimeSpan? timeout = null, CancellationToken cancellationToken = default) =>

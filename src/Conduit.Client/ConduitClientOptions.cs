@@ -36,8 +36,17 @@ public sealed class ConduitClientOptions
     /// <summary>Extra HOCON for the client's ActorSystem (logging, remoting tuning). Defaults to none.</summary>
     public string? ExtraHocon { get; set; }
 
+    /// <summary>
+    /// The API key (<c>id.secret</c>, made with <c>conduit keys new</c>) sent with every request; nodes with a keys file
+    /// refuse requests without a key they know, or whose key lacks the role, with <see cref="ErrorCode.Unauthorized"/>.
+    /// Defaults to none (enough for a node without a keys file). Checked for its form when the client starts; the key
+    /// itself never appears in an exception or log line.
+    /// </summary>
+    public string? ApiKey { get; set; }
+
     internal void Validate()
     {
+        if (ApiKey is not null && Protocol.Security.ApiKey.Problem(ApiKey) is { } problem) throw new ArgumentException(problem, nameof(ApiKey));
         if (Servers is null || Servers.Count == 0) throw new ArgumentException("at least one server (host:port) is needed", nameof(Servers));
         if (RequestTimeout <= TimeSpan.Zero) throw new ArgumentException("must be positive", nameof(RequestTimeout));
         if (PollTimeoutMargin < TimeSpan.Zero) throw new ArgumentException("must not be negative", nameof(PollTimeoutMargin));

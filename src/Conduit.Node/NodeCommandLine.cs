@@ -1,5 +1,6 @@
 using System.Globalization;
 using Conduit.Server.Hosting;
+using Conduit.Server.Security;
 using Microsoft.Extensions.Configuration;
 
 namespace Conduit.Node;
@@ -8,7 +9,7 @@ namespace Conduit.Node;
 /// Reads the node's options from the command line, then configuration (<c>appsettings.json</c>, environment
 /// variables <c>CONDUIT_PORT</c>, <c>CONDUIT_CLUSTER_PORT</c>, <c>CONDUIT_HOST</c>, <c>CONDUIT_DATA</c>, <c>CONDUIT_POSTGRES</c>,
 /// <c>CONDUIT_ROLES</c>, <c>CONDUIT_SEEDS</c> (comma-separated), <c>CONDUIT_PARTITIONS</c>, <c>CONDUIT_QUEUE_PARTITIONS</c>,
-/// <c>CONDUIT_MAX_LIVE_PARTITIONS</c>, <c>CONDUIT_HOCON</c>), then defaults.
+/// <c>CONDUIT_MAX_LIVE_PARTITIONS</c>, <c>CONDUIT_HOCON</c>, <c>CONDUIT_KEYS</c>), then defaults.
 /// </summary>
 public static class NodeCommandLine
 {
@@ -28,6 +29,8 @@ public static class NodeCommandLine
           --max-live-partitions N   most queue partitions this node runs at once (default 100000)
                                                                                         env CONDUIT_MAX_LIVE_PARTITIONS
           --hocon FILE           extra HOCON applied over the defaults                   env CONDUIT_HOCON
+          --keys FILE.json       API keys and their roles (default: none, auth off; see docs/credentials.md)
+                                                                                        env CONDUIT_KEYS
           --help                 this text
         """;
 
@@ -35,8 +38,8 @@ public static class NodeCommandLine
 
     public static NodeSettings Parse(string[] args, IConfiguration configuration)
     {
-        string? port = null, clusterPort = null, host = null, data = null, postgres = null, roles = null, partitions = null, hocon = null, queuePartitions = null,
-            maxLive = null;
+        string? port = null, clusterPort = null, host = null, data = null, postgres = null, roles = null, partitions = null, hocon = null,
+            queuePartitions = null, maxLive = null, keys = null;
         var seeds = new List<string>();
         for (var i = 0; i < args.Length; i++)
         {
@@ -57,6 +60,7 @@ public static class NodeCommandLine
                 case "--queue-partitions": queuePartitions = Value(); break;
                 case "--hocon": hocon = Value(); break;
                 case "--max-live-partitions": maxLive = Value(); break;
+                case "--keys": keys = Value(); break;
                 default: throw new UsageException($"unknown option '{arg}'");
             }
         }
@@ -70,6 +74,7 @@ public static class NodeCommandLine
         hocon ??= configuration["CONDUIT_HOCON"];
         queuePartitions ??= configuration["CONDUIT_QUEUE_PARTITIONS"];
         maxLive ??= configuration["CONDUIT_MAX_LIVE_PARTITIONS"];
+        keys ??= configuration["CONDUIT_KEYS"];
         if (seeds.Count == 0 && configuration["CONDUIT_SEEDS"] is { Length: > 0 } seedList)
             seeds.AddRange(seedList.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
 
@@ -108,6 +113,7 @@ public static class NodeCommandLine
             if (!seed.StartsWith($"akka.tcp://{NodeSettings.SystemName}@", StringComparison.Ordinal))
                 throw new UsageException($"seed '{seed}' must look like akka.tcp://{NodeSettings.SystemName}@host:{NodeSettings.DefaultClusterPort} (the seed's cluster port)");
         if (hocon is not null && !File.Exists(hocon)) throw new UsageException($"HOCON file '{hocon}' does not exist");
+        if (keys is { Length: > 0 }) CheckKeysFile(keys);
 
         return new NodeSettings
         {
@@ -121,6 +127,20 @@ public static class NodeCommandLine
                 Roles = roleList, PartitionsPerQueue = partitionCount, QueuePartitions = perQueue, MaxLivePartitionsPerNode = maxLivePartitions,
             },
             ExtraHocon = hocon is null ? null : File.ReadAllText(hocon),
+            KeysFile = keys is { Length: > 0 } ? Path.GetFullPath(keys) : null,
         };
+    }
+
+    /// <summary>A keys file that cannot be used stops the node before it starts, with the store's message (file, entry, fix).</summary>
+    private static void CheckKeysFile(string path)
+    {
+        try
+        {
+            using var store = KeyStore.Load(path, reloadInterval: Timeout.InfiniteTimeSpan);
+        }
+        catch (KeysFileException e)
+        {
+            throw new UsageException($"--keys: {e.Message}");
+        }
     }
 }

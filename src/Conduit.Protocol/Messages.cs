@@ -26,9 +26,6 @@ public interface IConduitMessage;
 [MemoryPackUnion(15, typeof(ReleaseTasks))]
 public partial interface IPartitionRequest : IClientRequest;
 
-/// <summary>Anything a client or operator may send to a node's client endpoint: a queue request or a management request.</summary>
-public partial interface IClientRequest : IConduitMessage;
-
 /// <summary>Routes a request to partition <paramref name="PartitionId"/> (entity id <c>ns/queue#index</c>).</summary>
 [MemoryPackable]
 public sealed partial record PartitionEnvelope(string PartitionId, IPartitionRequest Request) : IConduitMessage;

@@ -28,7 +28,10 @@ public static class CliProcess
 
     public static Task<CliResult> Run(params string[] args) => Run(null, args);
 
-    public static async Task<CliResult> Run(IDictionary<string, string>? environment, params string[] args)
+    public static Task<CliResult> Run(IDictionary<string, string>? environment, params string[] args) => RunWithInput(environment, null, args);
+
+    /// <summary>Runs the CLI with <paramref name="stdin"/> as its standard input (closed right after; none when null).</summary>
+    public static async Task<CliResult> RunWithInput(IDictionary<string, string>? environment, string? stdin, params string[] args)
     {
         var info = new ProcessStartInfo("dotnet")
         {
@@ -41,9 +44,11 @@ public static class CliProcess
         foreach (var a in args) info.ArgumentList.Add(a);
         info.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
         info.Environment.Remove("CONDUIT_SERVER");
+        info.Environment.Remove("CONDUIT_API_KEY");
         foreach (var (k, v) in environment ?? new Dictionary<string, string>()) info.Environment[k] = v;
         var watch = Stopwatch.StartNew();
         using var process = Process.Start(info)!;
+        if (stdin is not null) await process.StandardInput.WriteAsync(stdin);
         process.StandardInput.Close();
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();

@@ -70,7 +70,7 @@ public sealed class UsageTests
     {
         var r = await CliProcess.Run("--help");
         Assert.Equal(0, r.ExitCode);
-        foreach (var command in new[] { "cluster", "sharding", "queues", "queue", "dlq", "task", "enqueue", "poll", "complete", "fail", "--server", "--json", "--timeout" })
+        foreach (var command in new[] { "cluster", "sharding", "queues", "queue", "dlq", "task", "enqueue", "poll", "complete", "fail", "keys", "--server", "--json", "--timeout", "--api-key" })
             Assert.Contains(command, r.Out);
     }
 }

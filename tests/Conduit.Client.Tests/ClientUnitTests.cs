@@ -25,6 +25,27 @@ public sealed class ClientUnitTests
         Assert.Contains("host:port", e.Message);
     }
 
+    [Theory(DisplayName = "a malformed API key is refused when the client starts, and the message does not show it")]
+    [InlineData("")]
+    [InlineData("alice")]
+    [InlineData("alice.too-short-secret")]
+    [InlineData("Alice.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")]
+    public void MalformedApiKey(string key)
+    {
+        var e = Assert.Throws<ArgumentException>(() => new ConduitClient(new ConduitClientOptions { ApiKey = key }));
+        Assert.Equal(nameof(ConduitClientOptions.ApiKey), e.ParamName);
+        if (key.Length > 0) Assert.DoesNotContain(key, e.Message);
+        Assert.Contains("API key", e.Message);
+    }
+
+    [Fact(DisplayName = "a well-formed API key passes the options check")]
+    public void WellFormedApiKey()
+    {
+        var options = new ConduitClientOptions { ApiKey = Conduit.Protocol.Security.ApiKey.Generate("alice") };
+        options.Validate();
+        Assert.StartsWith("alice.", options.ApiKey);
+    }
+
     [Fact(DisplayName = "the client's ActorSystem refuses serializer id 1 (Akka's JSON) instead of deserializing it")]
     public async Task ClientRefusesJson()
     {

@@ -46,12 +46,30 @@ public sealed class NodeExecutableTests
     [InlineData("--seed", "tcp://x", "must look like akka.tcp://conduit-cluster@host:5053")]
     [InlineData("--frobnicate", "1", "unknown option '--frobnicate'")]
     [InlineData("--queue-partitions", "emails=zero", "--queue-partitions wants queue=N pairs")]
+    [InlineData("--keys", "/nonexistent/keys.json", "--keys: /nonexistent/keys.json: keys file not found")]
     public async Task BadOption(string option, string value, string message)
     {
         await using var node = NodeProcess.Start(option, value);
         Assert.Equal(2, await node.WaitForExit());
         Assert.Contains(message, node.Output);
         Assert.Contains("Usage: Conduit.Node", node.Output);
+    }
+
+    [Fact(DisplayName = "a keys file with a bad entry stops the node at startup with exit code 2, naming the entry")]
+    public async Task BadKeysFile()
+    {
+        var path = Path.Combine(Directory.CreateTempSubdirectory("conduit-keys-").FullName, "keys.json");
+        await File.WriteAllTextAsync(path, $$"""{"keys": [{"id": "ops", "sha256": "{{new string('0', 64)}}", "roles": ["admin"], "namespaces": ["*"]}]}""");
+        try
+        {
+            await using var node = NodeProcess.Start("--keys", path);
+            Assert.Equal(2, await node.WaitForExit());
+            Assert.Contains("keys[0] (id 'ops'): unknown role 'admin'", node.Output);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
     }
 
     /// <summary>A plain remoting ActorSystem (not a cluster member) that talks to the node's frontend.</summary>

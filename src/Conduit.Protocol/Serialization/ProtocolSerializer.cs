@@ -56,5 +56,6 @@ public sealed class ProtocolSerializer(ExtendedActorSystem system) : MemoryPackS
         ("m:queues", typeof(QueueList)),
         ("m:op", typeof(OperatorRequest)),
         ("done*!", typeof(CompletedBatch)),
+        ("keyed", typeof(KeyedRequest)),
     ];
 }

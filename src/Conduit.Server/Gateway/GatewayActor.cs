@@ -1,4 +1,5 @@
 using Akka.Actor;
+using Akka.Event;
 
 namespace Conduit.Server.Gateway;
 
@@ -23,6 +24,9 @@ internal sealed class GatewayActor : ReceiveActor
     private readonly IActorRef _target;
     private readonly GatewayKind _kind;
     private readonly RequestGate _gate;
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private DateTime _lastRefusalLog = DateTime.MinValue;
+    private int _unloggedRefusals;
 
     public GatewayActor(IActorRef target, GatewayKind kind, RequestGate gate)
     {
@@ -39,10 +43,12 @@ internal sealed class GatewayActor : ReceiveActor
     {
         var client = Sender;
         var answerable = !client.IsNobody() && !client.Equals(Context.System.DeadLetters);
-        var refusal = _gate.Admit(message, _kind, client.Path.Address.ToString(), out var request);
-        if (refusal is not null)
+        var peer = client.Path.Address.ToString();
+        var (request, who, refusal) = _gate.Admit(message, _kind, peer);
+        if (refusal is not null || request is null)
         {
-            if (answerable) client.Tell(refusal);
+            if (refusal?.Code == ErrorCode.Unauthorized) LogRefusal(refusal, who, message, peer);
+            if (answerable) client.Tell(refusal ?? new Rejected(ErrorCode.InvalidArgument, "no request"));
             return;
         }
         if (!answerable)
@@ -55,6 +61,23 @@ internal sealed class GatewayActor : ReceiveActor
         _target.Ask<object>(request, timeout).ContinueWith(
             t => client.Tell(t.IsCompletedSuccessfully ? t.Result : NoAnswer(t, timeout)),
             TaskContinuationOptions.ExecuteSynchronously);
+    }
+
+    /// <summary>Refused credentials are logged (escaped, never the key), at most once a second with a count of the rest, so a flood cannot fill the log.</summary>
+    private void LogRefusal(Rejected refusal, Security.Identity? who, object message, string peer)
+    {
+        var now = DateTime.UtcNow;
+        if (now - _lastRefusalLog < TimeSpan.FromSeconds(1))
+        {
+            _unloggedRefusals++;
+            return;
+        }
+        var what = message is KeyedRequest k ? k.Request?.GetType().Name : message.GetType().Name;
+        _log.Warning("Refused {0} from {1} ({2}): {3}{4}", SafeText.Escape(what, 100), SafeText.Escape(peer, 200),
+            who is null ? "not authenticated" : SafeText.Escape(who.Name, 100), SafeText.Escape(refusal.Message, 300),
+            _unloggedRefusals > 0 ? $" (and {_unloggedRefusals} more refusals since the last line)" : "");
+        _lastRefusalLog = now;
+        _unloggedRefusals = 0;
     }
 
     private static Rejected NoAnswer(Task<object> ask, TimeSpan timeout) => ask.Exception?.InnerException is AskTimeoutException or null

@@ -1,11 +1,14 @@
+using Conduit.Server.Security;
+
 namespace Conduit.Server.Gateway;
 
 /// <summary>
-/// What a request from the network must pass before the cluster sees it: the right kind for the path it was sent to,
-/// and (when keys are configured) a valid credential whose roles and namespaces cover the request. Operator requests get
-/// the authenticated identity and the peer's address as their requester, whatever the sender wrote there.
+/// What a request from the network must pass before the cluster sees it: the right kind for the path it was sent to, and
+/// (when the node has a keys file) a valid API key whose roles and namespaces cover the request
+/// (<see cref="RequestAuthorizer"/>). Operator requests get the authenticated identity and the peer's address as their
+/// requester, whatever the sender wrote there. Thread-safe.
 /// </summary>
-internal sealed class RequestGate
+internal sealed class RequestGate(KeyStore keys)
 {
     /// <summary>How long a gateway waits for the cluster's answer to a request other than a poll: 60 s.</summary>
     public static readonly TimeSpan DefaultAnswerTimeout = TimeSpan.FromSeconds(60);
@@ -13,39 +16,53 @@ internal sealed class RequestGate
     /// <summary>A poll waits its own wait time plus this: 30 s.</summary>
     public static readonly TimeSpan PollAnswerMargin = TimeSpan.FromSeconds(30);
 
+    private readonly RequestAuthorizer _authorizer = new(keys);
+
+    public KeyStore Keys => keys;
+
     public static TimeSpan AnswerTimeout(IClientRequest request) => request switch
     {
         Poll { WaitMs: > 0 and <= 24L * 3600 * 1000 } poll => TimeSpan.FromMilliseconds(poll.WaitMs) + PollAnswerMargin,
         _ => DefaultAnswerTimeout,
     };
 
-    /// <summary>null when <paramref name="message"/> may go on as <paramref name="request"/>; otherwise the refusal to send back.</summary>
-    public Rejected? Admit(object message, GatewayKind kind, string peer, out IClientRequest request)
+    /// <summary>The outcome for one message: the request to pass on (null when refused), who sent it, and the refusal.</summary>
+    public readonly record struct Admission(IClientRequest? Request, Identity? Who, Rejected? Refusal);
+
+    public Admission Admit(object message, GatewayKind kind, string peer)
     {
-        request = null!;
-        var inner = message as IClientRequest;
-        var who = "anonymous";
-        if (inner is null)
-            return new Rejected(ErrorCode.InvalidArgument, $"{SafeText.Escape(message.GetType().Name, 100)} is not a Conduit request");
-        switch (kind, inner)
+        IClientRequest? request;
+        Identity who;
+        switch (message)
         {
-            case (GatewayKind.Frontend, IPartitionRequest):
-                request = inner;
-                return null;
-            case (GatewayKind.Management, ChangeMembership change):
-                request = change with { By = new Requester(who, peer) };
-                return null;
-            case (GatewayKind.Management, OperatorRequest op):
-                request = op with { By = new Requester(who, peer) };
-                return null;
-            case (GatewayKind.Management, IManagementRequest):
-                request = inner;
-                return null;
-            case (GatewayKind.Frontend, _):
-                return new Rejected(ErrorCode.InvalidArgument, $"{inner.GetType().Name} is an operator request: send it to {WireNames.ManagementPath}");
+            case KeyedRequest keyed:
+                var decision = _authorizer.Authorize(keyed);
+                if (decision.Refusal is { } refused) return new Admission(null, decision.Who, refused);
+                request = keyed.Request;
+                who = decision.Who!;
+                break;
+            case IClientRequest bare when keys.IsOpen:
+                request = bare;
+                who = Identity.Anonymous;
+                break;
+            case IClientRequest:
+                return new Admission(null, null, new Rejected(ErrorCode.Unauthorized,
+                    "this cluster requires an API key: set ConduitClientOptions.ApiKey, or --api-key / CONDUIT_API_KEY for the CLI"));
             default:
-                return new Rejected(ErrorCode.InvalidArgument,
-                    $"{inner.GetType().Name} is a queue request: send it to {WireNames.FrontendPath}, or wrap it in an OperatorRequest");
+                return new Admission(null, null,
+                    new Rejected(ErrorCode.InvalidArgument, $"{SafeText.Escape(message.GetType().Name, 100)} is not a Conduit request"));
         }
+        var by = new Requester(who.Name, peer);
+        return (kind, request) switch
+        {
+            (GatewayKind.Frontend, IPartitionRequest) => new Admission(request, who, null),
+            (GatewayKind.Management, ChangeMembership change) => new Admission(change with { By = by }, who, null),
+            (GatewayKind.Management, OperatorRequest op) => new Admission(op with { By = by }, who, null),
+            (GatewayKind.Management, IManagementRequest) => new Admission(request, who, null),
+            (GatewayKind.Frontend, _) => new Admission(null, who, new Rejected(ErrorCode.InvalidArgument,
+                $"{request.GetType().Name} is an operator request: send it to {WireNames.ManagementPath}")),
+            _ => new Admission(null, who, new Rejected(ErrorCode.InvalidArgument,
+                $"{request.GetType().Name} is a queue request: send it to {WireNames.FrontendPath}, or wrap it in an OperatorRequest")),
+        };
     }
 }

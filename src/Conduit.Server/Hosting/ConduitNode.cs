@@ -4,6 +4,8 @@ using Akka.Configuration;
 using Akka.Hosting;
 using Akka.Remote.Hosting;
 using Conduit.Server.Gateway;
+using Conduit.Server.Security;
+using Microsoft.Extensions.Logging;
 
 namespace Conduit.Server.Hosting;
 
@@ -33,6 +35,11 @@ public sealed record NodeSettings
     public ConduitServerOptions Server { get; init; } = new();
     /// <summary>HOCON applied over the defaults (files from <c>hocon/</c>, tests' tweaks).</summary>
     public string? ExtraHocon { get; init; }
+    /// <summary>
+    /// The keys file (<c>--keys</c>, <c>CONDUIT_KEYS</c>; see <see cref="Security.KeyStore"/>). Defaults to none: auth off,
+    /// every request is made as the anonymous identity with every role in every namespace.
+    /// </summary>
+    public string? KeysFile { get; init; }
 }
 
 public static class ConduitNode
@@ -83,9 +90,13 @@ public static class ConduitNode
     /// clients and the CLI talk to. Call after <see cref="ConduitManagementExtensions.WithConduitManagement"/>.
     /// </summary>
     public static AkkaConfigurationBuilder WithConduitClientEndpoint(this AkkaConfigurationBuilder builder, NodeSettings settings) =>
-        builder.WithActors((system, registry) =>
+        builder.WithActors((system, registry, resolver) =>
         {
             var frontend = registry.TryGet<ConduitFrontend>(out var f) ? f : null;
-            ClientEndpoint.Start(system, settings.Host, settings.Port, registry.Get<ConduitManagement>(), frontend, new RequestGate());
+            var keys = settings.KeysFile is { } file
+                ? KeyStore.Load(file, resolver.GetService<ILoggerFactory>()?.CreateLogger("Conduit.Keys"))
+                : KeyStore.Open();
+            system.RegisterOnTermination(keys.Dispose);
+            ClientEndpoint.Start(system, settings.Host, settings.Port, registry.Get<ConduitManagement>(), frontend, new RequestGate(keys));
         });
 }

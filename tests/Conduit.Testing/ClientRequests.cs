@@ -1,0 +1,63 @@
+using System.Reflection;
+using Conduit.Protocol;
+using MemoryPack;
+
+namespace Conduit.Testing;
+
+/// <summary>
+/// One sample of every <see cref="IClientRequest"/> type, for tests that must cover them all (wire round trips, the
+/// permission table). The list of types is read from the union's attributes, so a new request type added to
+/// <see cref="IClientRequest"/> without a sample here fails <see cref="Samples"/> at once.
+/// </summary>
+public static class ClientRequests
+{
+    /// <summary>Every member type of the <see cref="IClientRequest"/> union, by reflection over its attributes.</summary>
+    public static IReadOnlyList<Type> UnionTypes { get; } =
+        [.. typeof(IClientRequest).GetCustomAttributes<MemoryPackUnionAttribute>().Select(a => a.Type)];
+
+    /// <summary>Task id of a task in <paramref name="ns"/> (queue <c>q</c>, partition 0).</summary>
+    public static string TaskIdIn(string ns) => $"{ns}/q#0:17";
+
+    /// <summary>Text of a (never issued) lease token of a task in <paramref name="ns"/>.</summary>
+    public static string LeaseIn(string ns) => $"{TaskIdIn(ns)}:1:2:99:abcdef";
+
+    /// <summary>
+    /// One request of each union type. Requests that carry a task id or lease token name a task in
+    /// <paramref name="ns"/>; requests that name a queue use queue <c>q</c>.
+    /// </summary>
+    public static IReadOnlyDictionary<Type, IClientRequest> Samples(string ns = PartitionId.DefaultNamespace)
+    {
+        var spec = new TaskSpec([1, 2, 3], new Dictionary<string, string> { ["h"] = "v" }, 7, 0, null, "idem", 3);
+        var by = new Requester("ops", "box");
+        IClientRequest[] all =
+        [
+            new Enqueue("q", spec),
+            new EnqueueBatch("q", [spec, spec with { Priority = 1 }]),
+            new Poll("q", 10, 5000, 30000, 7),
+            new Heartbeat(LeaseIn(ns)),
+            new Complete(LeaseIn(ns), [LeaseIn(ns)]),
+            new Fail(LeaseIn(ns), "why", false),
+            new CancelTask(TaskIdIn(ns)),
+            new GetTask(TaskIdIn(ns)),
+            new GetQueueStats("q"),
+            new PauseQueue("q"),
+            new ResumeQueue("q"),
+            new PurgeQueue("q"),
+            new ListDeadLetters("q", 5, 10, TaskIdIn(ns)),
+            new RequeueDeadLetters("q", [TaskIdIn(ns)]),
+            new CancelPoll("q", 7),
+            new ReleaseTasks([LeaseIn(ns)]),
+            new GetClusterState(),
+            new ChangeMembership(MembershipAction.Down, "akka.tcp://conduit@h:2", by),
+            new GetShardingStats(),
+            new GetLocalPartitions(),
+            new ListQueues(),
+            new OperatorRequest(new PurgeQueue("q"), by),
+        ];
+        var samples = all.ToDictionary(r => r.GetType());
+        var missing = UnionTypes.Where(t => !samples.ContainsKey(t)).Select(t => t.Name).ToList();
+        if (missing.Count > 0)
+            throw new InvalidOperationException($"ClientRequests.Samples has no sample of {string.Join(", ", missing)}: add one");
+        return samples;
+    }
+}
