@@ -26,12 +26,16 @@ public sealed class NodeProcess : IAsyncDisposable
 
     public static string NodeDll() => Conduit.Testing.BuiltProgram.Dll("src/Conduit.Node", "Conduit.Node.dll");
 
-    public static NodeProcess Start(params string[] args)
+    public static NodeProcess Start(params string[] args) => Start(new Dictionary<string, string>(), args);
+
+    /// <summary>Starts the node with these environment variables set (<c>CONDUIT_*</c>, as a container gets them).</summary>
+    public static NodeProcess Start(IReadOnlyDictionary<string, string> environment, params string[] args)
     {
         var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         info.ArgumentList.Add(NodeDll());
         foreach (var a in args) info.ArgumentList.Add(a);
         info.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
+        foreach (var (name, value) in environment) info.Environment[name] = value;
         return new NodeProcess(Process.Start(info)!);
     }
 
