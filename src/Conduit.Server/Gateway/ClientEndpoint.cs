@@ -2,6 +2,7 @@ using System.Globalization;
 using Akka;
 using Akka.Actor;
 using Akka.Configuration;
+using Akka.Event;
 using Conduit.Protocol.Serialization;
 
 namespace Conduit.Server.Gateway;
@@ -67,9 +68,10 @@ public sealed class ClientEndpoint : IExtension
         var logLevel = clusterSystem.Settings.Config.GetString("akka.loglevel", "WARNING");
         var system = ActorSystem.Create(WireNames.ClientSystemName, BuildConfig(host, port, logLevel));
         var endpoint = new ClientEndpoint(system);
-        system.ActorOf(GatewayActor.Props(management, GatewayKind.Management, gate), WireNames.ManagementPath["/user/".Length..]);
+        var log = Logging.GetLogger(clusterSystem, "conduit.gateway");
+        system.ActorOf(GatewayActor.Props(management, GatewayKind.Management, gate, log), WireNames.ManagementPath["/user/".Length..]);
         if (frontend is not null)
-            system.ActorOf(GatewayActor.Props(frontend, GatewayKind.Frontend, gate), WireNames.FrontendPath["/user/".Length..]);
+            system.ActorOf(GatewayActor.Props(frontend, GatewayKind.Frontend, gate, log), WireNames.FrontendPath["/user/".Length..]);
         clusterSystem.RegisterExtension(new Id(endpoint));
         CoordinatedShutdown.Get(clusterSystem).AddTask(CoordinatedShutdown.PhaseServiceUnbind, "conduit-client-endpoint",
             async () =>

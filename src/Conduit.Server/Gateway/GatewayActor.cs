@@ -19,25 +19,30 @@ internal enum GatewayKind
 /// cluster's actors never see a client's actor reference, so nothing in the cluster replies to, watches or connects to a
 /// client, and nothing a client sends reaches the cluster except an admitted request.
 /// </summary>
-internal sealed class GatewayActor : ReceiveActor
+internal sealed class GatewayActor : ReceiveActor, IWithTimers
 {
     private readonly IActorRef _target;
     private readonly GatewayKind _kind;
     private readonly RequestGate _gate;
-    private readonly ILoggingAdapter _log = Context.GetLogger();
-    private DateTime _lastRefusalLog = DateTime.MinValue;
+    private readonly ILoggingAdapter _log;
     private int _unloggedRefusals;
+    private string _lastUnlogged = "";
 
-    public GatewayActor(IActorRef target, GatewayKind kind, RequestGate gate)
+    /// <param name="log">The cluster system's logger, so the gateway's lines go where the node's do.</param>
+    public GatewayActor(IActorRef target, GatewayKind kind, RequestGate gate, ILoggingAdapter log)
     {
         _target = target;
         _kind = kind;
         _gate = gate;
+        _log = log;
+        Receive<RefusalWindow>(_ => EndRefusalWindow());
         ReceiveAny(Handle);
     }
 
-    public static Props Props(IActorRef target, GatewayKind kind, RequestGate gate) =>
-        Akka.Actor.Props.Create(() => new GatewayActor(target, kind, gate));
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    public static Props Props(IActorRef target, GatewayKind kind, RequestGate gate, ILoggingAdapter log) =>
+        Akka.Actor.Props.Create(() => new GatewayActor(target, kind, gate, log));
 
     private void Handle(object message)
     {
@@ -63,21 +68,36 @@ internal sealed class GatewayActor : ReceiveActor
             TaskContinuationOptions.ExecuteSynchronously);
     }
 
-    /// <summary>Refused credentials are logged (escaped, never the key), at most once a second with a count of the rest, so a flood cannot fill the log.</summary>
+    /// <summary>
+    /// Refused credentials are logged (escaped, never the key): the first of each second at once, the rest of that second
+    /// as one line with their count and the last of them, so a flood of bad keys cannot fill the log.
+    /// </summary>
     private void LogRefusal(Rejected refusal, Security.Identity? who, object message, string peer)
     {
-        var now = DateTime.UtcNow;
-        if (now - _lastRefusalLog < TimeSpan.FromSeconds(1))
+        var what = message is KeyedRequest k ? k.Request?.GetType().Name : message.GetType().Name;
+        var line = $"{SafeText.Escape(what, 100)} from {SafeText.Escape(peer, 200)} ({(who is null ? "not authenticated" : SafeText.Escape(who.Name, 100))}): " +
+                   SafeText.Escape(refusal.Message, 300);
+        if (Timers.IsTimerActive(RefusalWindow.Instance))
         {
             _unloggedRefusals++;
+            _lastUnlogged = line;
             return;
         }
-        var what = message is KeyedRequest k ? k.Request?.GetType().Name : message.GetType().Name;
-        _log.Warning("Refused {0} from {1} ({2}): {3}{4}", SafeText.Escape(what, 100), SafeText.Escape(peer, 200),
-            who is null ? "not authenticated" : SafeText.Escape(who.Name, 100), SafeText.Escape(refusal.Message, 300),
-            _unloggedRefusals > 0 ? $" (and {_unloggedRefusals} more refusals since the last line)" : "");
-        _lastRefusalLog = now;
+        _log.Warning("Refused {0}", line);
+        Timers.StartSingleTimer(RefusalWindow.Instance, RefusalWindow.Instance, TimeSpan.FromSeconds(1));
+    }
+
+    private void EndRefusalWindow()
+    {
+        if (_unloggedRefusals == 0) return;
+        _log.Warning("Refused {0} more requests in the last second; the last: {1}", _unloggedRefusals, _lastUnlogged);
         _unloggedRefusals = 0;
+        Timers.StartSingleTimer(RefusalWindow.Instance, RefusalWindow.Instance, TimeSpan.FromSeconds(1));
+    }
+
+    private sealed class RefusalWindow
+    {
+        public static readonly RefusalWindow Instance = new();
     }
 
     private static Rejected NoAnswer(Task<object> ask, TimeSpan timeout) => ask.Exception?.InnerException is AskTimeoutException or null

@@ -11,7 +11,7 @@ public sealed class PermissionsTests
     private const Role P = Role.Producer, W = Role.Worker, O = Role.Operator;
 
     /// <summary>The table as issue #9 states it, written out independently of <see cref="Permissions"/>.</summary>
-    private static readonly Dictionary<Type, (Role Allowed, bool ClusterWide)> Expected = new()
+    internal static readonly Dictionary<Type, (Role Allowed, bool ClusterWide)> Expected = new()
     {
         [typeof(Enqueue)] = (P | O, false),
         [typeof(EnqueueBatch)] = (P | O, false),
