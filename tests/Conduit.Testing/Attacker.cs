@@ -2,6 +2,7 @@ using Akka.Actor;
 using Akka.Cluster.Sharding;
 using Akka.Configuration;
 using Conduit.Protocol;
+using Conduit.Protocol.Remoting;
 using Conduit.Protocol.Serialization;
 using Conduit.Server.Hosting;
 
@@ -14,43 +15,44 @@ namespace Conduit.Testing;
 /// </summary>
 public sealed class Attacker : IAsyncDisposable
 {
-    private static readonly string Hocon = $$"""
+    private const string Hocon = """
         akka {
           loglevel = WARNING
           log-dead-letters = off
           log-dead-letters-during-shutdown = off
           actor.provider = remote
-          remote.dot-netty.tcp {
-            hostname = "127.0.0.1"
-            port = 0
-            maximum-frame-size = {{WireLimits.MaximumFrameBytesHocon}}
-          }
           coordinated-shutdown.run-by-clr-shutdown-hook = off
           coordinated-shutdown.exit-clr = off
         }
         """;
 
     private readonly int _port;
+    private readonly bool _tls;
 
-    private Attacker(ActorSystem system, int port)
+    private Attacker(ActorSystem system, int port, bool tls)
     {
         System = system;
         _port = port;
+        _tls = tls;
     }
 
     public ActorSystem System { get; }
 
-    /// <summary>An attacker aimed at the node listening on 127.0.0.1:<paramref name="port"/>.</summary>
-    public static Attacker Against(int port)
+    /// <summary>
+    /// An attacker aimed at the node listening on 127.0.0.1:<paramref name="port"/>; with <paramref name="tls"/> it speaks
+    /// mutual TLS with those credentials (an attacker holding a stolen or wrongly issued certificate).
+    /// </summary>
+    public static Attacker Against(int port, TlsCredentials? tls = null)
     {
         var config = ConfigurationFactory.ParseString(Hocon)
             .WithFallback(ConduitSerialization.Config(strict: true))
             // ShardingEnvelope and ShardRegion.StartEntity go through Akka's own sharding serializer.
             .WithFallback(ClusterSharding.DefaultConfig());
-        return new Attacker(ActorSystem.Create("attacker", config), port);
+        var endpoint = new RemotingEndpoint { Host = "127.0.0.1", Port = 0, Tls = tls, Peers = PeerPolicy.AnyCertifiedPeer };
+        return new Attacker(ActorSystem.Create("attacker", endpoint.ToActorSystemSetup(config)), port, tls is not null);
     }
 
-    private string Node => $"akka.tcp://{NodeSettings.SystemName}@127.0.0.1:{_port}";
+    private string Node => RemotingEndpoint.Address(_tls, NodeSettings.SystemName, "127.0.0.1", _port);
 
     /// <summary>The node's frontend, <c>/user/frontend</c>, as any client reaches it.</summary>
     public ActorSelection Frontend => System.ActorSelection($"{Node}/user/{ConduitHostingExtensions.FrontendName}");
