@@ -28,6 +28,13 @@ public sealed record NodeSettings
     public ConduitServerOptions Server { get; init; } = new();
     /// <summary>HOCON applied over the defaults (files from <c>hocon/</c>, tests' tweaks).</summary>
     public string? ExtraHocon { get; init; }
+    /// <summary>
+    /// Mutual TLS on every remoting link (<c>--tls-cert</c>, <c>--tls-ca</c>); checked when the options are read. Defaults
+    /// to null: plain TCP, which a node on a host other than loopback accepts only with <see cref="Insecure"/>.
+    /// </summary>
+    public Conduit.Protocol.Remoting.TlsSettings? Tls { get; init; }
+    /// <summary>The operator chose plain TCP on a host other than loopback (<c>--insecure</c>). Defaults to false.</summary>
+    public bool Insecure { get; init; }
 }
 
 public static class ConduitNode
