@@ -17,15 +17,20 @@ public readonly record struct ServerAddress(string Host, int Port)
     /// <summary>The node's actor system address, <c>akka.tcp://conduit@host:port</c>.</summary>
     public string AkkaAddress => string.Create(CultureInfo.InvariantCulture, $"akka.tcp://{SystemName}@{Host}:{Port}");
 
+    /// <summary>The node's actor system address as a peer with or without TLS dials it (<c>akka.ssl.tcp://…</c> with TLS).</summary>
+    public string AkkaAddressWith(bool tls) => Conduit.Protocol.Remoting.RemotingEndpoint.Address(tls, SystemName, Host, Port);
+
     public override string ToString() => string.Create(CultureInfo.InvariantCulture, $"{Host}:{Port}");
 
-    /// <summary>Accepts <c>host:port</c> or a full <c>akka.tcp://conduit@host:port</c>.</summary>
+    /// <summary>Accepts <c>host:port</c> or a full <c>akka.tcp://conduit@host:port</c> (or <c>akka.ssl.tcp://…</c>).</summary>
     public static bool TryParse(string? text, out ServerAddress address)
     {
         address = default;
         if (string.IsNullOrWhiteSpace(text)) return false;
         var prefix = $"akka.tcp://{SystemName}@";
+        var tlsPrefix = $"akka.ssl.tcp://{SystemName}@";
         if (text.StartsWith(prefix, StringComparison.Ordinal)) text = text[prefix.Length..];
+        else if (text.StartsWith(tlsPrefix, StringComparison.Ordinal)) text = text[tlsPrefix.Length..];
         else if (text.Contains("://", StringComparison.Ordinal)) return false;
         var colon = text.LastIndexOf(':');
         if (colon <= 0 || colon == text.Length - 1) return false;
