@@ -100,5 +100,14 @@ public sealed class CertsCommandTests : IDisposable
         Assert.Contains("--tls-ca is missing", r.Err);
     }
 
+    [Fact(DisplayName = "--server takes a TLS address (akka.ssl.tcp://conduit@host:port) as the cluster lists it")]
+    public async Task TlsServerAddress()
+    {
+        var port = CliProcess.FreePort();
+        var r = await CliProcess.Run("--server", $"akka.ssl.tcp://conduit@127.0.0.1:{port}", "--timeout", "2s", "queues");
+        Assert.True(r.ExitCode == 3, r.ToString());
+        Assert.Contains($"cannot reach 127.0.0.1:{port}", r.Err);
+    }
+
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 }
