@@ -2,6 +2,7 @@ using Akka.Actor;
 using Akka.Cluster.Hosting;
 using Akka.Hosting;
 using Conduit.Protocol.Remoting;
+using Conduit.Server.Remoting;
 using Conduit.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -11,12 +12,12 @@ using Xunit;
 namespace Conduit.Protocol.Tests.Remoting;
 
 /// <summary>
-/// The wiring a node uses for its Akka.Hosting system (the cluster system): the endpoint's HOCON prepended and its TLS
-/// setup added to the builder, with the cluster provider. Kept here so the wiring is proven where it is defined.
+/// The wiring a node uses for its Akka.Hosting system (the cluster system): <c>WithConduitRemoting</c> (the endpoint's
+/// HOCON prepended, its TLS setup added to the builder) with the cluster provider.
 /// </summary>
 public sealed class HostedTlsTests(TestCertificates certs) : IClassFixture<TestCertificates>
 {
-    [Fact(DisplayName = "an Akka.Hosting cluster system wired with AddHocon and AddSetup listens on akka.ssl.tcp and talks to a node peer")]
+    [Fact(DisplayName = "an Akka.Hosting cluster system wired with WithConduitRemoting listens on akka.ssl.tcp and talks to a node peer")]
     public async Task HostedClusterSystemSpeaksTls()
     {
         var endpoint = new RemotingEndpoint
@@ -27,10 +28,9 @@ public sealed class HostedTlsTests(TestCertificates certs) : IClassFixture<TestC
         builder.Logging.ClearProviders();
         builder.Services.AddAkka("conduit-cluster", akka =>
         {
-            akka.AddHocon(endpoint.ToConfig(), HoconAddMode.Prepend)
+            akka.WithConduitRemoting(endpoint)
                 .AddHocon("akka.loglevel = WARNING\nakka.coordinated-shutdown.run-by-clr-shutdown-hook = off", HoconAddMode.Prepend)
                 .WithClustering(new ClusterOptions());
-            if (endpoint.SslSetup() is { } ssl) akka.AddSetup(ssl);
             akka.WithActors((system, _) => system.ActorOf(Props.Create(() => new Echo()), "echo"));
         });
         using var host = builder.Build();
