@@ -45,6 +45,9 @@ public sealed class CliContext(CliSettings settings, CliOutput output, Cancellat
             {
                 Servers = [settings.Server.ToString()],
                 ApiKey = settings.ApiKey,
+                TlsCertificatePath = settings.Tls?.CertificatePath,
+                TlsCertificatePassword = settings.Tls?.CertificatePassword,
+                TlsCaPath = settings.Tls?.CaPath,
                 LocalHost = local.ToString(),
                 RequestTimeout = settings.Timeout,
                 PollTimeoutMargin = settings.Timeout,

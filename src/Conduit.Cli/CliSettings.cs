@@ -20,6 +20,12 @@ public sealed record CliSettings
     /// </summary>
     public TimeSpan Timeout { get; init; } = DefaultTimeout;
 
+    /// <summary>
+    /// Mutual TLS to the node (<c>--tls-cert</c>, <c>--tls-cert-password</c>, <c>--tls-ca</c>, or <c>CONDUIT_TLS_*</c>),
+    /// checked when read. Defaults to null: plain TCP.
+    /// </summary>
+    public Conduit.Protocol.Remoting.TlsSettings? Tls { get; init; }
+
     /// <summary>Who is asking, logged by the node for destructive commands: the OS user and host name.</summary>
     public Requester Requester { get; init; } = new(Environment.UserName, Environment.MachineName);
 

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.CommandLine.Parsing;
 using Conduit.Cli.Commands;
 using Conduit.Cli.Output;
+using Conduit.Protocol.Remoting;
 
 namespace Conduit.Cli;
 
@@ -19,6 +20,10 @@ public static class CommandTree
             GlobalOptions.Json,
             GlobalOptions.Timeout,
             GlobalOptions.ApiKey,
+            GlobalOptions.TlsCert,
+            GlobalOptions.TlsCertPassword,
+            GlobalOptions.TlsCa,
+            CertsCommands.Certs(),
             ClusterCommands.Cluster(),
             ClusterCommands.Sharding(),
             QueueCommands.Queues(),
@@ -50,7 +55,16 @@ public static class CommandTree
     {
         command.SetAction(async (parse, ct) =>
         {
-            var settings = GlobalOptions.Read(parse);
+            CliSettings settings;
+            try
+            {
+                settings = GlobalOptions.Read(parse);
+            }
+            catch (TlsSettingsException e)
+            {
+                CliOutput.ForConsole(parse.GetValue(GlobalOptions.Json)).Error("usage", null, e.Message, UsageHint(parse));
+                return ExitCodes.Usage;
+            }
             var output = CliOutput.ForConsole(settings.Json);
             await using var context = new CliContext(settings, output, ct);
             try

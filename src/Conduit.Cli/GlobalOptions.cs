@@ -1,9 +1,10 @@
 using System.CommandLine;
 using System.CommandLine.Parsing;
+using Conduit.Protocol.Remoting;
 
 namespace Conduit.Cli;
 
-/// <summary>Options every command takes: <c>--server</c>, <c>--json</c>, <c>--timeout</c>, <c>--api-key</c>.</summary>
+/// <summary>Options every command takes: <c>--server</c>, <c>--json</c>, <c>--timeout</c>, <c>--api-key</c>, <c>--tls-cert</c>, <c>--tls-cert-password</c>, <c>--tls-ca</c>.</summary>
 public static class GlobalOptions
 {
     public static readonly Option<ServerAddress> Server = new("--server", "-s")
@@ -64,12 +65,39 @@ public static class GlobalOptions
         },
     };
 
-    public static CliSettings Read(ParseResult parse) => new()
+    public static readonly Option<string?> TlsCert = FromEnvironment("--tls-cert", "CONDUIT_TLS_CERT", "FILE.pfx",
+        "this side's certificate and key (client-NAME.pfx from `conduit certs`); with --tls-ca speaks mutual TLS to the node");
+
+    public static readonly Option<string?> TlsCertPassword = FromEnvironment("--tls-cert-password", "CONDUIT_TLS_CERT_PASSWORD", "password",
+        "password of the --tls-cert file (default: none)");
+
+    public static readonly Option<string?> TlsCa = FromEnvironment("--tls-ca", "CONDUIT_TLS_CA", "FILE.pem",
+        "the Conduit CA the node's certificate must chain to (ca.pem)");
+
+    /// <summary>
+    /// The global options, read. TLS files are checked here (they exist, the key is there, the certificate chains to the
+    /// CA): a <see cref="TlsSettingsException"/> from here is a usage error.
+    /// </summary>
+    public static CliSettings Read(ParseResult parse)
     {
-        Server = parse.GetValue(Server),
-        Json = parse.GetValue(Json),
-        Timeout = parse.GetValue(Timeout) ?? CliSettings.DefaultTimeout,
-        ApiKey = parse.GetValue(ApiKey),
+        var tls = TlsSettings.FromOptions(parse.GetValue(TlsCert), parse.GetValue(TlsCertPassword), parse.GetValue(TlsCa));
+        tls?.Validate();
+        return new CliSettings
+        {
+            Server = parse.GetValue(Server),
+            Json = parse.GetValue(Json),
+            Timeout = parse.GetValue(Timeout) ?? CliSettings.DefaultTimeout,
+            Tls = tls,
+            ApiKey = parse.GetValue(ApiKey),
+        };
+    }
+
+    private static Option<string?> FromEnvironment(string name, string variable, string helpName, string description) => new(name)
+    {
+        Description = $"{description} (${variable} when set)",
+        HelpName = helpName,
+        Recursive = true,
+        DefaultValueFactory = _ => Environment.GetEnvironmentVariable(variable) is { Length: > 0 } value ? value : null,
     };
 
     /// <summary>

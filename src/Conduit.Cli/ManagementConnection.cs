@@ -1,6 +1,7 @@
 using System.Net;
 using Akka.Actor;
 using Akka.Configuration;
+using Conduit.Protocol.Remoting;
 using Conduit.Protocol.Serialization;
 
 namespace Conduit.Cli;
@@ -25,18 +26,23 @@ public sealed class ManagementConnection : IAsyncDisposable
     private readonly ActorSelection _management;
     private readonly CliSettings _settings;
 
-    private ManagementConnection(ActorSystem system, CliSettings settings)
+    private readonly TlsCredentials? _tls;
+
+    private ManagementConnection(ActorSystem system, CliSettings settings, TlsCredentials? tls)
     {
         _system = system;
         _settings = settings;
-        _management = system.ActorSelection($"{settings.Server.AkkaAddress}{WireNames.ManagementPath}");
+        _tls = tls;
+        _management = system.ActorSelection($"{settings.Server.AkkaAddressWith(tls is not null)}{WireNames.ManagementPath}");
     }
 
     public static async Task<ManagementConnection> OpenAsync(CliSettings settings, CancellationToken ct = default)
     {
         var local = await ServerProbe.ProbeAsync(settings, ct);
-        var system = ActorSystem.Create(WireNames.CliSystemName, Config(local));
-        return new ManagementConnection(system, settings);
+        var tls = settings.Tls?.Load();
+        var endpoint = new RemotingEndpoint { Host = local.ToString(), Port = 0, Tls = tls, Peers = PeerPolicy.NodesOnly };
+        var system = ActorSystem.Create(WireNames.CliSystemName, endpoint.ToActorSystemSetup(Config()));
+        return new ManagementConnection(system, settings, tls);
     }
 
     /// <summary>Sends <paramref name="request"/> and returns the reply; a <see cref="Rejected"/> reply throws <see cref="RefusedException"/>.</summary>
@@ -64,17 +70,14 @@ public sealed class ManagementConnection : IAsyncDisposable
         };
     }
 
-    private static Config Config(IPAddress local) => ConfigurationFactory.ParseString($$"""
+    private static Config Config() => ConfigurationFactory.ParseString("""
         akka {
           loglevel = OFF
           stdout-loglevel = OFF
           log-dead-letters = off
           log-dead-letters-during-shutdown = off
           actor.provider = remote
-          remote {
-            log-remote-lifecycle-events = off
-            dot-netty.tcp { hostname = "{{local}}", port = 0, maximum-frame-size = {{MaximumFrameSize}} }
-          }
+          remote.log-remote-lifecycle-events = off
           coordinated-shutdown.run-by-clr-shutdown-hook = off
         }
         """).WithFallback(ConduitSerialization.Config(strict: true));
@@ -90,5 +93,6 @@ public sealed class ManagementConnection : IAsyncDisposable
             // the answer is printed already; do not hold the shell up for remoting's goodbye
         }
         _system.Dispose();
+        _tls?.Dispose();
     }
 }

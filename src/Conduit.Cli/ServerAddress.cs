@@ -21,14 +21,17 @@ public readonly record struct ServerAddress(string Host, int Port)
     /// <summary>As a cluster member's address, <c>akka.tcp://conduit-cluster@host:port</c>.</summary>
     public string MemberAddress => string.Create(CultureInfo.InvariantCulture, $"akka.tcp://{WireNames.ClusterSystemName}@{Host}:{Port}");
 
+    /// <summary>The node's actor system address as a peer with or without TLS dials it (<c>akka.ssl.tcp://…</c> with TLS).</summary>
+    public string AkkaAddressWith(bool tls) => Conduit.Protocol.Remoting.RemotingEndpoint.Address(tls, SystemName, Host, Port);
+
     public override string ToString() => string.Create(CultureInfo.InvariantCulture, $"{Host}:{Port}");
 
-    /// <summary>Accepts <c>host:port</c> or a full <c>akka.tcp://conduit@host:port</c> or <c>akka.tcp://conduit-cluster@host:port</c>.</summary>
+    /// <summary>Accepts <c>host:port</c> or a full <c>akka.tcp://conduit@host:port</c> or <c>akka.tcp://conduit-cluster@host:port</c> (or <c>akka.ssl.tcp://…</c>).</summary>
     public static bool TryParse(string? text, out ServerAddress address)
     {
         address = default;
         if (string.IsNullOrWhiteSpace(text)) return false;
-        string[] prefixes = [$"akka.tcp://{SystemName}@", $"akka.tcp://{WireNames.ClusterSystemName}@"];
+        string[] prefixes = [$"akka.tcp://{SystemName}@", $"akka.tcp://{WireNames.ClusterSystemName}@", $"akka.ssl.tcp://{SystemName}@", $"akka.ssl.tcp://{WireNames.ClusterSystemName}@"];
         if (prefixes.FirstOrDefault(p => text.StartsWith(p, StringComparison.Ordinal)) is { } prefix) text = text[prefix.Length..];
         else if (text.Contains("://", StringComparison.Ordinal)) return false;
         var colon = text.LastIndexOf(':');

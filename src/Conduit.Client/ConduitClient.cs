@@ -22,6 +22,7 @@ public sealed partial class ConduitClient : IAsyncDisposable, IDisposable
 
     private readonly ActorSystem _system;
     private readonly IActorRef _link;
+    private readonly Conduit.Protocol.Remoting.TlsCredentials? _tls;
     private readonly ConnectionState _connection = new();
     private readonly string _serversText;
     private readonly CompletionBatcher _completions;
@@ -32,9 +33,10 @@ public sealed partial class ConduitClient : IAsyncDisposable, IDisposable
     {
         Options = options ?? new ConduitClientOptions();
         Options.Validate();
-        var nodes = Options.Servers.Select(s => ContactPoints.ToNodeAddress(s, Options.NodeSystemName)).ToArray();
+        _tls = Options.LoadTls();
+        var nodes = Options.Servers.Select(s => ContactPoints.ToNodeAddress(s, Options.NodeSystemName, tls: _tls is not null)).ToArray();
         _serversText = string.Join(", ", Options.Servers);
-        _system = ActorSystem.Create(ClientConfig.SystemName, ClientConfig.Build(Options));
+        _system = ActorSystem.Create(ClientConfig.SystemName, ClientConfig.Setup(Options, _tls));
         _link = _system.ActorOf(NodeLink.Props(nodes, _connection), "node-link");
         _completions = new CompletionBatcher(complete => AskRawAsync(FrontendPath, complete));
     }
@@ -124,6 +126,7 @@ public sealed partial class ConduitClient : IAsyncDisposable, IDisposable
         try
         {
             await _system.Terminate().WaitAsync(ShutdownTimeout).ConfigureAwait(false);
+            _tls?.Dispose();
         }
         catch (TimeoutException)
         {

@@ -1,3 +1,5 @@
+using Conduit.Protocol.Remoting;
+
 namespace Conduit.Client;
 
 /// <summary>How a <see cref="ConduitClient"/> reaches the cluster and how long it waits for answers.</summary>
@@ -44,6 +46,54 @@ public sealed class ConduitClientOptions
     /// </summary>
     public string? ApiKey { get; set; }
 
+    /// <summary>
+    /// This client's certificate and key, PKCS#12 (<c>client-NAME.pfx</c> from <c>conduit certs</c>). With
+    /// <see cref="TlsCaPath"/> it turns on mutual TLS: the client shows this certificate and talks only to nodes whose
+    /// certificate chains to the CA and is a node certificate (<c>OU=conduit-node</c>). Defaults to null: plain TCP.
+    /// </summary>
+    public string? TlsCertificatePath { get; set; }
+
+    /// <summary>Password of <see cref="TlsCertificatePath"/>. Defaults to null: the file has none.</summary>
+    public string? TlsCertificatePassword { get; set; }
+
+    /// <summary>The Conduit CA (<c>ca.pem</c>) the nodes' certificates must chain to. Defaults to null: plain TCP.</summary>
+    public string? TlsCaPath { get; set; }
+
+    /// <summary>
+    /// The TLS settings these options name, null without TLS; throws <see cref="ArgumentException"/> when only one of
+    /// certificate and CA is given. Files are not read here (<see cref="LoadTls"/> does).
+    /// </summary>
+    public TlsSettings? ToTlsSettings()
+    {
+        try
+        {
+            return TlsSettings.FromOptions(TlsCertificatePath, TlsCertificatePassword, TlsCaPath,
+                nameof(TlsCertificatePath), nameof(TlsCaPath));
+        }
+        catch (TlsSettingsException e)
+        {
+            throw new ArgumentException(e.Message, nameof(TlsCertificatePath), e);
+        }
+    }
+
+    /// <summary>
+    /// Reads and checks the TLS files (they exist, the key is there, the certificate chains to the CA): what the client's
+    /// ActorSystem is built with (<see cref="RemotingEndpoint.Tls"/>). Null without TLS; <see cref="ArgumentException"/>
+    /// saying which file is wrong otherwise.
+    /// </summary>
+    public TlsCredentials? LoadTls()
+    {
+        var settings = ToTlsSettings();
+        try
+        {
+            return settings?.Load();
+        }
+        catch (TlsSettingsException e)
+        {
+            throw new ArgumentException(e.Message, nameof(TlsCertificatePath), e);
+        }
+    }
+
     internal void Validate()
     {
         if (ApiKey is not null && Protocol.Security.ApiKey.Problem(ApiKey) is { } problem) throw new ArgumentException(problem, nameof(ApiKey));
@@ -52,5 +102,6 @@ public sealed class ConduitClientOptions
         if (PollTimeoutMargin < TimeSpan.Zero) throw new ArgumentException("must not be negative", nameof(PollTimeoutMargin));
         if (LocalPort is < 0 or > 65535) throw new ArgumentException("must be 0-65535", nameof(LocalPort));
         foreach (var server in Servers) ContactPoints.ToNodeAddress(server, NodeSystemName);
+        LoadTls()?.Dispose();
     }
 }

@@ -7,19 +7,20 @@ namespace Conduit.Client;
 public static class ContactPoints
 {
     /// <summary>
-    /// <c>host:port</c> → <c>akka.tcp://{system}@host:port</c>; a full <c>akka.tcp://system@host:port</c> address is kept
-    /// (a path after it is ignored).
+    /// <c>host:port</c> → <c>akka.tcp://{system}@host:port</c> (<c>akka.ssl.tcp</c> with <paramref name="tls"/>); a full
+    /// <c>akka.tcp://system@host:port</c> address keeps its system, host and port (a path after it is ignored).
     /// </summary>
-    public static Address ToNodeAddress(string server, string systemName = WireNames.ClientSystemName)
+    public static Address ToNodeAddress(string server, string systemName = WireNames.ClientSystemName, bool tls = false)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(server);
         server = server.Trim();
-        if (server.StartsWith("akka.tcp://", StringComparison.Ordinal))
+        var protocol = tls ? "akka.ssl.tcp" : "akka.tcp";
+        if (server.StartsWith("akka.tcp://", StringComparison.Ordinal) || server.StartsWith("akka.ssl.tcp://", StringComparison.Ordinal))
         {
             try
             {
                 var address = ActorPath.TryParseAddress(server, out var parsed) ? parsed : null;
-                if (address is { Host: not null, Port: > 0 }) return address;
+                if (address is { Host: not null, Port: > 0 }) return new Address(protocol, address.System, address.Host, address.Port);
             }
             catch (Exception)
             {
@@ -32,6 +33,6 @@ public static class ContactPoints
             || !int.TryParse(server.AsSpan(colon + 1), NumberStyles.None, CultureInfo.InvariantCulture, out var port)
             || port is < 1 or > 65535)
             throw new ArgumentException($"'{server}' is not host:port (for example 127.0.0.1:4053)", nameof(server));
-        return new Address("akka.tcp", systemName, server[..colon], port);
+        return new Address(protocol, systemName, server[..colon], port);
     }
 }

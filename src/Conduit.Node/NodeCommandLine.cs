@@ -1,4 +1,5 @@
 using System.Globalization;
+using Conduit.Protocol.Remoting;
 using Conduit.Server.Hosting;
 using Conduit.Server.Security;
 using Microsoft.Extensions.Configuration;
@@ -9,7 +10,8 @@ namespace Conduit.Node;
 /// Reads the node's options from the command line, then configuration (<c>appsettings.json</c>, environment
 /// variables <c>CONDUIT_PORT</c>, <c>CONDUIT_CLUSTER_PORT</c>, <c>CONDUIT_HOST</c>, <c>CONDUIT_DATA</c>, <c>CONDUIT_POSTGRES</c>,
 /// <c>CONDUIT_ROLES</c>, <c>CONDUIT_SEEDS</c> (comma-separated), <c>CONDUIT_PARTITIONS</c>, <c>CONDUIT_QUEUE_PARTITIONS</c>,
-/// <c>CONDUIT_MAX_LIVE_PARTITIONS</c>, <c>CONDUIT_HOCON</c>, <c>CONDUIT_KEYS</c>), then defaults.
+/// <c>CONDUIT_MAX_LIVE_PARTITIONS</c>, <c>CONDUIT_HOCON</c>, <c>CONDUIT_KEYS</c>, <c>CONDUIT_TLS_CERT</c>, <c>CONDUIT_TLS_CERT_PASSWORD</c>,
+/// <c>CONDUIT_TLS_CA</c>, <c>CONDUIT_INSECURE</c>), then defaults.
 /// </summary>
 public static class NodeCommandLine
 {
@@ -21,8 +23,8 @@ public static class NodeCommandLine
           --data DIR             SQLite data directory (default ./data)                 env CONDUIT_DATA
           --postgres "CONN"      use PostgreSQL instead of SQLite                       env CONDUIT_POSTGRES
           --roles a,b            frontend and/or taskservice (default both)             env CONDUIT_ROLES
-          --seed akka.tcp://conduit-cluster@host:5053   seed node (its cluster port); repeatable
-                                 (default: none, form a cluster alone)
+          --seed akka.tcp://conduit-cluster@host:5053   seed node, its cluster port (akka.ssl.tcp:// with TLS);
+                                 repeatable (default: none, form a cluster alone)
                                                                                         env CONDUIT_SEEDS
           --partitions N         partitions per queue (default 1; use 4 on a cluster)   env CONDUIT_PARTITIONS
           --queue-partitions q=N[,q=N]   partitions of particular queues                env CONDUIT_QUEUE_PARTITIONS
@@ -31,6 +33,12 @@ public static class NodeCommandLine
           --hocon FILE           extra HOCON applied over the defaults                   env CONDUIT_HOCON
           --keys FILE.json       API keys and their roles (default: none, auth off; see docs/credentials.md)
                                                                                         env CONDUIT_KEYS
+          --tls-cert FILE.pfx    this node's certificate and key (OU=conduit-node); with --tls-ca turns on
+                                 mutual TLS on every remoting link (see docs/tls.md)    env CONDUIT_TLS_CERT
+          --tls-cert-password P  password of the .pfx (default: none)                   env CONDUIT_TLS_CERT_PASSWORD
+          --tls-ca FILE.pem      the Conduit CA every peer must chain to                env CONDUIT_TLS_CA
+          --insecure             allow plain TCP on a host that is not loopback         env CONDUIT_INSECURE=true
+                                 (without it such a node refuses to start unless TLS is on)
           --help                 this text
         """;
 
@@ -39,7 +47,8 @@ public static class NodeCommandLine
     public static NodeSettings Parse(string[] args, IConfiguration configuration)
     {
         string? port = null, clusterPort = null, host = null, data = null, postgres = null, roles = null, partitions = null, hocon = null,
-            queuePartitions = null, maxLive = null, keys = null;
+            queuePartitions = null, maxLive = null, keys = null, tlsCert = null, tlsPassword = null, tlsCa = null;
+        var insecure = false;
         var seeds = new List<string>();
         for (var i = 0; i < args.Length; i++)
         {
@@ -61,6 +70,10 @@ public static class NodeCommandLine
                 case "--hocon": hocon = Value(); break;
                 case "--max-live-partitions": maxLive = Value(); break;
                 case "--keys": keys = Value(); break;
+                case "--tls-cert": tlsCert = Value(); break;
+                case "--tls-cert-password": tlsPassword = Value(); break;
+                case "--tls-ca": tlsCa = Value(); break;
+                case "--insecure": insecure = true; break;
                 default: throw new UsageException($"unknown option '{arg}'");
             }
         }
@@ -75,6 +88,15 @@ public static class NodeCommandLine
         queuePartitions ??= configuration["CONDUIT_QUEUE_PARTITIONS"];
         maxLive ??= configuration["CONDUIT_MAX_LIVE_PARTITIONS"];
         keys ??= configuration["CONDUIT_KEYS"];
+        tlsCert ??= configuration["CONDUIT_TLS_CERT"];
+        tlsPassword ??= configuration["CONDUIT_TLS_CERT_PASSWORD"];
+        tlsCa ??= configuration["CONDUIT_TLS_CA"];
+        if (!insecure && configuration["CONDUIT_INSECURE"] is { Length: > 0 } insecureText)
+        {
+            insecure = bool.TryParse(insecureText, out var parsed)
+                ? parsed
+                : throw new UsageException($"CONDUIT_INSECURE must be true or false, not '{insecureText}'");
+        }
         if (seeds.Count == 0 && configuration["CONDUIT_SEEDS"] is { Length: > 0 } seedList)
             seeds.AddRange(seedList.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
 
@@ -109,15 +131,26 @@ public static class NodeCommandLine
             if (role is not (ConduitServerOptions.FrontendRole or ConduitServerOptions.TaskServiceRole))
                 throw new UsageException($"unknown role '{role}': use frontend and/or taskservice");
         if (roleList.Length == 0) throw new UsageException("--roles needs at least one role");
-        foreach (var seed in seeds)
-            if (!seed.StartsWith($"akka.tcp://{NodeSettings.SystemName}@", StringComparison.Ordinal))
-                throw new UsageException($"seed '{seed}' must look like akka.tcp://{NodeSettings.SystemName}@host:{NodeSettings.DefaultClusterPort} (the seed's cluster port)");
         if (hocon is not null && !File.Exists(hocon)) throw new UsageException($"HOCON file '{hocon}' does not exist");
+        var tls = ReadTls(tlsCert, tlsPassword, tlsCa);
+        // With TLS, Akka names addresses akka.ssl.tcp://, and a seed must be dialled with that protocol.
+        var seedPrefix = $"{RemotingEndpoint.ProtocolFor(tls is not null)}://{NodeSettings.SystemName}@";
+        foreach (var seed in seeds)
+            if (!seed.StartsWith(seedPrefix, StringComparison.Ordinal))
+                throw new UsageException($"seed '{seed}' must look like {seedPrefix}host:{NodeSettings.DefaultClusterPort} (the seed's cluster port)");
         if (keys is { Length: > 0 }) CheckKeysFile(keys);
+        var bindHost = host ?? NodeSettings.DefaultHost;
+        if (tls is null && !insecure && !IsLoopback(bindHost))
+        {
+            throw new UsageException(
+                $"--host {bindHost} is reachable from other machines, and without TLS anyone who reaches the port can join the " +
+                "cluster and read or change every queue. Give --tls-cert and --tls-ca (make them with `conduit certs create`), " +
+                "or --insecure to run without TLS on a network you trust");
+        }
 
         return new NodeSettings
         {
-            Host = host ?? NodeSettings.DefaultHost,
+            Host = bindHost,
             Port = portNumber,
             ClusterPort = clusterPortNumber,
             Seeds = seeds,
@@ -128,6 +161,8 @@ public static class NodeCommandLine
             },
             ExtraHocon = hocon is null ? null : File.ReadAllText(hocon),
             KeysFile = keys is { Length: > 0 } ? Path.GetFullPath(keys) : null,
+            Tls = tls,
+            Insecure = insecure,
         };
     }
 
@@ -143,4 +178,23 @@ public static class NodeCommandLine
             throw new UsageException($"--keys: {e.Message}");
         }
     }
+    /// <summary>TLS settings from the options, checked now (files, key, CA, a node certificate of that CA): null without TLS.</summary>
+    private static TlsSettings? ReadTls(string? certificate, string? password, string? ca)
+    {
+        try
+        {
+            var tls = TlsSettings.FromOptions(certificate, password, ca);
+            tls?.Validate(CertificateRole.Node);
+            return tls;
+        }
+        catch (TlsSettingsException e)
+        {
+            throw new UsageException(e.Message);
+        }
+    }
+
+    /// <summary>Whether <paramref name="host"/> is reachable from this machine only: <c>localhost</c> or a loopback address.</summary>
+    public static bool IsLoopback(string host) =>
+        string.Equals(host, "localhost", StringComparison.OrdinalIgnoreCase)
+        || (System.Net.IPAddress.TryParse(host, out var address) && System.Net.IPAddress.IsLoopback(address));
 }

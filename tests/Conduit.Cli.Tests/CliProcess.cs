@@ -43,8 +43,7 @@ public static class CliProcess
         info.ArgumentList.Add(CliDll());
         foreach (var a in args) info.ArgumentList.Add(a);
         info.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
-        info.Environment.Remove("CONDUIT_SERVER");
-        info.Environment.Remove("CONDUIT_API_KEY");
+        foreach (var variable in new[] { "CONDUIT_SERVER", "CONDUIT_API_KEY", "CONDUIT_TLS_CERT", "CONDUIT_TLS_CERT_PASSWORD", "CONDUIT_TLS_CA" }) info.Environment.Remove(variable);
         foreach (var (k, v) in environment ?? new Dictionary<string, string>()) info.Environment[k] = v;
         var watch = Stopwatch.StartNew();
         using var process = Process.Start(info)!;

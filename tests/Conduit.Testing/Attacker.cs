@@ -2,6 +2,7 @@ using Akka.Actor;
 using Akka.Cluster.Sharding;
 using Akka.Configuration;
 using Conduit.Protocol;
+using Conduit.Protocol.Remoting;
 using Conduit.Protocol.Serialization;
 using Conduit.Server.Hosting;
 
@@ -15,17 +16,12 @@ namespace Conduit.Testing;
 /// </summary>
 public sealed class Attacker : IAsyncDisposable
 {
-    private static readonly string Hocon = $$"""
+    private const string Hocon = """
         akka {
           loglevel = WARNING
           log-dead-letters = off
           log-dead-letters-during-shutdown = off
           actor.provider = remote
-          remote.dot-netty.tcp {
-            hostname = "127.0.0.1"
-            port = 0
-            maximum-frame-size = {{WireLimits.MaximumFrameBytesHocon}}
-          }
           coordinated-shutdown.run-by-clr-shutdown-hook = off
           coordinated-shutdown.exit-clr = off
         }
@@ -33,35 +29,39 @@ public sealed class Attacker : IAsyncDisposable
 
     private readonly int _port;
     private readonly int? _clusterPort;
+    private readonly bool _tls;
 
-    private Attacker(ActorSystem system, int port, int? clusterPort)
+    private Attacker(ActorSystem system, int port, int? clusterPort, bool tls)
     {
         System = system;
         _port = port;
         _clusterPort = clusterPort;
+        _tls = tls;
     }
 
     public ActorSystem System { get; }
 
     /// <summary>
     /// An attacker aimed at the node whose client endpoint listens on 127.0.0.1:<paramref name="port"/> and, when given,
-    /// whose cluster endpoint listens on 127.0.0.1:<paramref name="clusterPort"/>.
+    /// whose cluster endpoint listens on 127.0.0.1:<paramref name="clusterPort"/>; with <paramref name="tls"/> it speaks
+    /// mutual TLS with those credentials (an attacker holding a stolen or wrongly issued certificate).
     /// </summary>
-    public static Attacker Against(int port, int? clusterPort = null)
+    public static Attacker Against(int port, int? clusterPort = null, TlsCredentials? tls = null)
     {
         var config = ConfigurationFactory.ParseString(Hocon)
             .WithFallback(ConduitSerialization.Config(strict: true))
             // ShardingEnvelope and ShardRegion.StartEntity go through Akka's own sharding serializer.
             .WithFallback(ClusterSharding.DefaultConfig());
-        return new Attacker(ActorSystem.Create("attacker", config), port, clusterPort);
+        var endpoint = new RemotingEndpoint { Host = "127.0.0.1", Port = 0, Tls = tls, Peers = PeerPolicy.AnyCertifiedPeer };
+        return new Attacker(ActorSystem.Create("attacker", endpoint.ToActorSystemSetup(config)), port, clusterPort, tls is not null);
     }
 
-    /// <summary>The node's client endpoint, <c>akka.tcp://conduit@127.0.0.1:port</c>.</summary>
-    public string ClientEndpoint => $"akka.tcp://{WireNames.ClientSystemName}@127.0.0.1:{_port}";
+    /// <summary>The node's client endpoint, <c>akka.tcp://conduit@127.0.0.1:port</c> (<c>akka.ssl.tcp</c> with TLS).</summary>
+    public string ClientEndpoint => RemotingEndpoint.Address(_tls, WireNames.ClientSystemName, "127.0.0.1", _port);
 
-    /// <summary>The node's cluster endpoint, <c>akka.tcp://conduit-cluster@127.0.0.1:port</c>.</summary>
+    /// <summary>The node's cluster endpoint, <c>akka.tcp://conduit-cluster@127.0.0.1:port</c> (<c>akka.ssl.tcp</c> with TLS).</summary>
     public string ClusterEndpoint => _clusterPort is { } p
-        ? $"akka.tcp://{WireNames.ClusterSystemName}@127.0.0.1:{p}"
+        ? RemotingEndpoint.Address(_tls, WireNames.ClusterSystemName, "127.0.0.1", p)
         : throw new InvalidOperationException("this attacker was not given the node's cluster port");
 
     /// <summary>The node's frontend gateway, <c>/user/frontend</c> on its client endpoint, as any client reaches it.</summary>

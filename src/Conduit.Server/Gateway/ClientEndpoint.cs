@@ -1,8 +1,8 @@
-using System.Globalization;
 using Akka;
 using Akka.Actor;
 using Akka.Configuration;
 using Akka.Event;
+using Conduit.Protocol.Remoting;
 using Conduit.Protocol.Serialization;
 
 namespace Conduit.Server.Gateway;
@@ -31,7 +31,7 @@ public sealed class ClientEndpoint : IExtension
         clusterSystem.HasExtension<ClientEndpoint>() ? clusterSystem.GetExtension<ClientEndpoint>() : null;
 
     /// <summary>The endpoint's HOCON: remoting only, untrusted mode, the two trusted paths, Conduit's serializers.</summary>
-    internal static Config BuildConfig(string host, int port, string logLevel) =>
+    internal static Config BuildConfig(string logLevel) =>
         ConfigurationFactory.ParseString($$"""
             akka {
               loglevel = {{logLevel}}
@@ -46,11 +46,6 @@ public sealed class ClientEndpoint : IExtension
                 untrusted-mode = on
                 trusted-selection-paths = ["{{WireNames.FrontendPath}}", "{{WireNames.ManagementPath}}"]
                 log-remote-lifecycle-events = off
-                dot-netty.tcp {
-                  hostname = "{{host}}"
-                  port = {{port.ToString(CultureInfo.InvariantCulture)}}
-                  maximum-frame-size = {{WireLimits.MaximumFrameBytesHocon}}
-                }
               }
               coordinated-shutdown.run-by-clr-shutdown-hook = off
               coordinated-shutdown.exit-clr = off
@@ -58,15 +53,15 @@ public sealed class ClientEndpoint : IExtension
             """).WithFallback(ConduitSerialization.Config(strict: true));
 
     /// <summary>
-    /// Starts the endpoint for <paramref name="clusterSystem"/> on <paramref name="host"/>:<paramref name="port"/>, with a
+    /// Starts the endpoint for <paramref name="clusterSystem"/> on <paramref name="remoting"/> (host, port, TLS), with a
     /// management gateway in front of <paramref name="management"/> and, on frontend nodes, a frontend gateway in front of
     /// <paramref name="frontend"/>.
     /// </summary>
-    internal static ClientEndpoint Start(ActorSystem clusterSystem, string host, int port, IActorRef management, IActorRef? frontend,
+    internal static ClientEndpoint Start(ActorSystem clusterSystem, RemotingEndpoint remoting, IActorRef management, IActorRef? frontend,
         RequestGate gate)
     {
         var logLevel = clusterSystem.Settings.Config.GetString("akka.loglevel", "WARNING");
-        var system = ActorSystem.Create(WireNames.ClientSystemName, BuildConfig(host, port, logLevel));
+        var system = ActorSystem.Create(WireNames.ClientSystemName, remoting.ToActorSystemSetup(BuildConfig(logLevel)));
         var endpoint = new ClientEndpoint(system);
         var log = Logging.GetLogger(clusterSystem, "conduit.gateway");
         system.ActorOf(GatewayActor.Props(management, GatewayKind.Management, gate, log), WireNames.ManagementPath["/user/".Length..]);

@@ -2,7 +2,8 @@ using Akka.Cluster;
 using Akka.Cluster.Hosting;
 using Akka.Configuration;
 using Akka.Hosting;
-using Akka.Remote.Hosting;
+using Conduit.Protocol.Remoting;
+using Conduit.Server.Remoting;
 using Conduit.Server.Gateway;
 using Conduit.Server.Security;
 using Microsoft.Extensions.Logging;
@@ -40,6 +41,13 @@ public sealed record NodeSettings
     /// every request is made as the anonymous identity with every role in every namespace.
     /// </summary>
     public string? KeysFile { get; init; }
+    /// <summary>
+    /// Mutual TLS on every remoting link (<c>--tls-cert</c>, <c>--tls-ca</c>); checked when the options are read. Defaults
+    /// to null: plain TCP, which a node on a host other than loopback accepts only with <see cref="Insecure"/>.
+    /// </summary>
+    public Conduit.Protocol.Remoting.TlsSettings? Tls { get; init; }
+    /// <summary>The operator chose plain TCP on a host other than loopback (<c>--insecure</c>). Defaults to false.</summary>
+    public bool Insecure { get; init; }
 }
 
 public static class ConduitNode
@@ -54,9 +62,6 @@ public static class ConduitNode
         akka.cluster.split-brain-resolver.active-strategy = keep-majority
         akka.cluster.split-brain-resolver.stable-after = 10s
         akka.cluster.split-brain-resolver.down-all-when-unstable = on
-        # Payloads go up to 256 KiB and batches carry many: Akka's default frame (128,000 bytes) would silently drop
-        # them on the wire. Clients and the CLI use the same limit (WireLimits.MaximumFrameBytes).
-        akka.remote.dot-netty.tcp.maximum-frame-size = 8388608  # 8 MiB
         """;
 
     /// <summary>Wires remoting, the cluster, storage, serialization and Conduit's actors onto <paramref name="builder"/>.</summary>
@@ -64,9 +69,12 @@ public static class ConduitNode
     {
         var config = ConfigurationFactory.ParseString(BaseHocon);
         if (!string.IsNullOrWhiteSpace(settings.ExtraHocon)) config = ConfigurationFactory.ParseString(settings.ExtraHocon).WithFallback(config);
+        // Loaded once and shared by both endpoints for the life of the process (checked already when the options were read).
+        var tls = settings.Tls?.Load(CertificateRole.Node);
         builder
             .AddHocon(config, HoconAddMode.Prepend)
-            .WithRemoting(settings.Host, settings.ClusterPort)
+            // The cluster endpoint (frame size, TLS): with TLS only peers holding a node certificate of the CA get in.
+            .WithConduitRemoting(new RemotingEndpoint { Host = settings.Host, Port = settings.ClusterPort, Tls = tls, Peers = PeerPolicy.NodesOnly })
             .WithClustering(new ClusterOptions
             {
                 Roles = settings.Server.Roles.ToArray(),
@@ -76,7 +84,7 @@ public static class ConduitNode
             .WithConduitStorage(settings.Storage)
             .WithConduitServer(settings.Server)
             .WithConduitManagement(settings.Server)
-            .WithConduitClientEndpoint(settings);
+            .WithConduitClientEndpoint(settings, tls);
         if (settings.Seeds.Count == 0 && settings.FormClusterAlone)
         {
             // No seeds: this node is the cluster. Join itself (works with port 0, unlike a seed list).
@@ -89,7 +97,9 @@ public static class ConduitNode
     /// The node's client endpoint (<see cref="ClientEndpoint"/>) on <see cref="NodeSettings.Port"/>: the only port
     /// clients and the CLI talk to. Call after <see cref="ConduitManagementExtensions.WithConduitManagement"/>.
     /// </summary>
-    public static AkkaConfigurationBuilder WithConduitClientEndpoint(this AkkaConfigurationBuilder builder, NodeSettings settings) =>
+    /// <param name="tls">The node's certificate (null: plain TCP); the endpoint admits peers with any certificate of the CA.</param>
+    public static AkkaConfigurationBuilder WithConduitClientEndpoint(this AkkaConfigurationBuilder builder, NodeSettings settings,
+        TlsCredentials? tls = null) =>
         builder.WithActors((system, registry, resolver) =>
         {
             var frontend = registry.TryGet<ConduitFrontend>(out var f) ? f : null;
@@ -97,6 +107,7 @@ public static class ConduitNode
                 ? KeyStore.Load(file, resolver.GetService<ILoggerFactory>()?.CreateLogger("Conduit.Keys"))
                 : KeyStore.Open();
             system.RegisterOnTermination(keys.Dispose);
-            ClientEndpoint.Start(system, settings.Host, settings.Port, registry.Get<ConduitManagement>(), frontend, new RequestGate(keys));
+            var endpoint = new RemotingEndpoint { Host = settings.Host, Port = settings.Port, Tls = tls, Peers = PeerPolicy.AnyCertifiedPeer };
+            ClientEndpoint.Start(system, endpoint, registry.Get<ConduitManagement>(), frontend, new RequestGate(keys));
         });
 }

@@ -1,0 +1,69 @@
+using System.Globalization;
+using Akka.Actor;
+using Akka.Actor.Setup;
+using Akka.Configuration;
+using Akka.Remote.Transport.DotNetty;
+
+namespace Conduit.Protocol.Remoting;
+
+/// <summary>
+/// The remoting endpoint of one ActorSystem Conduit starts (a node's cluster system and client endpoint, a client, the
+/// CLI, a test's attacker): where it listens, the frame size every Conduit system agrees on
+/// (<see cref="WireLimits.MaximumFrameBytes"/>), and whether it speaks TLS and to whom. The one place that writes
+/// <c>akka.remote.dot-netty.tcp</c>.
+/// </summary>
+public sealed record RemotingEndpoint
+{
+    /// <summary>Address to bind and advertise.</summary>
+    public required string Host { get; init; }
+
+    /// <summary>Port to bind; 0 picks a free one. Defaults to 0.</summary>
+    public int Port { get; init; }
+
+    /// <summary>Mutual TLS material; null speaks plain TCP. Defaults to null.</summary>
+    public TlsCredentials? Tls { get; init; }
+
+    /// <summary>Which certified peers are let in when <see cref="Tls"/> is set. Defaults to <see cref="PeerPolicy.NodesOnly"/>.</summary>
+    public PeerPolicy Peers { get; init; } = PeerPolicy.NodesOnly;
+
+    /// <summary>The address protocol: <c>akka.tcp</c>, or <c>akka.ssl.tcp</c> with TLS (Akka names TLS addresses so).</summary>
+    public string Protocol => ProtocolFor(Tls is not null);
+
+    /// <summary>The address protocol of a system with or without TLS: peers must use it in every address they dial.</summary>
+    public static string ProtocolFor(bool tls) => tls ? "akka.ssl.tcp" : "akka.tcp";
+
+    /// <summary><c>akka.tcp://system@host:port</c> (or <c>akka.ssl.tcp://…</c>).</summary>
+    public static string Address(bool tls, string system, string host, int port) =>
+        string.Create(CultureInfo.InvariantCulture, $"{ProtocolFor(tls)}://{system}@{host}:{port}");
+
+    /// <summary>
+    /// The endpoint's HOCON: <c>akka.remote.dot-netty.tcp</c> hostname, port, maximum frame size and enable-ssl. It
+    /// leaves <c>akka.actor.provider</c> to the caller (remote or cluster). With TLS the system also needs
+    /// <see cref="SslSetup"/>: the HOCON switches TLS on, the setup carries the certificate and the peer check.
+    /// </summary>
+    public Config ToConfig() => ConfigurationFactory.ParseString(ToHocon());
+
+    /// <inheritdoc cref="ToConfig"/>
+    public string ToHocon() => string.Create(CultureInfo.InvariantCulture, $$"""
+        akka.remote.dot-netty.tcp {
+          hostname = "{{Host}}"
+          port = {{Port}}
+          # Payloads go up to 256 KiB and batches carry many: Akka's default frame (128,000 bytes) would drop them.
+          maximum-frame-size = {{WireLimits.MaximumFrameBytesHocon}}
+          enable-ssl = {{(Tls is null ? "off" : "on")}}
+        }
+        """);
+
+    /// <summary>The TLS setup (certificate, mutual authentication, peer check for <see cref="Peers"/>), or null without TLS.</summary>
+    public DotNettySslSetup? SslSetup() => Tls?.SslSetup(Peers);
+
+    /// <summary>
+    /// Everything <c>ActorSystem.Create(name, setup)</c> needs: this endpoint's HOCON over <paramref name="config"/>,
+    /// and the TLS setup when there is one.
+    /// </summary>
+    public ActorSystemSetup ToActorSystemSetup(Config config)
+    {
+        var bootstrap = BootstrapSetup.Create().WithConfig(ToConfig().WithFallback(config));
+        return SslSetup() is { } ssl ? bootstrap.And(ssl) : ActorSystemSetup.Create(bootstrap);
+    }
+}

@@ -1,0 +1,116 @@
+using Conduit.Protocol.Remoting;
+using Conduit.Testing;
+using Xunit;
+
+namespace Conduit.Protocol.Tests.Remoting;
+
+/// <summary>
+/// Real ActorSystems over loopback with the TLS setup every Conduit system uses (<see cref="RemotingEndpoint"/>),
+/// certificates from Conduit's own generator. A refused link is awaited through the refusing side's certificate
+/// check (its "TLS: refused peer" warning) or, for a plain-TCP sender, its association error; never by waiting out a
+/// timeout. (A TLS sender that is refused may learn of it only at Akka's handshake timeout, 15 s by default: TLS 1.3
+/// lets the client finish its side before the server has judged the client's certificate.)
+/// </summary>
+public sealed class MutualTlsTests(TestCertificates certs) : IClassFixture<TestCertificates>
+{
+    private static readonly TimeSpan Quick = TimeSpan.FromSeconds(10);
+
+    [Fact(DisplayName = "two node systems with certificates from the same CA exchange messages over mutual TLS")]
+    public async Task NodesOfOneCaTalk()
+    {
+        await using var a = TlsPeer.Start("node-a", TestCertificates.Load(certs.NodeA, certs.CaA));
+        await using var b = TlsPeer.Start("node-b", TestCertificates.Load(certs.NodeA2, certs.CaA));
+
+        Assert.StartsWith("akka.ssl.tcp://", b.EchoPath);
+        Assert.Equal("hello b", await a.Echo(b, "hello b"));
+        Assert.Equal("hello a", await b.Echo(a, "hello a"));
+        Assert.Equal(["hello b"], b.Received);
+    }
+
+    [Fact(DisplayName = "a system without TLS cannot deliver a message to a TLS system")]
+    public async Task PlainSenderIsRefused()
+    {
+        await using var node = TlsPeer.Start("node", TestCertificates.Load(certs.NodeA, certs.CaA));
+        await using var plain = TlsPeer.Start("plain", tls: null);
+
+        // The plain system dials the node's port speaking plain TCP (it has no transport for akka.ssl.tcp at all).
+        var target = plain.System.ActorSelection($"akka.tcp://node@127.0.0.1:{node.Port}/user/echo");
+        target.Tell("let me in");
+
+        await plain.AssociationError.WaitAsync(Quick);
+        Assert.Empty(node.Received);
+    }
+
+    [Fact(DisplayName = "a node certificate from another CA is refused by the receiving node")]
+    public async Task OtherCaIsRefused()
+    {
+        await using var node = TlsPeer.Start("node", TestCertificates.Load(certs.NodeA, certs.CaA));
+        // The stranger trusts both CAs, so only the node's check can stop it.
+        await using var stranger = TlsPeer.Start("stranger", TestCertificates.Load(certs.NodeB, certs.CaBoth));
+
+        stranger.Send(node, "let me in");
+
+        var refusal = await node.Refusal.WaitAsync(Quick);
+        Assert.Contains("does not chain to the Conduit CA", refusal);
+        Assert.Empty(node.Received);
+    }
+
+    [Fact(DisplayName = "a client certificate is refused by a nodes-only endpoint (the cluster system)")]
+    public async Task ClientRefusedByClusterEndpoint()
+    {
+        await using var cluster = TlsPeer.Start("conduit-cluster", TestCertificates.Load(certs.NodeA, certs.CaA), PeerPolicy.NodesOnly);
+        await using var client = TlsPeer.Start("client", TestCertificates.Load(certs.ClientA, certs.CaA), PeerPolicy.NodesOnly);
+
+        client.Send(cluster, "let me in");
+
+        var refusal = await cluster.Refusal.WaitAsync(Quick);
+        Assert.Contains("is a client certificate", refusal);
+        Assert.Empty(cluster.Received);
+    }
+
+    [Fact(DisplayName = "a client certificate is accepted by an any-certified-peer endpoint (the client endpoint), and the client accepts the node")]
+    public async Task ClientAcceptedByClientEndpoint()
+    {
+        await using var endpoint = TlsPeer.Start("conduit", TestCertificates.Load(certs.NodeA, certs.CaA), PeerPolicy.AnyCertifiedPeer);
+        await using var client = TlsPeer.Start("client", TestCertificates.Load(certs.ClientA, certs.CaA), PeerPolicy.NodesOnly);
+
+        Assert.Equal("hello", await client.Echo(endpoint, "hello"));
+        Assert.Equal(["hello"], endpoint.Received);
+    }
+
+    [Fact(DisplayName = "a client refuses a server whose certificate is from another CA")]
+    public async Task ClientRefusesServerOfOtherCa()
+    {
+        // The server trusts both CAs, so it would let the client in: only the client's own check can stop the link.
+        await using var server = TlsPeer.Start("conduit", TestCertificates.Load(certs.NodeB, certs.CaBoth), PeerPolicy.AnyCertifiedPeer);
+        await using var client = TlsPeer.Start("client", TestCertificates.Load(certs.ClientA, certs.CaA), PeerPolicy.NodesOnly);
+
+        client.Send(server, "for the real server only");
+
+        var refusal = await client.Refusal.WaitAsync(Quick);
+        Assert.Contains("does not chain to the Conduit CA", refusal);
+        Assert.Empty(server.Received);
+    }
+
+    [Fact(DisplayName = "a client refuses a server that shows a client certificate of the right CA")]
+    public async Task ClientRefusesClientPosingAsServer()
+    {
+        await using var impostor = TlsPeer.Start("conduit", TestCertificates.Load(certs.ClientA, certs.CaA), PeerPolicy.AnyCertifiedPeer);
+        await using var client = TlsPeer.Start("client", TestCertificates.Load(certs.ClientA, certs.CaA), PeerPolicy.NodesOnly);
+
+        client.Send(impostor, "for a node only");
+
+        Assert.Contains("is a client certificate", await client.Refusal.WaitAsync(Quick));
+        Assert.Empty(impostor.Received);
+    }
+
+    [Fact(DisplayName = "while CAs rotate, a system trusting both CAs talks to nodes of either")]
+    public async Task BundleOfTwoCasAdmitsBoth()
+    {
+        await using var rotated = TlsPeer.Start("rotated", TestCertificates.Load(certs.NodeB, certs.CaBoth));
+        await using var old = TlsPeer.Start("old", TestCertificates.Load(certs.NodeA, certs.CaBoth));
+
+        Assert.Equal("across", await old.Echo(rotated, "across"));
+        Assert.Equal("back", await rotated.Echo(old, "back"));
+    }
+}

@@ -1,0 +1,90 @@
+using System.Collections.Concurrent;
+using Akka.Actor;
+using Akka.Configuration;
+using Akka.Event;
+using Akka.Remote;
+using Conduit.Protocol.Remoting;
+
+namespace Conduit.Protocol.Tests.Remoting;
+
+/// <summary>
+/// A remoting-only ActorSystem on 127.0.0.1 (a free port) built from a <see cref="RemotingEndpoint"/>, with an echo
+/// actor at <c>/user/echo</c> that keeps what it received, and the TLS refusals and association errors it saw.
+/// </summary>
+internal sealed class TlsPeer : IAsyncDisposable
+{
+    private const string Hocon = """
+        akka {
+          loglevel = WARNING
+          stdout-loglevel = OFF
+          log-dead-letters = off
+          log-dead-letters-during-shutdown = off
+          actor.provider = remote
+          # A refused link is retried only after this; the tests never wait for it.
+          remote.retry-gate-closed-for = 1s
+          coordinated-shutdown.run-by-clr-shutdown-hook = off
+        }
+        """;
+
+    private readonly TaskCompletionSource<AssociationErrorEvent> _associationError = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource<string> _refusal = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    private TlsPeer(ActorSystem system, bool tls)
+    {
+        System = system;
+        Tls = tls;
+        System.ActorOf(Props.Create(() => new EchoActor(Received)), "echo");
+        var listener = System.ActorOf(Props.Create(() => new Listener(_associationError, _refusal)));
+        System.EventStream.Subscribe(listener, typeof(AssociationErrorEvent));
+        System.EventStream.Subscribe(listener, typeof(Warning));
+    }
+
+    public ActorSystem System { get; }
+    public bool Tls { get; }
+    public ConcurrentQueue<object> Received { get; } = new();
+    public int Port => ((ExtendedActorSystem)System).Provider.DefaultAddress.Port ?? 0;
+    public string EchoPath => $"{RemotingEndpoint.Address(Tls, System.Name, "127.0.0.1", Port)}/user/echo";
+
+    /// <summary>The first association error this system published.</summary>
+    public Task<AssociationErrorEvent> AssociationError => _associationError.Task;
+
+    /// <summary>The first "TLS: refused peer" warning of this system's certificate check.</summary>
+    public Task<string> Refusal => _refusal.Task;
+
+    public static TlsPeer Start(string name, TlsCredentials? tls, PeerPolicy peers = PeerPolicy.NodesOnly)
+    {
+        var endpoint = new RemotingEndpoint { Host = "127.0.0.1", Port = 0, Tls = tls, Peers = peers };
+        return new TlsPeer(ActorSystem.Create(name, endpoint.ToActorSystemSetup(ConfigurationFactory.ParseString(Hocon))), tls is not null);
+    }
+
+    /// <summary>Sends <paramref name="message"/> to <paramref name="target"/>'s echo and waits for it to come back.</summary>
+    public Task<object> Echo(TlsPeer target, string message) =>
+        System.ActorSelection(target.EchoPath).Ask<object>(message, TimeSpan.FromSeconds(10));
+
+    /// <summary>Sends <paramref name="message"/> to <paramref name="target"/>'s echo, not waiting for anything.</summary>
+    public void Send(TlsPeer target, string message) => System.ActorSelection(target.EchoPath).Tell(message);
+
+    public async ValueTask DisposeAsync() => await System.Terminate().WaitAsync(TimeSpan.FromSeconds(10));
+
+    private sealed class EchoActor : ReceiveActor
+    {
+        public EchoActor(ConcurrentQueue<object> received) => ReceiveAny(message =>
+        {
+            received.Enqueue(message);
+            Sender.Tell(message);
+        });
+    }
+
+    private sealed class Listener : ReceiveActor
+    {
+        public Listener(TaskCompletionSource<AssociationErrorEvent> associationError, TaskCompletionSource<string> refusal)
+        {
+            Receive<AssociationErrorEvent>(e => associationError.TrySetResult(e));
+            Receive<Warning>(w =>
+            {
+                var text = w.ToString();
+                if (text.Contains("TLS: refused peer", StringComparison.Ordinal)) refusal.TrySetResult(text);
+            });
+        }
+    }
+}
