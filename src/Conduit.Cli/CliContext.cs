@@ -48,6 +48,7 @@ public sealed class CliContext(CliSettings settings, CliOutput output, Cancellat
             _client = new ConduitClient(new ConduitClientOptions
             {
                 Servers = [settings.Server.ToString()],
+                Namespace = settings.Namespace,
                 LocalHost = local.ToString(),
                 RequestTimeout = settings.Timeout,
                 PollTimeoutMargin = settings.Timeout,

@@ -3,7 +3,7 @@ using System.CommandLine.Parsing;
 
 namespace Conduit.Cli;
 
-/// <summary>Options every command takes: <c>--server</c>, <c>--json</c>, <c>--timeout</c>.</summary>
+/// <summary>Options every command takes: <c>--server</c>, <c>--namespace</c>, <c>--json</c>, <c>--timeout</c>.</summary>
 public static class GlobalOptions
 {
     public static readonly Option<ServerAddress> Server = new("--server", "-s")
@@ -28,6 +28,31 @@ public static class GlobalOptions
         },
     };
 
+    /// <summary>Environment variable that gives <see cref="Namespace"/> when the option is not given.</summary>
+    public const string NamespaceEnvironmentVariable = "CONDUIT_NAMESPACE";
+
+    public static readonly Option<string> Namespace = new("--namespace", "-n")
+    {
+        Description = $"namespace of the queues a command names (${NamespaceEnvironmentVariable} when set; default {PartitionId.DefaultNamespace})",
+        HelpName = "name",
+        Recursive = true,
+        DefaultValueFactory = result =>
+        {
+            var fromEnv = Environment.GetEnvironmentVariable(NamespaceEnvironmentVariable);
+            if (string.IsNullOrEmpty(fromEnv)) return PartitionId.DefaultNamespace;
+            if (NamespaceName.IsValid(fromEnv)) return fromEnv;
+            result.AddError($"{NamespaceEnvironmentVariable}: {NamespaceName.Describe(SafeText.Escape(fromEnv, 140))}; fix or unset it");
+            return PartitionId.DefaultNamespace;
+        },
+        CustomParser = result =>
+        {
+            var text = result.Tokens.Count > 0 ? result.Tokens[0].Value : null;
+            if (NamespaceName.IsValid(text)) return text;
+            result.AddError($"--namespace: {NamespaceName.Describe(SafeText.Escape(text, 140))}");
+            return PartitionId.DefaultNamespace;
+        },
+    };
+
     public static readonly Option<bool> Json = new("--json")
     {
         Description = "print one JSON document on stdout instead of tables",
@@ -40,6 +65,7 @@ public static class GlobalOptions
     public static CliSettings Read(ParseResult parse) => new()
     {
         Server = parse.GetValue(Server),
+        Namespace = parse.GetValue(Namespace) ?? PartitionId.DefaultNamespace,
         Json = parse.GetValue(Json),
         Timeout = parse.GetValue(Timeout) ?? CliSettings.DefaultTimeout,
     };

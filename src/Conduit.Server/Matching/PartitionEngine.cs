@@ -114,8 +114,8 @@ public sealed partial class PartitionEngine
             case CancelTask c: HandleCancel(replyTo, c); break;
             case GetTask g: HandleGetTask(replyTo, g); break;
             case GetQueueStats: _fx.Reply(replyTo, Stats()); break;
-            case PauseQueue: Append([BatchEntry.Of(EntryKind.Paused)], replyTo, new QueueStateChanged(_id.Queue, true)); break;
-            case ResumeQueue: Append([BatchEntry.Of(EntryKind.Resumed)], replyTo, new QueueStateChanged(_id.Queue, false)); break;
+            case PauseQueue: Append([BatchEntry.Of(EntryKind.Paused)], replyTo, new QueueStateChanged(_id.Queue, true, _id.Namespace)); break;
+            case ResumeQueue: Append([BatchEntry.Of(EntryKind.Resumed)], replyTo, new QueueStateChanged(_id.Queue, false, _id.Namespace)); break;
             case PurgeQueue: HandlePurge(replyTo); break;
             case ListDeadLetters l: HandleListDeadLetters(replyTo, l); break;
             case RequeueDeadLetters r: HandleRequeue(replyTo, r); break;
