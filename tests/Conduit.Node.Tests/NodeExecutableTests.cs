@@ -46,6 +46,7 @@ public sealed class NodeExecutableTests
     [InlineData("--seed", "tcp://x", "must look like akka.tcp://conduit@host:port")]
     [InlineData("--frobnicate", "1", "unknown option '--frobnicate'")]
     [InlineData("--queue-partitions", "emails=zero", "--queue-partitions wants queue=N pairs")]
+    [InlineData("--queue-partitions", "Billing/emails=2", "--queue-partitions wants queue=N pairs, or namespace/queue=N")]
     public async Task BadOption(string option, string value, string message)
     {
         await using var node = NodeProcess.Start(option, value);
