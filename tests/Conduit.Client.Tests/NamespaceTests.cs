@@ -52,7 +52,7 @@ public sealed class NamespaceTests(NamespaceClientFixture fixture) : IClassFixtu
         Assert.Equal(("beta", 1L), (statsB.Namespace, statsB.Ready));
         Assert.Equal(0L, (await fixture.Default.GetQueueStatsAsync(q)).Ready);
 
-        Assert.Equal(["b1"], (await _beta.PollAsync(q, maxTasks: 10, wait: ShortWait)).Select(t => t.PayloadText));
+        Assert.Equal([("beta", q, "b1")], (await _beta.PollAsync(q, maxTasks: 10, wait: ShortWait)).Select(t => (t.Namespace, t.Queue, t.PayloadText)));
         Assert.Equal(["a1", "a2"], (await _alpha.PollAsync(q, maxTasks: 10, wait: ShortWait)).Select(t => t.PayloadText).Order());
         Assert.Empty(await fixture.Default.PollAsync(q, wait: ShortWait));
     }
