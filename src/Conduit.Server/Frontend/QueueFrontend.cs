@@ -217,23 +217,7 @@ public sealed class QueueFrontend : ReceiveActor
 
     private static int KeyPartition(string key, int partitions) => (int)(StableHash.Of(key) % (uint)partitions);
 
-    /// <summary>The namespace (null, as a client from before namespaces sends it: the default one) and queue a queue-addressed request names.</summary>
-    internal static (string Namespace, string? Queue) QueueOf(IPartitionRequest request)
-    {
-        var (ns, queue) = request switch
-        {
-            Enqueue r => (r.Namespace, r.Queue),
-            EnqueueBatch r => (r.Namespace, r.Queue),
-            Poll r => (r.Namespace, r.Queue),
-            GetQueueStats r => (r.Namespace, r.Queue),
-            PauseQueue r => (r.Namespace, r.Queue),
-            ResumeQueue r => (r.Namespace, r.Queue),
-            PurgeQueue r => (r.Namespace, r.Queue),
-            ListDeadLetters r => (r.Namespace, r.Queue),
-            RequeueDeadLetters r => (r.Namespace, r.Queue),
-            CancelPoll r => (r.Namespace, r.Queue),
-            _ => ((string?)null, (string?)null),
-        };
-        return (NamespaceName.OrDefault(ns), queue);
-    }
+    /// <summary>The namespace and queue a request names (<see cref="QueueAddress"/>); for one that names none, the default namespace and no queue (refused as an invalid queue name).</summary>
+    internal static (string Namespace, string? Queue) QueueOf(IPartitionRequest request) =>
+        QueueAddress.Of(request) ?? (PartitionId.DefaultNamespace, null);
 }

@@ -101,6 +101,13 @@ public sealed partial class PartitionEngine
 
     public void Handle(object replyTo, IPartitionRequest request)
     {
+        // A queue request for another namespace or queue (sent straight to the shard region) is not this partition's to answer.
+        if (QueueAddress.Of(request) is { } address && (address.Queue != _id.Queue || address.Namespace != _id.Namespace))
+        {
+            Reject(replyTo, ErrorCode.InvalidArgument,
+                $"partition {_id} holds queue {_id.QueuePath}, not {SafeText.Escape(address.Namespace, 140)}/{SafeText.Escape(address.Queue, 140)}");
+            return;
+        }
         switch (request)
         {
             case Enqueue e: HandleEnqueue(replyTo, [e.Task], batch: false); break;
