@@ -48,6 +48,7 @@ public sealed class CliContext(CliSettings settings, CliOutput output, Cancellat
                 TlsCertificatePath = settings.Tls?.CertificatePath,
                 TlsCertificatePassword = settings.Tls?.CertificatePassword,
                 TlsCaPath = settings.Tls?.CaPath,
+                Namespace = settings.Namespace,
                 LocalHost = local.ToString(),
                 RequestTimeout = settings.Timeout,
                 PollTimeoutMargin = settings.Timeout,

@@ -11,6 +11,12 @@ public sealed record CliSettings
     /// <summary>The node to talk to. Defaults to <c>127.0.0.1:4053</c>, or <c>CONDUIT_SERVER</c> when set.</summary>
     public ServerAddress Server { get; init; } = ServerAddress.Default;
 
+    /// <summary>
+    /// The namespace of every queue a command names (queue, dlq, enqueue, poll, and the queue of a task's commands'
+    /// requests; task ids and lease tokens carry their own). Defaults to <c>default</c>, or <c>CONDUIT_NAMESPACE</c> when set.
+    /// </summary>
+    public string Namespace { get; init; } = PartitionId.DefaultNamespace;
+
     /// <summary>Print one JSON document on stdout instead of tables. Defaults to false.</summary>
     public bool Json { get; init; }
 

@@ -17,6 +17,7 @@ public static class CommandTree
         var root = new RootCommand("conduit: operate a Conduit cluster and its queues.")
         {
             GlobalOptions.Server,
+            GlobalOptions.Namespace,
             GlobalOptions.Json,
             GlobalOptions.Timeout,
             GlobalOptions.ApiKey,

@@ -4,7 +4,7 @@ using Conduit.Protocol.Remoting;
 
 namespace Conduit.Cli;
 
-/// <summary>Options every command takes: <c>--server</c>, <c>--json</c>, <c>--timeout</c>, <c>--api-key</c>, <c>--tls-cert</c>, <c>--tls-cert-password</c>, <c>--tls-ca</c>.</summary>
+/// <summary>Options every command takes: <c>--server</c>, <c>--namespace</c>, <c>--json</c>, <c>--timeout</c>, <c>--api-key</c>, <c>--tls-cert</c>, <c>--tls-cert-password</c>, <c>--tls-ca</c>.</summary>
 public static class GlobalOptions
 {
     public static readonly Option<ServerAddress> Server = new("--server", "-s")
@@ -26,6 +26,31 @@ public static class GlobalOptions
             if (ServerAddress.TryParse(text, out var address)) return address;
             result.AddError($"--server '{text}' is not host:port: use e.g. --server {ServerAddress.DefaultText}");
             return default;
+        },
+    };
+
+    /// <summary>Environment variable that gives <see cref="Namespace"/> when the option is not given.</summary>
+    public const string NamespaceEnvironmentVariable = "CONDUIT_NAMESPACE";
+
+    public static readonly Option<string> Namespace = new("--namespace", "-n")
+    {
+        Description = $"namespace of the queues a command names (${NamespaceEnvironmentVariable} when set; default {PartitionId.DefaultNamespace})",
+        HelpName = "name",
+        Recursive = true,
+        DefaultValueFactory = result =>
+        {
+            var fromEnv = Environment.GetEnvironmentVariable(NamespaceEnvironmentVariable);
+            if (string.IsNullOrEmpty(fromEnv)) return PartitionId.DefaultNamespace;
+            if (NamespaceName.IsValid(fromEnv)) return fromEnv;
+            result.AddError($"{NamespaceEnvironmentVariable}: {NamespaceName.Describe(SafeText.Escape(fromEnv, 140))}; fix or unset it");
+            return PartitionId.DefaultNamespace;
+        },
+        CustomParser = result =>
+        {
+            var text = result.Tokens.Count > 0 ? result.Tokens[0].Value : null;
+            if (NamespaceName.IsValid(text)) return text;
+            result.AddError($"--namespace: {NamespaceName.Describe(SafeText.Escape(text, 140))}");
+            return PartitionId.DefaultNamespace;
         },
     };
 
@@ -85,6 +110,7 @@ public static class GlobalOptions
         return new CliSettings
         {
             Server = parse.GetValue(Server),
+            Namespace = parse.GetValue(Namespace) ?? PartitionId.DefaultNamespace,
             Json = parse.GetValue(Json),
             Timeout = parse.GetValue(Timeout) ?? CliSettings.DefaultTimeout,
             Tls = tls,

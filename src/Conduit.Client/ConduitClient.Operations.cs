@@ -3,9 +3,13 @@ using System.Text;
 namespace Conduit.Client;
 
 // The typed operations: one method per request of the protocol (Commands.cs), each answering with its reply
-// or throwing the ConduitException for the refusal's code.
+// or throwing the ConduitException for the refusal's code. Queue requests name the client's namespace
+// (ConduitClientOptions.Namespace); task ids and lease tokens carry their own.
 public sealed partial class ConduitClient
 {
+    /// <summary>The namespace this client's queue requests name (<see cref="ConduitClientOptions.Namespace"/>).</summary>
+    public string Namespace => Options.Namespace;
+
     /// <summary>How long <see cref="PollAsync"/> waits for work when the caller does not say. 20 s.</summary>
     public static readonly TimeSpan DefaultPollWait = TimeSpan.FromSeconds(20);
 
@@ -16,7 +20,7 @@ public sealed partial class ConduitClient
         if (WireBytes(spec) > MaxRequestBytes)
             throw new PayloadTooLargeException($"the task is {WireBytes(spec)} bytes with its headers, more than one request may carry " +
                                                $"({MaxRequestBytes}; nodes accept payloads up to 256 KiB by default); nothing was sent");
-        return RequestAsync<Enqueued>(new Enqueue(queue, spec), null, cancellationToken);
+        return RequestAsync<Enqueued>(new Enqueue(queue, spec, Namespace), null, cancellationToken);
     }
 
     /// <summary>Enqueues one task whose payload is <paramref name="text"/> as UTF-8.</summary>
@@ -30,7 +34,7 @@ public sealed partial class ConduitClient
         var bytes = array.Sum(WireBytes);
         if (bytes > MaxRequestBytes)
             throw new InvalidArgumentException($"the batch is {bytes} bytes, more than one request may carry ({MaxRequestBytes}); split it. Nothing was sent");
-        return (await RequestAsync<EnqueuedBatch>(new EnqueueBatch(queue, array), null, cancellationToken).ConfigureAwait(false)).Results;
+        return (await RequestAsync<EnqueuedBatch>(new EnqueueBatch(queue, array, Namespace), null, cancellationToken).ConfigureAwait(false)).Results;
     }
 
     /// <summary>
@@ -67,8 +71,8 @@ public sealed partial class ConduitClient
     {
         var waitFor = wait ?? DefaultPollWait;
         var pollId = Random.Shared.NextInt64(1, long.MaxValue);
-        var request = new Poll(queue, maxTasks, (long)waitFor.TotalMilliseconds, lease is { } l ? (long)l.TotalMilliseconds : 0, pollId);
-        await using var withdraw = cancellationToken.Register(() => Tell(FrontendPath, new CancelPoll(queue, pollId)));
+        var request = new Poll(queue, maxTasks, (long)waitFor.TotalMilliseconds, lease is { } l ? (long)l.TotalMilliseconds : 0, pollId, Namespace);
+        await using var withdraw = cancellationToken.Register(() => Tell(FrontendPath, new CancelPoll(queue, pollId, Namespace)));
         var polled = await RequestAsync<Polled>(request, waitFor + Options.PollTimeoutMargin, cancellationToken).ConfigureAwait(false);
         return polled.Tasks.Select(t => new ConduitTask(queue, t)).ToArray();
     }
@@ -112,19 +116,19 @@ public sealed partial class ConduitClient
 
     /// <summary>Counts of a queue over all its partitions.</summary>
     public Task<QueueStats> GetQueueStatsAsync(string queue, CancellationToken cancellationToken = default) =>
-        RequestAsync<QueueStats>(new GetQueueStats(queue), null, cancellationToken);
+        RequestAsync<QueueStats>(new GetQueueStats(queue, Namespace), null, cancellationToken);
 
     /// <summary>Stops dispatching from the queue (enqueues are still accepted).</summary>
     public Task<QueueStateChanged> PauseAsync(string queue, CancellationToken cancellationToken = default) =>
-        RequestAsync<QueueStateChanged>(new PauseQueue(queue), null, cancellationToken);
+        RequestAsync<QueueStateChanged>(new PauseQueue(queue, Namespace), null, cancellationToken);
 
     /// <summary>Dispatches from the queue again.</summary>
     public Task<QueueStateChanged> ResumeAsync(string queue, CancellationToken cancellationToken = default) =>
-        RequestAsync<QueueStateChanged>(new ResumeQueue(queue), null, cancellationToken);
+        RequestAsync<QueueStateChanged>(new ResumeQueue(queue, Namespace), null, cancellationToken);
 
     /// <summary>Drops the queue's ready, delayed and dead-lettered tasks (running ones finish); returns how many were dropped.</summary>
     public async Task<long> PurgeAsync(string queue, CancellationToken cancellationToken = default) =>
-        (await RequestAsync<QueuePurged>(new PurgeQueue(queue), null, cancellationToken).ConfigureAwait(false)).Purged;
+        (await RequestAsync<QueuePurged>(new PurgeQueue(queue, Namespace), null, cancellationToken).ConfigureAwait(false)).Purged;
 
     /// <summary>Up to <paramref name="limit"/> dead letters of the queue, oldest failure first: the first page of <see cref="ListDeadLettersPageAsync"/>.</summary>
     public async Task<IReadOnlyList<DeadLetter>> ListDeadLettersAsync(string queue, int limit = 100, CancellationToken cancellationToken = default) =>
@@ -136,9 +140,9 @@ public sealed partial class ConduitClient
     /// another page follows.
     /// </summary>
     public Task<DeadLetters> ListDeadLettersPageAsync(string queue, int limit = 100, DeadLetter? after = null, CancellationToken cancellationToken = default) =>
-        RequestAsync<DeadLetters>(new ListDeadLetters(queue, limit, after?.FailedAtUnixMs ?? 0, after?.TaskId), null, cancellationToken);
+        RequestAsync<DeadLetters>(new ListDeadLetters(queue, limit, after?.FailedAtUnixMs ?? 0, after?.TaskId, Namespace), null, cancellationToken);
 
     /// <summary>Puts dead letters back on the queue with fresh attempts: those in <paramref name="taskIds"/>, or all when null. Returns how many.</summary>
     public async Task<long> RequeueDeadLettersAsync(string queue, IEnumerable<string>? taskIds = null, CancellationToken cancellationToken = default) =>
-        (await RequestAsync<DeadLettersRequeued>(new RequeueDeadLetters(queue, taskIds?.ToArray()), null, cancellationToken).ConfigureAwait(false)).Count;
+        (await RequestAsync<DeadLettersRequeued>(new RequeueDeadLetters(queue, taskIds?.ToArray(), Namespace), null, cancellationToken).ConfigureAwait(false)).Count;
 }

@@ -8,6 +8,7 @@ public sealed class ConduitClientOptions
     public const string DefaultServer = "127.0.0.1:4053";
     public const string DefaultNodeSystemName = WireNames.ClientSystemName;
     public const string DefaultLocalHost = "127.0.0.1";
+    public const string DefaultNamespace = PartitionId.DefaultNamespace;
     public static readonly TimeSpan DefaultRequestTimeout = TimeSpan.FromSeconds(30);
     public static readonly TimeSpan DefaultPollTimeoutMargin = TimeSpan.FromSeconds(10);
 
@@ -34,6 +35,14 @@ public sealed class ConduitClientOptions
 
     /// <summary>A long-poll waits for its own wait time plus this margin. Defaults to 10 s.</summary>
     public TimeSpan PollTimeoutMargin { get; set; } = DefaultPollTimeoutMargin;
+
+    /// <summary>
+    /// The namespace every queue request of this client names (enqueue, poll, stats, pause, resume, purge, dead letters):
+    /// a queue lives in a namespace, and queues of the same name in two namespaces are separate. Requests about a task id
+    /// or lease token go to the namespace in the id, whatever this says. Same rule as queue names
+    /// (<c>[a-z0-9][a-z0-9._-]{0,127}</c>). Defaults to <c>default</c>.
+    /// </summary>
+    public string Namespace { get; set; } = DefaultNamespace;
 
     /// <summary>Extra HOCON for the client's ActorSystem (logging, remoting tuning). Defaults to none.</summary>
     public string? ExtraHocon { get; set; }
@@ -101,6 +110,7 @@ public sealed class ConduitClientOptions
         if (RequestTimeout <= TimeSpan.Zero) throw new ArgumentException("must be positive", nameof(RequestTimeout));
         if (PollTimeoutMargin < TimeSpan.Zero) throw new ArgumentException("must not be negative", nameof(PollTimeoutMargin));
         if (LocalPort is < 0 or > 65535) throw new ArgumentException("must be 0-65535", nameof(LocalPort));
+        if (!NamespaceName.IsValid(Namespace)) throw new ArgumentException(NamespaceName.Describe(SafeText.Escape(Namespace, 140)), nameof(Namespace));
         foreach (var server in Servers) ContactPoints.ToNodeAddress(server, NodeSystemName);
         LoadTls()?.Dispose();
     }

@@ -24,12 +24,16 @@ public class ConduitException : Exception
         ErrorCode.Unavailable => new UnavailableException(rejected.Message),
         ErrorCode.Unauthorized => new UnauthorizedException(rejected.Message),
         ErrorCode.QuotaExceeded => new QuotaExceededException(rejected.Message),
+        ErrorCode.InvalidNamespace => new InvalidNamespaceException(rejected.Message),
         var other => new ConduitException(other, rejected.Message),
     };
 }
 
 /// <summary>Queue names are <c>[a-z0-9][a-z0-9._-]{0,127}</c>.</summary>
 public sealed class InvalidQueueNameException(string message) : ConduitException(ErrorCode.InvalidQueueName, message);
+
+/// <summary>Namespace names follow the queue-name rule, <c>[a-z0-9][a-z0-9._-]{0,127}</c>.</summary>
+public sealed class InvalidNamespaceException(string message) : ConduitException(ErrorCode.InvalidNamespace, message);
 
 /// <summary>The payload is larger than the cluster accepts (256 KiB by default).</summary>
 public sealed class PayloadTooLargeException(string message) : ConduitException(ErrorCode.PayloadTooLarge, message);

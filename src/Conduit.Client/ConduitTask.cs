@@ -25,6 +25,8 @@ public sealed class ConduitTask
     /// <summary>The task id (<c>ns/queue#partition:seq</c>), stable across attempts.</summary>
     public string Id { get; }
     public string Queue { get; }
+    /// <summary>The namespace of the task's queue, as its id names it (<c>default</c> unless the client's <see cref="ConduitClientOptions.Namespace"/> says otherwise).</summary>
+    public string Namespace => TaskId.TryParse(Id, out var id) ? id.Partition.Namespace : PartitionId.DefaultNamespace;
     /// <summary>Names this delivery; heartbeat, complete and fail with it.</summary>
     public string LeaseToken { get; }
     public byte[] Payload { get; }

@@ -1,5 +1,6 @@
 using System.Globalization;
 using Conduit.Protocol.Remoting;
+using Conduit.Server.Frontend;
 using Conduit.Server.Hosting;
 using Conduit.Server.Security;
 using Microsoft.Extensions.Configuration;
@@ -27,7 +28,8 @@ public static class NodeCommandLine
                                  repeatable (default: none, form a cluster alone)
                                                                                         env CONDUIT_SEEDS
           --partitions N         partitions per queue (default 1; use 4 on a cluster)   env CONDUIT_PARTITIONS
-          --queue-partitions q=N[,q=N]   partitions of particular queues                env CONDUIT_QUEUE_PARTITIONS
+          --queue-partitions q=N[,ns/q=N]   partitions of particular queues (q: in every
+                                 namespace; ns/q: in one)                               env CONDUIT_QUEUE_PARTITIONS
           --max-live-partitions N   most queue partitions this node runs at once (default 100000)
                                                                                         env CONDUIT_MAX_LIVE_PARTITIONS
           --hocon FILE           extra HOCON applied over the defaults                   env CONDUIT_HOCON
@@ -119,9 +121,9 @@ public static class NodeCommandLine
         foreach (var pair in (queuePartitions ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {
             var eq = pair.IndexOf('=');
-            if (eq <= 0 || !Conduit.Protocol.QueueName.IsValid(pair[..eq])
+            if (eq <= 0 || !QueueTopology.IsValidQueueKey(pair[..eq])
                 || !int.TryParse(pair.AsSpan(eq + 1), NumberStyles.None, CultureInfo.InvariantCulture, out var n) || n is < 1 or > 1024)
-                throw new UsageException($"--queue-partitions wants queue=N pairs (N 1..1024), not '{pair}'");
+                throw new UsageException($"--queue-partitions wants queue=N pairs, or namespace/queue=N for one namespace (N 1..1024), not '{pair}'");
             perQueue[pair[..eq]] = n;
         }
         var roleList = roles is null

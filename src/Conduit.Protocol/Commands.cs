@@ -2,6 +2,11 @@ namespace Conduit.Protocol;
 
 // Commands: what producers, workers and operators ask for. Every one is answered with its reply
 // (see Replies.cs) or with Rejected(ErrorCode, Message).
+//
+// Namespaces: every request that names a queue also names its namespace, in a last parameter `Namespace` (defaults to
+// "default"; null, what a client from before namespaces sends, means "default" too). A name that breaks the rule of
+// NamespaceName is refused with InvalidNamespace. Requests that name a task id or lease token (Heartbeat, Complete,
+// Fail, CancelTask, GetTask, ReleaseTasks) carry the namespace in the id (`ns/queue#p:seq`) and go to that namespace.
 
 /// <summary>One task to enqueue.</summary>
 /// <param name="Payload">Opaque bytes, 1 byte to <c>MaxPayloadBytes</c> (defaults to 256 KiB).</param>
@@ -25,16 +30,16 @@ public sealed partial record TaskSpec(
     public const int MaxPriority = 9;
 }
 
-[MemoryPackable] public sealed partial record Enqueue(string Queue, TaskSpec Task) : IPartitionRequest;
-[MemoryPackable] public sealed partial record EnqueueBatch(string Queue, TaskSpec[] Tasks) : IPartitionRequest;
+[MemoryPackable] public sealed partial record Enqueue(string Queue, TaskSpec Task, string Namespace = PartitionId.DefaultNamespace) : IPartitionRequest;
+[MemoryPackable] public sealed partial record EnqueueBatch(string Queue, TaskSpec[] Tasks, string Namespace = PartitionId.DefaultNamespace) : IPartitionRequest;
 
 /// <summary>Long-poll: answered with up to <paramref name="MaxTasks"/> leased tasks, or an empty <see cref="Polled"/> shortly before <paramref name="WaitMs"/> runs out.</summary>
 /// <param name="LeaseMs">Visibility timeout for the tasks handed out. 0 means the queue default (30 s).</param>
 /// <param name="PollId">Set by a frontend that waits on several partitions at once, so it can withdraw the waits it no longer needs (<see cref="CancelPoll"/>).</param>
-[MemoryPackable] public sealed partial record Poll(string Queue, int MaxTasks, long WaitMs, long LeaseMs = 0, long PollId = 0) : IPartitionRequest;
+[MemoryPackable] public sealed partial record Poll(string Queue, int MaxTasks, long WaitMs, long LeaseMs = 0, long PollId = 0, string Namespace = PartitionId.DefaultNamespace) : IPartitionRequest;
 
 /// <summary>Withdraws a waiting poll; the partition answers it with an empty <see cref="Polled"/> at once if it still waits.</summary>
-[MemoryPackable] public sealed partial record CancelPoll(string Queue, long PollId) : IPartitionRequest;
+[MemoryPackable] public sealed partial record CancelPoll(string Queue, long PollId, string Namespace = PartitionId.DefaultNamespace) : IPartitionRequest;
 
 /// <summary>Gives leased tasks back undelivered (a frontend got tasks for a poll another partition already answered). No attempt is used up.</summary>
 [MemoryPackable] public sealed partial record ReleaseTasks(string[] LeaseTokens) : IPartitionRequest;
@@ -51,18 +56,18 @@ public sealed partial record TaskSpec(
 [MemoryPackable] public sealed partial record Fail(string LeaseToken, string Reason, bool Retryable = true) : IPartitionRequest;
 [MemoryPackable] public sealed partial record CancelTask(string TaskId) : IPartitionRequest;
 [MemoryPackable] public sealed partial record GetTask(string TaskId) : IPartitionRequest;
-[MemoryPackable] public sealed partial record GetQueueStats(string Queue) : IPartitionRequest;
-[MemoryPackable] public sealed partial record PauseQueue(string Queue) : IPartitionRequest;
-[MemoryPackable] public sealed partial record ResumeQueue(string Queue) : IPartitionRequest;
-[MemoryPackable] public sealed partial record PurgeQueue(string Queue) : IPartitionRequest;
+[MemoryPackable] public sealed partial record GetQueueStats(string Queue, string Namespace = PartitionId.DefaultNamespace) : IPartitionRequest;
+[MemoryPackable] public sealed partial record PauseQueue(string Queue, string Namespace = PartitionId.DefaultNamespace) : IPartitionRequest;
+[MemoryPackable] public sealed partial record ResumeQueue(string Queue, string Namespace = PartitionId.DefaultNamespace) : IPartitionRequest;
+[MemoryPackable] public sealed partial record PurgeQueue(string Queue, string Namespace = PartitionId.DefaultNamespace) : IPartitionRequest;
 /// <summary>
 /// Dead letters oldest first (by failure time, then task id), at most <paramref name="Limit"/> (1..10,000) and at most
 /// what fits in one reply; <see cref="DeadLetters.More"/> says there are more. The next page starts after the last item
 /// of this one: pass its <c>FailedAtUnixMs</c> and <c>TaskId</c> as <paramref name="AfterFailedAtUnixMs"/> and <paramref name="AfterTaskId"/>.
 /// </summary>
-[MemoryPackable] public sealed partial record ListDeadLetters(string Queue, int Limit = 100, long AfterFailedAtUnixMs = 0, string? AfterTaskId = null) : IPartitionRequest
+[MemoryPackable] public sealed partial record ListDeadLetters(string Queue, int Limit = 100, long AfterFailedAtUnixMs = 0, string? AfterTaskId = null, string Namespace = PartitionId.DefaultNamespace) : IPartitionRequest
 {
     public const int MaxLimit = 10_000;
 }
 /// <param name="TaskIds">null requeues every dead letter of the queue.</param>
-[MemoryPackable] public sealed partial record RequeueDeadLetters(string Queue, string[]? TaskIds = null) : IPartitionRequest;
+[MemoryPackable] public sealed partial record RequeueDeadLetters(string Queue, string[]? TaskIds = null, string Namespace = PartitionId.DefaultNamespace) : IPartitionRequest;

@@ -19,12 +19,37 @@ public static partial class QueueName
         $"invalid queue name '{name}': use 1-{MaxLength} characters from a-z, 0-9, '.', '_', '-', starting with a letter or digit";
 }
 
+/// <summary>
+/// Namespace names follow the queue-name rule, <c>[a-z0-9][a-z0-9._-]{0,127}</c>. A queue lives in a namespace (the
+/// default one is <c>default</c>): queues of the same name in two namespaces are separate queues. A request that names
+/// no namespace (null, which is what a client from before namespaces sends) means <see cref="PartitionId.DefaultNamespace"/>.
+/// </summary>
+public static class NamespaceName
+{
+    public const int MaxLength = QueueName.MaxLength;
+
+    public static bool IsValid([NotNullWhen(true)] string? name) => QueueName.IsValid(name);
+
+    /// <summary>The namespace a request means: <paramref name="name"/>, or the default one when it is null.</summary>
+    public static string OrDefault(string? name) => name ?? PartitionId.DefaultNamespace;
+
+    public static string Describe(string? name) =>
+        $"invalid namespace '{name}': use 1-{MaxLength} characters from a-z, 0-9, '.', '_', '-', starting with a letter or digit";
+}
+
 /// <summary>Partition <c>Index</c> of queue <c>Queue</c> in namespace <c>Namespace</c>; its entity id is <c>ns/queue#index</c>.</summary>
 public readonly record struct PartitionId(string Namespace, string Queue, int Index)
 {
     public const string DefaultNamespace = "default";
 
+    /// <summary>Partition <paramref name="index"/> of <paramref name="queue"/> in the default namespace.</summary>
     public static PartitionId Of(string queue, int index) => new(DefaultNamespace, queue, index);
+
+    /// <summary>Partition <paramref name="index"/> of <paramref name="queue"/> in namespace <paramref name="ns"/> (null: the default one).</summary>
+    public static PartitionId Of(string? ns, string queue, int index) => new(NamespaceName.OrDefault(ns), queue, index);
+
+    /// <summary>The queue as text, <c>ns/queue</c> (what logs and error messages show).</summary>
+    public string QueuePath => $"{Namespace}/{Queue}";
 
     public string EntityId => $"{Namespace}/{Queue}#{Index.ToString(CultureInfo.InvariantCulture)}";
 
@@ -39,7 +64,7 @@ public readonly record struct PartitionId(string Namespace, string Queue, int In
         if (slash <= 0 || hash < slash + 2) return false;
         var ns = entityId[..slash];
         var queue = entityId[(slash + 1)..hash];
-        if (!QueueName.IsValid(ns) || !QueueName.IsValid(queue)) return false;
+        if (!NamespaceName.IsValid(ns) || !QueueName.IsValid(queue)) return false;
         if (!int.TryParse(entityId.AsSpan(hash + 1), NumberStyles.None, CultureInfo.InvariantCulture, out var index)) return false;
         id = new PartitionId(ns, queue, index);
         return true;

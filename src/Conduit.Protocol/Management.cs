@@ -56,12 +56,13 @@ public enum MembershipAction
 [MemoryPackable] public sealed partial record LocalPartitions(string Node, string[] EntityIds, bool Truncated = false) : IConduitMessage;
 
 /// <summary>
-/// Answered with <see cref="QueueList"/>: every queue with a partition running somewhere in the cluster, with its stats.
+/// Answered with <see cref="QueueList"/>: every queue (of every namespace) with a partition running somewhere in the
+/// cluster, with its stats (<see cref="QueueStats.Namespace"/> names its namespace).
 /// Queues whose partitions are not running (never used since the cluster started) are not listed.
 /// </summary>
 [MemoryPackable] public sealed partial record ListQueues() : IManagementRequest;
 /// <param name="Unanswered">Queues (or nodes) that did not answer in time.</param>
-/// <param name="More">More queues run than are listed (at most <see cref="MaxQueues"/>, the first by name).</param>
+/// <param name="More">More queues run than are listed (at most <see cref="MaxQueues"/>, the first by namespace, then name).</param>
 [MemoryPackable]
 public sealed partial record QueueList(QueueStats[] Queues, string[] Unanswered, bool More = false) : IConduitMessage
 {
@@ -70,6 +71,6 @@ public sealed partial record QueueList(QueueStats[] Queues, string[] Unanswered,
 
 /// <summary>
 /// A queue request made by an operator: the management actor logs destructive ones (purge, dead-letter requeue)
-/// with <paramref name="By"/> and answers with the queue's own reply.
+/// with <paramref name="By"/> and answers with the queue's own reply. It goes to the queue of the request's own namespace.
 /// </summary>
 [MemoryPackable] public sealed partial record OperatorRequest(IPartitionRequest Request, Requester By) : IManagementRequest;

@@ -14,6 +14,8 @@ public enum ErrorCode
     Unauthorized = 9,
     /// <summary>A configured limit of the node is reached (live partitions per node); back off, or raise the limit.</summary>
     QuotaExceeded = 10,
+    /// <summary>The namespace named by the request breaks the name rule (<see cref="NamespaceName"/>).</summary>
+    InvalidNamespace = 11,
 }
 
 /// <summary>Where a task is in its life.</summary>
@@ -69,7 +71,8 @@ public sealed partial record TaskInfo(
     int Attempt,
     int MaxAttempts,
     long RunAtUnixMs,
-    string? LastError) : IConduitMessage;
+    string? LastError,
+    string Namespace = PartitionId.DefaultNamespace) : IConduitMessage;
 
 [MemoryPackable]
 public sealed partial record QueueStats(
@@ -81,10 +84,11 @@ public sealed partial record QueueStats(
     long OldestReadyAgeMs,
     int WaitingPollers,
     bool Paused,
-    int Partitions) : IConduitMessage;
+    int Partitions,
+    string Namespace = PartitionId.DefaultNamespace) : IConduitMessage;
 
-[MemoryPackable] public sealed partial record QueueStateChanged(string Queue, bool Paused) : IConduitMessage;
-[MemoryPackable] public sealed partial record QueuePurged(string Queue, long Purged) : IConduitMessage;
+[MemoryPackable] public sealed partial record QueueStateChanged(string Queue, bool Paused, string Namespace = PartitionId.DefaultNamespace) : IConduitMessage;
+[MemoryPackable] public sealed partial record QueuePurged(string Queue, long Purged, string Namespace = PartitionId.DefaultNamespace) : IConduitMessage;
 [MemoryPackable]
 public sealed partial record DeadLetter(string TaskId, int Attempt, string? Reason, long FailedAtUnixMs)
 {
@@ -104,8 +108,8 @@ public sealed partial record DeadLetter(string TaskId, int Attempt, string? Reas
     public int WireBytes => 32 + 3 * (TaskId.Length + (Reason?.Length ?? 0));
 }
 /// <param name="More">More dead letters follow the last item (ask again with it as the cursor, see <see cref="ListDeadLetters"/>).</param>
-[MemoryPackable] public sealed partial record DeadLetters(string Queue, DeadLetter[] Items, bool More = false) : IConduitMessage;
-[MemoryPackable] public sealed partial record DeadLettersRequeued(string Queue, long Count) : IConduitMessage;
+[MemoryPackable] public sealed partial record DeadLetters(string Queue, DeadLetter[] Items, bool More = false, string Namespace = PartitionId.DefaultNamespace) : IConduitMessage;
+[MemoryPackable] public sealed partial record DeadLettersRequeued(string Queue, long Count, string Namespace = PartitionId.DefaultNamespace) : IConduitMessage;
 
 [MemoryPackable] public sealed partial record Released(int Count) : IConduitMessage;
 

@@ -16,6 +16,11 @@ public sealed record CliResult(string[] Args, int ExitCode, string Out, string E
         Out.Split('\n').Select(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries)).FirstOrDefault(c => c.Length > 0 && c[0] == first)
         ?? throw new Xunit.Sdk.XunitException($"no row '{first}' in:\n{this}");
 
+    /// <summary>The whitespace-split cells of the table row whose first cells are <paramref name="first"/>.</summary>
+    public string[] RowStartingWith(params string[] first) =>
+        Out.Split('\n').Select(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries)).FirstOrDefault(c => c.Length >= first.Length && c[..first.Length].SequenceEqual(first))
+        ?? throw new Xunit.Sdk.XunitException($"no row '{string.Join(' ', first)}' in:\n{this}");
+
     public override string ToString() => $"conduit {string.Join(' ', Args)} -> exit {ExitCode} in {Elapsed.TotalSeconds:0.0}s\n--- stdout ---\n{Out}--- stderr ---\n{Err}";
 }
 

@@ -35,10 +35,10 @@ public sealed class QueueCommandTests(CliNodeFixture fixture) : IClassFixture<Cl
 
         var queues = await fixture.Cli("queues");
         Ok(queues);
-        Assert.StartsWith("QUEUE", queues.Out);
-        var row = queues.Row("cli-count");
-        Assert.Equal(["cli-count", "4", "0", "0", "0"], row[..5]);
-        Assert.Equal("no", row[7]);
+        Assert.StartsWith("NAMESPACE", queues.Out);
+        var row = queues.RowStartingWith("default", "cli-count");
+        Assert.Equal(["default", "cli-count", "4", "0", "0", "0"], row[..6]);
+        Assert.Equal("no", row[8]);
 
         var stats = await Stats("cli-count");
         Assert.Equal(("cli-count", 4, 0, false), (stats.GetProperty("queue").GetString(), stats.GetProperty("ready").GetInt32(),
@@ -167,7 +167,7 @@ public sealed class QueueCommandTests(CliNodeFixture fixture) : IClassFixture<Cl
         Assert.Equal((0, 1), (stats.GetProperty("deadLettered").GetInt32(), stats.GetProperty("ready").GetInt32()));
         await Eventually.Holds(() =>
         {
-            Assert.Contains(fixture.Log.Lines, l => l.Contains($"anonymous@akka.tcp://{WireNames.CliSystemName}@") && l.Contains("dead letters of queue cli-dlq"));
+            Assert.Contains(fixture.Log.Lines, l => l.Contains($"anonymous@akka.tcp://{WireNames.CliSystemName}@") && l.Contains("dead letters of queue default/cli-dlq"));
             return Task.CompletedTask;
         });
     }
@@ -193,7 +193,7 @@ public sealed class QueueCommandTests(CliNodeFixture fixture) : IClassFixture<Cl
         Assert.Equal(0, (await Stats("cli-admin")).GetProperty("ready").GetInt32());
         await Eventually.Holds(() =>
         {
-            Assert.Contains(fixture.Log.Lines, l => l.Contains($"anonymous@akka.tcp://{WireNames.CliSystemName}@") && l.Contains("purged queue cli-admin"));
+            Assert.Contains(fixture.Log.Lines, l => l.Contains($"anonymous@akka.tcp://{WireNames.CliSystemName}@") && l.Contains("purged queue default/cli-admin"));
             return Task.CompletedTask;
         });
     }

@@ -8,6 +8,8 @@ public sealed class UsageTests
 {
     [Theory(DisplayName = "a bad command line exits 2, names the problem and the fix, and sends nothing")]
     [InlineData("invalid queue name 'BAD!'", "queue", "stats", "BAD!")]
+    [InlineData("--namespace: invalid namespace 'BAD!'", "--namespace", "BAD!", "queue", "stats", "q")]
+    [InlineData("--namespace: invalid namespace 'a/b'", "dlq", "list", "q", "-n", "a/b")]
     [InlineData("--priority must be a number 0..9 (higher runs first), not '12'", "enqueue", "q", "--priority", "12", "--payload", "x")]
     [InlineData("--max-attempts must be a number 1..1000", "enqueue", "q", "--max-attempts", "many", "--payload", "x")]
     [InlineData("--wait '3x' is not a duration: use e.g. 500ms, 30s", "poll", "q", "--wait", "3x")]
@@ -29,6 +31,15 @@ public sealed class UsageTests
         Assert.True(r.ExitCode == 2, r.ToString());
         Assert.Contains(message, r.Err);
         Assert.Contains("--help` for usage", r.Err);
+        Assert.Equal("", r.Out);
+    }
+
+    [Fact(DisplayName = "a bad CONDUIT_NAMESPACE is a usage error that names the variable, and nothing is sent")]
+    public async Task BadNamespaceFromEnvironment()
+    {
+        var r = await CliProcess.Run(new Dictionary<string, string> { ["CONDUIT_NAMESPACE"] = "Billing" }, "--server", "127.0.0.1:1", "queue", "stats", "q");
+        Assert.True(r.ExitCode == 2, r.ToString());
+        Assert.Contains("CONDUIT_NAMESPACE: invalid namespace 'Billing'", r.Err);
         Assert.Equal("", r.Out);
     }
 
@@ -70,7 +81,7 @@ public sealed class UsageTests
     {
         var r = await CliProcess.Run("--help");
         Assert.Equal(0, r.ExitCode);
-        foreach (var command in new[] { "cluster", "sharding", "queues", "queue", "dlq", "task", "enqueue", "poll", "complete", "fail", "keys", "--server", "--json", "--timeout", "--api-key" })
+        foreach (var command in new[] { "cluster", "sharding", "queues", "queue", "dlq", "task", "enqueue", "poll", "complete", "fail", "keys", "--server", "--namespace", "--json", "--timeout", "--api-key" })
             Assert.Contains(command, r.Out);
     }
 }

@@ -46,6 +46,21 @@ public sealed class ClientUnitTests
         Assert.StartsWith("alice.", options.ApiKey);
     }
 
+    [Theory(DisplayName = "a namespace that breaks the name rule is refused when the client is made, before anything is sent")]
+    [InlineData("Billing")]
+    [InlineData("")]
+    [InlineData("a/b")]
+    [InlineData(null)]
+    public void BadNamespace(string? ns)
+    {
+        var e = Assert.Throws<ArgumentException>(() => new ConduitClient(new ConduitClientOptions { Namespace = ns! }));
+        Assert.Equal(nameof(ConduitClientOptions.Namespace), e.ParamName);
+        Assert.Contains("invalid namespace", e.Message);
+    }
+
+    [Fact(DisplayName = "a client names the default namespace unless told otherwise")]
+    public void DefaultNamespace() => Assert.Equal("default", new ConduitClientOptions().Namespace);
+
     [Fact(DisplayName = "the client's ActorSystem refuses serializer id 1 (Akka's JSON) instead of deserializing it")]
     public async Task ClientRefusesJson()
     {
@@ -78,6 +93,7 @@ public sealed class ClientUnitTests
             [ErrorCode.Unavailable] = typeof(UnavailableException),
             [ErrorCode.Unauthorized] = typeof(UnauthorizedException),
             [ErrorCode.QuotaExceeded] = typeof(QuotaExceededException),
+            [ErrorCode.InvalidNamespace] = typeof(InvalidNamespaceException),
         };
         Assert.Equal(Enum.GetValues<ErrorCode>().Order(), expected.Keys.Order());
         foreach (var (code, type) in expected)

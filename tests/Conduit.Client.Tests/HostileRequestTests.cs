@@ -56,7 +56,7 @@ public sealed class HostileRequestTests
         Assert.Equal((enqueued.TaskId, 1), (handed.TaskId, handed.Attempt));
     }
 
-    [Fact(DisplayName = "ids naming a made-up namespace or partition index are refused as not found; no entity starts and nothing is written")]
+    [Fact(DisplayName = "ids naming an invalid namespace or a made-up partition index are refused as not found; no entity starts and nothing is written")]
     public async Task MadeUpPartitions()
     {
         var storage = TestStores.NewSqlite();
@@ -67,7 +67,8 @@ public sealed class HostileRequestTests
         var hosted = (await node.HostedPartitions()).Order().ToArray();
         var rows = await JournalInspector.AllRows(storage);
 
-        string[] ids = ["other/q#0:17", "default/q#7:17", "default/q#1:17", "default/mp#2:17", "default/mp#99:17", "default/Q#0:17", "q#0:17"];
+        // Any valid namespace is a real one (as any valid queue name is): "other/q#0" exists. Invalid names and indexes past the count do not.
+        string[] ids = ["Other/q#0:17", "other/q#1:17", "-x/q#0:17", "default/q#7:17", "default/q#1:17", "default/mp#2:17", "default/mp#99:17", "default/Q#0:17", "q#0:17"];
         foreach (var id in ids)
         {
             Assert.Equal(ErrorCode.TaskNotFound, await attacker.Refusal(attacker.Frontend, new GetTask(id)));

@@ -11,7 +11,7 @@ namespace Conduit.Node.Tests;
 /// <summary>The built node as a process, sent what only an attacker sends, straight to its shard region on the cluster port.</summary>
 public sealed class PoisonTests
 {
-    private static readonly string[] BogusEntityIds = ["garbage", "default/q#99", "other/q#0", "default/Q#0", "", "default/mp#2", "default/q#-1"];
+    private static readonly string[] BogusEntityIds = ["garbage", "default/q#99", "Other/q#0", "default/Q#0", "", "default/mp#2", "default/q#-1"];
 
     [Fact(DisplayName = "envelopes, sharding envelopes and StartEntity naming no partition leave the node serving every shard, stopping on Ctrl-C and restarting on its data")]
     public Task BogusShardEnvelopes() => AttackThenRestart(BogusEntityIds, async attacker =>

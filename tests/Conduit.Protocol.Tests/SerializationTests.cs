@@ -62,6 +62,16 @@ public sealed class SerializationTests : IAsyncLifetime
             new GetLocalPartitions(), new LocalPartitions("akka.tcp://conduit@h:1", ["default/q#0"]),
             new ListQueues(), new QueueList([new QueueStats("q", 1, 2, 3, 4, 5, 6, true, 1)], []),
             new OperatorRequest(new PurgeQueue("q"), new Requester("ops", "box")),
+            // The same requests and replies in a namespace of their own.
+            new PartitionEnvelope("billing/q#0", new Enqueue("q", spec, "billing")),
+            new Enqueue("q", spec, "billing"), new EnqueueBatch("q", [spec], "billing"), new Poll("q", 10, 5000, 30000, 42, "billing"),
+            new CancelPoll("q", 42, "billing"), new GetQueueStats("q", "billing"), new PauseQueue("q", "billing"), new ResumeQueue("q", "billing"),
+            new PurgeQueue("q", "billing"), new ListDeadLetters("q", 5, 7, "billing/q#0:17", "billing"), new RequeueDeadLetters("q", ["a"], "billing"),
+            new TaskInfo("billing/q#0:17", "q", TaskStatus.Running, 5, 1, 10, 0, null, "billing"),
+            new QueueStats("q", 1, 2, 3, 4, 5, 6, true, 1, "billing"), new QueueStateChanged("q", true, "billing"), new QueuePurged("q", 9, "billing"),
+            new DeadLetters("q", [], true, "billing"), new DeadLettersRequeued("q", 2, "billing"),
+            new QueueList([new QueueStats("q", 1, 2, 3, 4, 5, 6, true, 1, "billing")], []),
+            new OperatorRequest(new PurgeQueue("q", "billing"), new Requester("ops", "box")),
         ];
     }
 
@@ -166,6 +176,54 @@ public sealed class SerializationTests : IAsyncLifetime
         Assert.False(LeaseToken.TryParse("default/q#3:679:0:5:123456789:mac", out _), "attempt 0 is never handed out");
         Assert.False(LeaseToken.TryParse("default/q#3:682:2:5:123456789:mac", out _), "priority bits 10");
         Assert.False(LeaseToken.TryParse("default/q#3:679:2:5:123456789:" + new string('m', 600), out _), "longer than any token");
+    }
+
+    [Fact(DisplayName = "a namespace round-trips on every queue request and reply, and defaults to 'default'")]
+    public void NamespacesRoundTrip()
+    {
+        var spec = new TaskSpec([1]);
+        Assert.Equal(PartitionId.DefaultNamespace, new Enqueue("q", spec).Namespace);
+        Assert.Equal(PartitionId.DefaultNamespace, new QueueStats("q", 0, 0, 0, 0, 0, 0, false, 1).Namespace);
+        IPartitionRequest[] requests =
+        [
+            new Enqueue("q", spec, "b"), new EnqueueBatch("q", [spec], "b"), new Poll("q", 1, 0, Namespace: "b"), new CancelPoll("q", 1, "b"),
+            new GetQueueStats("q", "b"), new PauseQueue("q", "b"), new ResumeQueue("q", "b"), new PurgeQueue("q", "b"),
+            new ListDeadLetters("q", Namespace: "b"), new RequeueDeadLetters("q", null, "b"),
+        ];
+        foreach (var request in requests)
+        {
+            var back = MemoryPackSerializer.Deserialize<IPartitionRequest>(MemoryPackSerializer.Serialize(request))!;
+            Assert.Equal(request.GetType(), back.GetType());
+            Assert.Equal("b", ((dynamic)back).Namespace);
+        }
+    }
+
+    [Fact(DisplayName = "a request in the layout from before namespaces (no last member) still reads, and means the default namespace")]
+    public void LayoutBeforeNamespaces()
+    {
+        var bytes = MemoryPackSerializer.Serialize(new Enqueue("q", new TaskSpec([1, 2]), null!));
+        Assert.Equal(3, bytes[0]); // three members now: the namespace was added at the end
+        // The old layout: two members, and no trailing null string (4 bytes: length -1).
+        var old = bytes[..^4];
+        old[0] = 2;
+        var back = MemoryPackSerializer.Deserialize<Enqueue>(old)!;
+        Assert.Equal("q", back.Queue);
+        Assert.Equal(new byte[] { 1, 2 }, back.Task.Payload);
+        Assert.Equal(PartitionId.DefaultNamespace, NamespaceName.OrDefault(back.Namespace));
+    }
+
+    [Theory(DisplayName = "namespace names follow the queue-name rule, and the refusal text says namespace")]
+    [InlineData("default", true)]
+    [InlineData("billing.eu-1_x", true)]
+    [InlineData("Billing", false)]
+    [InlineData("a/b", false)]
+    [InlineData("", false)]
+    [InlineData("ns\n", false)]
+    public void NamespaceNames(string name, bool valid)
+    {
+        Assert.Equal(valid, NamespaceName.IsValid(name));
+        Assert.StartsWith("invalid namespace", NamespaceName.Describe(name));
+        Assert.Equal(valid, PartitionId.TryParse($"{name}/q#0", out _));
     }
 
     [Theory(DisplayName = "queue names follow [a-z0-9][a-z0-9._-]{0,127}")]

@@ -22,8 +22,8 @@ public static class ClientRequests
     public static string LeaseIn(string ns) => $"{TaskIdIn(ns)}:1:2:99:abcdef";
 
     /// <summary>
-    /// One request of each union type. Requests that carry a task id or lease token name a task in
-    /// <paramref name="ns"/>; requests that name a queue use queue <c>q</c>.
+    /// One request of each union type, all in namespace <paramref name="ns"/>: requests that carry a task id or lease token
+    /// name a task there; requests that name a queue use queue <c>q</c> there.
     /// </summary>
     public static IReadOnlyDictionary<Type, IClientRequest> Samples(string ns = PartitionId.DefaultNamespace)
     {
@@ -31,28 +31,28 @@ public static class ClientRequests
         var by = new Requester("ops", "box");
         IClientRequest[] all =
         [
-            new Enqueue("q", spec),
-            new EnqueueBatch("q", [spec, spec with { Priority = 1 }]),
-            new Poll("q", 10, 5000, 30000, 7),
+            new Enqueue("q", spec, ns),
+            new EnqueueBatch("q", [spec, spec with { Priority = 1 }], ns),
+            new Poll("q", 10, 5000, 30000, 7, ns),
             new Heartbeat(LeaseIn(ns)),
             new Complete(LeaseIn(ns), [LeaseIn(ns)]),
             new Fail(LeaseIn(ns), "why", false),
             new CancelTask(TaskIdIn(ns)),
             new GetTask(TaskIdIn(ns)),
-            new GetQueueStats("q"),
-            new PauseQueue("q"),
-            new ResumeQueue("q"),
-            new PurgeQueue("q"),
-            new ListDeadLetters("q", 5, 10, TaskIdIn(ns)),
-            new RequeueDeadLetters("q", [TaskIdIn(ns)]),
-            new CancelPoll("q", 7),
+            new GetQueueStats("q", ns),
+            new PauseQueue("q", ns),
+            new ResumeQueue("q", ns),
+            new PurgeQueue("q", ns),
+            new ListDeadLetters("q", 5, 10, TaskIdIn(ns), ns),
+            new RequeueDeadLetters("q", [TaskIdIn(ns)], ns),
+            new CancelPoll("q", 7, ns),
             new ReleaseTasks([LeaseIn(ns)]),
             new GetClusterState(),
             new ChangeMembership(MembershipAction.Down, "akka.tcp://conduit@h:2", by),
             new GetShardingStats(),
             new GetLocalPartitions(),
             new ListQueues(),
-            new OperatorRequest(new PurgeQueue("q"), by),
+            new OperatorRequest(new PurgeQueue("q", ns), by),
         ];
         var samples = all.ToDictionary(r => r.GetType());
         var missing = UnionTypes.Where(t => !samples.ContainsKey(t)).Select(t => t.Name).ToList();

@@ -54,11 +54,11 @@ public static class EnqueueCommand
             var q = parse.GetValue(queue)!;
             var watch = Stopwatch.StartNew();
             var results = n == 1
-                ? [await ctx.Queue<Enqueued>(new Enqueue(q, spec))]
+                ? [await ctx.Queue<Enqueued>(new Enqueue(q, spec, ctx.Settings.Namespace))]
                 : await EnqueueMany(ctx, q, spec, numbered: body is null, n);
             var elapsed = watch.Elapsed;
             var duplicates = results.Count(r => r.Duplicate);
-            ctx.Output.Result(new { queue = q, enqueued = results.Length, duplicates, taskIds = results.Select(r => r.TaskId) }, () =>
+            ctx.Output.Result(new { @namespace = ctx.Settings.Namespace, queue = q, enqueued = results.Length, duplicates, taskIds = results.Select(r => r.TaskId) }, () =>
             {
                 if (n == 1)
                     ctx.Output.Line(results[0].Duplicate
@@ -92,7 +92,7 @@ public static class EnqueueCommand
             {
                 try
                 {
-                    var batch = await ctx.Queue<EnqueuedBatch>(new EnqueueBatch(queue, tasks));
+                    var batch = await ctx.Queue<EnqueuedBatch>(new EnqueueBatch(queue, tasks, ctx.Settings.Namespace));
                     batch.Results.CopyTo(results, from);
                     progress?.Advance(size);
                 }

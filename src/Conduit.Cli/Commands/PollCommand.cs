@@ -26,7 +26,7 @@ public static class PollCommand
             var q = parse.GetValue(queue)!;
             var waitFor = parse.GetValue(wait) ?? DefaultWait;
             var polled = await ctx.Queue<Polled>(new Poll(q, parse.GetValue(max), (long)waitFor.TotalMilliseconds,
-                (long)(parse.GetValue(lease) ?? TimeSpan.Zero).TotalMilliseconds), extraWait: waitFor);
+                (long)(parse.GetValue(lease) ?? TimeSpan.Zero).TotalMilliseconds, Namespace: ctx.Settings.Namespace), extraWait: waitFor);
             var completed = new bool[polled.Tasks.Length];
             if (parse.GetValue(complete))
             {
@@ -50,7 +50,7 @@ public static class PollCommand
                 t.LeaseExpiresAtUnixMs,
                 Completed = completed[i],
             }).ToArray();
-            ctx.Output.Result(new { queue = q, tasks }, () =>
+            ctx.Output.Result(new { @namespace = ctx.Settings.Namespace, queue = q, tasks }, () =>
             {
                 if (tasks.Length == 0)
                 {

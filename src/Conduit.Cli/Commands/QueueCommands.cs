@@ -27,22 +27,22 @@ public static class QueueCommands
             QueueAction("stats", "ready, delayed, running, dead-lettered, oldest ready age, waiting pollers",
                 async (ctx, queue) =>
                 {
-                    var stats = await ctx.Queue<QueueStats>(new GetQueueStats(queue));
+                    var stats = await ctx.Queue<QueueStats>(new GetQueueStats(queue, ctx.Settings.Namespace));
                     ctx.Output.Result(stats, () => StatsTable(ctx.Output, [stats]));
                 }),
             QueueAction("pause", "stop dispatching (enqueues are still accepted)", async (ctx, queue) =>
             {
-                var changed = await ctx.Operator<QueueStateChanged>(new PauseQueue(queue));
+                var changed = await ctx.Operator<QueueStateChanged>(new PauseQueue(queue, ctx.Settings.Namespace));
                 ctx.Output.Result(changed, () => ctx.Output.Line($"queue {queue} paused: nothing is dispatched until `conduit queue resume {queue}`"));
             }),
             QueueAction("resume", "dispatch again after a pause", async (ctx, queue) =>
             {
-                var changed = await ctx.Operator<QueueStateChanged>(new ResumeQueue(queue));
+                var changed = await ctx.Operator<QueueStateChanged>(new ResumeQueue(queue, ctx.Settings.Namespace));
                 ctx.Output.Result(changed, () => ctx.Output.Line($"queue {queue} resumed"));
             }),
             QueueAction("purge", "drop every ready, delayed and dead-lettered task (running ones finish)", async (ctx, queue) =>
             {
-                var purged = await ctx.Operator<QueuePurged>(new PurgeQueue(queue));
+                var purged = await ctx.Operator<QueuePurged>(new PurgeQueue(queue, ctx.Settings.Namespace));
                 ctx.Output.Result(purged, () => ctx.Output.Line($"purged {Number(purged.Purged)} tasks from {queue}"));
             }),
         };
@@ -66,7 +66,7 @@ public static class QueueCommands
             var wanted = parse.GetValue(limit);
             // A reply holds at most 4 MiB: page with the cursor until the limit is reached or nothing more follows.
             var items = new List<DeadLetter>();
-            var request = new ListDeadLetters(queue, wanted);
+            var request = new ListDeadLetters(queue, wanted, Namespace: ctx.Settings.Namespace);
             DeadLetters page;
             do
             {
@@ -75,7 +75,7 @@ public static class QueueCommands
                 if (page.Items.Length == 0) break;
                 request = request with { AfterFailedAtUnixMs = page.Items[^1].FailedAtUnixMs, AfterTaskId = page.Items[^1].TaskId };
             } while (page.More && items.Count < wanted);
-            var dead = new DeadLetters(queue, items.ToArray(), page.More);
+            var dead = new DeadLetters(queue, items.ToArray(), page.More, ctx.Settings.Namespace);
             ctx.Output.Result(dead, () =>
             {
                 var table = new TableWriter("TASK", "ATTEMPTS", "FAILED AT", "REASON").AlignRight(1);
@@ -100,7 +100,7 @@ public static class QueueCommands
                 throw new UsageException(everything
                     ? "give either --all or task ids, not both"
                     : $"say which dead letters to requeue: `conduit dlq requeue {queue} --all`, or task ids from `conduit dlq list {queue}`");
-            var requeued = await ctx.Operator<DeadLettersRequeued>(new RequeueDeadLetters(queue, everything ? null : tasks));
+            var requeued = await ctx.Operator<DeadLettersRequeued>(new RequeueDeadLetters(queue, everything ? null : tasks, ctx.Settings.Namespace));
             ctx.Output.Result(requeued, () => ctx.Output.Line($"requeued {Number(requeued.Count)} dead letters of {queue}"));
         });
         return new Command("dlq", "a queue's dead-letter list") { list, requeue };
@@ -108,11 +108,11 @@ public static class QueueCommands
 
     internal static void StatsTable(CliOutput output, IEnumerable<QueueStats> queues)
     {
-        var table = new TableWriter("QUEUE", "READY", "DELAYED", "RUNNING", "DEAD", "OLDEST", "POLLERS", "PAUSED", "PARTITIONS")
-            .AlignRight(1, 2, 3, 4, 5, 6, 8);
+        var table = new TableWriter("NAMESPACE", "QUEUE", "READY", "DELAYED", "RUNNING", "DEAD", "OLDEST", "POLLERS", "PAUSED", "PARTITIONS")
+            .AlignRight(2, 3, 4, 5, 6, 7, 9);
         foreach (var q in queues)
         {
-            table.Add(q.Queue, Number(q.Ready), Number(q.Delayed), Number(q.Running),
+            table.Add(q.Namespace, q.Queue, Number(q.Ready), Number(q.Delayed), Number(q.Running),
                 new TableWriter.Cell(Number(q.DeadLettered), q.DeadLettered > 0 ? Ansi.Red : null),
                 q.Ready == 0 ? "-" : Durations.Format(TimeSpan.FromMilliseconds(q.OldestReadyAgeMs)),
                 Number(q.WaitingPollers),

@@ -20,6 +20,7 @@ public static class TaskCommands
             {
                 var table = new TableWriter("FIELD", "VALUE");
                 table.Add("id", info.TaskId);
+                table.Add("namespace", info.Namespace);
                 table.Add("queue", info.Queue);
                 table.Add("status", new TableWriter.Cell(info.Status.ToString(), StatusColour(info.Status)));
                 table.Add("priority", info.Priority.ToString(CultureInfo.InvariantCulture));

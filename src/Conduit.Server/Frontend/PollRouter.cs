@@ -6,7 +6,7 @@ namespace Conduit.Server.Frontend;
 /// Routes one long-poll over a queue's partitions (after Temporal's matching engine): in a busy system it asks one
 /// partition at a time, busiest first, each for a short probe; when none has work it waits on all of them at once.
 /// The first tasks win; the other waits are withdrawn, and any tasks they still hand out are released back undelivered,
-/// so no task is lost or leased twice.
+/// so no task is lost or leased twice. Every partition it asks is one of the poll's own namespace and queue.
 /// </summary>
 public sealed class PollRouter : ReceiveActor
 {
@@ -40,7 +40,7 @@ public sealed class PollRouter : ReceiveActor
     private long Remaining => Math.Max(0, _deadline - Environment.TickCount64);
 
     private void Send(int partition, IPartitionRequest request) =>
-        _region.Tell(new PartitionEnvelope(PartitionId.Of(_poll.Queue, partition).EntityId, request));
+        _region.Tell(new PartitionEnvelope(PartitionId.Of(_poll.Namespace, _poll.Queue, partition).EntityId, request));
 
     private void Probe(int index)
     {
@@ -75,7 +75,7 @@ public sealed class PollRouter : ReceiveActor
                     if (!_answered)
                     {
                         Answer(p);
-                        for (var i = 0; i < _partitions; i++) Send(i, new CancelPoll(_poll.Queue, pollId));
+                        for (var i = 0; i < _partitions; i++) Send(i, new CancelPoll(_poll.Queue, pollId, _poll.Namespace));
                     }
                     else
                     {

@@ -10,7 +10,8 @@ namespace Conduit.Server.Frontend;
 /// through the shard region: by lease token or task id when the request names one, by idempotency key when the
 /// enqueue has one; otherwise by the partitions' gossiped load (an enqueue where a poller waits or the backlog is
 /// smallest; a poll through a <see cref="PollRouter"/>). Queue-wide requests go to every partition and the answers
-/// are merged.
+/// are merged. A queue is named by its namespace and its name (<see cref="QueueOf"/>): every partition id it builds
+/// carries the request's namespace, so queues of the same name in two namespaces never share a partition.
 /// </summary>
 public sealed class QueueFrontend : ReceiveActor
 {
@@ -35,8 +36,6 @@ public sealed class QueueFrontend : ReceiveActor
     public static Props Props(IActorRef region, QueueTopology topology, long pollProbeMs = 200, PartitionOptions? partitionOptions = null) =>
         Akka.Actor.Props.Create(() => new QueueFrontend(region, topology, pollProbeMs, partitionOptions));
 
-    private int PartitionsOf(string queue) => _topology.PartitionsOf(queue);
-
     protected override void PreStart()
     {
         if (_topology.AnyMultiPartition) DistributedData.Get(Context.System).Replicator.Tell(Dsl.Subscribe(LoadPublisher.Key, Self));
@@ -56,42 +55,47 @@ public sealed class QueueFrontend : ReceiveActor
             case ReleaseTasks { LeaseTokens: [var first, ..] }: ToLeaseOwner(first, request); break;
             case ReleaseTasks: Sender.Tell(new Released(0)); break;
             default:
-                var queue = QueueOf(request);
+                var (ns, queue) = QueueOf(request);
                 if (!QueueName.IsValid(queue))
                 {
                     Sender.Tell(new Rejected(ErrorCode.InvalidQueueName, QueueName.Describe(SafeText.Escape(queue, 140))));
                     return;
                 }
-                RouteQueueRequest(queue, request);
+                if (!NamespaceName.IsValid(ns))
+                {
+                    Sender.Tell(new Rejected(ErrorCode.InvalidNamespace, NamespaceName.Describe(SafeText.Escape(ns, 140))));
+                    return;
+                }
+                RouteQueueRequest(ns, queue, request);
                 break;
         }
     }
 
-    private void RouteQueueRequest(string queue, IPartitionRequest request)
+    private void RouteQueueRequest(string ns, string queue, IPartitionRequest request)
     {
-        var partitions = PartitionsOf(queue);
+        var partitions = _topology.PartitionsOf(ns, queue);
         switch (request)
         {
             case Enqueue e:
-                Forward(queue, e.Task?.IdempotencyKey is { } key ? KeyPartition(key, partitions) : _loads.ForEnqueue(queue, partitions), e);
+                Forward(ns, queue, e.Task?.IdempotencyKey is { } key ? KeyPartition(key, partitions) : _loads.ForEnqueue(ns, queue, partitions), e);
                 break;
             case EnqueueBatch b when TaskSpecRules.CheckBatch(b.Tasks, _partitionOptions) is { } invalid:
                 Sender.Tell(invalid);
                 break;
             case EnqueueBatch b when partitions == 1:
-                Forward(queue, 0, b);
+                Forward(ns, queue, 0, b);
                 break;
             case EnqueueBatch b:
-                SplitBatch(queue, b, partitions);
+                SplitBatch(ns, queue, b, partitions);
                 break;
             case Poll p when TaskSpecRules.CheckPoll(p, _partitionOptions) is { } invalid:
                 Sender.Tell(invalid);
                 break;
             case Poll p when partitions == 1:
-                Forward(queue, 0, p);
+                Forward(ns, queue, 0, p);
                 break;
             case Poll p:
-                Context.ActorOf(PollRouter.Props(_region, Sender, p, partitions, _loads.BusiestFirst(queue, partitions), _pollProbeMs));
+                Context.ActorOf(PollRouter.Props(_region, Sender, p with { Namespace = ns }, partitions, _loads.BusiestFirst(ns, queue, partitions), _pollProbeMs));
                 break;
             case RequeueDeadLetters { TaskIds: { } ids } when TaskSpecRules.CheckIdCount(ids.Length, "task ids") is { } tooMany:
                 Sender.Tell(tooMany);
@@ -100,32 +104,33 @@ public sealed class QueueFrontend : ReceiveActor
                 var groups = new Dictionary<int, List<string>>();
                 foreach (var id in ids)
                 {
-                    if (!TaskId.TryParse(id, out var taskId) || taskId.Partition.Queue != queue || !_topology.Contains(taskId.Partition))
+                    if (!TaskId.TryParse(id, out var taskId) || taskId.Partition.Queue != queue || taskId.Partition.Namespace != ns
+                        || !_topology.Contains(taskId.Partition))
                     {
-                        Sender.Tell(new Rejected(ErrorCode.TaskNotFound, $"'{SafeText.Escape(id)}' is not a task id of queue {queue}"));
+                        Sender.Tell(new Rejected(ErrorCode.TaskNotFound, $"'{SafeText.Escape(id)}' is not a task id of queue {queue} in namespace {ns}"));
                         return;
                     }
                     (groups.TryGetValue(taskId.Partition.Index, out var list) ? list : groups[taskId.Partition.Index] = []).Add(id);
                 }
-                FanOut(queue, groups.ToDictionary(g => g.Key, g => (IPartitionRequest)(r with { TaskIds = g.Value.ToArray() })), Merge);
+                FanOut(ns, queue, groups.ToDictionary(g => g.Key, g => (IPartitionRequest)(r with { TaskIds = g.Value.ToArray() })), Merge);
                 break;
             case CancelPoll c:
                 // Nobody waits for an answer: tell every partition, no asks.
-                for (var p = 0; p < partitions; p++) _region.Tell(new PartitionEnvelope(PartitionId.Of(queue, p).EntityId, c));
+                for (var p = 0; p < partitions; p++) _region.Tell(new PartitionEnvelope(new PartitionId(ns, queue, p).EntityId, c));
                 break;
             case ListDeadLetters l when TaskSpecRules.CheckDeadLetterLimit(l) is { } invalid:
                 Sender.Tell(invalid);
                 break;
             case ListDeadLetters l:
-                FanOut(queue, Enumerable.Range(0, partitions).ToDictionary(i => i, _ => request), replies => DeadLetterPage.Merge(l, replies.Select(r => (DeadLetters)r.Item2).ToList()));
+                FanOut(ns, queue, Enumerable.Range(0, partitions).ToDictionary(i => i, _ => request), replies => DeadLetterPage.Merge(l, replies.Select(r => (DeadLetters)r.Item2).ToList()));
                 break;
             default:
-                FanOut(queue, Enumerable.Range(0, partitions).ToDictionary(i => i, _ => request), Merge);
+                FanOut(ns, queue, Enumerable.Range(0, partitions).ToDictionary(i => i, _ => request), Merge);
                 break;
         }
     }
 
-    private void SplitBatch(string queue, EnqueueBatch batch, int partitions)
+    private void SplitBatch(string ns, string queue, EnqueueBatch batch, int partitions)
     {
         var tasks = batch.Tasks ?? [];
         var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
@@ -135,7 +140,7 @@ public sealed class QueueFrontend : ReceiveActor
             Sender.Tell(refusal);
             return;
         }
-        var fallback = _loads.ForEnqueue(queue, partitions);
+        var fallback = _loads.ForEnqueue(ns, queue, partitions);
         var byPartition = new Dictionary<int, List<int>>();
         for (var i = 0; i < tasks.Length; i++)
         {
@@ -144,11 +149,11 @@ public sealed class QueueFrontend : ReceiveActor
         }
         if (byPartition.Count <= 1)
         {
-            Forward(queue, byPartition.Keys.FirstOrDefault(fallback), batch);
+            Forward(ns, queue, byPartition.Keys.FirstOrDefault(fallback), batch);
             return;
         }
-        var requests = byPartition.ToDictionary(g => g.Key, g => (IPartitionRequest)new EnqueueBatch(queue, g.Value.Select(i => tasks[i]).ToArray()));
-        FanOut(queue, requests, replies =>
+        var requests = byPartition.ToDictionary(g => g.Key, g => (IPartitionRequest)new EnqueueBatch(queue, g.Value.Select(i => tasks[i]).ToArray(), ns));
+        FanOut(ns, queue, requests, replies =>
         {
             var results = new Enqueued[tasks.Length];
             foreach (var (p, reply) in replies)
@@ -161,19 +166,19 @@ public sealed class QueueFrontend : ReceiveActor
         });
     }
 
-    private void FanOut(string queue, Dictionary<int, IPartitionRequest> requests, Func<List<(int, object)>, object> merge)
+    private void FanOut(string ns, string queue, Dictionary<int, IPartitionRequest> requests, Func<List<(int, object)>, object> merge)
     {
         if (requests.Count == 1)
         {
             var (p, only) = requests.First();
-            Forward(queue, p, only);
+            Forward(ns, queue, p, only);
             return;
         }
         var asks = requests.Select(async kv =>
-            (kv.Key, await _region.Ask<object>(new PartitionEnvelope(PartitionId.Of(queue, kv.Key).EntityId, kv.Value), FanOutTimeout)));
+            (kv.Key, await _region.Ask<object>(new PartitionEnvelope(new PartitionId(ns, queue, kv.Key).EntityId, kv.Value), FanOutTimeout)));
         Task.WhenAll(asks).PipeTo(Sender,
             success: replies => replies.FirstOrDefault(r => r.Item2 is Rejected).Item2 ?? merge(replies.ToList()),
-            failure: ex => new Rejected(ErrorCode.Unavailable, $"queue {queue}: a partition did not answer ({ex.Message})"));
+            failure: ex => new Rejected(ErrorCode.Unavailable, $"queue {ns}/{queue}: a partition did not answer ({ex.Message})"));
     }
 
     private object Merge(List<(int, object)> replies)
@@ -185,9 +190,9 @@ public sealed class QueueFrontend : ReceiveActor
                 answers.Cast<QueueStats>().Sum(x => x.Ready), answers.Cast<QueueStats>().Sum(x => x.Delayed),
                 answers.Cast<QueueStats>().Sum(x => x.Running), answers.Cast<QueueStats>().Sum(x => x.DeadLettered),
                 answers.Cast<QueueStats>().Max(x => x.OldestReadyAgeMs), answers.Cast<QueueStats>().Sum(x => x.WaitingPollers),
-                answers.Cast<QueueStats>().All(x => x.Paused), answers.Count),
-            QueuePurged p => new QueuePurged(p.Queue, answers.Cast<QueuePurged>().Sum(x => x.Purged)),
-            DeadLettersRequeued d => new DeadLettersRequeued(d.Queue, answers.Cast<DeadLettersRequeued>().Sum(x => x.Count)),
+                answers.Cast<QueueStats>().All(x => x.Paused), answers.Count, s.Namespace),
+            QueuePurged p => p with { Purged = answers.Cast<QueuePurged>().Sum(x => x.Purged) },
+            DeadLettersRequeued d => d with { Count = answers.Cast<DeadLettersRequeued>().Sum(x => x.Count) },
             var first => first,
         };
     }
@@ -207,23 +212,12 @@ public sealed class QueueFrontend : ReceiveActor
         else Sender.Tell(new Rejected(ErrorCode.TaskNotFound, $"'{SafeText.Escape(id)}' is not a task id of this cluster"));
     }
 
-    private void Forward(string queue, int partition, IPartitionRequest request) =>
-        _region.Forward(new PartitionEnvelope(PartitionId.Of(queue, partition).EntityId, request));
+    private void Forward(string ns, string queue, int partition, IPartitionRequest request) =>
+        _region.Forward(new PartitionEnvelope(new PartitionId(ns, queue, partition).EntityId, request));
 
     private static int KeyPartition(string key, int partitions) => (int)(StableHash.Of(key) % (uint)partitions);
 
-    private static string? QueueOf(IPartitionRequest request) => request switch
-    {
-        Enqueue r => r.Queue,
-        EnqueueBatch r => r.Queue,
-        Poll r => r.Queue,
-        GetQueueStats r => r.Queue,
-        PauseQueue r => r.Queue,
-        ResumeQueue r => r.Queue,
-        PurgeQueue r => r.Queue,
-        ListDeadLetters r => r.Queue,
-        RequeueDeadLetters r => r.Queue,
-        CancelPoll r => r.Queue,
-        _ => null,
-    };
+    /// <summary>The namespace and queue a request names (<see cref="QueueAddress"/>); for one that names none, the default namespace and no queue (refused as an invalid queue name).</summary>
+    internal static (string Namespace, string? Queue) QueueOf(IPartitionRequest request) =>
+        QueueAddress.Of(request) ?? (PartitionId.DefaultNamespace, null);
 }

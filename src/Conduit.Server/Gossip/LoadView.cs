@@ -10,13 +10,14 @@ public sealed class LoadView
 
     public void Update(IImmutableDictionary<string, PartitionLoad> loads) => _loads = loads;
 
-    public PartitionLoad? Of(string queue, int partition) =>
-        _loads.TryGetValue(PartitionId.Of(queue, partition).EntityId, out var load) ? load : null;
+    /// <summary>The gossiped load of one partition; keyed by its full entity id (<c>ns/queue#p</c>), so namespaces never mix.</summary>
+    public PartitionLoad? Of(string ns, string queue, int partition) =>
+        _loads.TryGetValue(new PartitionId(ns, queue, partition).EntityId, out var load) ? load : null;
 
     /// <summary>Partitions with ready work, most first: where a poll should go in a busy system.</summary>
-    public List<int> BusiestFirst(string queue, int partitions) =>
+    public List<int> BusiestFirst(string ns, string queue, int partitions) =>
         Enumerable.Range(0, partitions)
-            .Select(p => (p, ready: Of(queue, p)?.Ready ?? 0))
+            .Select(p => (p, ready: Of(ns, queue, p)?.Ready ?? 0))
             .Where(x => x.ready > 0)
             .OrderByDescending(x => x.ready)
             .Select(x => x.p)
@@ -26,7 +27,7 @@ public sealed class LoadView
     /// Where an enqueue should go: a partition with a waiting poller if there is one (so it is matched at once),
     /// otherwise the one with the smallest backlog; ties go round-robin.
     /// </summary>
-    public int ForEnqueue(string queue, int partitions)
+    public int ForEnqueue(string ns, string queue, int partitions)
     {
         var start = (int)(_turn++ % partitions);
         int best = start;
@@ -34,7 +35,7 @@ public sealed class LoadView
         for (var i = 0; i < partitions; i++)
         {
             var p = (start + i) % partitions;
-            var load = Of(queue, p);
+            var load = Of(ns, queue, p);
             var score = load is null ? 0 : load.Pollers > 0 ? -load.Pollers : load.Ready;
             if (score < bestScore) (best, bestScore) = (p, score);
         }

@@ -37,7 +37,11 @@ public sealed record ConduitServerOptions
     public IReadOnlyList<string> Roles { get; init; } = [FrontendRole, TaskServiceRole];
     /// <summary>Partitions per queue. Defaults to 1 (a single node); use 4 on a cluster. Every node must agree.</summary>
     public int PartitionsPerQueue { get; init; } = 1;
-    /// <summary>Per-queue partition counts that differ from <see cref="PartitionsPerQueue"/>. Every node must agree.</summary>
+    /// <summary>
+    /// Per-queue partition counts that differ from <see cref="PartitionsPerQueue"/>, keyed by queue name (<c>q</c>: that
+    /// queue in every namespace) or by <c>ns/q</c> (in namespace <c>ns</c> only; wins over <c>q</c>). Every node must agree.
+    /// Defaults to none.
+    /// </summary>
     public IReadOnlyDictionary<string, int> QueuePartitions { get; init; } = new Dictionary<string, int>();
     /// <summary>Shards the partitions are spread over. Defaults to 100.</summary>
     public int MaxShards { get; init; } = 100;

@@ -10,7 +10,7 @@ namespace Conduit.Server.Management;
 /// <summary>
 /// One per node at <c>/user/management</c> of the cluster system, behind the client endpoint's gateway: answers the
 /// <c>conduit</c> CLI. Cluster state and membership changes (leave, down, join), the partitions' shard regions and
-/// their stats, the list of queues that have a running partition, and operator queue requests, which it routes
+/// their stats, the list of queues (of every namespace) that have a running partition, and operator queue requests, which it routes
 /// through a <see cref="QueueFrontend"/> of its own (so queue administration works on every node, whatever its
 /// roles). Destructive requests (leave, down, purge, dead-letter requeue) are logged at warning level with who asked;
 /// join, pause and resume at info level.
@@ -89,26 +89,34 @@ public sealed class ManagementActor : ReceiveActor
         Sender.Tell(new MembershipChangeStarted(change.Action, address.ToString()));
     }
 
+    /// <summary>Logs the destructive and state-changing ones, then routes the request by its own namespace and queue.</summary>
     private void HandleOperatorRequest(OperatorRequest op)
     {
         switch (op.Request)
         {
             case PurgeQueue purge:
-                _log.Warning("Operator {0} purged queue {1}", SafeText.Escape(op.By?.ToString(), 100), SafeText.Escape(purge.Queue));
+                _log.Warning("Operator {0} purged queue {1}", SafeText.Escape(op.By?.ToString(), 100), QueueText(purge));
                 break;
             case RequeueDeadLetters requeue:
                 _log.Warning("Operator {0} requeued {1} dead letters of queue {2}", SafeText.Escape(op.By?.ToString(), 100),
                     requeue.TaskIds is null ? "all" : requeue.TaskIds.Length.ToString(System.Globalization.CultureInfo.InvariantCulture),
-                    SafeText.Escape(requeue.Queue));
+                    QueueText(requeue));
                 break;
             case PauseQueue pause:
-                _log.Info("Operator {0} paused queue {1}", SafeText.Escape(op.By?.ToString(), 100), SafeText.Escape(pause.Queue));
+                _log.Info("Operator {0} paused queue {1}", SafeText.Escape(op.By?.ToString(), 100), QueueText(pause));
                 break;
             case ResumeQueue resume:
-                _log.Info("Operator {0} resumed queue {1}", SafeText.Escape(op.By?.ToString(), 100), SafeText.Escape(resume.Queue));
+                _log.Info("Operator {0} resumed queue {1}", SafeText.Escape(op.By?.ToString(), 100), QueueText(resume));
                 break;
         }
         _frontend.Forward(op.Request);
+    }
+
+    /// <summary><c>ns/queue</c> of a queue request, escaped for a log line.</summary>
+    private static string QueueText(IPartitionRequest request)
+    {
+        var (ns, queue) = QueueFrontend.QueueOf(request);
+        return $"{SafeText.Escape(ns, 140)}/{SafeText.Escape(queue, 140)}";
     }
 
     /// <summary>
@@ -168,17 +176,19 @@ public sealed class ManagementActor : ReceiveActor
         for (var i = 0; i < hosts.Count; i++)
             if (answers[i] is null) unanswered.Add(hosts[i].ToString());
 
+        // Every namespace's queues, by namespace then name; each asked in its own namespace.
         var running = answers.Where(a => a is not null).SelectMany(a => a!.EntityIds)
             .Select(e => PartitionId.TryParse(e, out var id) ? id : default)
-            .Where(id => id.Queue is not null && id.Namespace == PartitionId.DefaultNamespace)
-            .Select(id => id.Queue).Distinct().OrderBy(q => q, StringComparer.Ordinal).ToList();
+            .Where(id => id.Queue is not null)
+            .Select(id => (id.Namespace, id.Queue)).Distinct()
+            .OrderBy(q => q.Namespace, StringComparer.Ordinal).ThenBy(q => q.Queue, StringComparer.Ordinal).ToList();
         var queues = running.Take(Protocol.QueueList.MaxQueues).ToList();
         var more = running.Count > queues.Count || answers.Any(a => a is { Truncated: true });
-        var stats = await Task.WhenAll(queues.Select(async queue =>
+        var stats = await Task.WhenAll(queues.Select(async q =>
         {
             try
             {
-                return await _frontend.Ask<object>(new GetQueueStats(queue), timeout) as QueueStats;
+                return await _frontend.Ask<object>(new GetQueueStats(q.Queue, q.Namespace), timeout) as QueueStats;
             }
             catch (Exception)
             {
@@ -186,7 +196,7 @@ public sealed class ManagementActor : ReceiveActor
             }
         }));
         for (var i = 0; i < queues.Count; i++)
-            if (stats[i] is null) unanswered.Add(queues[i]);
+            if (stats[i] is null) unanswered.Add($"{queues[i].Namespace}/{queues[i].Queue}");
         return new QueueList(stats.Where(s => s is not null).ToArray()!, unanswered.ToArray(), more);
     }
 

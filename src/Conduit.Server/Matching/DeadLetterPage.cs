@@ -29,6 +29,6 @@ internal static class DeadLetterPage
         var ordered = pages.SelectMany(p => p.Items).Order(DeadLetter.Order).ToList();
         var safe = upTo is null ? ordered : ordered.TakeWhile(d => DeadLetter.Order.Compare(d, upTo) <= 0).ToList();
         var (items, more) = Take(safe, list.Limit);
-        return new DeadLetters(list.Queue, items, more || safe.Count < ordered.Count || pages.Any(p => p.More));
+        return new DeadLetters(list.Queue, items, more || safe.Count < ordered.Count || pages.Any(p => p.More), NamespaceName.OrDefault(list.Namespace));
     }
 }

@@ -121,7 +121,7 @@ public sealed partial class PartitionEngine
             (attempt, maxAttempts, runAt, error) = (e.Attempt, e.MaxAttempts, e.RunAtMs, e.Reason);
         }
         if (_leases.TryGet(seq, out var lease)) (attempt, maxAttempts) = (lease.Attempt, lease.MaxAttempts);
-        _fx.Reply(replyTo, new TaskInfo(get.TaskId, _id.Queue, status, (int)(seq & 0xF), attempt, maxAttempts, runAt, error));
+        _fx.Reply(replyTo, new TaskInfo(get.TaskId, _id.Queue, status, (int)(seq & 0xF), attempt, maxAttempts, runAt, error, _id.Namespace));
     }
 
     public QueueStats Stats()
@@ -146,7 +146,7 @@ public sealed partial class PartitionEngine
         }
         long oldest = 0;
         foreach (var t in _window.Tasks) oldest = Math.Max(oldest, now - t.Task.EnqueuedAtMs);
-        return new QueueStats(_id.Queue, Math.Max(0, ready), delayed, running, dead, oldest, _pollers.Count, Log.Paused, 1);
+        return new QueueStats(_id.Queue, Math.Max(0, ready), delayed, running, dead, oldest, _pollers.Count, Log.Paused, 1, _id.Namespace);
     }
 
     /// <summary>
@@ -170,7 +170,7 @@ public sealed partial class PartitionEngine
             if (!Log.Exceptions.ContainsKey(lease.Seq)) purged--;
         var watermark = _nextCounter;
         PurgeRuntime(watermark);
-        Append([BatchEntry.Of(EntryKind.Purged, atMs: watermark)], replyTo, new QueuePurged(_id.Queue, Math.Max(0, purged)));
+        Append([BatchEntry.Of(EntryKind.Purged, atMs: watermark)], replyTo, new QueuePurged(_id.Queue, Math.Max(0, purged), _id.Namespace));
     }
 
     /// <summary>Drops what a purge below <paramref name="watermark"/> removes from memory; running tasks stay.</summary>
@@ -188,7 +188,7 @@ public sealed partial class PartitionEngine
             .Select(e => new DeadLetter(TaskIdOf(e.Seq), e.Attempt, e.Reason, e.UpdatedAtMs))
             .Where(d => d.IsAfter(list)).Order(DeadLetter.Order);
         var (items, more) = DeadLetterPage.Take(candidates, limit);
-        _fx.Reply(replyTo, new DeadLetters(_id.Queue, items, more));
+        _fx.Reply(replyTo, new DeadLetters(_id.Queue, items, more, _id.Namespace));
     }
 
     private void HandleRequeue(object replyTo, RequeueDeadLetters requeue)
@@ -213,6 +213,6 @@ public sealed partial class PartitionEngine
         var entries = seqs.Distinct()
             .Where(seq => Log.Exceptions.TryGetValue(seq, out var e) && e.State == TaskState.Dead && !_settling.ContainsKey(seq))
             .Select(seq => BatchEntry.Of(EntryKind.Requeued, seq, atMs: now)).ToArray();
-        Append(entries, replyTo, new DeadLettersRequeued(_id.Queue, entries.Length));
+        Append(entries, replyTo, new DeadLettersRequeued(_id.Queue, entries.Length, _id.Namespace));
     }
 }

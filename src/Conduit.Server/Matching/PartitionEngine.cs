@@ -101,6 +101,13 @@ public sealed partial class PartitionEngine
 
     public void Handle(object replyTo, IPartitionRequest request)
     {
+        // A queue request for another namespace or queue (sent straight to the shard region) is not this partition's to answer.
+        if (QueueAddress.Of(request) is { } address && (address.Queue != _id.Queue || address.Namespace != _id.Namespace))
+        {
+            Reject(replyTo, ErrorCode.InvalidArgument,
+                $"partition {_id} holds queue {_id.QueuePath}, not {SafeText.Escape(address.Namespace, 140)}/{SafeText.Escape(address.Queue, 140)}");
+            return;
+        }
         switch (request)
         {
             case Enqueue e: HandleEnqueue(replyTo, [e.Task], batch: false); break;
@@ -114,8 +121,8 @@ public sealed partial class PartitionEngine
             case CancelTask c: HandleCancel(replyTo, c); break;
             case GetTask g: HandleGetTask(replyTo, g); break;
             case GetQueueStats: _fx.Reply(replyTo, Stats()); break;
-            case PauseQueue: Append([BatchEntry.Of(EntryKind.Paused)], replyTo, new QueueStateChanged(_id.Queue, true)); break;
-            case ResumeQueue: Append([BatchEntry.Of(EntryKind.Resumed)], replyTo, new QueueStateChanged(_id.Queue, false)); break;
+            case PauseQueue: Append([BatchEntry.Of(EntryKind.Paused)], replyTo, new QueueStateChanged(_id.Queue, true, _id.Namespace)); break;
+            case ResumeQueue: Append([BatchEntry.Of(EntryKind.Resumed)], replyTo, new QueueStateChanged(_id.Queue, false, _id.Namespace)); break;
             case PurgeQueue: HandlePurge(replyTo); break;
             case ListDeadLetters l: HandleListDeadLetters(replyTo, l); break;
             case RequeueDeadLetters r: HandleRequeue(replyTo, r); break;

@@ -10,11 +10,9 @@ internal static class RequestNamespace
 {
     public static string? Of(IClientRequest request) => request switch
     {
-        // TODO(ns): the queue requests get a Namespace field in the namespaces workstream; return it here
-        // (request.Namespace), as Enqueue, EnqueueBatch, Poll, CancelPoll, GetQueueStats, PauseQueue, ResumeQueue,
-        // PurgeQueue, ListDeadLetters and RequeueDeadLetters act in the namespace of the queue they name.
+        // A queue request acts in the namespace it names (none: default).
         Enqueue or EnqueueBatch or Poll or CancelPoll or GetQueueStats or PauseQueue or ResumeQueue or PurgeQueue
-            or ListDeadLetters or RequeueDeadLetters => PartitionId.DefaultNamespace,
+            or ListDeadLetters or RequeueDeadLetters => QueueAddress.Of((IPartitionRequest)request)?.Namespace,
         GetTask get => OfTask(get.TaskId),
         CancelTask cancel => OfTask(cancel.TaskId),
         Heartbeat heartbeat => OfLeases([heartbeat.LeaseToken]),

@@ -89,6 +89,22 @@ public sealed class HostileInputTests
         Assert.Equal("a", Text(Assert.Single(h.Poll())));
     }
 
+    [Fact(DisplayName = "a queue request naming another namespace or queue, sent straight to a partition, is refused and changes nothing")]
+    public void RequestForAnotherQueue()
+    {
+        var h = new EngineHarness();
+        h.Enqueue("a");
+        IPartitionRequest[] requests =
+        [
+            new Enqueue("q", new TaskSpec([1]), "other"), new Enqueue("r", new TaskSpec([1])), new Poll("q", 1, 0, Namespace: "other"),
+            new PurgeQueue("q", "other"), new PauseQueue("r"), new GetQueueStats("q", "other"), new RequeueDeadLetters("q", null, "other"),
+        ];
+        foreach (var request in requests)
+            Assert.Equal(ErrorCode.InvalidArgument, Assert.IsType<Rejected>(h.Call(request)).Code);
+        Assert.IsType<QueueStats>(h.Call(new GetQueueStats("q", null!)));
+        Assert.Equal("a", Text(Assert.Single(h.Poll())));
+    }
+
     [Fact(DisplayName = "a task id with a real task's counter but another priority names no task: it cannot cancel or report that task")]
     public void WrongPriorityNibble()
     {

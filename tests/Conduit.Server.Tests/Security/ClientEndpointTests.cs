@@ -83,7 +83,7 @@ public sealed class ClientEndpointTests(SqliteNodeFixture fixture) : IClassFixtu
             new OperatorRequest(new PurgeQueue("requester"), new Requester("root\nINFO forged line", "nowhere")));
         Assert.IsType<QueuePurged>(reply);
         var peer = ((ExtendedActorSystem)attacker.System).Provider.DefaultAddress;
-        var line = Assert.Single(log.Lines, l => l.Contains("purged queue requester"));
+        var line = Assert.Single(log.Lines, l => l.Contains("purged queue default/requester"));
         Assert.Contains($"anonymous@{peer}", line);
         Assert.DoesNotContain("forged", line);
     }

@@ -64,12 +64,13 @@ public sealed class CredentialTests(KeyedNodeFixture fixture) : IClassFixture<Ke
 {
     private static readonly TimeSpan Answer = TimeSpan.FromSeconds(30);
 
-    public static TheoryData<string, string> Cases()
+    public static TheoryData<string, string, string> Cases()
     {
-        var data = new TheoryData<string, string>();
-        foreach (var key in new[] { "producer", "worker", "operator", "admin", "billing" })
+        var data = new TheoryData<string, string, string>();
+        foreach (var (key, ns) in new[] { ("producer", "default"), ("worker", "default"), ("operator", "default"), ("admin", "default"),
+                     ("admin", "billing"), ("billing", "billing"), ("billing", "default"), ("worker", "billing") })
         foreach (var type in ClientRequests.UnionTypes)
-            data.Add(key, type.Name);
+            data.Add(key, ns, type.Name);
         return data;
     }
 
@@ -83,11 +84,11 @@ public sealed class CredentialTests(KeyedNodeFixture fixture) : IClassFixture<Ke
 
     [Theory(DisplayName = "over the client port, a key is refused Unauthorized exactly where its roles and namespaces do not cover the request")]
     [MemberData(nameof(Cases))]
-    public async Task RoleTable(string key, string requestType)
+    public async Task RoleTable(string key, string ns, string requestType)
     {
         var type = ClientRequests.UnionTypes.Single(t => t.Name == requestType);
-        // Short waits, so allowed polls answer quickly; queue "q" in namespace default.
-        var request = ClientRequests.Samples()[type] switch
+        // Short waits, so allowed polls answer quickly; queue "q" (or the task ids) in namespace ns.
+        var request = ClientRequests.Samples(ns)[type] switch
         {
             Poll poll => poll with { WaitMs = 100 },
             ChangeMembership change => change with { Address = "akka.tcp://conduit-cluster@127.0.0.1:1" },
@@ -96,9 +97,9 @@ public sealed class CredentialTests(KeyedNodeFixture fixture) : IClassFixture<Ke
         var (allowed, clusterWide) = PermissionsTests.Expected[type];
         var inScope = key switch
         {
-            "billing" => false,                // every role, but only in namespace billing
-            "admin" => true,                   // operator everywhere
-            _ => !clusterWide,                 // namespace default only: not enough for cluster-wide requests
+            "admin" => true,                                  // operator in every namespace
+            "billing" => ns == "billing" && !clusterWide,     // every role, in namespace billing only
+            _ => ns == "default" && !clusterWide,             // namespace default only: not enough for cluster-wide requests
         };
         var expectAllowed = (allowed & RolesOf(key)) != 0 && inScope;
 
@@ -116,7 +117,7 @@ public sealed class CredentialTests(KeyedNodeFixture fixture) : IClassFixture<Ke
         }
 
         var refused = reply is Rejected { Code: ErrorCode.Unauthorized };
-        Assert.True(refused != expectAllowed, $"{key} {requestType}: expected {(expectAllowed ? "allowed" : "Unauthorized")}, got {reply}");
+        Assert.True(refused != expectAllowed, $"{key} in {ns}, {requestType}: expected {(expectAllowed ? "allowed" : "Unauthorized")}, got {reply}");
     }
 }
 
@@ -166,7 +167,7 @@ public sealed class CredentialRefusalTests(KeyedNodeFixture fixture) : IClassFix
         var purge = new OperatorRequest(new PurgeQueue("audited"), new Requester("someone-else\nforged", "x"));
         Assert.IsType<QueuePurged>(await attacker.Ask(attacker.Management, new KeyedRequest(fixture.Keys["operator"], purge), Answer));
         var peer = ((ExtendedActorSystem)attacker.System).Provider.DefaultAddress;
-        var line = Assert.Single(fixture.Log.Lines, l => l.Contains("purged queue audited"));
+        var line = Assert.Single(fixture.Log.Lines, l => l.Contains("purged queue default/audited"));
         Assert.Contains($"operator@{peer}", line);
         Assert.DoesNotContain("forged", line);
     }
