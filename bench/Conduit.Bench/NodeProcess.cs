@@ -42,7 +42,7 @@ public sealed class NodeProcess : IAsyncDisposable
     {
         var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         info.ArgumentList.Add(config.NodeDll);
-        foreach (var a in new[] { "--port", config.NodePort.ToString(), "--postgres", config.ConduitConnectionString,
+        foreach (var a in new[] { "--port", config.NodePort.ToString(), "--cluster-port", "0", "--postgres", config.ConduitConnectionString,
                      "--partitions", config.Partitions.ToString() })
             info.ArgumentList.Add(a);
         if (config.NodeHocon is { } hocon) { info.ArgumentList.Add("--hocon"); info.ArgumentList.Add(hocon); }
