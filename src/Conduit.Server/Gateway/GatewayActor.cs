@@ -75,7 +75,7 @@ internal sealed class GatewayActor : ReceiveActor, IWithTimers
     private void LogRefusal(Rejected refusal, Security.Identity? who, object message, string peer)
     {
         var what = message is KeyedRequest k ? k.Request?.GetType().Name : message.GetType().Name;
-        var line = $"{SafeText.Escape(what, 100)} from {SafeText.Escape(peer, 200)} ({(who is null ? "not authenticated" : SafeText.Escape(who.Name, 100))}): " +
+        var line = $"{SafeText.Escape(what, 100)} from {SafeText.Escape(peer, 200)} ({Claimant(who, message)}): " +
                    SafeText.Escape(refusal.Message, 300);
         if (Timers.IsTimerActive(RefusalWindow.Instance))
         {
@@ -86,6 +86,11 @@ internal sealed class GatewayActor : ReceiveActor, IWithTimers
         _log.Warning("Refused {0}", line);
         Timers.StartSingleTimer(RefusalWindow.Instance, RefusalWindow.Instance, TimeSpan.FromSeconds(1));
     }
+
+    /// <summary>Who a refused request came from: the identity, or the id its key names (never the key), or "no key".</summary>
+    private static string Claimant(Security.Identity? who, object message) => who is not null
+        ? SafeText.Escape(who.Name, 100)
+        : message is KeyedRequest keyed ? $"key {SafeText.Escape(Protocol.Security.ApiKey.Describe(keyed.ApiKey), 100)}, not authenticated" : "no key";
 
     private void EndRefusalWindow()
     {
