@@ -14,7 +14,7 @@ public sealed class Bench(BenchConfig config) : IAsyncDisposable
     public NodeProcess? Node { get; private set; }
     /// <summary>Conduit over plain remoting: the driver every scenario uses.</summary>
     public IQueueDriver Conduit { get; private set; } = null!;
-    /// <summary>Conduit through the typed ConduitClient (ClusterClient), measured next to it in scenario 2.</summary>
+    /// <summary>Conduit through the typed ConduitClient, measured next to it in scenario 2.</summary>
     public IQueueDriver? ConduitClient { get; private set; }
     /// <summary>The baseline, one task per claim and <see cref="BenchConfig.ClaimSize"/> per claim (same table, same driver).</summary>
     public SkipLockedDriver Baseline { get; private set; } = null!;

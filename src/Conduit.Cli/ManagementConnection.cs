@@ -80,7 +80,7 @@ public sealed class ManagementConnection : IAsyncDisposable
           remote.log-remote-lifecycle-events = off
           coordinated-shutdown.run-by-clr-shutdown-hook = off
         }
-        """).WithFallback(ConduitSerialization.Config(strict: true));
+        """).WithFallback(ConduitSerialization.UntrustedPeersConfig(strict: true));
 
     public async ValueTask DisposeAsync()
     {

@@ -29,7 +29,8 @@ internal static class ClientConfig
             """;
         var config = ConfigurationFactory.ParseString(hocon);
         if (!string.IsNullOrWhiteSpace(options.ExtraHocon)) config = ConfigurationFactory.ParseString(options.ExtraHocon).WithFallback(config);
-        return config.WithFallback(ConduitSerialization.Config(strict: true));
+        // Nodes answer requests directly; nobody needs to select, stop, kill, watch or suspend anything here.
+        return config.WithFallback(ConduitSerialization.UntrustedPeersConfig(strict: true));
     }
 
     /// <summary>The whole setup of the client's ActorSystem: <see cref="Build"/> under the endpoint (host, port, frame size, TLS with <paramref name="tls"/>).</summary>

@@ -67,7 +67,7 @@ public sealed partial class ConduitClient : IAsyncDisposable, IDisposable
         var wait = timeout ?? Options.RequestTimeout;
         try
         {
-            return await _link.Ask<object>(new NodeLink.Send(servicePath, WithKey(message)), wait, cancellationToken)
+            return await _link.Ask<object>(new NodeLink.Send(servicePath, WithKey(message), DateTime.UtcNow + wait), wait, cancellationToken)
                 .ConfigureAwait(false);
         }
         catch (AskTimeoutException e)
@@ -105,7 +105,7 @@ public sealed partial class ConduitClient : IAsyncDisposable, IDisposable
     /// <summary>Sends <paramref name="message"/> to <paramref name="servicePath"/> without waiting for anything.</summary>
     private void Tell(string servicePath, object message)
     {
-        if (Volatile.Read(ref _disposed) == 0) _link.Tell(new NodeLink.Send(servicePath, WithKey(message)));
+        if (Volatile.Read(ref _disposed) == 0) _link.Tell(new NodeLink.Send(servicePath, WithKey(message), DateTime.UtcNow + Options.RequestTimeout));
     }
 
     /// <summary>With <see cref="ConduitClientOptions.ApiKey"/> set, a request travels in a <see cref="KeyedRequest"/>, which the node checks.</summary>

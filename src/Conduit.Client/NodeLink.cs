@@ -9,12 +9,14 @@ namespace Conduit.Client;
 /// and sends requests there with the asker as sender, so the node's gateway answers the asker directly. When remoting
 /// reports that node gone, it asks again (every <see cref="ProbeInterval"/>) and takes whichever node answers first,
 /// the same one when it comes back. Requests made while no node is attached wait here (at most
-/// <see cref="MaxBuffered"/>, the oldest dropped first) and go out when one is; none is ever sent twice.
+/// <see cref="MaxBuffered"/>, the oldest dropped first) and go out when one is, unless their asker has given up by then
+/// (<see cref="Send.Deadline"/>); none is ever sent twice.
 /// </summary>
 internal sealed class NodeLink : ReceiveActor, IWithTimers
 {
     /// <summary>A request for the service at <paramref name="Path"/> (<c>/user/frontend</c>, <c>/user/management</c>) of the attached node.</summary>
-    public sealed record Send(string Path, object Message);
+    /// <param name="Deadline">When the asker stops waiting: a request still here then is dropped, not sent late.</param>
+    public sealed record Send(string Path, object Message, DateTime Deadline);
 
     public const int MaxBuffered = 1000;
     public static readonly TimeSpan ProbeInterval = TimeSpan.FromSeconds(1);
@@ -78,11 +80,14 @@ internal sealed class NodeLink : ReceiveActor, IWithTimers
 
     private void OnIdentity(ActorIdentity identity)
     {
-        if (_frontend is not null || identity.Subject is null) return;
+        // Only an answer to the current round: an older one may come from a node that has gone since.
+        if (_frontend is not null || identity.Subject is null || !Equals(identity.MessageId, _probeRound)) return;
         _frontend = identity.Subject;
         Timers.Cancel(Probe.Instance);
         _state.Attached(_frontend.Path.Address);
-        while (_waiting.TryDequeue(out var waiting)) Deliver(waiting.Request, waiting.Asker);
+        var now = DateTime.UtcNow;
+        while (_waiting.TryDequeue(out var waiting))
+            if (waiting.Request.Deadline > now) Deliver(waiting.Request, waiting.Asker);
     }
 
     private void Lost(Address address)

@@ -39,4 +39,5 @@ logger.LogInformation("Conduit node listening on {Address} for clients, {Cluster
     ClientEndpoint.Of(system)?.Address, Cluster.Get(system).SelfAddress, string.Join(",", settings.Server.Roles), settings.Storage.Describe());
 logger.LogInformation("Press Ctrl-C to stop");
 await host.WaitForShutdownAsync();
-return 0;
+// Non-zero when the node stopped itself because something it needs stopped (its client endpoint), so it is restarted.
+return CoordinatedShutdown.Get(system).ShutdownReason is ClientEndpoint.EndpointStopped stopped ? stopped.ExitCode : 0;

@@ -4,7 +4,7 @@ using Conduit.Protocol;
 namespace Conduit.Bench.Drivers;
 
 /// <summary>
-/// Conduit through the typed <see cref="ConduitClient"/> (Akka ClusterClient to the node's receptionist), as an
+/// Conduit through the typed <see cref="ConduitClient"/> (attached to the node's client endpoint), as an
 /// application uses it: one client shared by every producer and worker. A worker completes a poll in one request
 /// (<see cref="Complete"/> with <c>MoreLeaseTokens</c>, sent with <see cref="ConduitClient.RequestAsync{TReply}"/>).
 /// </summary>
@@ -20,7 +20,7 @@ public sealed class ConduitClientDriver : IQueueDriver
     {
         var client = new ConduitClient(new ConduitClientOptions { Servers = [$"127.0.0.1:{port}"], RequestTimeout = TimeSpan.FromSeconds(60) });
         for (var i = 0; i < 300 && !client.IsConnected; i++) await Task.Delay(100);
-        // The receptionist may answer before the frontend is registered with it: ask until a request goes through.
+        // The node may accept connections before its cluster is up: ask until a request goes through.
         for (var i = 0; ; i++)
         {
             try

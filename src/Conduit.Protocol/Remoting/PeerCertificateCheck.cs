@@ -56,6 +56,8 @@ public static class PeerCertificateCheck
         chain.ChainPolicy.CustomTrustStore.AddRange(authorities);
         // A private CA publishes no revocation lists; rotation and expiry take their place (docs/tls.md).
         chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+        // Never fetch issuers named in a peer's certificate (AIA): a stranger could make the node dial out mid-handshake.
+        chain.ChainPolicy.DisableCertificateDownloads = true;
         chain.ChainPolicy.VerificationFlags = X509VerificationFlags.NoFlag;
         chain.ChainPolicy.VerificationTime = DateTime.Now;
         if (chain.Build(certificate))

@@ -65,6 +65,30 @@ public static class ConduitSerialization
         """;
 
     /// <summary>
+    /// For ActorSystems that face untrusted peers and are not cluster members (a node's client endpoint,
+    /// <c>ConduitClient</c>, the CLI): over <see cref="RefuseJsonHocon"/>, <c>akka-misc</c> also refuses inbound
+    /// <c>PoisonPill</c> and <c>Kill</c> (<see cref="UntrustedPeerMiscMessageSerializer"/>) and <c>akka-system-msg</c>
+    /// refuses every inbound system message (<see cref="UntrustedPeerSystemMessageSerializer"/>), and Akka's untrusted
+    /// mode is on (no selections except <c>trusted-selection-paths</c>, which a system adds itself).
+    /// </summary>
+    public static readonly string UntrustedPeersHocon = $$"""
+        akka.remote.untrusted-mode = on
+        akka.actor {
+          serializers {
+            {{MiscSerializerName}} = "{{TypeName(typeof(UntrustedPeerMiscMessageSerializer))}}"
+            {{SystemMessageSerializerName}} = "{{TypeName(typeof(UntrustedPeerSystemMessageSerializer))}}"
+          }
+          serialization-identifiers {
+            "{{TypeName(typeof(UntrustedPeerMiscMessageSerializer))}}" = {{GuardedMiscMessageSerializer.SerializerId}}
+            "{{TypeName(typeof(UntrustedPeerSystemMessageSerializer))}}" = {{GuardedSystemMessageSerializer.SerializerId}}
+          }
+        }
+        """;
+
+    /// <summary><see cref="Config(bool)"/> with <see cref="UntrustedPeersHocon"/> over it.</summary>
+    public static Config UntrustedPeersConfig(bool strict = true) => ConfigurationFactory.ParseString(UntrustedPeersHocon).WithFallback(Config(strict));
+
+    /// <summary>
     /// Strict serialization (the same switch as Akka.Hosting's <c>WithStrictSerialization()</c>): a message type
     /// without an explicit binding fails to serialize instead of silently falling back to JSON.
     /// </summary>

@@ -19,7 +19,7 @@ namespace Conduit.Protocol.Serialization;
 /// Akka's <c>SystemMessageSerializer</c> (id 22) rebuilds exceptions the same way for the cause carried by the
 /// Create, Recreate, Resume and Failed system messages: <see cref="GuardedSystemMessageSerializer"/> guards that one.
 /// </remarks>
-public sealed class GuardedMiscMessageSerializer : SerializerWithStringManifest
+public class GuardedMiscMessageSerializer : SerializerWithStringManifest
 {
     /// <summary>The identifier Akka.Remote's reference config gives MiscMessageSerializer.</summary>
     public const int SerializerId = 16;
@@ -45,5 +45,31 @@ public sealed class GuardedMiscMessageSerializer : SerializerWithStringManifest
             ? throw new SerializationException(
                 $"refused to deserialize a Status.Failure (serializer id {SerializerId}, manifest {StatusFailureManifest}): " +
                 "its exception would be built from a type the sender names; Conduit replies with Rejected instead")
-            : _inner.FromBinary(bytes, manifest);
+            : Refuses(manifest) is { } why
+                ? throw new SerializationException($"refused to deserialize manifest {manifest} (serializer id {SerializerId}): {why}")
+                : _inner.FromBinary(bytes, manifest);
+
+    /// <summary>Why a message with <paramref name="manifest"/> is refused as well, or null to deserialize it.</summary>
+    protected virtual string? Refuses(string manifest) => null;
+}
+
+/// <summary>
+/// <see cref="GuardedMiscMessageSerializer"/> for systems that face untrusted peers and are never stopped or killed from
+/// the network (a node's client endpoint, <c>ConduitClient</c>, the CLI): it also refuses an inbound <c>PoisonPill</c>
+/// (manifest <c>PP</c>) and <c>Kill</c> (<c>K</c>). Akka's untrusted mode drops a PoisonPill but lets Kill through to
+/// any actor whose path the sender writes, including the <c>/user</c> guardian and remoting's own actors, and a killed
+/// guardian or endpoint manager takes the whole ActorSystem down.
+/// </summary>
+public sealed class UntrustedPeerMiscMessageSerializer : GuardedMiscMessageSerializer
+{
+    public const string PoisonPillManifest = "PP";
+    public const string KillManifest = "K";
+
+    public UntrustedPeerMiscMessageSerializer(ExtendedActorSystem system) : base(system) { }
+
+    public UntrustedPeerMiscMessageSerializer(ExtendedActorSystem system, Config config) : base(system) { }
+
+    protected override string? Refuses(string manifest) => manifest is PoisonPillManifest or KillManifest
+        ? "this system is never stopped or killed from the network"
+        : null;
 }

@@ -42,3 +42,29 @@ public sealed class GuardedSystemMessageSerializer : Serializer
                 "built from a type the sender names, and Conduit uses no remote deployment or supervision")
             : _inner.FromBinary(bytes, type);
 }
+
+/// <summary>
+/// Takes the place of Akka.Remote's <see cref="SystemMessageSerializer"/> (identifier 22) on systems that face untrusted
+/// peers and use no remote death watch (a node's client endpoint, <c>ConduitClient</c>, the CLI): every inbound system
+/// message is refused. Akka's untrusted mode drops only <c>Terminate</c>; <c>Suspend</c> froze an actor for good, and
+/// <c>Watch</c> with made-up watchers grows an actor's watcher set without bound.
+/// </summary>
+public sealed class UntrustedPeerSystemMessageSerializer : Serializer
+{
+    private readonly SystemMessageSerializer _inner;
+
+    public UntrustedPeerSystemMessageSerializer(ExtendedActorSystem system) : base(system) => _inner = new SystemMessageSerializer(system);
+
+    public UntrustedPeerSystemMessageSerializer(ExtendedActorSystem system, Config config) : this(system) { }
+
+    public override int Identifier => GuardedSystemMessageSerializer.SerializerId;
+
+    public override bool IncludeManifest => _inner.IncludeManifest;
+
+    public override byte[] ToBinary(object obj) => _inner.ToBinary(obj);
+
+    public override object FromBinary(byte[] bytes, Type type) =>
+        throw new SerializationException(
+            $"refused to deserialize system message {type?.Name ?? "(no type)"} (serializer id {GuardedSystemMessageSerializer.SerializerId}): " +
+            "this system takes no system messages from the network");
+}

@@ -41,16 +41,15 @@ public sealed class ClientEndpoint : IExtension
               # A Kill from the network (untrusted mode lets it through) resumes a gateway instead of stopping it.
               actor.guardian-supervisor-strategy = "{{typeof(GatewayGuardianStrategy).AssemblyQualifiedName}}"
               remote {
-                # A peer may select only the gateways; system messages, PoisonPill, Kill and remote deployment are
-                # dropped on arrival (see docs/security.md, "The client endpoint").
-                untrusted-mode = on
+                # A peer may select only the gateways (untrusted mode, from UntrustedPeersConfig); system messages,
+                # PoisonPill and Kill are refused on arrival (see docs/security.md, "Two endpoints").
                 trusted-selection-paths = ["{{WireNames.FrontendPath}}", "{{WireNames.ManagementPath}}"]
                 log-remote-lifecycle-events = off
               }
               coordinated-shutdown.run-by-clr-shutdown-hook = off
               coordinated-shutdown.exit-clr = off
             }
-            """).WithFallback(ConduitSerialization.Config(strict: true));
+            """).WithFallback(ConduitSerialization.UntrustedPeersConfig(strict: true));
 
     /// <summary>
     /// Starts the endpoint for <paramref name="clusterSystem"/> on <paramref name="remoting"/> (host, port, TLS), with a
@@ -76,7 +75,28 @@ public sealed class ClientEndpoint : IExtension
             });
         // A cluster system terminated without coordinated shutdown (tests kill nodes that way) takes the endpoint along.
         clusterSystem.RegisterOnTermination(() => system.Terminate());
+        // An endpoint that stops while the node runs would leave a member that serves nobody: the node stops too (exit
+        // code non-zero under Conduit.Node), so a supervisor (systemd, Kubernetes, compose) restarts it.
+        system.WhenTerminated.ContinueWith(_ =>
+        {
+            var shutdown = CoordinatedShutdown.Get(clusterSystem);
+            if (shutdown.ShutdownReason is not null || clusterSystem.WhenTerminated.IsCompleted) return;
+            Logging.GetLogger(clusterSystem, "conduit.gateway").Error(
+                "The client endpoint {0} stopped while the node runs; stopping the node so that it is restarted", endpoint.Address);
+            shutdown.Run(EndpointStopped.Instance);
+        }, TaskScheduler.Default);
         return endpoint;
+    }
+
+    /// <summary>Why the node stopped: its client endpoint stopped first.</summary>
+    public sealed class EndpointStopped : CoordinatedShutdown.Reason
+    {
+        public static readonly EndpointStopped Instance = new();
+
+        private EndpointStopped() { }
+
+        /// <summary>The exit code <c>Conduit.Node</c> returns: 70 (EX_SOFTWARE).</summary>
+        public override int ExitCode => 70;
     }
 
     private sealed class Id(ClientEndpoint endpoint) : ExtensionIdProvider<ClientEndpoint>

@@ -48,6 +48,12 @@ internal sealed class GatewayActor : ReceiveActor, IWithTimers
     {
         var client = Sender;
         var answerable = !client.IsNobody() && !client.Equals(Context.System.DeadLetters);
+        if (answerable && !RequestGate.IsClientAddress(client.Path.Address))
+        {
+            LogRefusal(new Rejected(ErrorCode.InvalidArgument, "its reply address names a Conduit node; dropped unanswered"), null, message,
+                client.Path.Address.ToString());
+            return;
+        }
         var peer = client.Path.Address.ToString();
         var (request, who, refusal) = _gate.Admit(message, _kind, peer);
         if (refusal is not null || request is null)
@@ -56,6 +62,9 @@ internal sealed class GatewayActor : ReceiveActor, IWithTimers
             if (answerable) client.Tell(refusal ?? new Rejected(ErrorCode.InvalidArgument, "no request"));
             return;
         }
+        // Queue administration sent straight to the frontend is audited as through the management actor.
+        if (_kind == GatewayKind.Frontend && request is IPartitionRequest queueRequest && Management.OperatorAudit.IsAudited(queueRequest))
+            Management.OperatorAudit.Log(_log, new Requester(who?.Name ?? "anonymous", peer), queueRequest);
         if (!answerable)
         {
             // A one-way request (CancelPoll): pass it on; there is nobody to answer.

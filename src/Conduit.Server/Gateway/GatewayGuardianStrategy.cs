@@ -3,10 +3,10 @@ using Akka.Actor;
 namespace Conduit.Server.Gateway;
 
 /// <summary>
-/// Supervision of the client endpoint's top-level actors (the gateways): whatever fails, resume. Akka's untrusted mode
-/// drops <c>PoisonPill</c> and system messages from the network, but not <c>Kill</c>, which makes the receiving actor
-/// throw <see cref="ActorKilledException"/>; under Akka's default strategy that stopped a gateway for good. Set as the
-/// endpoint's <c>akka.actor.guardian-supervisor-strategy</c>.
+/// Supervision of the client endpoint's top-level actors (the gateways): whatever fails, resume, so a gateway is never
+/// stopped by a failure. (A <c>Kill</c> from the network, which Akka's untrusted mode lets through and which stopped a
+/// gateway under Akka's default strategy, is now refused on arrival by <c>UntrustedPeerMiscMessageSerializer</c>; this
+/// stays for anything else.) Set as the endpoint's <c>akka.actor.guardian-supervisor-strategy</c>.
 /// </summary>
 public sealed class GatewayGuardianStrategy : SupervisorStrategyConfigurator
 {

@@ -1,3 +1,4 @@
+using Akka.Actor;
 using Conduit.Server.Security;
 
 namespace Conduit.Server.Gateway;
@@ -29,6 +30,14 @@ internal sealed class RequestGate(KeyStore keys)
     /// <summary>The outcome for one message: the request to pass on (null when refused), who sent it, and the refusal.</summary>
     public readonly record struct Admission(IClientRequest? Request, Identity? Who, Rejected? Refusal);
 
+    /// <summary>
+    /// Whether a reply may go to <paramref name="sender"/>: a request names where its reply goes, and a forged one could
+    /// make this endpoint deliver it into a node (any Conduit node's cluster or client endpoint, this process included).
+    /// Such requests are dropped unanswered.
+    /// </summary>
+    public static bool IsClientAddress(Address sender) =>
+        sender.HasGlobalScope && sender.System is not (WireNames.ClusterSystemName or WireNames.ClientSystemName);
+
     public Admission Admit(object message, GatewayKind kind, string peer)
     {
         IClientRequest? request;
@@ -57,6 +66,8 @@ internal sealed class RequestGate(KeyStore keys)
         {
             (GatewayKind.Frontend, IPartitionRequest) => new Admission(request, who, null),
             (GatewayKind.Management, ChangeMembership change) => new Admission(change with { By = by }, who, null),
+            (GatewayKind.Management, OperatorRequest { Request: null }) => new Admission(null, who,
+                new Rejected(ErrorCode.InvalidArgument, "an operator request without a request")),
             (GatewayKind.Management, OperatorRequest op) => new Admission(op with { By = by }, who, null),
             (GatewayKind.Management, IManagementRequest) => new Admission(request, who, null),
             (GatewayKind.Frontend, _) => new Admission(null, who, new Rejected(ErrorCode.InvalidArgument,

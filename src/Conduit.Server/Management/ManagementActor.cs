@@ -92,31 +92,13 @@ public sealed class ManagementActor : ReceiveActor
     /// <summary>Logs the destructive and state-changing ones, then routes the request by its own namespace and queue.</summary>
     private void HandleOperatorRequest(OperatorRequest op)
     {
-        switch (op.Request)
+        if (op.Request is null)
         {
-            case PurgeQueue purge:
-                _log.Warning("Operator {0} purged queue {1}", SafeText.Escape(op.By?.ToString(), 100), QueueText(purge));
-                break;
-            case RequeueDeadLetters requeue:
-                _log.Warning("Operator {0} requeued {1} dead letters of queue {2}", SafeText.Escape(op.By?.ToString(), 100),
-                    requeue.TaskIds is null ? "all" : requeue.TaskIds.Length.ToString(System.Globalization.CultureInfo.InvariantCulture),
-                    QueueText(requeue));
-                break;
-            case PauseQueue pause:
-                _log.Info("Operator {0} paused queue {1}", SafeText.Escape(op.By?.ToString(), 100), QueueText(pause));
-                break;
-            case ResumeQueue resume:
-                _log.Info("Operator {0} resumed queue {1}", SafeText.Escape(op.By?.ToString(), 100), QueueText(resume));
-                break;
+            Sender.Tell(new Rejected(ErrorCode.InvalidArgument, "an operator request without a request"));
+            return;
         }
+        OperatorAudit.Log(_log, op.By, op.Request);
         _frontend.Forward(op.Request);
-    }
-
-    /// <summary><c>ns/queue</c> of a queue request, escaped for a log line.</summary>
-    private static string QueueText(IPartitionRequest request)
-    {
-        var (ns, queue) = QueueFrontend.QueueOf(request);
-        return $"{SafeText.Escape(ns, 140)}/{SafeText.Escape(queue, 140)}";
     }
 
     /// <summary>
