@@ -66,7 +66,7 @@ public sealed class TlsKeyedNodeFixture : IAsyncLifetime
 /// key that covers the request it works; a key without the role or the namespace, or no key, is refused Unauthorized
 /// (exit 1); without TLS options the node is unreachable (exit 3) within <c>--timeout</c>.
 /// </summary>
-public sealed class TlsKeyedCommandTests(TlsKeyedNodeFixture fixture) : IClassFixture<TlsKeyedNodeFixture>
+public sealed class TlsKeyedCommandTests(TlsKeyedNodeFixture fixture, Xunit.Abstractions.ITestOutputHelper output) : IClassFixture<TlsKeyedNodeFixture>
 {
     private static CliResult Ok(CliResult r)
     {
@@ -171,6 +171,7 @@ public sealed class TlsKeyedCommandTests(TlsKeyedNodeFixture fixture) : IClassFi
     {
         string[] tls = otherCa ? ["--tls-cert", fixture.Certificates.ClientB, "--tls-ca", fixture.Certificates.CaBoth] : [];
         var r = await CliProcess.Run(["--server", fixture.Server, "--timeout", "5s", "--api-key", fixture.Keys["admin"], .. tls, .. command]);
+        output.WriteLine(r.ToString());
         Assert.True(r.ExitCode == 3, r.ToString());
         Assert.Equal("", r.Out);
         Assert.Contains(fixture.Server, r.Err);
