@@ -61,8 +61,8 @@ internal sealed record SampleArguments(string Server, string Queue, int Count)
                 case "--tls-cert-password" when value is not null: tlsCertPassword = value; i++; break;
                 case "--tls-ca" when value is not null: tlsCa = value; i++; break;
                 default:
-                    // Never echo a key or a password.
-                    var shown = args[i] is "--api-key" or "--tls-cert-password" || value is null ? "" : $" {value}";
+                    // Echo only a bad --count value: what follows anything else might be a key or a password.
+                    var shown = args[i] == "--count" && value is not null ? $" {value}" : "";
                     Console.Error.WriteLine($"error: unexpected '{args[i]}'{shown}");
                     Console.Error.WriteLine(usage);
                     return null;
