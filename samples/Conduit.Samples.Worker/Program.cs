@@ -1,6 +1,8 @@
 // A worker: handles the tasks of --queue with PrintingHandler (4 at a time) until --count tasks are done, or until
 // Ctrl-C when --count is 0. Ctrl-C stops polling and lets running handlers finish.
 //   dotnet run --project samples/Conduit.Samples.Worker -- --server 127.0.0.1:4053 --queue samples
+// Against a node with TLS and API keys, add --tls-cert client.pfx --tls-ca ca.pem and a worker key in CONDUIT_API_KEY
+// (or --api-key); --namespace NS for a queue outside namespace default.
 using Conduit.Client.Hosting;
 using Conduit.Client.Worker;
 using Conduit.Samples;
@@ -8,12 +10,12 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 
 const string program = "Conduit.Samples.Worker";
-if (SampleArguments.Parse(args, defaultCount: 0, SampleArguments.Usage(program, "stop after this many tasks (default 0: run until Ctrl-C)")) is not { } arguments)
-    return 2;
+var usage = SampleArguments.Usage(program, "stop after this many tasks (default 0: run until Ctrl-C)");
+if (SampleArguments.Parse(args, defaultCount: 0, usage) is not { } arguments) return 2;
 
 var builder = Host.CreateApplicationBuilder();
 builder.Services.AddSingleton(new WorkQuota(arguments.Count));
-builder.Services.AddConduitClient(options => options.Servers = [arguments.Server]);
+if (!arguments.TryAddConduitClient(builder.Services, usage)) return 2;
 builder.Services.AddConduitWorker<PrintingHandler>(arguments.Queue, new ConduitWorkerOptions { MaxConcurrency = 4 });
 using var host = builder.Build();
 await host.RunAsync();
