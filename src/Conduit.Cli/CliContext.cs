@@ -68,7 +68,8 @@ public sealed class CliContext(CliSettings settings, CliOutput output, Cancellat
         }
         catch (ConduitTimeoutException e)
         {
-            throw new UnreachableException($"{e.Message} (server {settings.Server}; raise --timeout if it is busy)");
+            throw new UnreachableException($"{e.Message} (server {settings.Server}; " +
+                (settings.Tls is null ? "if the node runs TLS, give --tls-cert and --tls-ca; " : "") + "raise --timeout if it is busy)");
         }
     }
 

@@ -59,8 +59,10 @@ public sealed class ManagementConnection : IAsyncDisposable
         catch (AskTimeoutException)
         {
             throw new UnreachableException(
-                $"no answer from {_settings.Server} within {Durations.Format(timeout)}: is it a Conduit node, and is the host " +
-                $"the one it advertises (its log prints `listening on akka.tcp://conduit@HOST:PORT`)? If it is busy, raise --timeout");
+                $"no answer from {_settings.Server} within {Durations.Format(timeout)}: is it a Conduit node's client port, and is the " +
+                $"host the one it advertises (its log prints `listening on {(_tls is null ? "akka.tcp" : "akka.ssl.tcp")}://conduit@HOST:PORT for clients`)? " +
+                (_tls is null ? "If the node runs TLS, give --tls-cert and --tls-ca. " : "Does the node trust your certificate's CA (its log says `TLS: refused peer`)? ") +
+                "If it is busy, raise --timeout");
         }
         return reply switch
         {
