@@ -26,6 +26,7 @@ internal sealed class NodeLink : ReceiveActor, IWithTimers
     private readonly Queue<(Send Request, IActorRef Asker)> _waiting = new();
     private IActorRef? _frontend;
     private int _probeRound;
+    private int _firstValidRound;
 
     public NodeLink(IReadOnlyList<Address> nodes, ConnectionState state)
     {
@@ -80,8 +81,8 @@ internal sealed class NodeLink : ReceiveActor, IWithTimers
 
     private void OnIdentity(ActorIdentity identity)
     {
-        // Only an answer to the current round: an older one may come from a node that has gone since.
-        if (_frontend is not null || identity.Subject is null || !Equals(identity.MessageId, _probeRound)) return;
+        // Only an answer to a round asked since the last node was lost: an older one may come from that very node.
+        if (_frontend is not null || identity.Subject is null || identity.MessageId is not int round || round < _firstValidRound) return;
         _frontend = identity.Subject;
         Timers.Cancel(Probe.Instance);
         _state.Attached(_frontend.Path.Address);
@@ -95,6 +96,7 @@ internal sealed class NodeLink : ReceiveActor, IWithTimers
         if (_frontend is null || !_frontend.Path.Address.Equals(address)) return;
         _frontend = null;
         _state.Detached();
+        _firstValidRound = _probeRound + 1;
         ProbeAll();
     }
 

@@ -26,9 +26,12 @@ public sealed class FailoverSpec(PostgresFixture pg)
         var (a, c) = (cluster.Frontend, cluster.Leaving);
 
         // Long-running tasks, held by a worker that keeps heartbeating through the crash, on a queue whose partition
-        // the node that will be killed holds (queues are tried until one lands there).
+        // the node that will be killed holds (queues are tried until one lands there). A queue has 4 partitions and its
+        // enqueue starts one of them, on either task-service node, and the node to be killed takes shards only once its
+        // region has registered: 40 tries were not always enough (1 in 8 lands there at best), so try for up to a minute.
         var longQueue = "";
-        for (var n = 0; n < 40 && longQueue == ""; n++)
+        var trying = Stopwatch.StartNew();
+        for (var n = 0; longQueue == "" && trying.Elapsed < TimeSpan.FromSeconds(60); n++)
         {
             await Retry(() => a.Enqueue($"long-{n}", "probe"));
             if ((await c.HostedPartitions()).Contains(PartitionId.Of($"long-{n}", 0).EntityId)) longQueue = $"long-{n}";

@@ -11,7 +11,7 @@ namespace Conduit.Server.Gateway;
 /// A node's client endpoint: a remoting-only ActorSystem named <see cref="WireNames.ClientSystemName"/> on the node's
 /// client port, beside the cluster's own ActorSystem in the same process. It runs in Akka's untrusted mode: a peer can
 /// reach only <see cref="WireNames.FrontendPath"/> and <see cref="WireNames.ManagementPath"/> by selection, and system
-/// messages and possibly harmful ones (<c>PoisonPill</c>, <c>Kill</c>, <c>Terminate</c>) are dropped on arrival. The
+/// messages, <c>PoisonPill</c> and <c>Kill</c> are refused on arrival (<see cref="ConduitSerialization.UntrustedPeersConfig"/>). The
 /// gateway actors there admit requests (<see cref="RequestGate"/>) and ask the cluster's actors in-process. The cluster's
 /// port is for nodes only. Started with the cluster system (<see cref="Start"/>) and stopped in its coordinated
 /// shutdown, before the cluster is left, so clients stop being served first.
@@ -38,7 +38,7 @@ public sealed class ClientEndpoint : IExtension
               log-dead-letters = off
               log-dead-letters-during-shutdown = off
               actor.provider = remote
-              # A Kill from the network (untrusted mode lets it through) resumes a gateway instead of stopping it.
+              # A gateway that fails is resumed, never stopped.
               actor.guardian-supervisor-strategy = "{{typeof(GatewayGuardianStrategy).AssemblyQualifiedName}}"
               remote {
                 # A peer may select only the gateways (untrusted mode, from UntrustedPeersConfig); system messages,
