@@ -31,10 +31,7 @@ public sealed class CliContext(CliSettings settings, CliOutput output, Cancellat
         Client(client => client.RequestAsync<T>(request, settings.Timeout + (extraWait ?? TimeSpan.Zero), cancellation));
 
     /// <summary>A queue request the node should log with who asked (purge, dead-letter requeue), through the management service.</summary>
-    public Task<T> Operator<T>(IPartitionRequest request) => Management<T>(new OperatorRequest(request, settings.Requester));
-
-    /// <summary>A request to the management service of the <c>--server</c> node (same as <see cref="Node{T}"/>).</summary>
-    public Task<T> Management<T>(IManagementRequest request) => Node<T>(request);
+    public Task<T> Operator<T>(IPartitionRequest request) => Node<T>(new OperatorRequest(request, settings.Requester));
 
     private async Task<T> Client<T>(Func<ConduitClient, Task<T>> call)
     {

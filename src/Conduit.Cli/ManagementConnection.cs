@@ -1,4 +1,3 @@
-using System.Net;
 using Akka.Actor;
 using Akka.Configuration;
 using Conduit.Protocol.Remoting;
@@ -72,17 +71,9 @@ public sealed class ManagementConnection : IAsyncDisposable
         };
     }
 
-    private static Config Config() => ConfigurationFactory.ParseString("""
-        akka {
-          loglevel = OFF
-          stdout-loglevel = OFF
-          log-dead-letters = off
-          log-dead-letters-during-shutdown = off
-          actor.provider = remote
-          remote.log-remote-lifecycle-events = off
-          coordinated-shutdown.run-by-clr-shutdown-hook = off
-        }
-        """).WithFallback(ConduitSerialization.UntrustedPeersConfig(strict: true));
+    private static Config Config() => ConfigurationFactory.ParseString("akka.stdout-loglevel = OFF")
+        .WithFallback(RemotingEndpoint.RemoteOnlyConfig(logLevel: "OFF"))
+        .WithFallback(ConduitSerialization.UntrustedPeersConfig(strict: true));
 
     public async ValueTask DisposeAsync()
     {

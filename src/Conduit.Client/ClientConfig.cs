@@ -16,18 +16,7 @@ internal static class ClientConfig
 
     public static Config Build(ConduitClientOptions options)
     {
-        const string hocon = """
-            akka {
-              loglevel = WARNING
-              log-dead-letters = off
-              log-dead-letters-during-shutdown = off
-              actor.provider = remote
-              remote.log-remote-lifecycle-events = off
-              coordinated-shutdown.run-by-clr-shutdown-hook = off
-              coordinated-shutdown.exit-clr = off
-            }
-            """;
-        var config = ConfigurationFactory.ParseString(hocon);
+        var config = RemotingEndpoint.RemoteOnlyConfig();
         if (!string.IsNullOrWhiteSpace(options.ExtraHocon)) config = ConfigurationFactory.ParseString(options.ExtraHocon).WithFallback(config);
         // Nodes answer requests directly; nobody needs to select, stop, kill, watch or suspend anything here.
         return config.WithFallback(ConduitSerialization.UntrustedPeersConfig(strict: true));

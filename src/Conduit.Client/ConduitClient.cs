@@ -32,7 +32,7 @@ public sealed partial class ConduitClient : IAsyncDisposable, IDisposable
     public ConduitClient(ConduitClientOptions? options = null)
     {
         Options = options ?? new ConduitClientOptions();
-        Options.Validate();
+        Options.Validate(tlsFiles: false);
         _tls = Options.LoadTls();
         var nodes = Options.Servers.Select(s => ContactPoints.ToNodeAddress(s, Options.NodeSystemName, tls: _tls is not null)).ToArray();
         _serversText = string.Join(", ", Options.Servers);

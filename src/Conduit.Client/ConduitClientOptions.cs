@@ -103,7 +103,8 @@ public sealed class ConduitClientOptions
         }
     }
 
-    internal void Validate()
+    /// <param name="tlsFiles">Also read the TLS files to check them; the client itself skips this, since it loads them next.</param>
+    internal void Validate(bool tlsFiles = true)
     {
         if (ApiKey is not null && Protocol.Security.ApiKey.Problem(ApiKey) is { } problem) throw new ArgumentException(problem, nameof(ApiKey));
         if (Servers is null || Servers.Count == 0) throw new ArgumentException("at least one server (host:port) is needed", nameof(Servers));
@@ -112,6 +113,7 @@ public sealed class ConduitClientOptions
         if (LocalPort is < 0 or > 65535) throw new ArgumentException("must be 0-65535", nameof(LocalPort));
         if (!NamespaceName.IsValid(Namespace)) throw new ArgumentException(NamespaceName.Describe(SafeText.Escape(Namespace, 140)), nameof(Namespace));
         foreach (var server in Servers) ContactPoints.ToNodeAddress(server, NodeSystemName);
-        LoadTls()?.Dispose();
+        if (tlsFiles) LoadTls()?.Dispose();
+        else ToTlsSettings();
     }
 }

@@ -1,6 +1,5 @@
 using Akka.Actor;
 using Akka.Cluster.Sharding;
-using Akka.Configuration;
 using Conduit.Protocol;
 using Conduit.Protocol.Remoting;
 using Conduit.Protocol.Serialization;
@@ -16,17 +15,6 @@ namespace Conduit.Testing;
 /// </summary>
 public sealed class Attacker : IAsyncDisposable
 {
-    private const string Hocon = """
-        akka {
-          loglevel = WARNING
-          log-dead-letters = off
-          log-dead-letters-during-shutdown = off
-          actor.provider = remote
-          coordinated-shutdown.run-by-clr-shutdown-hook = off
-          coordinated-shutdown.exit-clr = off
-        }
-        """;
-
     private readonly int _port;
     private readonly int? _clusterPort;
     private readonly bool _tls;
@@ -48,7 +36,7 @@ public sealed class Attacker : IAsyncDisposable
     /// </summary>
     public static Attacker Against(int port, int? clusterPort = null, TlsCredentials? tls = null)
     {
-        var config = ConfigurationFactory.ParseString(Hocon)
+        var config = RemotingEndpoint.RemoteOnlyConfig()
             .WithFallback(ConduitSerialization.Config(strict: true))
             // ShardingEnvelope and ShardRegion.StartEntity go through Akka's own sharding serializer.
             .WithFallback(ClusterSharding.DefaultConfig());

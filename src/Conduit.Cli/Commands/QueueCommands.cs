@@ -10,7 +10,7 @@ public static class QueueCommands
     public static Command Queues() =>
         new Command("queues", "every queue with a running partition: ready, delayed, running, dead, oldest age, pollers").Runs(async (ctx, _) =>
         {
-            var list = await ctx.Management<QueueList>(new ListQueues());
+            var list = await ctx.Node<QueueList>(new ListQueues());
             ctx.Output.Result(list, () =>
             {
                 StatsTable(ctx.Output, list.Queues);

@@ -37,6 +37,24 @@ public sealed record RemotingEndpoint
         string.Create(CultureInfo.InvariantCulture, $"{ProtocolFor(tls)}://{system}@{host}:{port}");
 
     /// <summary>
+    /// What every remoting-only ActorSystem Conduit starts has in common (a node's client endpoint, <c>ConduitClient</c>,
+    /// the CLI, test peers): provider <c>remote</c>, not a cluster member; quiet about dead letters and about connections
+    /// coming and going; and it never ends the process it runs in (coordinated shutdown neither hooks nor exits the CLR).
+    /// Host, port, frame size and TLS come from the endpoint itself (<see cref="ToActorSystemSetup"/>).
+    /// </summary>
+    public static Config RemoteOnlyConfig(string logLevel = "WARNING") => ConfigurationFactory.ParseString($$"""
+        akka {
+          loglevel = {{logLevel}}
+          log-dead-letters = off
+          log-dead-letters-during-shutdown = off
+          actor.provider = remote
+          remote.log-remote-lifecycle-events = off
+          coordinated-shutdown.run-by-clr-shutdown-hook = off
+          coordinated-shutdown.exit-clr = off
+        }
+        """);
+
+    /// <summary>
     /// The endpoint's HOCON: <c>akka.remote.dot-netty.tcp</c> hostname, port, maximum frame size and enable-ssl. It
     /// leaves <c>akka.actor.provider</c> to the caller (remote or cluster). With TLS the system also needs
     /// <see cref="SslSetup"/>: the HOCON switches TLS on, the setup carries the certificate and the peer check.

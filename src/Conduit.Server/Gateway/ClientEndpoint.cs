@@ -34,22 +34,15 @@ public sealed class ClientEndpoint : IExtension
     internal static Config BuildConfig(string logLevel) =>
         ConfigurationFactory.ParseString($$"""
             akka {
-              loglevel = {{logLevel}}
-              log-dead-letters = off
-              log-dead-letters-during-shutdown = off
-              actor.provider = remote
               # A gateway that fails is resumed, never stopped.
               actor.guardian-supervisor-strategy = "{{typeof(GatewayGuardianStrategy).AssemblyQualifiedName}}"
-              remote {
-                # A peer may select only the gateways (untrusted mode, from UntrustedPeersConfig); system messages,
-                # PoisonPill and Kill are refused on arrival (see docs/security.md, "Two endpoints").
-                trusted-selection-paths = ["{{WireNames.FrontendPath}}", "{{WireNames.ManagementPath}}"]
-                log-remote-lifecycle-events = off
-              }
-              coordinated-shutdown.run-by-clr-shutdown-hook = off
-              coordinated-shutdown.exit-clr = off
+              # A peer may select only the gateways (untrusted mode, from UntrustedPeersConfig); system messages,
+              # PoisonPill and Kill are refused on arrival (see docs/security.md, "Two endpoints").
+              remote.trusted-selection-paths = ["{{WireNames.FrontendPath}}", "{{WireNames.ManagementPath}}"]
             }
-            """).WithFallback(ConduitSerialization.UntrustedPeersConfig(strict: true));
+            """)
+            .WithFallback(RemotingEndpoint.RemoteOnlyConfig(logLevel))
+            .WithFallback(ConduitSerialization.UntrustedPeersConfig(strict: true));
 
     /// <summary>
     /// Starts the endpoint for <paramref name="clusterSystem"/> on <paramref name="remoting"/> (host, port, TLS), with a

@@ -48,13 +48,12 @@ internal sealed class GatewayActor : ReceiveActor, IWithTimers
     {
         var client = Sender;
         var answerable = !client.IsNobody() && !client.Equals(Context.System.DeadLetters);
-        if (answerable && !RequestGate.IsClientAddress(client.Path.Address))
+        var peer = client.Path.Address;
+        if (answerable && !RequestGate.IsClientAddress(peer))
         {
-            LogRefusal(new Rejected(ErrorCode.InvalidArgument, "its reply address names a Conduit node; dropped unanswered"), null, message,
-                client.Path.Address.ToString());
+            LogRefusal(new Rejected(ErrorCode.InvalidArgument, "its reply address names a Conduit node; dropped unanswered"), null, message, peer);
             return;
         }
-        var peer = client.Path.Address.ToString();
         var (request, who, refusal) = _gate.Admit(message, _kind, peer);
         if (refusal is not null || request is null)
         {
@@ -64,7 +63,7 @@ internal sealed class GatewayActor : ReceiveActor, IWithTimers
         }
         // Queue administration sent straight to the frontend is audited as through the management actor.
         if (_kind == GatewayKind.Frontend && request is IPartitionRequest queueRequest && Management.OperatorAudit.IsAudited(queueRequest))
-            Management.OperatorAudit.Log(_log, new Requester(who?.Name ?? "anonymous", peer), queueRequest);
+            Management.OperatorAudit.Log(_log, RequestGate.RequesterOf(who, peer), queueRequest);
         if (!answerable)
         {
             // A one-way request (CancelPoll): pass it on; there is nobody to answer.
@@ -81,10 +80,10 @@ internal sealed class GatewayActor : ReceiveActor, IWithTimers
     /// Refused credentials are logged (escaped, never the key): the first of each second at once, the rest of that second
     /// as one line with their count and the last of them, so a flood of bad keys cannot fill the log.
     /// </summary>
-    private void LogRefusal(Rejected refusal, Security.Identity? who, object message, string peer)
+    private void LogRefusal(Rejected refusal, Security.Identity? who, object message, Address peer)
     {
         var what = message is KeyedRequest k ? k.Request?.GetType().Name : message.GetType().Name;
-        var line = $"{SafeText.Escape(what, 100)} from {SafeText.Escape(peer, 200)} ({Claimant(who, message)}): " +
+        var line = $"{SafeText.Escape(what, 100)} from {SafeText.Escape(peer.ToString(), 200)} ({Claimant(who, message)}): " +
                    SafeText.Escape(refusal.Message, 300);
         if (Timers.IsTimerActive(RefusalWindow.Instance))
         {

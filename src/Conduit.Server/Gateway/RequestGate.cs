@@ -30,6 +30,9 @@ internal sealed class RequestGate(KeyStore keys)
     /// <summary>The outcome for one message: the request to pass on (null when refused), who sent it, and the refusal.</summary>
     public readonly record struct Admission(IClientRequest? Request, Identity? Who, Rejected? Refusal);
 
+    /// <summary>Who made a request, as audit lines show it: the authenticated identity and the peer's address.</summary>
+    public static Requester RequesterOf(Identity? who, Address peer) => new(who?.Name ?? Identity.Anonymous.Name, peer.ToString());
+
     /// <summary>
     /// Whether a reply may go to <paramref name="sender"/>: a request names where its reply goes, and a forged one could
     /// make this endpoint deliver it into a node (any Conduit node's cluster or client endpoint, this process included).
@@ -38,7 +41,8 @@ internal sealed class RequestGate(KeyStore keys)
     public static bool IsClientAddress(Address sender) =>
         sender.HasGlobalScope && sender.System is not (WireNames.ClusterSystemName or WireNames.ClientSystemName);
 
-    public Admission Admit(object message, GatewayKind kind, string peer)
+    /// <param name="peer">The sender's address; made into text only for the requester of management requests.</param>
+    public Admission Admit(object message, GatewayKind kind, Address peer)
     {
         IClientRequest? request;
         Identity who;
@@ -61,14 +65,13 @@ internal sealed class RequestGate(KeyStore keys)
                 return new Admission(null, null,
                     new Rejected(ErrorCode.InvalidArgument, $"{SafeText.Escape(message.GetType().Name, 100)} is not a Conduit request"));
         }
-        var by = new Requester(who.Name, peer);
         return (kind, request) switch
         {
             (GatewayKind.Frontend, IPartitionRequest) => new Admission(request, who, null),
-            (GatewayKind.Management, ChangeMembership change) => new Admission(change with { By = by }, who, null),
+            (GatewayKind.Management, ChangeMembership change) => new Admission(change with { By = RequesterOf(who, peer) }, who, null),
             (GatewayKind.Management, OperatorRequest { Request: null }) => new Admission(null, who,
                 new Rejected(ErrorCode.InvalidArgument, "an operator request without a request")),
-            (GatewayKind.Management, OperatorRequest op) => new Admission(op with { By = by }, who, null),
+            (GatewayKind.Management, OperatorRequest op) => new Admission(op with { By = RequesterOf(who, peer) }, who, null),
             (GatewayKind.Management, IManagementRequest) => new Admission(request, who, null),
             (GatewayKind.Frontend, _) => new Admission(null, who, new Rejected(ErrorCode.InvalidArgument,
                 $"{request.GetType().Name} is an operator request: send it to {WireNames.ManagementPath}")),

@@ -48,11 +48,7 @@ public sealed class MutualTlsTests(TestCertificates certs) : IClassFixture<TestC
         // The stranger trusts both CAs, so only the node's check can stop it.
         await using var stranger = TlsPeer.Start("stranger", TestCertificates.Load(certs.NodeB, certs.CaBoth));
 
-        stranger.Send(node, "let me in");
-
-        var refusal = await node.Refusal.WaitAsync(Quick);
-        Assert.Contains("does not chain to the Conduit CA", refusal);
-        Assert.Empty(node.Received);
+        await Refused(stranger, node, "let me in", refusedBy: node, because: "does not chain to the Conduit CA");
     }
 
     [Fact(DisplayName = "a client certificate is refused by a nodes-only endpoint (the cluster system)")]
@@ -61,11 +57,7 @@ public sealed class MutualTlsTests(TestCertificates certs) : IClassFixture<TestC
         await using var cluster = TlsPeer.Start("conduit-cluster", TestCertificates.Load(certs.NodeA, certs.CaA), PeerPolicy.NodesOnly);
         await using var client = TlsPeer.Start("client", TestCertificates.Load(certs.ClientA, certs.CaA), PeerPolicy.NodesOnly);
 
-        client.Send(cluster, "let me in");
-
-        var refusal = await cluster.Refusal.WaitAsync(Quick);
-        Assert.Contains("is a client certificate", refusal);
-        Assert.Empty(cluster.Received);
+        await Refused(client, cluster, "let me in", refusedBy: cluster, because: "is a client certificate");
     }
 
     [Fact(DisplayName = "a client certificate is accepted by an any-certified-peer endpoint (the client endpoint), and the client accepts the node")]
@@ -85,11 +77,7 @@ public sealed class MutualTlsTests(TestCertificates certs) : IClassFixture<TestC
         await using var server = TlsPeer.Start("conduit", TestCertificates.Load(certs.NodeB, certs.CaBoth), PeerPolicy.AnyCertifiedPeer);
         await using var client = TlsPeer.Start("client", TestCertificates.Load(certs.ClientA, certs.CaA), PeerPolicy.NodesOnly);
 
-        client.Send(server, "for the real server only");
-
-        var refusal = await client.Refusal.WaitAsync(Quick);
-        Assert.Contains("does not chain to the Conduit CA", refusal);
-        Assert.Empty(server.Received);
+        await Refused(client, server, "for the real server only", refusedBy: client, because: "does not chain to the Conduit CA");
     }
 
     [Fact(DisplayName = "a client refuses a server that shows a client certificate of the right CA")]
@@ -98,10 +86,7 @@ public sealed class MutualTlsTests(TestCertificates certs) : IClassFixture<TestC
         await using var impostor = TlsPeer.Start("conduit", TestCertificates.Load(certs.ClientA, certs.CaA), PeerPolicy.AnyCertifiedPeer);
         await using var client = TlsPeer.Start("client", TestCertificates.Load(certs.ClientA, certs.CaA), PeerPolicy.NodesOnly);
 
-        client.Send(impostor, "for a node only");
-
-        Assert.Contains("is a client certificate", await client.Refusal.WaitAsync(Quick));
-        Assert.Empty(impostor.Received);
+        await Refused(client, impostor, "for a node only", refusedBy: client, because: "is a client certificate");
     }
 
     [Fact(DisplayName = "while CAs rotate, a system trusting both CAs talks to nodes of either")]
@@ -112,5 +97,16 @@ public sealed class MutualTlsTests(TestCertificates certs) : IClassFixture<TestC
 
         Assert.Equal("across", await old.Echo(rotated, "across"));
         Assert.Equal("back", await rotated.Echo(old, "back"));
+    }
+
+    /// <summary>
+    /// <paramref name="from"/> sends <paramref name="to"/> a message; <paramref name="refusedBy"/> refuses the link (its log
+    /// says <paramref name="because"/>) and <paramref name="to"/> never receives it.
+    /// </summary>
+    private static async Task Refused(TlsPeer from, TlsPeer to, string message, TlsPeer refusedBy, string because)
+    {
+        from.Send(to, message);
+        Assert.Contains(because, await refusedBy.Refusal.WaitAsync(Quick));
+        Assert.Empty(to.Received);
     }
 }

@@ -14,16 +14,9 @@ namespace Conduit.Protocol.Tests.Remoting;
 internal sealed class TlsPeer : IAsyncDisposable
 {
     private const string Hocon = """
-        akka {
-          loglevel = WARNING
-          stdout-loglevel = OFF
-          log-dead-letters = off
-          log-dead-letters-during-shutdown = off
-          actor.provider = remote
-          # A refused link is retried only after this; the tests never wait for it.
-          remote.retry-gate-closed-for = 1s
-          coordinated-shutdown.run-by-clr-shutdown-hook = off
-        }
+        akka.stdout-loglevel = OFF
+        # A refused link is retried only after this; the tests never wait for it.
+        akka.remote.retry-gate-closed-for = 1s
         """;
 
     private readonly TaskCompletionSource<AssociationErrorEvent> _associationError = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -54,7 +47,7 @@ internal sealed class TlsPeer : IAsyncDisposable
     public static TlsPeer Start(string name, TlsCredentials? tls, PeerPolicy peers = PeerPolicy.NodesOnly)
     {
         var endpoint = new RemotingEndpoint { Host = "127.0.0.1", Port = 0, Tls = tls, Peers = peers };
-        return new TlsPeer(ActorSystem.Create(name, endpoint.ToActorSystemSetup(ConfigurationFactory.ParseString(Hocon))), tls is not null);
+        return new TlsPeer(ActorSystem.Create(name, endpoint.ToActorSystemSetup(ConfigurationFactory.ParseString(Hocon).WithFallback(RemotingEndpoint.RemoteOnlyConfig()))), tls is not null);
     }
 
     /// <summary>Sends <paramref name="message"/> to <paramref name="target"/>'s echo and waits for it to come back.</summary>
