@@ -27,14 +27,25 @@ public sealed partial class ConduitClient
     public Task<Enqueued> EnqueueAsync(string queue, string text, EnqueueOptions? options = null, CancellationToken cancellationToken = default) =>
         EnqueueAsync(queue, Encoding.UTF8.GetBytes(text), options, cancellationToken);
 
-    /// <summary>Enqueues many tasks in one request (one journal write per partition); results are in the order given.</summary>
+    /// <summary>
+    /// Enqueues many tasks in one request (one journal write per partition); results are in the order given. Tasks
+    /// without an idempotency key go to one partition together, so the batch is all or nothing; tasks with keys go to
+    /// the partitions their keys pick, each of which commits its part on its own: if some commit and others refuse,
+    /// <see cref="BatchPartlyEnqueuedException"/> says which tasks were enqueued.
+    /// </summary>
     public async Task<IReadOnlyList<Enqueued>> EnqueueBatchAsync(string queue, IEnumerable<TaskSpec> tasks, CancellationToken cancellationToken = default)
     {
         var array = tasks.ToArray();
         var bytes = array.Sum(WireBytes);
         if (bytes > MaxRequestBytes)
             throw new InvalidArgumentException($"the batch is {bytes} bytes, more than one request may carry ({MaxRequestBytes}); split it. Nothing was sent");
-        return (await RequestAsync<EnqueuedBatch>(new EnqueueBatch(queue, array, Namespace), null, cancellationToken).ConfigureAwait(false)).Results;
+        return await RequestAsync<object>(new EnqueueBatch(queue, array, Namespace), null, cancellationToken).ConfigureAwait(false) switch
+        {
+            EnqueuedBatch all => all.Results,
+            Rejected rejected => throw ConduitException.From(rejected),
+            BatchPartlyEnqueued part => throw new BatchPartlyEnqueuedException(part),
+            var other => throw new ConduitProtocolException($"expected EnqueuedBatch in answer to EnqueueBatch, got {other.GetType().Name}"),
+        };
     }
 
     /// <summary>

@@ -29,6 +29,23 @@ public class ConduitException : Exception
     };
 }
 
+/// <summary>
+/// An <see cref="ConduitClient.EnqueueBatchAsync(string, IEnumerable{TaskSpec}, CancellationToken)"/> whose tasks went to
+/// several partitions (idempotency keys pick them) was enqueued only in part: some partitions committed their tasks, others
+/// refused or did not answer. Unlike other refusals this one changed something: <see cref="Results"/> says which tasks
+/// are durable. Retrying the whole batch is safe for tasks with idempotency keys (those already enqueued come back as
+/// duplicates with their ids); tasks without a key that are in <see cref="Results"/> would be enqueued twice.
+/// </summary>
+public sealed class BatchPartlyEnqueuedException(BatchPartlyEnqueued reply)
+    : ConduitException(reply.Refusals.First(r => r is not null)!.Code,
+        $"{reply.Results.Count(r => r is not null)} of {reply.Results.Length} tasks were enqueued; the others were not: {reply.Refusals.First(r => r is not null)}")
+{
+    /// <summary>One per task, in the order given: the enqueued task, or null when it was not enqueued (<see cref="Refusals"/> says why).</summary>
+    public IReadOnlyList<Enqueued?> Results { get; } = reply.Results;
+    /// <summary>One per task, in the order given: null for an enqueued task, otherwise why it was not.</summary>
+    public IReadOnlyList<Rejected?> Refusals { get; } = reply.Refusals;
+}
+
 /// <summary>Queue names are <c>[a-z0-9][a-z0-9._-]{0,127}</c>.</summary>
 public sealed class InvalidQueueNameException(string message) : ConduitException(ErrorCode.InvalidQueueName, message);
 

@@ -39,6 +39,16 @@ public enum TaskStatus
 
 [MemoryPackable] public sealed partial record Enqueued(string TaskId, bool Duplicate) : IConduitMessage;
 [MemoryPackable] public sealed partial record EnqueuedBatch(Enqueued[] Results) : IConduitMessage;
+/// <summary>
+/// The answer to an <see cref="EnqueueBatch"/> whose tasks went to more than one partition (idempotency keys pick
+/// the partition) when some partitions enqueued their tasks and others refused or did not answer: which tasks are
+/// durable and which are not. A batch that every partition refused is a plain <see cref="Rejected"/>.
+/// </summary>
+/// <param name="Results">One per task, in request order: the enqueued task, or null when <paramref name="Refusals"/> has why not.</param>
+/// <param name="Refusals">One per task, in request order: null when the task was enqueued, otherwise why not. A refusal
+/// with <see cref="ErrorCode.Unavailable"/> for a partition that did not answer in time leaves that task's fate unknown
+/// (as any request that times out does): retry with the same idempotency key to learn it.</param>
+[MemoryPackable] public sealed partial record BatchPartlyEnqueued(Enqueued?[] Results, Rejected?[] Refusals) : IConduitMessage;
 
 [MemoryPackable]
 public sealed partial record LeasedTask(

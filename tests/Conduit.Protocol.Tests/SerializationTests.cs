@@ -49,6 +49,7 @@ public sealed class SerializationTests : IAsyncLifetime
             new GetQueueStats("q"), new PauseQueue("q"), new ResumeQueue("q"), new PurgeQueue("q"),
             new ListDeadLetters("q", 5), new RequeueDeadLetters("q", ["a", "b"]), new RequeueDeadLetters("q"),
             new Rejected(ErrorCode.PayloadTooLarge, "too big"), new Enqueued("id", true), new EnqueuedBatch([new Enqueued("id", false)]),
+            new BatchPartlyEnqueued([new Enqueued("id", false), null], [null, new Rejected(ErrorCode.QuotaExceeded, "full")]),
             new Polled([leased]), new HeartbeatAck(5, true), new Completed("id"), new CompletedBatch([null, new Rejected(ErrorCode.LeaseExpired, "late")]), new Failed("id", TaskStatus.Failed, 77),
             new Cancelled("id"), new TaskInfo("id", "q", TaskStatus.Running, 5, 1, 10, 0, "err"),
             new QueueStats("q", 1, 2, 3, 4, 5, 6, true, 1), new QueueStateChanged("q", true), new QueuePurged("q", 9),

@@ -29,6 +29,7 @@ public sealed class ProtocolSerializer(ExtendedActorSystem system) : MemoryPackS
         ("rej", typeof(Rejected)),
         ("enq!", typeof(Enqueued)),
         ("enqb!", typeof(EnqueuedBatch)),
+        ("enqb~", typeof(BatchPartlyEnqueued)),
         ("poll!", typeof(Polled)),
         ("hb!", typeof(HeartbeatAck)),
         ("done!", typeof(Completed)),

@@ -152,18 +152,40 @@ public sealed class QueueFrontend : ReceiveActor
             Forward(ns, queue, byPartition.Keys.FirstOrDefault(fallback), batch);
             return;
         }
-        var requests = byPartition.ToDictionary(g => g.Key, g => (IPartitionRequest)new EnqueueBatch(queue, g.Value.Select(i => tasks[i]).ToArray(), ns));
-        FanOut(ns, queue, requests, replies =>
+        // Each partition commits its part on its own, so the answer says task by task what happened: a part that was
+        // refused (or did not answer) must not make the caller believe the parts that committed did not.
+        var asks = byPartition.Select(async g =>
         {
-            var results = new Enqueued[tasks.Length];
-            foreach (var (p, reply) in replies)
+            var part = new EnqueueBatch(queue, g.Value.Select(i => tasks[i]).ToArray(), ns);
+            try
             {
-                var indexes = byPartition[p];
-                var part = ((EnqueuedBatch)reply).Results;
-                for (var j = 0; j < indexes.Count; j++) results[indexes[j]] = part[j];
+                return (Indexes: g.Value, Reply: await _region.Ask<object>(new PartitionEnvelope(new PartitionId(ns, queue, g.Key).EntityId, part), FanOutTimeout));
             }
-            return new EnqueuedBatch(results);
+            catch (Exception) // a timeout, or the region gone: the part's fate is unknown either way
+            {
+                return (Indexes: g.Value, Reply: (object)new Rejected(ErrorCode.Unavailable,
+                    $"partition {g.Key} of queue {ns}/{queue} did not answer in time: its tasks may or may not be enqueued; retry with the same idempotency keys to learn which"));
+            }
         });
+        Task.WhenAll(asks).PipeTo(Sender, success: parts => MergeBatch(tasks.Length, parts));
+    }
+
+    /// <summary>All parts enqueued: <see cref="EnqueuedBatch"/>; all refused: the first refusal (nothing changed); otherwise <see cref="BatchPartlyEnqueued"/>.</summary>
+    internal static object MergeBatch(int count, IReadOnlyList<(List<int> Indexes, object Reply)> parts)
+    {
+        if (parts.All(p => p.Reply is not EnqueuedBatch)) return parts.Select(p => p.Reply).OfType<Rejected>().FirstOrDefault()
+            ?? new Rejected(ErrorCode.Unavailable, "no partition answered the batch");
+        var results = new Enqueued?[count];
+        var refusals = new Rejected?[count];
+        foreach (var (indexes, reply) in parts)
+        {
+            for (var j = 0; j < indexes.Count; j++)
+            {
+                if (reply is EnqueuedBatch { Results: var done } && j < done.Length) results[indexes[j]] = done[j];
+                else refusals[indexes[j]] = reply as Rejected ?? new Rejected(ErrorCode.Unavailable, $"unexpected answer {reply.GetType().Name}");
+            }
+        }
+        return refusals.All(r => r is null) ? new EnqueuedBatch(results!) : new BatchPartlyEnqueued(results, refusals);
     }
 
     private void FanOut(string ns, string queue, Dictionary<int, IPartitionRequest> requests, Func<List<(int, object)>, object> merge)
