@@ -41,7 +41,12 @@ public sealed record PartitionOptions
     /// its event, when the writer is idle. Defaults to 20 ms.
     /// </summary>
     public long UnawaitedWriteDelayMs { get; init; } = 20;
-    /// <summary>Journal writes in flight at once. Defaults to 2.</summary>
+    /// <summary>
+    /// Events the writer has handed to Akka.Persistence and not yet seen durable. Akka sends a persistent actor's events
+    /// to the journal one call at a time, so this is not concurrency: with 2, one event is being written and the next
+    /// waits ready, going to the journal the moment the first is durable (no round trip through the writer in between);
+    /// with more, the waiting events share that next call. Defaults to 2 (WritePipelineTests).
+    /// </summary>
     public int MaxWritesInFlight { get; init; } = 2;
     /// <summary>Entries accepted but not yet durable beyond which new work is refused with Overloaded. Defaults to 20,000.</summary>
     public int OutstandingWriteLimit { get; init; } = 20_000;
