@@ -39,6 +39,8 @@ public sealed class ClientEndpoint : IExtension
               # A peer may select only the gateways (untrusted mode, from UntrustedPeersConfig); system messages,
               # PoisonPill and Kill are refused on arrival (see docs/security.md, "Two endpoints").
               remote.trusted-selection-paths = ["{{WireNames.FrontendPath}}", "{{WireNames.ManagementPath}}"]
+              # Strangers' connections are logged one line at a time, without stack traces (NodeConsoleLogger).
+              loggers = ["{{typeof(Diagnostics.NodeConsoleLogger).FullName}}, {{typeof(Diagnostics.NodeConsoleLogger).Assembly.GetName().Name}}"]
             }
             """)
             .WithFallback(RemotingEndpoint.RemoteOnlyConfig(logLevel))

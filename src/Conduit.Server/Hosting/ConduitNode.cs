@@ -73,6 +73,12 @@ public static class ConduitNode
         var tls = settings.Tls?.Load(CertificateRole.Node);
         builder
             .AddHocon(config, HoconAddMode.Prepend)
+            // Akka's console output, with connection and storage floods cut to one line each (NodeConsoleLogger).
+            .ConfigureLoggers(loggers =>
+            {
+                loggers.ClearLoggers();
+                loggers.AddLogger<Diagnostics.NodeConsoleLogger>();
+            })
             // The cluster endpoint (frame size, TLS): with TLS only peers holding a node certificate of the CA get in.
             .WithConduitRemoting(new RemotingEndpoint { Host = settings.Host, Port = settings.ClusterPort, Tls = tls, Peers = PeerPolicy.NodesOnly })
             .WithClustering(new ClusterOptions

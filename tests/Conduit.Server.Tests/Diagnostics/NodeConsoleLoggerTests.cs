@@ -1,0 +1,54 @@
+using Akka.Event;
+using Akka.Pattern;
+using Conduit.Server.Diagnostics;
+using Microsoft.Data.Sqlite;
+using Xunit;
+
+namespace Conduit.Server.Tests.Diagnostics;
+
+public sealed class NodeConsoleLoggerTests
+{
+    [Fact(DisplayName = "storage errors and remoting's channel errors are told apart from everything else")]
+    public void Classifies()
+    {
+        Assert.Equal(NodeConsoleLogger.Noise.Storage,
+            NodeConsoleLogger.Classify(new Error(new InvalidOperationException("write failed", new SqliteException("locked", 5)), "akka://x/user/w", typeof(object), "Write 5 failed")));
+        Assert.Equal(NodeConsoleLogger.Noise.Storage,
+            NodeConsoleLogger.Classify(new Error(new OpenCircuitException("open"), "akka://x/system/journal", typeof(object), "replay failed")));
+        Assert.Equal(NodeConsoleLogger.Noise.Connection,
+            NodeConsoleLogger.Classify(new Error(new Exception("bad frame"), "TcpServerHandler (akka://conduit)", typeof(object), "Error caught channel")));
+        Assert.Equal(NodeConsoleLogger.Noise.None,
+            NodeConsoleLogger.Classify(new Error(new InvalidOperationException("bug"), "akka://x/user/p", typeof(object), "a bug")));
+        Assert.Equal(NodeConsoleLogger.Noise.None,
+            NodeConsoleLogger.Classify(new Info("TcpServerHandler (akka://conduit)", typeof(object), "bound")));
+    }
+
+    [Fact(DisplayName = "a compact line has no stack trace, escapes what it prints and counts what was held back")]
+    public void CompactLine()
+    {
+        Exception cause;
+        try { throw new InvalidOperationException("outer", new SqliteException("disk\nI/O error", 10)); }
+        catch (Exception e) { cause = e; }
+        var line = NodeConsoleLogger.Compact(new Error(cause, "akka://x/user/w", typeof(object), "Write 5 failed\nsecond line"), "storage", 3);
+        Assert.DoesNotContain("\n", line);
+        Assert.DoesNotContain(" at ", line);
+        Assert.Contains("Write 5 failed", line);
+        Assert.DoesNotContain("second line", line);
+        Assert.Contains("SqliteException", line);
+        Assert.Contains("[3 more like it held back]", line);
+    }
+
+    [Fact(DisplayName = "the throttle lets one line per key per interval through and counts the rest")]
+    public void Throttle()
+    {
+        var throttle = new LogThrottle(TimeSpan.FromSeconds(1));
+        var t0 = new DateTime(2026, 1, 1, 0, 0, 0, DateTimeKind.Utc);
+        Assert.True(throttle.Allow("a", t0, out var held));
+        Assert.Equal(0, held);
+        Assert.False(throttle.Allow("a", t0.AddMilliseconds(500), out _));
+        Assert.False(throttle.Allow("a", t0.AddMilliseconds(900), out _));
+        Assert.True(throttle.Allow("b", t0.AddMilliseconds(900), out _));
+        Assert.True(throttle.Allow("a", t0.AddSeconds(1), out held));
+        Assert.Equal(2, held);
+    }
+}
