@@ -52,14 +52,21 @@ public sealed class FailoverSpec(PostgresFixture pg)
                 await Task.WhenAll(held.Select(async t =>
                 {
                     try { await a.Ask<HeartbeatAck>(new Heartbeat(t.LeaseToken), TimeSpan.FromSeconds(1)); }
-                    catch (Exception) { } // the partition may be moving
+                    catch (Exception e) when (Moving(e)) { } // the partition may be moving
                 }));
                 await Task.Delay(300);
             }
         });
 
-        // Producers (idempotent by key, so a retry after an unanswered enqueue adds nothing) and workers.
-        const string q = "work";
+        // Producers (idempotent by key, so a retry after an unanswered enqueue adds nothing) and workers, on a queue
+        // with a partition on the node to be killed (keys spread a queue's tasks over its four partitions).
+        var q = "";
+        for (var n = 0; q == "" && trying.Elapsed < TimeSpan.FromSeconds(90); n++)
+        {
+            for (var k = 0; k < 8; k++) await Retry(() => a.Enqueue($"work-{n}", $"probe-{k}", key: $"probe-{k}"));
+            if ((await c.HostedPartitions()).Any(e => e.StartsWith($"default/work-{n}#", StringComparison.Ordinal))) q = $"work-{n}";
+        }
+        Assert.True(q != "", "no work queue has a partition on the node to be killed");
         var acked = new ConcurrentDictionary<string, string>();
         var deliveries = new ConcurrentQueue<Delivery>();
         using var stop = new CancellationTokenSource();
@@ -77,7 +84,7 @@ public sealed class FailoverSpec(PostgresFixture pg)
             {
                 LeasedTask[] tasks;
                 try { tasks = await a.Poll(q, max: 10, waitMs: 300); }
-                catch (Exception) { continue; }
+                catch (Exception e) when (Moving(e)) { continue; }
                 foreach (var t in tasks)
                 {
                     var d = new Delivery(Text(t), t);
@@ -87,12 +94,16 @@ public sealed class FailoverSpec(PostgresFixture pg)
                         await a.Ask<Completed>(new Complete(t.LeaseToken), TimeSpan.FromSeconds(3));
                         d.Completed = true;
                     }
-                    catch (Exception) { } // lost with the node, or expired: it comes back
+                    catch (Exception e) when (Moving(e) || e is RejectedException { Code: ErrorCode.LeaseExpired or ErrorCode.UnknownLease }) { } // lost with the node, or expired: it comes back
                 }
             }
         })).ToArray();
 
         await Eventually.Holds(() => { Assert.True(acked.Count >= 100); return Task.CompletedTask; }, timeoutMs: 60_000);
+        // What the killed node held, and what was in flight (delivered, completion not yet acknowledged) at the kill.
+        var onKilled = (await c.HostedPartitions()).Where(e => e.StartsWith($"default/{q}#", StringComparison.Ordinal)).ToHashSet();
+        Assert.NotEmpty(onKilled);
+        var inFlightAtKill = deliveries.Where(d => !d.Completed).Select(d => d.Payload).ToHashSet();
         await c.KillAsync(); // no leave: the others must notice, down it and move its partitions
         await Task.WhenAll(producers);
         await Eventually.Holds(async () =>
@@ -113,9 +124,16 @@ public sealed class FailoverSpec(PostgresFixture pg)
         stop.Cancel();
         await Task.WhenAll(workers);
 
-        // At-least-once, and a duplicate only ever follows a delivery that was not completed.
-        foreach (var group in deliveries.GroupBy(d => d.Payload).Where(g => g.Count() > 1))
+        // At-least-once, and a duplicate only ever follows a delivery that was not completed, of a task that was in
+        // flight at the kill on a partition of the killed node (or one whose completion the crash cut off).
+        var duplicates = deliveries.GroupBy(d => d.Payload).Where(g => g.Count() > 1).ToList();
+        foreach (var group in duplicates)
+        {
             Assert.All(group.SkipLast(1), d => Assert.False(d.Completed, $"{d.Payload} was completed, then delivered again"));
+            var first = group.First();
+            Assert.True(inFlightAtKill.Contains(group.Key) && onKilled.Contains(TaskIdOf(first.Task).Partition.EntityId),
+                $"{group.Key} was delivered {group.Count()}x but was not in flight on the killed node at the kill");
+        }
 
         // A delivery that was superseded (its task was delivered again after the kill) cannot be completed with its old token.
         foreach (var group in deliveries.GroupBy(d => d.Payload).Where(g => g.Count() > 1))
@@ -185,6 +203,11 @@ public sealed class FailoverSpec(PostgresFixture pg)
             await Frontend.DisposeAsync();
         }
     }
+
+    /// <summary>What a request may meet while a partition moves: no answer in time, or Unavailable.</summary>
+    private static bool Moving(Exception e) => e is AskTimeoutException or RejectedException { Code: ErrorCode.Unavailable };
+
+    private static TaskId TaskIdOf(LeasedTask t) => TaskId.TryParse(t.TaskId, out var id) ? id : throw new InvalidOperationException(t.TaskId);
 
     private static async Task<T> Retry<T>(Func<Task<T>> call)
     {

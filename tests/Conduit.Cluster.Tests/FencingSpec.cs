@@ -29,4 +29,49 @@ public sealed class FencingSpec(PostgresFixture pg)
         Assert.Equal(["from-first", "from-second"], tasks.Select(Text).Order());
         Assert.Equal(new[] { a.TaskId, b.TaskId }.Order(), tasks.Select(t => t.TaskId).Order());
     }
+
+    [Fact(DisplayName = "two owners of one partition: the stale owner may hand out a task it holds in memory again, but cannot complete it; the owner that won delivers and completes every task")]
+    public async Task StaleOwnerDeliversButCannotComplete()
+    {
+        var storage = await TestStores.NewPostgres(pg.Server);
+        await using var first = await TestNode.StartAsync(storage);
+        await using var second = await TestNode.StartAsync(storage);
+        const string q = "fenced-delivery";
+
+        var a = await first.Enqueue(q, "from-first");           // first owner, epoch 1: a is ready in its memory
+        var b = await second.Enqueue(q, "from-second");         // second owner recovers a and b, epoch 2
+
+        // The stale owner still hands out what it holds in memory (a dispatch is not a write)...
+        var stale = Assert.Single(await first.Poll(q, max: 10, waitMs: 1_000));
+        Assert.Equal(a.TaskId, stale.TaskId);
+        // ...but cannot make its completion durable: its write collides with the newer owner's events.
+        var refused = await first.Ask<object>(new Complete(stale.LeaseToken));
+        Assert.True(refused is Rejected { Code: ErrorCode.Unavailable or ErrorCode.LeaseExpired or ErrorCode.UnknownLease }, $"stale complete: {refused}");
+
+        // The first owner recovers after its back-off and fences the second once; the second then recovers too, and
+        // from then on (the first gets no more requests) serves both tasks: a is delivered a second time, and completed.
+        var delivered = new List<LeasedTask>();
+        await Eventually.Holds(async () =>
+        {
+            foreach (var t in await Try(() => second.Poll(q, max: 10, waitMs: 300)) ?? [])
+            {
+                delivered.Add(t);
+                await Try(() => second.Ask<Completed>(new Complete(t.LeaseToken)));
+            }
+            foreach (var id in new[] { a.TaskId, b.TaskId })
+                Assert.Equal(TaskStatus.Completed, (await Try(() => second.Ask<TaskInfo>(new GetTask(id))))?.Status);
+        }, timeoutMs: 60_000, intervalMs: 200);
+        Assert.Contains(delivered, t => t.TaskId == a.TaskId);
+        Assert.Contains(delivered, t => t.TaskId == b.TaskId);
+        // The stale delivery's token stays refused on the owner that won.
+        Assert.True(await second.Ask<object>(new Complete(stale.LeaseToken)) is Rejected { Code: ErrorCode.LeaseExpired or ErrorCode.UnknownLease });
+    }
+
+    /// <summary>A request to a partition that is recovering after being fenced: Unavailable (or no answer yet) means try again.</summary>
+    private static async Task<T?> Try<T>(Func<Task<T>> call) where T : class
+    {
+        try { return await call(); }
+        catch (RejectedException e) when (e.Code is ErrorCode.Unavailable or ErrorCode.LeaseExpired or ErrorCode.UnknownLease) { return null; }
+        catch (Akka.Actor.AskTimeoutException) { return null; }
+    }
 }

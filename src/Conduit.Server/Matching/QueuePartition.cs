@@ -38,6 +38,7 @@ public sealed class QueuePartition : ReceiveActor, IWithStash, IWithTimers, IPar
     private PartitionEngine? _engine;
     private bool _ticking;
     private readonly PartitionCensus? _census;
+    private readonly UnansweredAppends _unanswered = new();
 
     public QueuePartition(PartitionId id, PartitionOptions options, PartitionCensus? census = null)
     {
@@ -106,7 +107,12 @@ public sealed class QueuePartition : ReceiveActor, IWithStash, IWithTimers, IPar
             }
             TickIfNeeded();
         });
-        Receive<TaskWriter.Persisted>(p => { _engine!.OnPersisted(p.Batch, p.SeqNr); TickIfNeeded(); });
+        Receive<TaskWriter.Persisted>(p =>
+        {
+            _unanswered.Answered(p.Answered);
+            _engine!.OnPersisted(p.Batch, p.SeqNr);
+            TickIfNeeded();
+        });
         Receive<JournalPage>(page => { _engine!.OnJournalPage(page); TickIfNeeded(); });
         Receive<ReadFailed>(failed =>
         {
@@ -132,14 +138,24 @@ public sealed class QueuePartition : ReceiveActor, IWithStash, IWithTimers, IPar
         });
         Receive<PollDeadline>(d => _engine!.OnPollDeadline(d.PollId));
         Receive<TaskWriter.CompactionFailed>(_ => _engine!.OnCompactionFailed());
-        Receive<TaskWriter.Failed>(failed => BecomeUnavailable(failed.Cause.Message));
-        Receive<Terminated>(t => t.ActorRef.Equals(_writer), _ => BecomeUnavailable("the writer stopped"));
+        Receive<TaskWriter.Failed>(failed =>
+        {
+            AnswerOrphans(failed.Answered, failed.Cause.Message);
+            BecomeUnavailable(failed.Cause.Message);
+        });
+        Receive<Terminated>(t => t.ActorRef.Equals(_writer), _ =>
+        {
+            AnswerOrphans(null, "the writer stopped");
+            BecomeUnavailable("the writer stopped");
+        });
     }
 
     /// <summary>Whatever made it fail, nobody waits forever: waiting pollers get Unavailable before the restart.</summary>
     protected override void PreRestart(Exception reason, object message)
     {
         _engine?.AbandonPollers(new Rejected(ErrorCode.Unavailable, $"partition {_id} restarted after an internal error; retry"));
+        // The writer stops with this incarnation; what it had not answered is answered here (a second answer is harmless).
+        AnswerOrphans(null, "the partition restarted");
         base.PreRestart(reason, message);
     }
 
@@ -183,14 +199,23 @@ public sealed class QueuePartition : ReceiveActor, IWithStash, IWithTimers, IPar
         {
             Receive<TaskWriter.Persisted>(p =>
             {
+                _unanswered.Answered(p.Answered);
                 engine.OnPersisted(p.Batch, p.SeqNr);
                 engine.AbandonPollers(new Polled([]));
                 if (engine.Outstanding == 0) Context.Stop(Self);
             });
             Receive<Poll>(_ => Sender.Tell(new Polled([])));
             Receive<IPartitionRequest>(_ => Sender.Tell(new Rejected(ErrorCode.Unavailable, $"partition {_id} is moving to another node; retry")));
-            Receive<TaskWriter.Failed>(_ => Context.Stop(Self));
-            Receive<Terminated>(_ => Context.Stop(Self));
+            Receive<TaskWriter.Failed>(failed =>
+            {
+                AnswerOrphans(failed.Answered, failed.Cause.Message);
+                Context.Stop(Self);
+            });
+            Receive<Terminated>(_ =>
+            {
+                AnswerOrphans(null, "the writer stopped");
+                Context.Stop(Self);
+            });
             ReceiveAny(_ => { });
         });
     }
@@ -236,8 +261,23 @@ public sealed class QueuePartition : ReceiveActor, IWithStash, IWithTimers, IPar
 
     void IPartitionEffects.Reply(object replyTo, object message) => ((IActorRef)replyTo).Tell(message);
 
-    void IPartitionEffects.Append(BatchEntry[] entries, object? replyTo, object? reply) =>
+    void IPartitionEffects.Append(BatchEntry[] entries, object? replyTo, object? reply)
+    {
+        _unanswered.Add(reply is null ? null : (IActorRef?)replyTo);
         _writer.Tell(new TaskWriter.Append(entries, (IActorRef?)replyTo, reply));
+    }
+
+    /// <summary>
+    /// The writer is gone: answer <c>Unavailable</c> to every requester whose append it had not answered
+    /// (<see cref="UnansweredAppends"/>); <paramref name="answered"/> is what it said it answered, null when it said nothing.
+    /// </summary>
+    private void AnswerOrphans(long? answered, string reason)
+    {
+        var orphans = _unanswered.Orphaned(answered);
+        if (orphans.Count == 0) return;
+        var unavailable = new Rejected(ErrorCode.Unavailable, $"partition {_id} lost its writer ({reason}); retry");
+        foreach (var requester in orphans) requester.Tell(unavailable);
+    }
 
     void IPartitionEffects.Read(ReadRequest request) =>
         _reader.ReadAsync(request).PipeTo(Self, success: page => page, failure: ex => new ReadFailed(request, ex));

@@ -16,9 +16,11 @@ public sealed class TaskWriter : UntypedPersistentActor, IWithTimers
 {
     /// <summary>Make <paramref name="Entries"/> durable, then send <paramref name="Reply"/> to <paramref name="ReplyTo"/>.</summary>
     public sealed record Append(BatchEntry[] Entries, IActorRef? ReplyTo, object? Reply);
-    public sealed record Persisted(PartitionBatch Batch, long SeqNr);
+    /// <param name="Answered">How many appends this writer has answered so far, in the order it got them (<see cref="UnansweredAppends"/>).</param>
+    public sealed record Persisted(PartitionBatch Batch, long SeqNr, long Answered = 0);
     public sealed record Recovered(PartitionLog Log);
-    public sealed record Failed(Exception Cause);
+    /// <param name="Answered">How many appends this writer answered before it stopped; the partition answers the rest.</param>
+    public sealed record Failed(Exception Cause, long Answered = 0);
     public sealed record SaveSnapshotRequest(PartitionSnapshot Snapshot, long SeqNr, long DeleteEventsUpTo);
     /// <summary>A snapshot or a delete failed: the partition compacts again when it is quiet.</summary>
     public sealed class CompactionFailed
@@ -39,6 +41,8 @@ public sealed class TaskWriter : UntypedPersistentActor, IWithTimers
     private readonly LinkedList<List<Append>> _inFlight = new();
     private readonly Dictionary<long, long> _deleteAfterSnapshot = new();
     private PartitionLog? _recovering = new();
+    /// <summary>Appends answered so far, in the order they came (every append is answered exactly once, in order).</summary>
+    private long _answered;
 
     public TaskWriter(string persistenceId, PartitionOptions options, IActorRef partition)
     {
@@ -169,7 +173,7 @@ public sealed class TaskWriter : UntypedPersistentActor, IWithTimers
         {
             var done = _inFlight.First!.Value;
             _inFlight.RemoveFirst();
-            _partition.Tell(new Persisted(batch, LastSequenceNr));
+            _partition.Tell(new Persisted(batch, LastSequenceNr, _answered + done.Count));
             Answer(done);
             Flush();
         });
@@ -182,8 +186,9 @@ public sealed class TaskWriter : UntypedPersistentActor, IWithTimers
         return bytes;
     }
 
-    private static void Answer(List<Append> appends)
+    private void Answer(List<Append> appends)
     {
+        _answered += appends.Count;
         foreach (var a in appends)
             if (a.ReplyTo is not null && a.Reply is not null) a.ReplyTo.Tell(a.Reply);
     }
@@ -214,9 +219,12 @@ public sealed class TaskWriter : UntypedPersistentActor, IWithTimers
     {
         var unavailable = new Rejected(ErrorCode.Unavailable, $"storage write failed: {cause.Message}");
         foreach (var a in _inFlight.SelectMany(x => x).Concat(_buffer))
+        {
             a.ReplyTo?.Tell(unavailable);
+            _answered++;
+        }
         _inFlight.Clear();
         _buffer.Clear();
-        _partition.Tell(new Failed(cause));
+        _partition.Tell(new Failed(cause, _answered));
     }
 }
