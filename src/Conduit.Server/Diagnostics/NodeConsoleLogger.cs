@@ -31,7 +31,7 @@ public sealed class NodeConsoleLogger : DefaultLogger
                 if (_connections.Allow("connection", e.Timestamp, out var held)) Console.WriteLine(Compact(e, "connection", held));
                 break;
             case Noise.Storage:
-                if (_storage.Allow(e.LogSource ?? "", e.Timestamp, out held)) Console.WriteLine(Compact(e, "storage", held));
+                if (_storage.Allow(StorageKey(e.LogSource), e.Timestamp, out held)) Console.WriteLine(Compact(e, "storage", held));
                 break;
             default:
                 base.Print(e);
@@ -40,6 +40,17 @@ public sealed class NodeConsoleLogger : DefaultLogger
     }
 
     internal enum Noise { None, Connection, Storage }
+
+    /// <summary>
+    /// The actor a storage line is counted against: a partition's writer gets a new name each time it starts
+    /// (<c>…/default%2Fq%230/writer-1a2b3c4d</c>), so its lines count against the partition.
+    /// </summary>
+    internal static string StorageKey(string? source)
+    {
+        if (source is null) return "";
+        var slash = source.LastIndexOf('/');
+        return slash > 0 && source.AsSpan(slash + 1).StartsWith("writer-", StringComparison.Ordinal) ? source[..slash] : source;
+    }
 
     /// <summary>Which flood, if any, a warning or error belongs to: by its source (remoting's channel handlers) or by its cause.</summary>
     internal static Noise Classify(LogEvent e)

@@ -38,6 +38,14 @@ public sealed class NodeConsoleLoggerTests
         Assert.Contains("[3 more like it held back]", line);
     }
 
+    [Fact(DisplayName = "a partition's writers, each with a new name, count as the partition")]
+    public void StorageKey()
+    {
+        Assert.Equal("akka://c/system/sharding/partitions/3/default%2Fq%230",
+            NodeConsoleLogger.StorageKey("akka://c/system/sharding/partitions/3/default%2Fq%230/writer-1a2b3c4d"));
+        Assert.Equal("akka://c/system/journal", NodeConsoleLogger.StorageKey("akka://c/system/journal"));
+    }
+
     [Fact(DisplayName = "the throttle lets one line per key per interval through and counts the rest")]
     public void Throttle()
     {
