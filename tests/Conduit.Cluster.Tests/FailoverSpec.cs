@@ -103,8 +103,9 @@ public sealed class FailoverSpec(PostgresFixture pg)
         // What the killed node held, and what was in flight (delivered, completion not yet acknowledged) at the kill.
         var onKilled = (await c.HostedPartitions()).Where(e => e.StartsWith($"default/{q}#", StringComparison.Ordinal)).ToHashSet();
         Assert.NotEmpty(onKilled);
-        var inFlightAtKill = deliveries.Where(d => !d.Completed).Select(d => d.Payload).ToHashSet();
         await c.KillAsync(); // no leave: the others must notice, down it and move its partitions
+        // Taken once the node is gone (it handed out tasks until then): nothing from its partitions can come before they move.
+        var inFlightAtKill = deliveries.Where(d => !d.Completed).Select(d => d.Payload).ToHashSet();
         await Task.WhenAll(producers);
         await Eventually.Holds(async () =>
         {
@@ -132,7 +133,9 @@ public sealed class FailoverSpec(PostgresFixture pg)
             Assert.All(group.SkipLast(1), d => Assert.False(d.Completed, $"{d.Payload} was completed, then delivered again"));
             var first = group.First();
             Assert.True(inFlightAtKill.Contains(group.Key) && onKilled.Contains(TaskIdOf(first.Task).Partition.EntityId),
-                $"{group.Key} was delivered {group.Count()}x but was not in flight on the killed node at the kill");
+                $"{group.Key} ({first.Task.TaskId}) was delivered {group.Count()}x (attempts {string.Join(",", group.Select(d => d.Task.Attempt))}) " +
+                $"but was not in flight on the killed node at the kill: in flight {inFlightAtKill.Contains(group.Key)}, on the killed node's " +
+                $"partitions ({string.Join(",", onKilled)}) {onKilled.Contains(TaskIdOf(first.Task).Partition.EntityId)}");
         }
 
         // A delivery that was superseded (its task was delivered again after the kill) cannot be completed with its old token.
