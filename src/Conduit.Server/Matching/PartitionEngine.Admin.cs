@@ -10,7 +10,7 @@ public sealed partial class PartitionEngine
     {
         if (_settling.TryGetValue(seq, out var settling)) return settling;
         if (_leases.TryGet(seq, out var lease)) return lease.CancelRequested ? TaskStatus.Cancelled : TaskStatus.Running;
-        if ((seq >> 4) >= Log.NextCounter) return null;
+        if (new TaskSeq(seq).Counter >= Log.NextCounter) return null;
         if (_window.Contains(seq)) return TaskStatus.Ready;
         var status = Log.StatusOf(seq, now);
         // The journal says running but no lease is live: it failed or expired and its retry is not yet durable.
@@ -44,10 +44,10 @@ public sealed partial class PartitionEngine
     {
         if (verified || !Log.IsFresh(seq) || _window.Contains(seq) || _due.Contains(seq) || _leases.Contains(seq) || _settling.ContainsKey(seq))
             return true;
-        var counter = seq >> 4;
+        var counter = new TaskSeq(seq).Counter;
         for (var p = 0; p < PartitionLog.PriorityLevels; p++)
         {
-            var other = (counter << 4) | (uint)p;
+            var other = TaskSeq.Of(counter, p).Value;
             if (other != seq && (_window.Contains(other) || _leases.Contains(other) || _settling.ContainsKey(other) || Log.Exceptions.ContainsKey(other)))
             {
                 Reject(replyTo, ErrorCode.TaskNotFound, $"task {TaskIdOf(seq)} does not exist");
@@ -96,7 +96,10 @@ public sealed partial class PartitionEngine
                 break;
             default:
                 if (!_window.Remove(seq) && !_due.Remove(seq) && Log.IsFresh(seq) && _window.IsNotLoaded(seq))
-                    _window.NotLoaded[(int)(seq & 0xF)] = Math.Max(0, _window.NotLoaded[(int)(seq & 0xF)] - 1);
+                {
+                    var p = new TaskSeq(seq).Priority;
+                    _window.NotLoaded[p] = Math.Max(0, _window.NotLoaded[p] - 1);
+                }
                 break;
         }
         _settling[seq] = TaskStatus.Cancelled;
@@ -121,7 +124,7 @@ public sealed partial class PartitionEngine
             (attempt, maxAttempts, runAt, error) = (e.Attempt, e.MaxAttempts, e.RunAtMs, e.Reason);
         }
         if (_leases.TryGet(seq, out var lease)) (attempt, maxAttempts) = (lease.Attempt, lease.MaxAttempts);
-        _fx.Reply(replyTo, new TaskInfo(get.TaskId, _id.Queue, status, (int)(seq & 0xF), attempt, maxAttempts, runAt, error, _id.Namespace));
+        _fx.Reply(replyTo, new TaskInfo(get.TaskId, _id.Queue, status, new TaskSeq(seq).Priority, attempt, maxAttempts, runAt, error, _id.Namespace));
     }
 
     public QueueStats Stats()
@@ -177,7 +180,7 @@ public sealed partial class PartitionEngine
     private void PurgeRuntime(long watermark)
     {
         _window.PurgeBelow(watermark);
-        _due.RemoveWhere(seq => (seq >> 4) < watermark);
+        _due.RemoveWhere(seq => new TaskSeq(seq).Counter < watermark);
     }
 
     private void HandleListDeadLetters(object replyTo, ListDeadLetters list)

@@ -156,7 +156,7 @@ public sealed partial class PartitionEngine
                 results[i] = new Enqueued(TaskIdOf(original), Duplicate: true);
                 continue;
             }
-            var seq = TaskId.MakeSeq(_nextCounter++, spec.Priority);
+            var seq = TaskSeq.Of(_nextCounter++, spec.Priority).Value;
             var runAt = spec.RunAtUnixMs ?? now + spec.DelayMs;
             var record = new TaskRecord
             {

@@ -46,7 +46,7 @@ public sealed class PartitionLog
 
     public bool IsFresh(long seq)
     {
-        var counter = seq >> 4;
+        var counter = new TaskSeq(seq).Counter;
         return counter < NextCounter && !Exceptions.ContainsKey(seq) && !Settled.Contains(counter);
     }
 
@@ -66,7 +66,7 @@ public sealed class PartitionLog
 
     public TaskStatus? StatusOf(long seq, long nowMs)
     {
-        var counter = seq >> 4;
+        var counter = new TaskSeq(seq).Counter;
         if (counter <= 0 || counter >= NextCounter) return null;
         if (Exceptions.TryGetValue(seq, out var e))
         {
@@ -93,7 +93,7 @@ public sealed class PartitionLog
     private bool IsExceptionCounter(long counter)
     {
         for (var p = 0; p < PriorityLevels; p++)
-            if (Exceptions.ContainsKey((counter << 4) | (uint)p)) return true;
+            if (Exceptions.ContainsKey(TaskSeq.Of(counter, p).Value)) return true;
         return false;
     }
 
@@ -187,9 +187,9 @@ public sealed class PartitionLog
     {
         if (!Exceptions.TryGetValue(seq, out var e))
         {
-            var counter = seq >> 4;
+            var counter = new TaskSeq(seq).Counter;
             if (counter >= NextCounter || Settled.Contains(counter)) return; // nothing to move (double or stale change)
-            FreshCount[(int)(seq & 0xF)]--;
+            FreshCount[new TaskSeq(seq).Priority]--;
             e = new TaskEntry
             {
                 Seq = seq, EventSeqNr = EventOf(counter), MaxAttempts = dispatch?.MaxAttempts ?? 0,
@@ -214,7 +214,7 @@ public sealed class PartitionLog
 
     private void Settle(long seq)
     {
-        var counter = seq >> 4;
+        var counter = new TaskSeq(seq).Counter;
         if (Exceptions.Remove(seq, out var removed))
         {
             _exceptionCounts[(int)removed.State]--;
@@ -222,7 +222,7 @@ public sealed class PartitionLog
         else
         {
             if (counter >= NextCounter || Settled.Contains(counter)) return;
-            var p = (int)(seq & 0xF);
+            var p = new TaskSeq(seq).Priority;
             FreshCount[p] = Math.Max(0, FreshCount[p] - 1);
         }
         Settled.Add(counter);
@@ -257,7 +257,7 @@ public sealed class PartitionLog
         while (keep + 1 < _eventIndex.Count && _eventIndex[keep + 1].Counter <= firstFresh) keep++;
         if (keep > 0) _eventIndex.RemoveRange(0, keep);
         foreach (var (key, (seq, at)) in IdempotencyKeys.ToArray())
-            if (at < idempotencyCutoffMs && Settled.Contains(seq >> 4) && !Exceptions.ContainsKey(seq)) IdempotencyKeys.Remove(key);
+            if (at < idempotencyCutoffMs && Settled.Contains(new TaskSeq(seq).Counter) && !Exceptions.ContainsKey(seq)) IdempotencyKeys.Remove(key);
     }
 
     public PartitionSnapshot ToSnapshot()

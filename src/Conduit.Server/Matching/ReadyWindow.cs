@@ -65,7 +65,11 @@ public sealed class ReadyWindow
     }
 
     /// <summary>Is <paramref name="seq"/> a fresh task that paging has not reached yet?</summary>
-    public bool IsNotLoaded(long seq) => (seq >> 4) > LoadedUpTo[(int)(seq & 0xF)];
+    public bool IsNotLoaded(long seq)
+    {
+        var task = new TaskSeq(seq);
+        return task.Counter > LoadedUpTo[task.Priority];
+    }
 
     /// <summary>Drops every task below <paramref name="counter"/> and forgets the journal's fresh backlog (after a purge).</summary>
     public void PurgeBelow(long counter)
