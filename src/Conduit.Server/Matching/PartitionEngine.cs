@@ -25,9 +25,7 @@ public sealed partial class PartitionEngine
     private readonly ReadyWindow _window = new();
     private readonly LeaseTable _leases = new();
     private readonly LeaseSigner _signer;
-    private readonly LinkedList<Waiter> _pollers = new();
-    private readonly Dictionary<long, LinkedListNode<Waiter>> _pollersById = new();
-    private readonly Dictionary<long, long> _pollIdsByFrontendId = new();
+    private readonly WaitingPollers _pollers = new();
     private readonly PriorityQueue<long, long> _delayed = new();
     private readonly HashSet<long> _due = [];
     private readonly Dictionary<string, long> _pendingKeys = new(StringComparer.Ordinal);
@@ -44,9 +42,6 @@ public sealed partial class PartitionEngine
     private long _lastSnapshotSeqNr;
     private long _lastPersistedAtMs;
     private bool _compactionPending;
-    private long _nextPollId;
-
-    private sealed record Waiter(long Id, object ReplyTo, int MaxTasks, long LeaseMs, long FrontendPollId);
 
     public PartitionEngine(PartitionId id, PartitionOptions options, PartitionLog log, IPartitionEffects effects,
         Func<long>? nowMs = null, Random? random = null)
@@ -178,11 +173,9 @@ public sealed partial class PartitionEngine
     {
         if (TaskSpecRules.CheckPoll(poll, _o) is { } invalid) { _fx.Reply(replyTo, invalid); return; }
 
-        var waiter = new Waiter(++_nextPollId, replyTo, poll.MaxTasks, poll.LeaseMs > 0 ? poll.LeaseMs : _o.LeaseTimeoutMs, poll.PollId);
-        _pollersById[waiter.Id] = _pollers.AddLast(waiter);
-        if (poll.PollId != 0) _pollIdsByFrontendId[poll.PollId] = waiter.Id;
+        var waiter = _pollers.Add(replyTo, poll.MaxTasks, poll.LeaseMs > 0 ? poll.LeaseMs : _o.LeaseTimeoutMs, poll.PollId);
         TryDispatch();
-        if (!_pollersById.ContainsKey(waiter.Id)) return;
+        if (!_pollers.Contains(waiter.Id)) return;
         // Answer empty a little before the client's wait runs out, so the answer arrives in time.
         var margin = Math.Min(100, poll.WaitMs / 10);
         if (poll.WaitMs - margin <= 0) OnPollDeadline(waiter.Id);
@@ -191,23 +184,16 @@ public sealed partial class PartitionEngine
 
     public void OnPollDeadline(long pollId)
     {
-        if (!_pollersById.Remove(pollId, out var node)) return;
-        _pollers.Remove(node);
-        ForgetFrontendId(node.Value);
-        _fx.Reply(node.Value.ReplyTo, new Polled([]));
+        if (!_pollers.TryRemove(pollId, out var waiter)) return;
+        _fx.Reply(waiter.ReplyTo, new Polled([]));
     }
 
     /// <summary>A frontend no longer needs this wait (another partition answered): answer it empty now.</summary>
     private void CancelWaiting(long frontendPollId)
     {
-        if (!_pollIdsByFrontendId.TryGetValue(frontendPollId, out var id)) return;
+        if (!_pollers.TryFindByFrontendId(frontendPollId, out var id)) return;
         _fx.CancelPollDeadline(id);
         OnPollDeadline(id);
-    }
-
-    private void ForgetFrontendId(Waiter waiter)
-    {
-        if (waiter.FrontendPollId != 0) _pollIdsByFrontendId.Remove(waiter.FrontendPollId);
     }
 
     /// <summary>Takes back leased tasks that were never handed to a worker; they are ready again at once, with the attempt not used up.</summary>
@@ -231,10 +217,8 @@ public sealed partial class PartitionEngine
     {
         foreach (var lookup in _lookups) _fx.Reply(lookup.ReplyTo, reply is Polled ? new Rejected(ErrorCode.Unavailable, $"partition {_id} is moving; retry") : reply);
         _lookups.Clear();
-        foreach (var waiter in _pollers) _fx.Reply(waiter.ReplyTo, reply);
+        foreach (var waiter in _pollers.All) _fx.Reply(waiter.ReplyTo, reply);
         _pollers.Clear();
-        _pollersById.Clear();
-        _pollIdsByFrontendId.Clear();
     }
 
     /// <summary>Hands ready tasks to waiting pollers, highest priority first, never ahead of a higher-priority backlog still in the journal.</summary>
@@ -244,12 +228,9 @@ public sealed partial class PartitionEngine
         {
             var now = _now();
             List<BatchEntry>? hints = null;
-            while (_pollers.First is { } node && CanDispatchBest())
+            while (_pollers.Count > 0 && CanDispatchBest())
             {
-                var waiter = node.Value;
-                _pollers.RemoveFirst();
-                _pollersById.Remove(waiter.Id);
-                ForgetFrontendId(waiter);
+                var waiter = _pollers.TakeOldest();
                 _fx.CancelPollDeadline(waiter.Id);
                 var tasks = new List<LeasedTask>(Math.Min(waiter.MaxTasks, _window.Count));
                 long bytes = 0;
