@@ -42,7 +42,7 @@ public sealed partial class PartitionEngine
     /// </summary>
     private bool Verified(object replyTo, IPartitionRequest request, long seq, bool verified)
     {
-        if (verified || !Log.IsFresh(seq) || _window.Contains(seq) || _due.Contains(seq) || _leases.Contains(seq) || _settling.ContainsKey(seq))
+        if (verified || !Log.IsFresh(seq) || _window.Contains(seq) || _schedule.IsDue(seq) || _leases.Contains(seq) || _settling.ContainsKey(seq))
             return true;
         var counter = new TaskSeq(seq).Counter;
         for (var p = 0; p < PartitionLog.PriorityLevels; p++)
@@ -95,7 +95,7 @@ public sealed partial class PartitionEngine
                 lease.CancelRequested = true; // the worker learns it from its next heartbeat
                 break;
             default:
-                if (!_window.Remove(seq) && !_due.Remove(seq) && Log.IsFresh(seq) && _window.IsNotLoaded(seq))
+                if (!_window.Remove(seq) && !_schedule.RemoveDue(seq) && Log.IsFresh(seq) && _window.IsNotLoaded(seq))
                 {
                     var p = new TaskSeq(seq).Priority;
                     _window.NotLoaded[p] = Math.Max(0, _window.NotLoaded[p] - 1);
@@ -160,7 +160,7 @@ public sealed partial class PartitionEngine
     {
         var now = _now();
         var waiting = Log.CountOf(TaskState.Scheduled) + Log.CountOf(TaskState.Failed);
-        var delayed = Math.Min(waiting, _delayed.Count);
+        var delayed = Math.Min(waiting, _schedule.WaitingCount);
         long oldest = 0;
         foreach (var t in _window.Tasks) oldest = Math.Max(oldest, now - t.Task.EnqueuedAtMs);
         return new PartitionLoad(Log.TotalFresh + waiting - delayed, delayed, _leases.Count, _pollers.Count, oldest, now);
@@ -180,7 +180,7 @@ public sealed partial class PartitionEngine
     private void PurgeRuntime(long watermark)
     {
         _window.PurgeBelow(watermark);
-        _due.RemoveWhere(seq => new TaskSeq(seq).Counter < watermark);
+        _schedule.RemoveDueBelow(watermark);
     }
 
     private void HandleListDeadLetters(object replyTo, ListDeadLetters list)

@@ -8,16 +8,16 @@ public sealed partial class PartitionEngine
     private void RequestReadIfNeeded()
     {
         if (_reading is not null) return;
-        if (_due.Count > 0)
+        if (_schedule.DueCount > 0)
         {
-            var events = _due.Select(seq => Log.Exceptions.TryGetValue(seq, out var e) ? e.EventSeqNr : 0)
+            var events = _schedule.Due.Select(seq => Log.Exceptions.TryGetValue(seq, out var e) ? e.EventSeqNr : 0)
                 .Where(s => s > 0).Distinct().Order().Take(MaxFetchEvents).ToArray();
             if (events.Length > 0)
             {
                 _fx.Read(_reading = new FetchRequest(events));
                 return;
             }
-            _due.Clear();
+            _schedule.ClearDue();
         }
         var p = _window.HighestNotLoaded();
         if (p < 0 || _scanWaitsForNotice) return;
@@ -105,15 +105,15 @@ public sealed partial class PartitionEngine
     {
         var now = _now();
         var bySeqNr = events.ToDictionary(e => e.SeqNr, e => e.Batch);
-        foreach (var seq in _due.ToArray())
+        foreach (var seq in _schedule.Due.ToArray())
         {
             if (!Log.Exceptions.TryGetValue(seq, out var e) || e.State is not (TaskState.Scheduled or TaskState.Failed) || e.RunAtMs > now)
             {
-                _due.Remove(seq);
+                _schedule.RemoveDue(seq);
                 continue;
             }
             if (!bySeqNr.TryGetValue(e.EventSeqNr, out var batch)) continue;
-            _due.Remove(seq);
+            _schedule.RemoveDue(seq);
             var record = RecordIn(batch, seq);
             if (record is null) continue; // the event no longer holds it: nothing to deliver
             _window.Add(new ReadyTask(record, e.Attempt, e.MaxAttempts > 0 ? e.MaxAttempts : record.MaxAttempts, e.EventSeqNr));

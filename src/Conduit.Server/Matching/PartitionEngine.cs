@@ -26,8 +26,7 @@ public sealed partial class PartitionEngine
     private readonly LeaseTable _leases = new();
     private readonly LeaseSigner _signer;
     private readonly WaitingPollers _pollers = new();
-    private readonly PriorityQueue<long, long> _delayed = new();
-    private readonly HashSet<long> _due = [];
+    private readonly DelaySchedule _schedule = new();
     private readonly Dictionary<string, long> _pendingKeys = new(StringComparer.Ordinal);
     private readonly Dictionary<long, TaskStatus> _settling = new();
     private readonly List<Lookup> _lookups = [];
@@ -63,7 +62,7 @@ public sealed partial class PartitionEngine
             switch (e.State)
             {
                 case TaskState.Scheduled or TaskState.Failed:
-                    _delayed.Enqueue(e.Seq, e.RunAtMs);
+                    _schedule.Add(e.Seq, e.RunAtMs);
                     break;
                 case TaskState.Running:
                     // Possibly still running somewhere: hold it for one lease timeout (docs/ownership-and-failover.md).
@@ -85,7 +84,7 @@ public sealed partial class PartitionEngine
     /// Whether <see cref="OnTick"/> has anything to do: leases to expire, delayed or due tasks, backlog still to page
     /// in. An idle partition needs no timer, so thousands of quiet queues cost no CPU.
     /// </summary>
-    public bool NeedsTick => _leases.Count > 0 || _delayed.Count > 0 || _due.Count > 0 || _window.HighestNotLoaded() >= 0;
+    public bool NeedsTick => _leases.Count > 0 || _schedule.WaitingCount > 0 || _schedule.DueCount > 0 || _window.HighestNotLoaded() >= 0;
     public int WindowCount => _window.Count;
     public int WaitingPollers => _pollers.Count;
     public long Outstanding => _outstanding;
@@ -297,12 +296,11 @@ public sealed partial class PartitionEngine
 
     private void PromoteDue(long now)
     {
-        while (_delayed.TryPeek(out var seq, out var runAt) && runAt <= now)
+        while (_schedule.TryTakeReached(now, out var seq, out var runAt))
         {
-            _delayed.Dequeue();
             if (Log.Exceptions.TryGetValue(seq, out var e) && e.State is TaskState.Scheduled or TaskState.Failed
                 && e.RunAtMs == runAt && !_leases.Contains(seq) && !_window.Contains(seq) && !_settling.ContainsKey(seq))
-                _due.Add(seq);
+                _schedule.MarkDue(seq);
         }
     }
 
@@ -323,11 +321,11 @@ public sealed partial class PartitionEngine
                         _pendingKeys.Remove(key);
                     if (Log.IsFresh(task.Seq) && !_settling.ContainsKey(task.Seq)) MakeAvailable(task, seqNr);
                     else if (Log.Exceptions.TryGetValue(task.Seq, out var scheduled) && scheduled.State == TaskState.Scheduled)
-                        _delayed.Enqueue(task.Seq, scheduled.RunAtMs);
+                        _schedule.Add(task.Seq, scheduled.RunAtMs);
                     break;
                 case EntryKind.Retried or EntryKind.Requeued:
                     if (Log.Exceptions.TryGetValue(entry.Seq, out var failed) && failed.State == TaskState.Failed)
-                        _delayed.Enqueue(entry.Seq, failed.RunAtMs);
+                        _schedule.Add(entry.Seq, failed.RunAtMs);
                     break;
                 case EntryKind.Completed or EntryKind.Cancelled:
                     _settling.Remove(entry.Seq);
