@@ -8,7 +8,7 @@ public sealed partial class PartitionEngine
     /// <summary>Status as the partition sees it now, including decisions not yet durable.</summary>
     private TaskStatus? StatusOf(long seq, long now)
     {
-        if (_settling.TryGetValue(seq, out var settling)) return settling;
+        if (_pending.TryGetSettling(seq, out var settling)) return settling;
         if (_leases.TryGet(seq, out var lease)) return lease.CancelRequested ? TaskStatus.Cancelled : TaskStatus.Running;
         if (new TaskSeq(seq).Counter >= Log.NextCounter) return null;
         if (_window.Contains(seq)) return TaskStatus.Ready;
@@ -42,13 +42,13 @@ public sealed partial class PartitionEngine
     /// </summary>
     private bool Verified(object replyTo, IPartitionRequest request, long seq, bool verified)
     {
-        if (verified || !Log.IsFresh(seq) || _window.Contains(seq) || _schedule.IsDue(seq) || _leases.Contains(seq) || _settling.ContainsKey(seq))
+        if (verified || !Log.IsFresh(seq) || _window.Contains(seq) || _schedule.IsDue(seq) || _leases.Contains(seq) || _pending.IsSettling(seq))
             return true;
         var counter = new TaskSeq(seq).Counter;
         for (var p = 0; p < PartitionLog.PriorityLevels; p++)
         {
             var other = TaskSeq.Of(counter, p).Value;
-            if (other != seq && (_window.Contains(other) || _leases.Contains(other) || _settling.ContainsKey(other) || Log.Exceptions.ContainsKey(other)))
+            if (other != seq && (_window.Contains(other) || _leases.Contains(other) || _pending.IsSettling(other) || Log.Exceptions.ContainsKey(other)))
             {
                 Reject(replyTo, ErrorCode.TaskNotFound, $"task {TaskIdOf(seq)} does not exist");
                 return false;
@@ -102,7 +102,7 @@ public sealed partial class PartitionEngine
                 }
                 break;
         }
-        _settling[seq] = TaskStatus.Cancelled;
+        _pending.MarkSettling(seq, TaskStatus.Cancelled);
         Append([BatchEntry.Of(EntryKind.Cancelled, seq)], replyTo, new Cancelled(cancel.TaskId));
     }
 
@@ -171,7 +171,7 @@ public sealed partial class PartitionEngine
         var purged = Log.TotalFresh + Log.Exceptions.Values.Count(e => e.State != TaskState.Running);
         foreach (var lease in _leases.All)
             if (!Log.Exceptions.ContainsKey(lease.Seq)) purged--;
-        var watermark = _nextCounter;
+        var watermark = _pending.NextCounter;
         PurgeRuntime(watermark);
         Append([BatchEntry.Of(EntryKind.Purged, atMs: watermark)], replyTo, new QueuePurged(_id.Queue, Math.Max(0, purged), _id.Namespace));
     }
@@ -214,7 +214,7 @@ public sealed partial class PartitionEngine
         }
         var now = _now();
         var entries = seqs.Distinct()
-            .Where(seq => Log.Exceptions.TryGetValue(seq, out var e) && e.State == TaskState.Dead && !_settling.ContainsKey(seq))
+            .Where(seq => Log.Exceptions.TryGetValue(seq, out var e) && e.State == TaskState.Dead && !_pending.IsSettling(seq))
             .Select(seq => BatchEntry.Of(EntryKind.Requeued, seq, atMs: now)).ToArray();
         Append(entries, replyTo, new DeadLettersRequeued(_id.Queue, entries.Length, _id.Namespace));
     }

@@ -88,7 +88,7 @@ public sealed partial class PartitionEngine
                 if (entry.Kind != EntryKind.Enqueued || entry.Task is not { } task || task.Priority != p
                     || task.Counter <= _window.LoadedUpTo[p]) continue;
                 _window.LoadedUpTo[p] = task.Counter;
-                if (!Log.IsFresh(task.Seq) || _settling.ContainsKey(task.Seq)) continue;
+                if (!Log.IsFresh(task.Seq) || _pending.IsSettling(task.Seq)) continue;
                 _window.Add(new ReadyTask(task, 0, task.MaxAttempts, seqNr));
                 _window.NotLoaded[p] = Math.Max(0, _window.NotLoaded[p] - 1);
                 if (++taken >= need)
@@ -135,7 +135,7 @@ public sealed partial class PartitionEngine
     public void OnHousekeeping()
     {
         var now = _now();
-        if (_outstanding > 0 || _relocation is not null || now - _lastPersistedAtMs < _o.CompactAtRestAfterMs) return;
+        if (_pending.Outstanding > 0 || _relocation is not null || now - _lastPersistedAtMs < _o.CompactAtRestAfterMs) return;
         var since = Log.LastEventSeqNr - _lastSnapshotSeqNr;
         if (since <= 0 || !(_compactionPending || since >= Math.Max(1, _o.SnapshotEvery / 4))) return;
         Snapshot(Log.LastEventSeqNr, now);

@@ -41,7 +41,7 @@ public sealed partial class PartitionEngine
     {
         _leases.Remove(lease.Seq);
         if (lease.CancelRequested) return new Rejected(ErrorCode.UnknownLease, $"task {TaskIdOf(lease.Seq)} was cancelled");
-        _settling[lease.Seq] = TaskStatus.Completed;
+        _pending.MarkSettling(lease.Seq, TaskStatus.Completed);
         return null;
     }
 

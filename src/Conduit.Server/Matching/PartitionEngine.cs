@@ -27,11 +27,8 @@ public sealed partial class PartitionEngine
     private readonly LeaseSigner _signer;
     private readonly WaitingPollers _pollers = new();
     private readonly DelaySchedule _schedule = new();
-    private readonly Dictionary<string, long> _pendingKeys = new(StringComparer.Ordinal);
-    private readonly Dictionary<long, TaskStatus> _settling = new();
+    private readonly PendingWrites _pending;
     private readonly List<Lookup> _lookups = [];
-    private long _nextCounter;
-    private long _outstanding;
     /// <summary>The window's read in flight (a scan or a fetch of due tasks); a page for any other request is ignored.</summary>
     private ReadRequest? _reading;
     /// <summary>The relocation read in flight.</summary>
@@ -53,7 +50,7 @@ public sealed partial class PartitionEngine
         Log = log;
         _signer = new LeaseSigner(log.LeaseKey
             ?? throw new InvalidOperationException($"partition {id} has no lease key: its engine starts after the owner epoch, which makes it"));
-        _nextCounter = log.NextCounter;
+        _pending = new PendingWrites(log.NextCounter);
         _lastSnapshotSeqNr = log.LastEventSeqNr;
         Array.Copy(log.FreshCount, _window.NotLoaded, log.FreshCount.Length);
         var now = _now();
@@ -87,10 +84,10 @@ public sealed partial class PartitionEngine
     public bool NeedsTick => _leases.Count > 0 || _schedule.WaitingCount > 0 || _schedule.DueCount > 0 || _window.HighestNotLoaded() >= 0;
     public int WindowCount => _window.Count;
     public int WaitingPollers => _pollers.Count;
-    public long Outstanding => _outstanding;
+    public long Outstanding => _pending.Outstanding;
 
     /// <summary>Nothing to do and nothing to remember in memory: no tasks, no leases, no pollers, nothing being written.</summary>
-    public bool IsIdle => _outstanding == 0 && _pollers.Count == 0 && _leases.Count == 0 && _window.Count == 0
+    public bool IsIdle => _pending.Outstanding == 0 && _pollers.Count == 0 && _leases.Count == 0 && _window.Count == 0
                           && Log.TotalFresh == 0 && Log.Exceptions.Count == 0;
 
     public void Handle(object replyTo, IPartitionRequest request)
@@ -134,9 +131,9 @@ public sealed partial class PartitionEngine
         {
             if (TaskSpecRules.Check(spec, _o, now) is { } error) { _fx.Reply(replyTo, error); return; }
         }
-        if (_outstanding + specs.Length > _o.OutstandingWriteLimit)
+        if (_pending.Outstanding + specs.Length > _o.OutstandingWriteLimit)
         {
-            Reject(replyTo, ErrorCode.Overloaded, $"partition {_id} has {_outstanding} writes outstanding; retry with backoff");
+            Reject(replyTo, ErrorCode.Overloaded, $"partition {_id} has {_pending.Outstanding} writes outstanding; retry with backoff");
             return;
         }
         var results = new Enqueued[specs.Length];
@@ -145,12 +142,12 @@ public sealed partial class PartitionEngine
         {
             var spec = specs[i];
             var key = spec.IdempotencyKey;
-            if (key is not null && (Log.IdempotencyKeys.TryGetValue(key, out var known) ? known.Seq : _pendingKeys.GetValueOrDefault(key)) is var original and > 0)
+            if (key is not null && (Log.IdempotencyKeys.TryGetValue(key, out var known) ? known.Seq : _pending.SeqOfKey(key)) is var original and > 0)
             {
                 results[i] = new Enqueued(TaskIdOf(original), Duplicate: true);
                 continue;
             }
-            var seq = TaskSeq.Of(_nextCounter++, spec.Priority).Value;
+            var seq = TaskSeq.Of(_pending.TakeCounter(), spec.Priority).Value;
             var runAt = spec.RunAtUnixMs ?? now + spec.DelayMs;
             var record = new TaskRecord
             {
@@ -158,7 +155,7 @@ public sealed partial class PartitionEngine
                 RunAtMs = Math.Max(runAt, now), MaxAttempts = spec.MaxAttempts > 0 ? spec.MaxAttempts : _o.DefaultMaxAttempts,
                 IdempotencyKey = key,
             };
-            if (key is not null) _pendingKeys[key] = seq;
+            if (key is not null) _pending.AddKey(key, seq);
             entries.Add(new BatchEntry { Kind = EntryKind.Enqueued, Seq = seq, Task = record });
             results[i] = new Enqueued(TaskIdOf(seq), Duplicate: false);
         }
@@ -299,7 +296,7 @@ public sealed partial class PartitionEngine
         while (_schedule.TryTakeReached(now, out var seq, out var runAt))
         {
             if (Log.Exceptions.TryGetValue(seq, out var e) && e.State is TaskState.Scheduled or TaskState.Failed
-                && e.RunAtMs == runAt && !_leases.Contains(seq) && !_window.Contains(seq) && !_settling.ContainsKey(seq))
+                && e.RunAtMs == runAt && !_leases.Contains(seq) && !_window.Contains(seq) && !_pending.IsSettling(seq))
                 _schedule.MarkDue(seq);
         }
     }
@@ -307,7 +304,7 @@ public sealed partial class PartitionEngine
     /// <summary>Event <paramref name="seqNr"/> is durable: apply it and make what it enqueued or retried dispatchable.</summary>
     public void OnPersisted(PartitionBatch batch, long seqNr)
     {
-        _outstanding = Math.Max(0, _outstanding - batch.Entries.Length);
+        _pending.Persisted(batch.Entries.Length);
         Log.Apply(batch, seqNr);
         _lastPersistedAtMs = _now();
         _scanWaitsForNotice = false;
@@ -317,9 +314,8 @@ public sealed partial class PartitionEngine
             {
                 case EntryKind.Enqueued:
                     var task = entry.Task!;
-                    if (task.IdempotencyKey is { } key && _pendingKeys.TryGetValue(key, out var pending) && pending == task.Seq)
-                        _pendingKeys.Remove(key);
-                    if (Log.IsFresh(task.Seq) && !_settling.ContainsKey(task.Seq)) MakeAvailable(task, seqNr);
+                    if (task.IdempotencyKey is { } key) _pending.KeyPersisted(key, task.Seq);
+                    if (Log.IsFresh(task.Seq) && !_pending.IsSettling(task.Seq)) MakeAvailable(task, seqNr);
                     else if (Log.Exceptions.TryGetValue(task.Seq, out var scheduled) && scheduled.State == TaskState.Scheduled)
                         _schedule.Add(task.Seq, scheduled.RunAtMs);
                     break;
@@ -328,7 +324,7 @@ public sealed partial class PartitionEngine
                         _schedule.Add(entry.Seq, failed.RunAtMs);
                     break;
                 case EntryKind.Completed or EntryKind.Cancelled:
-                    _settling.Remove(entry.Seq);
+                    _pending.ForgetSettling(entry.Seq);
                     break;
                 case EntryKind.Purged:
                     PurgeRuntime(entry.AtMs);
@@ -359,7 +355,7 @@ public sealed partial class PartitionEngine
 
     private void Append(BatchEntry[] entries, object? replyTo, object? reply)
     {
-        _outstanding += entries.Length;
+        _pending.Sent(entries.Length);
         _fx.Append(entries, replyTo, reply);
     }
 
