@@ -3,7 +3,7 @@ using Conduit.Server.Persistence;
 namespace Conduit.Server.Matching;
 
 // Task and queue administration: cancel, get, stats, purge, dead letters.
-public sealed partial class PartitionEngine
+internal sealed partial class PartitionEngine
 {
     /// <summary>Status as the partition sees it now, including decisions not yet durable.</summary>
     private TaskStatus? StatusOf(long seq, long now)

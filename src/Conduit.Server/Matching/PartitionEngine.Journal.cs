@@ -3,7 +3,7 @@ using Conduit.Server.Persistence;
 namespace Conduit.Server.Matching;
 
 // The journal behind the window: paging the backlog in, fetching due tasks, snapshots, relocating long-unsettled tasks.
-public sealed partial class PartitionEngine
+internal sealed partial class PartitionEngine
 {
     private void RequestReadIfNeeded()
     {

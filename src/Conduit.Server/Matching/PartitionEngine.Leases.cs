@@ -3,7 +3,7 @@ using Conduit.Server.Persistence;
 namespace Conduit.Server.Matching;
 
 // Leases: heartbeat, complete, fail, and what happens when a lease runs out.
-public sealed partial class PartitionEngine
+internal sealed partial class PartitionEngine
 {
     private void HandleHeartbeat(object replyTo, Heartbeat heartbeat)
     {

@@ -11,7 +11,7 @@ namespace Conduit.Server.Matching;
 /// (<see cref="OnPersisted"/>), so nothing is handed out before it is acknowledged-safe.
 /// </para>
 /// </summary>
-public sealed partial class PartitionEngine
+internal sealed partial class PartitionEngine
 {
     private const int MaxReasonLength = 2000;
     private const int MinPageTasks = 64;

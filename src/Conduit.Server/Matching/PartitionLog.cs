@@ -13,7 +13,7 @@ namespace Conduit.Server.Matching;
 /// (a purge settles a range in which running tasks stay running).
 /// </para>
 /// </summary>
-public sealed class PartitionLog
+internal sealed class PartitionLog
 {
     public const int PriorityLevels = TaskSpec.MaxPriority + 1;
     private const int RecentlyCancelledLimit = 10_000;

@@ -4,7 +4,7 @@ namespace Conduit.Server.Matching;
 
 /// <summary>A task in memory with its payload, ready to hand out.</summary>
 /// <param name="Attempt">Deliveries made so far.</param>
-public sealed record ReadyTask(TaskRecord Task, int Attempt, int MaxAttempts, long EventSeqNr)
+internal sealed record ReadyTask(TaskRecord Task, int Attempt, int MaxAttempts, long EventSeqNr)
 {
     public long Seq => Task.Seq;
     public int Priority => Task.Priority;
@@ -15,7 +15,7 @@ public sealed record ReadyTask(TaskRecord Task, int Attempt, int MaxAttempts, lo
 /// first), plus, per priority, where paging stands: tasks of priority p with counter above
 /// <see cref="LoadedUpTo"/> are still only in the journal (<see cref="NotLoaded"/> of them are fresh).
 /// </summary>
-public sealed class ReadyWindow
+internal sealed class ReadyWindow
 {
     private static readonly Comparer<ReadyTask> Order = Comparer<ReadyTask>.Create((a, b) =>
     {

@@ -12,7 +12,7 @@ namespace Conduit.Server.Matching;
 /// On start it recovers the partition's durable state, persists a new owner epoch (the fence, see
 /// docs/ownership-and-failover.md) and hands the state to the partition.
 /// </summary>
-public sealed class TaskWriter : UntypedPersistentActor, IWithTimers
+internal sealed class TaskWriter : UntypedPersistentActor, IWithTimers
 {
     /// <summary>Make <paramref name="Entries"/> durable, then send <paramref name="Reply"/> to <paramref name="ReplyTo"/>.</summary>
     public sealed record Append(BatchEntry[] Entries, IActorRef? ReplyTo, object? Reply);

@@ -8,7 +8,7 @@ namespace Conduit.Server.Tests.Matching;
 /// Drives a <see cref="PartitionEngine"/> without Akka: an in-memory journal stands in for the writer (appends
 /// become events when <see cref="Flush"/> runs), reads are served from it, and time is a number the test moves.
 /// </summary>
-public sealed class EngineHarness : IPartitionEffects
+internal sealed class EngineHarness : IPartitionEffects
 {
     public static readonly PartitionId Id = PartitionId.Of("q", 0);
 
