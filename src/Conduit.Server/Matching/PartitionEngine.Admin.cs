@@ -10,9 +10,9 @@ internal sealed partial class PartitionEngine
     {
         if (_pending.TryGetSettling(seq, out var settling)) return settling;
         if (_leases.TryGet(seq, out var lease)) return lease.CancelRequested ? TaskStatus.Cancelled : TaskStatus.Running;
-        if (new TaskSeq(seq).Counter >= Log.NextCounter) return null;
+        if (new TaskSeq(seq).Counter >= Durable.NextCounter) return null;
         if (_window.Contains(seq)) return TaskStatus.Ready;
-        var status = Log.StatusOf(seq, now);
+        var status = Durable.StatusOf(seq, now);
         // The journal says running but no lease is live: it failed or expired and its retry is not yet durable.
         return status == TaskStatus.Running ? TaskStatus.Failed : status;
     }
@@ -42,19 +42,19 @@ internal sealed partial class PartitionEngine
     /// </summary>
     private bool Verified(object replyTo, IPartitionRequest request, long seq, bool verified)
     {
-        if (verified || !Log.IsFresh(seq) || _window.Contains(seq) || _schedule.IsDue(seq) || _leases.Contains(seq) || _pending.IsSettling(seq))
+        if (verified || !Durable.IsFresh(seq) || _window.Contains(seq) || _schedule.IsDue(seq) || _leases.Contains(seq) || _pending.IsSettling(seq))
             return true;
         var counter = new TaskSeq(seq).Counter;
-        for (var p = 0; p < PartitionLog.PriorityLevels; p++)
+        for (var p = 0; p < DurablePartitionState.PriorityLevels; p++)
         {
             var other = TaskSeq.Of(counter, p).Value;
-            if (other != seq && (_window.Contains(other) || _leases.Contains(other) || _pending.IsSettling(other) || Log.Exceptions.ContainsKey(other)))
+            if (other != seq && (_window.Contains(other) || _leases.Contains(other) || _pending.IsSettling(other) || Durable.Exceptions.ContainsKey(other)))
             {
                 Reject(replyTo, ErrorCode.TaskNotFound, $"task {TaskIdOf(seq)} does not exist");
                 return false;
             }
         }
-        var eventSeqNr = Log.EventOf(counter);
+        var eventSeqNr = Durable.EventOf(counter);
         if (eventSeqNr == 0) { Reject(replyTo, ErrorCode.TaskNotFound, $"task {TaskIdOf(seq)} does not exist"); return false; }
         if (_lookups.Count >= MaxLookups) { Reject(replyTo, ErrorCode.Overloaded, $"partition {_id} is looking up {MaxLookups} task ids; retry"); return false; }
         var read = new FetchRequest([eventSeqNr], ForLookup: true);
@@ -95,7 +95,7 @@ internal sealed partial class PartitionEngine
                 lease.CancelRequested = true; // the worker learns it from its next heartbeat
                 break;
             default:
-                if (!_window.Remove(seq) && !_schedule.RemoveDue(seq) && Log.IsFresh(seq) && _window.IsNotLoaded(seq))
+                if (!_window.Remove(seq) && !_schedule.RemoveDue(seq) && Durable.IsFresh(seq) && _window.IsNotLoaded(seq))
                 {
                     var p = new TaskSeq(seq).Priority;
                     _window.NotLoaded[p] = Math.Max(0, _window.NotLoaded[p] - 1);
@@ -119,7 +119,7 @@ internal sealed partial class PartitionEngine
         int attempt = 0, maxAttempts = 0;
         long runAt = 0;
         string? error = null;
-        if (Log.Exceptions.TryGetValue(seq, out var e))
+        if (Durable.Exceptions.TryGetValue(seq, out var e))
         {
             (attempt, maxAttempts, runAt, error) = (e.Attempt, e.MaxAttempts, e.RunAtMs, e.Reason);
         }
@@ -130,8 +130,8 @@ internal sealed partial class PartitionEngine
     public QueueStats Stats()
     {
         var now = _now();
-        long ready = Log.TotalFresh, delayed = 0, dead = 0;
-        foreach (var e in Log.Exceptions.Values)
+        long ready = Durable.TotalFresh, delayed = 0, dead = 0;
+        foreach (var e in Durable.Exceptions.Values)
         {
             switch (e.State)
             {
@@ -145,11 +145,11 @@ internal sealed partial class PartitionEngine
         {
             if (lease.CancelRequested) continue;
             running++;
-            if (!Log.Exceptions.ContainsKey(lease.Seq)) ready--; // dispatched, hint not yet durable
+            if (!Durable.Exceptions.ContainsKey(lease.Seq)) ready--; // dispatched, hint not yet durable
         }
         long oldest = 0;
         foreach (var t in _window.Tasks) oldest = Math.Max(oldest, now - t.Task.EnqueuedAtMs);
-        return new QueueStats(_id.Queue, Math.Max(0, ready), delayed, running, dead, oldest, _pollers.Count, Log.Paused, 1, _id.Namespace);
+        return new QueueStats(_id.Queue, Math.Max(0, ready), delayed, running, dead, oldest, _pollers.Count, Durable.Paused, 1, _id.Namespace);
     }
 
     /// <summary>
@@ -159,18 +159,18 @@ internal sealed partial class PartitionEngine
     public PartitionLoad Load()
     {
         var now = _now();
-        var waiting = Log.CountOf(TaskState.Scheduled) + Log.CountOf(TaskState.Failed);
+        var waiting = Durable.CountOf(TaskState.Scheduled) + Durable.CountOf(TaskState.Failed);
         var delayed = Math.Min(waiting, _schedule.WaitingCount);
         long oldest = 0;
         foreach (var t in _window.Tasks) oldest = Math.Max(oldest, now - t.Task.EnqueuedAtMs);
-        return new PartitionLoad(Log.TotalFresh + waiting - delayed, delayed, _leases.Count, _pollers.Count, oldest, now);
+        return new PartitionLoad(Durable.TotalFresh + waiting - delayed, delayed, _leases.Count, _pollers.Count, oldest, now);
     }
 
     private void HandlePurge(object replyTo)
     {
-        var purged = Log.TotalFresh + Log.Exceptions.Values.Count(e => e.State != TaskState.Running);
+        var purged = Durable.TotalFresh + Durable.Exceptions.Values.Count(e => e.State != TaskState.Running);
         foreach (var lease in _leases.All)
-            if (!Log.Exceptions.ContainsKey(lease.Seq)) purged--;
+            if (!Durable.Exceptions.ContainsKey(lease.Seq)) purged--;
         var watermark = _pending.NextCounter;
         PurgeRuntime(watermark);
         Append([BatchEntry.Of(EntryKind.Purged, atMs: watermark)], replyTo, new QueuePurged(_id.Queue, Math.Max(0, purged), _id.Namespace));
@@ -187,7 +187,7 @@ internal sealed partial class PartitionEngine
     {
         if (TaskSpecRules.CheckDeadLetterLimit(list) is { } invalid) { _fx.Reply(replyTo, invalid); return; }
         var limit = list.Limit;
-        var candidates = Log.Exceptions.Values.Where(e => e.State == TaskState.Dead)
+        var candidates = Durable.Exceptions.Values.Where(e => e.State == TaskState.Dead)
             .Select(e => new DeadLetter(TaskIdOf(e.Seq), e.Attempt, e.Reason, e.UpdatedAtMs))
             .Where(d => d.IsAfter(list)).Order(DeadLetter.Order);
         var (items, more) = DeadLetterPage.Take(candidates, limit);
@@ -199,7 +199,7 @@ internal sealed partial class PartitionEngine
         IEnumerable<long> seqs;
         if (requeue.TaskIds is null)
         {
-            seqs = Log.Exceptions.Values.Where(e => e.State == TaskState.Dead).Select(e => e.Seq).ToList();
+            seqs = Durable.Exceptions.Values.Where(e => e.State == TaskState.Dead).Select(e => e.Seq).ToList();
         }
         else
         {
@@ -214,7 +214,7 @@ internal sealed partial class PartitionEngine
         }
         var now = _now();
         var entries = seqs.Distinct()
-            .Where(seq => Log.Exceptions.TryGetValue(seq, out var e) && e.State == TaskState.Dead && !_pending.IsSettling(seq))
+            .Where(seq => Durable.Exceptions.TryGetValue(seq, out var e) && e.State == TaskState.Dead && !_pending.IsSettling(seq))
             .Select(seq => BatchEntry.Of(EntryKind.Requeued, seq, atMs: now)).ToArray();
         Append(entries, replyTo, new DeadLettersRequeued(_id.Queue, entries.Length, _id.Namespace));
     }

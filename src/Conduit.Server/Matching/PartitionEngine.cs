@@ -39,7 +39,7 @@ internal sealed partial class PartitionEngine
     private long _lastPersistedAtMs;
     private bool _compactionPending;
 
-    public PartitionEngine(PartitionId id, PartitionOptions options, PartitionLog log, IPartitionEffects effects,
+    public PartitionEngine(PartitionId id, PartitionOptions options, DurablePartitionState durable, IPartitionEffects effects,
         Func<long>? nowMs = null, Random? random = null)
     {
         _id = id;
@@ -47,14 +47,14 @@ internal sealed partial class PartitionEngine
         _fx = effects;
         _now = nowMs ?? (() => DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
         _random = random ?? Random.Shared;
-        Log = log;
-        _signer = new LeaseSigner(log.LeaseKey
+        Durable = durable;
+        _signer = new LeaseSigner(durable.LeaseKey
             ?? throw new InvalidOperationException($"partition {id} has no lease key: its engine starts after the owner epoch, which makes it"));
-        _pending = new PendingWrites(log.NextCounter);
-        _lastSnapshotSeqNr = log.LastEventSeqNr;
-        Array.Copy(log.FreshCount, _window.NotLoaded, log.FreshCount.Length);
+        _pending = new PendingWrites(durable.NextCounter);
+        _lastSnapshotSeqNr = durable.LastEventSeqNr;
+        Array.Copy(durable.FreshCount, _window.NotLoaded, durable.FreshCount.Length);
         var now = _now();
-        foreach (var e in log.Exceptions.Values)
+        foreach (var e in durable.Exceptions.Values)
         {
             switch (e.State)
             {
@@ -75,7 +75,7 @@ internal sealed partial class PartitionEngine
         RequestReadIfNeeded(); // page the backlog in before the first poll asks
     }
 
-    public PartitionLog Log { get; }
+    public DurablePartitionState Durable { get; }
 
     /// <summary>
     /// Whether <see cref="OnTick"/> has anything to do: leases to expire, delayed or due tasks, backlog still to page
@@ -88,7 +88,7 @@ internal sealed partial class PartitionEngine
 
     /// <summary>Nothing to do and nothing to remember in memory: no tasks, no leases, no pollers, nothing being written.</summary>
     public bool IsIdle => _pending.Outstanding == 0 && _pollers.Count == 0 && _leases.Count == 0 && _window.Count == 0
-                          && Log.TotalFresh == 0 && Log.Exceptions.Count == 0;
+                          && Durable.TotalFresh == 0 && Durable.Exceptions.Count == 0;
 
     public void Handle(object replyTo, IPartitionRequest request)
     {
@@ -142,7 +142,7 @@ internal sealed partial class PartitionEngine
         {
             var spec = specs[i];
             var key = spec.IdempotencyKey;
-            if (key is not null && (Log.IdempotencyKeys.TryGetValue(key, out var known) ? known.Seq : _pending.SeqOfKey(key)) is var original and > 0)
+            if (key is not null && (Durable.IdempotencyKeys.TryGetValue(key, out var known) ? known.Seq : _pending.SeqOfKey(key)) is var original and > 0)
             {
                 results[i] = new Enqueued(TaskIdOf(original), Duplicate: true);
                 continue;
@@ -220,7 +220,7 @@ internal sealed partial class PartitionEngine
     /// <summary>Hands ready tasks to waiting pollers, highest priority first, never ahead of a higher-priority backlog still in the journal.</summary>
     private void TryDispatch()
     {
-        if (!Log.Paused && _pollers.Count > 0 && _window.Count > 0)
+        if (!Durable.Paused && _pollers.Count > 0 && _window.Count > 0)
         {
             var now = _now();
             List<BatchEntry>? hints = null;
@@ -266,7 +266,7 @@ internal sealed partial class PartitionEngine
         var lease = new Lease
         {
             Seq = task.Seq, Attempt = ready.Attempt + 1, MaxAttempts = ready.MaxAttempts, EnqueuedAtMs = task.EnqueuedAtMs,
-            LeaseMs = leaseMs, Nonce = LeaseSigner.NewNonce(), Epoch = Log.Epoch, ExpiresAtMs = now + leaseMs,
+            LeaseMs = leaseMs, Nonce = LeaseSigner.NewNonce(), Epoch = Durable.Epoch, ExpiresAtMs = now + leaseMs,
         };
         _leases.Add(lease);
         hints.Add(new BatchEntry
@@ -295,7 +295,7 @@ internal sealed partial class PartitionEngine
     {
         while (_schedule.TryTakeReached(now, out var seq, out var runAt))
         {
-            if (Log.Exceptions.TryGetValue(seq, out var e) && e.State is TaskState.Scheduled or TaskState.Failed
+            if (Durable.Exceptions.TryGetValue(seq, out var e) && e.State is TaskState.Scheduled or TaskState.Failed
                 && e.RunAtMs == runAt && !_leases.Contains(seq) && !_window.Contains(seq) && !_pending.IsSettling(seq))
                 _schedule.MarkDue(seq);
         }
@@ -305,7 +305,7 @@ internal sealed partial class PartitionEngine
     public void OnPersisted(PartitionBatch batch, long seqNr)
     {
         _pending.Persisted(batch.Entries.Length);
-        Log.Apply(batch, seqNr);
+        Durable.Apply(batch, seqNr);
         _lastPersistedAtMs = _now();
         _scanWaitsForNotice = false;
         foreach (var entry in batch.Entries)
@@ -315,12 +315,12 @@ internal sealed partial class PartitionEngine
                 case EntryKind.Enqueued:
                     var task = entry.Task!;
                     if (task.IdempotencyKey is { } key) _pending.KeyPersisted(key, task.Seq);
-                    if (Log.IsFresh(task.Seq) && !_pending.IsSettling(task.Seq)) MakeAvailable(task, seqNr);
-                    else if (Log.Exceptions.TryGetValue(task.Seq, out var scheduled) && scheduled.State == TaskState.Scheduled)
+                    if (Durable.IsFresh(task.Seq) && !_pending.IsSettling(task.Seq)) MakeAvailable(task, seqNr);
+                    else if (Durable.Exceptions.TryGetValue(task.Seq, out var scheduled) && scheduled.State == TaskState.Scheduled)
                         _schedule.Add(task.Seq, scheduled.RunAtMs);
                     break;
                 case EntryKind.Retried or EntryKind.Requeued:
-                    if (Log.Exceptions.TryGetValue(entry.Seq, out var failed) && failed.State == TaskState.Failed)
+                    if (Durable.Exceptions.TryGetValue(entry.Seq, out var failed) && failed.State == TaskState.Failed)
                         _schedule.Add(entry.Seq, failed.RunAtMs);
                     break;
                 case EntryKind.Completed or EntryKind.Cancelled:

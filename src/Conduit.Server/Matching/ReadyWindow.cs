@@ -26,9 +26,9 @@ internal sealed class ReadyWindow
     private readonly SortedSet<ReadyTask> _tasks = new(Order);
     private readonly Dictionary<long, ReadyTask> _bySeq = new();
 
-    public long[] LoadedUpTo { get; } = new long[PartitionLog.PriorityLevels];
-    public long[] ScanFrom { get; } = new long[PartitionLog.PriorityLevels];
-    public long[] NotLoaded { get; } = new long[PartitionLog.PriorityLevels];
+    public long[] LoadedUpTo { get; } = new long[DurablePartitionState.PriorityLevels];
+    public long[] ScanFrom { get; } = new long[DurablePartitionState.PriorityLevels];
+    public long[] NotLoaded { get; } = new long[DurablePartitionState.PriorityLevels];
 
     public int Count => _tasks.Count;
     public ReadyTask? Best => _tasks.Count == 0 ? null : _tasks.Min;

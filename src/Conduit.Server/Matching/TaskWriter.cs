@@ -17,7 +17,7 @@ internal sealed class TaskWriter : UntypedPersistentActor, IWithTimers
     /// <summary>Make <paramref name="Entries"/> durable, then send <paramref name="Reply"/> to <paramref name="ReplyTo"/>.</summary>
     public sealed record Append(BatchEntry[] Entries, IActorRef? ReplyTo, object? Reply);
     public sealed record Persisted(PartitionBatch Batch, long SeqNr);
-    public sealed record Recovered(PartitionLog Log);
+    public sealed record Recovered(DurablePartitionState Durable);
     public sealed record Failed(Exception Cause);
     public sealed record SaveSnapshotRequest(PartitionSnapshot Snapshot, long SeqNr, long DeleteEventsUpTo);
     /// <summary>A snapshot or a delete failed: the partition compacts again when it is quiet.</summary>
@@ -38,7 +38,7 @@ internal sealed class TaskWriter : UntypedPersistentActor, IWithTimers
     private readonly LinkedList<Append> _buffer = new();
     private readonly LinkedList<List<Append>> _inFlight = new();
     private readonly Dictionary<long, long> _deleteAfterSnapshot = new();
-    private PartitionLog? _recovering = new();
+    private DurablePartitionState? _recovering = new();
 
     public TaskWriter(string persistenceId, PartitionOptions options, IActorRef partition)
     {
@@ -59,7 +59,7 @@ internal sealed class TaskWriter : UntypedPersistentActor, IWithTimers
         switch (message)
         {
             case SnapshotOffer offer when offer.Snapshot is PartitionSnapshot snapshot:
-                _recovering = PartitionLog.FromSnapshot(snapshot, offer.Metadata.SequenceNr);
+                _recovering = DurablePartitionState.FromSnapshot(snapshot, offer.Metadata.SequenceNr);
                 break;
             case PartitionBatch batch:
                 _recovering!.Apply(batch, LastSequenceNr);

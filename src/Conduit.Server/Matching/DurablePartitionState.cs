@@ -13,7 +13,7 @@ namespace Conduit.Server.Matching;
 /// (a purge settles a range in which running tasks stay running).
 /// </para>
 /// </summary>
-internal sealed class PartitionLog
+internal sealed class DurablePartitionState
 {
     public const int PriorityLevels = TaskSpec.MaxPriority + 1;
     private const int RecentlyCancelledLimit = 10_000;
@@ -280,24 +280,24 @@ internal sealed class PartitionLog
         };
     }
 
-    public static PartitionLog FromSnapshot(PartitionSnapshot s, long snapshotSeqNr)
+    public static DurablePartitionState FromSnapshot(PartitionSnapshot s, long snapshotSeqNr)
     {
-        var log = new PartitionLog
+        var state = new DurablePartitionState
         {
             Epoch = s.Epoch, Paused = s.Paused, NextCounter = s.NextCounter, LastEventSeqNr = snapshotSeqNr,
             Settled = CounterSet.FromPairs(s.Settled), LeaseKey = s.LeaseKey is { Length: > 0 } key ? key : null,
         };
         foreach (var e in s.Exceptions)
         {
-            log.Exceptions[e.Seq] = e;
-            log._exceptionCounts[(int)e.State]++;
+            state.Exceptions[e.Seq] = e;
+            state._exceptionCounts[(int)e.State]++;
         }
-        Array.Copy(s.FreshCount, log.FreshCount, Math.Min(s.FreshCount.Length, log.FreshCount.Length));
-        for (var i = 0; i + 1 < s.EventIndex.Length; i += 2) log._eventIndex.Add((s.EventIndex[i], s.EventIndex[i + 1]));
+        Array.Copy(s.FreshCount, state.FreshCount, Math.Min(s.FreshCount.Length, state.FreshCount.Length));
+        for (var i = 0; i + 1 < s.EventIndex.Length; i += 2) state._eventIndex.Add((s.EventIndex[i], s.EventIndex[i + 1]));
         for (var i = 0; i < s.IdempotencyKeys.Length; i++)
-            log.IdempotencyKeys[s.IdempotencyKeys[i]] = (s.IdempotencySeqs[i], s.IdempotencyAtMs[i]);
-        foreach (var seq in s.RecentlyCancelled) log.RememberCancelled(seq);
-        return log;
+            state.IdempotencyKeys[s.IdempotencyKeys[i]] = (s.IdempotencySeqs[i], s.IdempotencyAtMs[i]);
+        foreach (var seq in s.RecentlyCancelled) state.RememberCancelled(seq);
+        return state;
     }
 
     private static TaskEntry Clone(TaskEntry e) => new()
