@@ -29,11 +29,6 @@ internal sealed partial class PartitionEngine
         return true;
     }
 
-    /// <summary>Most requests waiting for a lookup at once; more are refused with Overloaded.</summary>
-    private const int MaxLookups = 256;
-
-    private sealed record Lookup(object ReplyTo, IPartitionRequest Request, long Seq, FetchRequest Read);
-
     /// <summary>
     /// A fresh task not in memory is known only by its counter; the priority in the id (the low 4 bits) is checked against
     /// the journal before anything is answered or changed, so an id with another task's counter and a made-up priority
@@ -56,7 +51,7 @@ internal sealed partial class PartitionEngine
         }
         var eventSeqNr = Durable.EventOf(counter);
         if (eventSeqNr == 0) { Reject(replyTo, ErrorCode.TaskNotFound, $"task {TaskIdOf(seq)} does not exist"); return false; }
-        if (_lookups.Count >= MaxLookups) { Reject(replyTo, ErrorCode.Overloaded, $"partition {_id} is looking up {MaxLookups} task ids; retry"); return false; }
+        if (_lookups.IsFull) { Reject(replyTo, ErrorCode.Overloaded, $"partition {_id} is looking up {PendingLookups.Limit} task ids; retry"); return false; }
         var read = new FetchRequest([eventSeqNr], ForLookup: true);
         _lookups.Add(new Lookup(replyTo, request, seq, read));
         _fx.Read(read);
@@ -66,7 +61,7 @@ internal sealed partial class PartitionEngine
     /// <summary>The event a lookup asked for: handle each waiting request again if its task is there, else TaskNotFound.</summary>
     private void AnswerLookups(FetchRequest read, IReadOnlyList<(long SeqNr, PartitionBatch Batch)>? events)
     {
-        foreach (var lookup in _lookups.Where(l => ReferenceEquals(l.Read, read)).ToList())
+        foreach (var lookup in _lookups.WaitingFor(read))
         {
             _lookups.Remove(lookup);
             if (events is null)

@@ -28,7 +28,7 @@ internal sealed partial class PartitionEngine
     private readonly WaitingPollers _pollers = new();
     private readonly DelaySchedule _schedule = new();
     private readonly PendingWrites _pending;
-    private readonly List<Lookup> _lookups = [];
+    private readonly PendingLookups _lookups = new();
     /// <summary>The window's read in flight (a scan or a fetch of due tasks); a page for any other request is ignored.</summary>
     private ReadRequest? _reading;
     /// <summary>The relocation read in flight.</summary>
@@ -211,7 +211,7 @@ internal sealed partial class PartitionEngine
     /// <summary>Answers every waiting poller with <paramref name="reply"/> (the partition is going away).</summary>
     public void AbandonPollers(object reply)
     {
-        foreach (var lookup in _lookups) _fx.Reply(lookup.ReplyTo, reply is Polled ? new Rejected(ErrorCode.Unavailable, $"partition {_id} is moving; retry") : reply);
+        foreach (var lookup in _lookups.All) _fx.Reply(lookup.ReplyTo, reply is Polled ? new Rejected(ErrorCode.Unavailable, $"partition {_id} is moving; retry") : reply);
         _lookups.Clear();
         foreach (var waiter in _pollers.All) _fx.Reply(waiter.ReplyTo, reply);
         _pollers.Clear();
