@@ -10,6 +10,13 @@ namespace Conduit.Server.Matching;
 /// what makes a task dispatchable (enqueue, retry, requeue) happens once its event is durable
 /// (<see cref="OnPersisted"/>), so nothing is handed out before it is acknowledged-safe.
 /// </para>
+/// <para>
+/// The state is held by parts that each own their fields and are tested alone: <see cref="Durable"/> (what the
+/// journal says), <see cref="ReadyWindow"/>, <see cref="LeaseTable"/>, <see cref="WaitingPollers"/>,
+/// <see cref="DelaySchedule"/>, <see cref="PendingWrites"/> and <see cref="PendingLookups"/>. The engine composes
+/// them: every decision that needs more than one part is made here. What is left as fields is the journal's read and
+/// compaction bookkeeping (PartitionEngine.Journal.cs).
+/// </para>
 /// </summary>
 internal sealed partial class PartitionEngine
 {
