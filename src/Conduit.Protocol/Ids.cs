@@ -74,17 +74,17 @@ public readonly record struct PartitionId(string Namespace, string Queue, int In
 /// <summary>
 /// A task's id names its partition and its sequence number there (<c>ns/queue#p:seq</c>), so any request
 /// about a task routes without a lookup. The sequence number carries the priority in its low 4 bits
-/// (<c>seq = counter &lt;&lt; 4 | priority</c>) so a partition can classify a task it has not loaded.
+/// (<c>seq = counter &lt;&lt; 4 | priority</c>, see <see cref="TaskSeq"/>) so a partition can classify a task it has not loaded.
 /// </summary>
 public readonly record struct TaskId(PartitionId Partition, long Seq)
 {
     /// <summary>Longest text a task id can have (two 128-character names, an index, a sequence number); longer text is not parsed.</summary>
     public const int MaxTextLength = 300;
 
-    public long Counter => Seq >> 4;
-    public int Priority => (int)(Seq & 0xF);
+    public long Counter => new TaskSeq(Seq).Counter;
+    public int Priority => new TaskSeq(Seq).Priority;
 
-    public static long MakeSeq(long counter, int priority) => (counter << 4) | (uint)priority;
+    public static long MakeSeq(long counter, int priority) => TaskSeq.Of(counter, priority);
 
     public override string ToString() => $"{Partition.EntityId}:{Seq.ToString(CultureInfo.InvariantCulture)}";
 

@@ -11,7 +11,7 @@ namespace Conduit.Server.Matching;
 /// Pages tasks in from the partition's journal (after Temporal's <c>taskReader</c>): reads ranges of events with
 /// Akka.Persistence.Query, so the backlog can stay on disk while only a window lives in memory.
 /// </summary>
-public sealed class BacklogReader(ActorSystem system, string persistenceId)
+internal sealed class BacklogReader(ActorSystem system, string persistenceId)
 {
     /// <summary>Events closer than this are read with one query rather than two.</summary>
     private const long MaxGap = 32;

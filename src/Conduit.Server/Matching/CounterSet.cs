@@ -4,7 +4,7 @@ namespace Conduit.Server.Matching;
 /// A set of task counters kept as sorted, disjoint [start, end) ranges. Tasks settle roughly in the order they
 /// were enqueued, so the set of settled counters stays a handful of ranges however many tasks went through.
 /// </summary>
-public sealed class CounterSet
+internal sealed class CounterSet
 {
     private readonly List<long> _starts = [];
     private readonly List<long> _ends = [];

@@ -6,7 +6,7 @@ namespace Conduit.Server.Matching;
 /// What the pure <see cref="PartitionEngine"/> asks of the world. The <c>QueuePartition</c> actor carries these out
 /// with its writer, reader and timers; unit tests record them.
 /// </summary>
-public interface IPartitionEffects
+internal interface IPartitionEffects
 {
     /// <summary>Answer now.</summary>
     void Reply(object replyTo, object message);
@@ -27,16 +27,16 @@ public interface IPartitionEffects
     void CancelPollDeadline(long pollId);
 }
 
-public abstract record ReadRequest;
+internal abstract record ReadRequest;
 
 /// <summary>Read up to <paramref name="MaxEvents"/> events from <paramref name="FromSeqNr"/> on, looking for fresh tasks of <paramref name="Priority"/>.</summary>
-public sealed record ScanRequest(int Priority, long FromSeqNr, int MaxEvents) : ReadRequest;
+internal sealed record ScanRequest(int Priority, long FromSeqNr, int MaxEvents) : ReadRequest;
 
 /// <summary>
 /// Read these events to get the payloads of due delayed or retried tasks, or (<paramref name="ForRelocation"/>) of
 /// long-unsettled tasks to write anew, or (<paramref name="ForLookup"/>) to find out whether a task id a request names
 /// is really a task there.
 /// </summary>
-public sealed record FetchRequest(long[] EventSeqNrs, bool ForRelocation = false, bool ForLookup = false) : ReadRequest;
+internal sealed record FetchRequest(long[] EventSeqNrs, bool ForRelocation = false, bool ForLookup = false) : ReadRequest;
 
-public sealed record JournalPage(ReadRequest Request, IReadOnlyList<(long SeqNr, PartitionBatch Batch)> Events);
+internal sealed record JournalPage(ReadRequest Request, IReadOnlyList<(long SeqNr, PartitionBatch Batch)> Events);

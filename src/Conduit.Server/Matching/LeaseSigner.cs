@@ -8,7 +8,7 @@ namespace Conduit.Server.Matching;
 
 /// <summary>
 /// Makes and checks the MAC of a partition's lease tokens: HMAC-SHA256 over the token's text without the MAC
-/// (task id, attempt, owner epoch, nonce) with the partition's own random key (<see cref="PartitionLog.LeaseKey"/>),
+/// (task id, attempt, owner epoch, nonce) with the partition's own random key (<see cref="DurablePartitionState.LeaseKey"/>),
 /// cut to 128 bits, base64url. Only the partition (and whoever reads its journal) knows the key, so a token cannot be
 /// made up or altered; nonces come from the system's cryptographic generator. One per partition, used by its actor
 /// only (the HMAC instance is kept, not thread-safe).

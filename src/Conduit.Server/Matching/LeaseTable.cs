@@ -1,7 +1,7 @@
 namespace Conduit.Server.Matching;
 
 /// <summary>One delivery of a task to a worker.</summary>
-public sealed class Lease
+internal sealed class Lease
 {
     public required long Seq { get; init; }
     /// <summary>Delivery number, 1 for the first.</summary>
@@ -21,7 +21,7 @@ public sealed class Lease
 }
 
 /// <summary>The tasks handed out and not yet completed, failed or expired.</summary>
-public sealed class LeaseTable
+internal sealed class LeaseTable
 {
     private readonly Dictionary<long, Lease> _bySeq = new();
 

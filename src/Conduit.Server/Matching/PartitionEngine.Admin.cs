@@ -3,16 +3,16 @@ using Conduit.Server.Persistence;
 namespace Conduit.Server.Matching;
 
 // Task and queue administration: cancel, get, stats, purge, dead letters.
-public sealed partial class PartitionEngine
+internal sealed partial class PartitionEngine
 {
     /// <summary>Status as the partition sees it now, including decisions not yet durable.</summary>
     private TaskStatus? StatusOf(long seq, long now)
     {
-        if (_settling.TryGetValue(seq, out var settling)) return settling;
+        if (_pending.TryGetSettling(seq, out var settling)) return settling;
         if (_leases.TryGet(seq, out var lease)) return lease.CancelRequested ? TaskStatus.Cancelled : TaskStatus.Running;
-        if ((seq >> 4) >= Log.NextCounter) return null;
+        if (new TaskSeq(seq).Counter >= Durable.NextCounter) return null;
         if (_window.Contains(seq)) return TaskStatus.Ready;
-        var status = Log.StatusOf(seq, now);
+        var status = Durable.StatusOf(seq, now);
         // The journal says running but no lease is live: it failed or expired and its retry is not yet durable.
         return status == TaskStatus.Running ? TaskStatus.Failed : status;
     }
@@ -29,11 +29,6 @@ public sealed partial class PartitionEngine
         return true;
     }
 
-    /// <summary>Most requests waiting for a lookup at once; more are refused with Overloaded.</summary>
-    private const int MaxLookups = 256;
-
-    private sealed record Lookup(object ReplyTo, IPartitionRequest Request, long Seq, FetchRequest Read);
-
     /// <summary>
     /// A fresh task not in memory is known only by its counter; the priority in the id (the low 4 bits) is checked against
     /// the journal before anything is answered or changed, so an id with another task's counter and a made-up priority
@@ -42,21 +37,21 @@ public sealed partial class PartitionEngine
     /// </summary>
     private bool Verified(object replyTo, IPartitionRequest request, long seq, bool verified)
     {
-        if (verified || !Log.IsFresh(seq) || _window.Contains(seq) || _due.Contains(seq) || _leases.Contains(seq) || _settling.ContainsKey(seq))
+        if (verified || !Durable.IsFresh(seq) || _window.Contains(seq) || _schedule.IsDue(seq) || _leases.Contains(seq) || _pending.IsSettling(seq))
             return true;
-        var counter = seq >> 4;
-        for (var p = 0; p < PartitionLog.PriorityLevels; p++)
+        var counter = new TaskSeq(seq).Counter;
+        for (var p = 0; p < DurablePartitionState.PriorityLevels; p++)
         {
-            var other = (counter << 4) | (uint)p;
-            if (other != seq && (_window.Contains(other) || _leases.Contains(other) || _settling.ContainsKey(other) || Log.Exceptions.ContainsKey(other)))
+            var other = TaskSeq.Of(counter, p).Value;
+            if (other != seq && (_window.Contains(other) || _leases.Contains(other) || _pending.IsSettling(other) || Durable.Exceptions.ContainsKey(other)))
             {
                 Reject(replyTo, ErrorCode.TaskNotFound, $"task {TaskIdOf(seq)} does not exist");
                 return false;
             }
         }
-        var eventSeqNr = Log.EventOf(counter);
+        var eventSeqNr = Durable.EventOf(counter);
         if (eventSeqNr == 0) { Reject(replyTo, ErrorCode.TaskNotFound, $"task {TaskIdOf(seq)} does not exist"); return false; }
-        if (_lookups.Count >= MaxLookups) { Reject(replyTo, ErrorCode.Overloaded, $"partition {_id} is looking up {MaxLookups} task ids; retry"); return false; }
+        if (_lookups.IsFull) { Reject(replyTo, ErrorCode.Overloaded, $"partition {_id} is looking up {PendingLookups.Limit} task ids; retry"); return false; }
         var read = new FetchRequest([eventSeqNr], ForLookup: true);
         _lookups.Add(new Lookup(replyTo, request, seq, read));
         _fx.Read(read);
@@ -66,7 +61,7 @@ public sealed partial class PartitionEngine
     /// <summary>The event a lookup asked for: handle each waiting request again if its task is there, else TaskNotFound.</summary>
     private void AnswerLookups(FetchRequest read, IReadOnlyList<(long SeqNr, PartitionBatch Batch)>? events)
     {
-        foreach (var lookup in _lookups.Where(l => ReferenceEquals(l.Read, read)).ToList())
+        foreach (var lookup in _lookups.WaitingFor(read))
         {
             _lookups.Remove(lookup);
             if (events is null)
@@ -95,11 +90,14 @@ public sealed partial class PartitionEngine
                 lease.CancelRequested = true; // the worker learns it from its next heartbeat
                 break;
             default:
-                if (!_window.Remove(seq) && !_due.Remove(seq) && Log.IsFresh(seq) && _window.IsNotLoaded(seq))
-                    _window.NotLoaded[(int)(seq & 0xF)] = Math.Max(0, _window.NotLoaded[(int)(seq & 0xF)] - 1);
+                if (!_window.Remove(seq) && !_schedule.RemoveDue(seq) && Durable.IsFresh(seq) && _window.IsNotLoaded(seq))
+                {
+                    var p = new TaskSeq(seq).Priority;
+                    _window.NotLoaded[p] = Math.Max(0, _window.NotLoaded[p] - 1);
+                }
                 break;
         }
-        _settling[seq] = TaskStatus.Cancelled;
+        _pending.MarkSettling(seq, TaskStatus.Cancelled);
         Append([BatchEntry.Of(EntryKind.Cancelled, seq)], replyTo, new Cancelled(cancel.TaskId));
     }
 
@@ -116,19 +114,19 @@ public sealed partial class PartitionEngine
         int attempt = 0, maxAttempts = 0;
         long runAt = 0;
         string? error = null;
-        if (Log.Exceptions.TryGetValue(seq, out var e))
+        if (Durable.Exceptions.TryGetValue(seq, out var e))
         {
             (attempt, maxAttempts, runAt, error) = (e.Attempt, e.MaxAttempts, e.RunAtMs, e.Reason);
         }
         if (_leases.TryGet(seq, out var lease)) (attempt, maxAttempts) = (lease.Attempt, lease.MaxAttempts);
-        _fx.Reply(replyTo, new TaskInfo(get.TaskId, _id.Queue, status, (int)(seq & 0xF), attempt, maxAttempts, runAt, error, _id.Namespace));
+        _fx.Reply(replyTo, new TaskInfo(get.TaskId, _id.Queue, status, new TaskSeq(seq).Priority, attempt, maxAttempts, runAt, error, _id.Namespace));
     }
 
     public QueueStats Stats()
     {
         var now = _now();
-        long ready = Log.TotalFresh, delayed = 0, dead = 0;
-        foreach (var e in Log.Exceptions.Values)
+        long ready = Durable.TotalFresh, delayed = 0, dead = 0;
+        foreach (var e in Durable.Exceptions.Values)
         {
             switch (e.State)
             {
@@ -142,11 +140,11 @@ public sealed partial class PartitionEngine
         {
             if (lease.CancelRequested) continue;
             running++;
-            if (!Log.Exceptions.ContainsKey(lease.Seq)) ready--; // dispatched, hint not yet durable
+            if (!Durable.Exceptions.ContainsKey(lease.Seq)) ready--; // dispatched, hint not yet durable
         }
         long oldest = 0;
         foreach (var t in _window.Tasks) oldest = Math.Max(oldest, now - t.Task.EnqueuedAtMs);
-        return new QueueStats(_id.Queue, Math.Max(0, ready), delayed, running, dead, oldest, _pollers.Count, Log.Paused, 1, _id.Namespace);
+        return new QueueStats(_id.Queue, Math.Max(0, ready), delayed, running, dead, oldest, _pollers.Count, Durable.Paused, 1, _id.Namespace);
     }
 
     /// <summary>
@@ -156,19 +154,19 @@ public sealed partial class PartitionEngine
     public PartitionLoad Load()
     {
         var now = _now();
-        var waiting = Log.CountOf(TaskState.Scheduled) + Log.CountOf(TaskState.Failed);
-        var delayed = Math.Min(waiting, _delayed.Count);
+        var waiting = Durable.CountOf(TaskState.Scheduled) + Durable.CountOf(TaskState.Failed);
+        var delayed = Math.Min(waiting, _schedule.WaitingCount);
         long oldest = 0;
         foreach (var t in _window.Tasks) oldest = Math.Max(oldest, now - t.Task.EnqueuedAtMs);
-        return new PartitionLoad(Log.TotalFresh + waiting - delayed, delayed, _leases.Count, _pollers.Count, oldest, now);
+        return new PartitionLoad(Durable.TotalFresh + waiting - delayed, delayed, _leases.Count, _pollers.Count, oldest, now);
     }
 
     private void HandlePurge(object replyTo)
     {
-        var purged = Log.TotalFresh + Log.Exceptions.Values.Count(e => e.State != TaskState.Running);
+        var purged = Durable.TotalFresh + Durable.Exceptions.Values.Count(e => e.State != TaskState.Running);
         foreach (var lease in _leases.All)
-            if (!Log.Exceptions.ContainsKey(lease.Seq)) purged--;
-        var watermark = _nextCounter;
+            if (!Durable.Exceptions.ContainsKey(lease.Seq)) purged--;
+        var watermark = _pending.NextCounter;
         PurgeRuntime(watermark);
         Append([BatchEntry.Of(EntryKind.Purged, atMs: watermark)], replyTo, new QueuePurged(_id.Queue, Math.Max(0, purged), _id.Namespace));
     }
@@ -177,14 +175,14 @@ public sealed partial class PartitionEngine
     private void PurgeRuntime(long watermark)
     {
         _window.PurgeBelow(watermark);
-        _due.RemoveWhere(seq => (seq >> 4) < watermark);
+        _schedule.RemoveDueBelow(watermark);
     }
 
     private void HandleListDeadLetters(object replyTo, ListDeadLetters list)
     {
         if (TaskSpecRules.CheckDeadLetterLimit(list) is { } invalid) { _fx.Reply(replyTo, invalid); return; }
         var limit = list.Limit;
-        var candidates = Log.Exceptions.Values.Where(e => e.State == TaskState.Dead)
+        var candidates = Durable.Exceptions.Values.Where(e => e.State == TaskState.Dead)
             .Select(e => new DeadLetter(TaskIdOf(e.Seq), e.Attempt, e.Reason, e.UpdatedAtMs))
             .Where(d => d.IsAfter(list)).Order(DeadLetter.Order);
         var (items, more) = DeadLetterPage.Take(candidates, limit);
@@ -196,7 +194,7 @@ public sealed partial class PartitionEngine
         IEnumerable<long> seqs;
         if (requeue.TaskIds is null)
         {
-            seqs = Log.Exceptions.Values.Where(e => e.State == TaskState.Dead).Select(e => e.Seq).ToList();
+            seqs = Durable.Exceptions.Values.Where(e => e.State == TaskState.Dead).Select(e => e.Seq).ToList();
         }
         else
         {
@@ -211,7 +209,7 @@ public sealed partial class PartitionEngine
         }
         var now = _now();
         var entries = seqs.Distinct()
-            .Where(seq => Log.Exceptions.TryGetValue(seq, out var e) && e.State == TaskState.Dead && !_settling.ContainsKey(seq))
+            .Where(seq => Durable.Exceptions.TryGetValue(seq, out var e) && e.State == TaskState.Dead && !_pending.IsSettling(seq))
             .Select(seq => BatchEntry.Of(EntryKind.Requeued, seq, atMs: now)).ToArray();
         Append(entries, replyTo, new DeadLettersRequeued(_id.Queue, entries.Length, _id.Namespace));
     }

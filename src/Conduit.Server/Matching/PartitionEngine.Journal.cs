@@ -3,21 +3,21 @@ using Conduit.Server.Persistence;
 namespace Conduit.Server.Matching;
 
 // The journal behind the window: paging the backlog in, fetching due tasks, snapshots, relocating long-unsettled tasks.
-public sealed partial class PartitionEngine
+internal sealed partial class PartitionEngine
 {
     private void RequestReadIfNeeded()
     {
         if (_reading is not null) return;
-        if (_due.Count > 0)
+        if (_schedule.DueCount > 0)
         {
-            var events = _due.Select(seq => Log.Exceptions.TryGetValue(seq, out var e) ? e.EventSeqNr : 0)
+            var events = _schedule.Due.Select(seq => Durable.Exceptions.TryGetValue(seq, out var e) ? e.EventSeqNr : 0)
                 .Where(s => s > 0).Distinct().Order().Take(MaxFetchEvents).ToArray();
             if (events.Length > 0)
             {
                 _fx.Read(_reading = new FetchRequest(events));
                 return;
             }
-            _due.Clear();
+            _schedule.ClearDue();
         }
         var p = _window.HighestNotLoaded();
         if (p < 0 || _scanWaitsForNotice) return;
@@ -68,14 +68,14 @@ public sealed partial class PartitionEngine
         if (events.Count == 0)
         {
             // Past the end of what is durable with fresh tasks still counted: the count drifted. Reset it.
-            if (scan.FromSeqNr > Log.LastEventSeqNr) _window.NotLoaded[p] = 0;
+            if (scan.FromSeqNr > Durable.LastEventSeqNr) _window.NotLoaded[p] = 0;
             return;
         }
         var need = Math.Max(MinPageTasks, _o.ReadyWindow - _window.Count);
         var taken = 0;
         foreach (var (seqNr, batch) in events)
         {
-            if (seqNr > Log.LastEventSeqNr)
+            if (seqNr > Durable.LastEventSeqNr)
             {
                 // Durable, but the partition has not been told yet (the notice comes through the writer's mailbox,
                 // the read straight from the journal): stop here; the notice makes those tasks available.
@@ -88,7 +88,7 @@ public sealed partial class PartitionEngine
                 if (entry.Kind != EntryKind.Enqueued || entry.Task is not { } task || task.Priority != p
                     || task.Counter <= _window.LoadedUpTo[p]) continue;
                 _window.LoadedUpTo[p] = task.Counter;
-                if (!Log.IsFresh(task.Seq) || _settling.ContainsKey(task.Seq)) continue;
+                if (!Durable.IsFresh(task.Seq) || _pending.IsSettling(task.Seq)) continue;
                 _window.Add(new ReadyTask(task, 0, task.MaxAttempts, seqNr));
                 _window.NotLoaded[p] = Math.Max(0, _window.NotLoaded[p] - 1);
                 if (++taken >= need)
@@ -105,15 +105,15 @@ public sealed partial class PartitionEngine
     {
         var now = _now();
         var bySeqNr = events.ToDictionary(e => e.SeqNr, e => e.Batch);
-        foreach (var seq in _due.ToArray())
+        foreach (var seq in _schedule.Due.ToArray())
         {
-            if (!Log.Exceptions.TryGetValue(seq, out var e) || e.State is not (TaskState.Scheduled or TaskState.Failed) || e.RunAtMs > now)
+            if (!Durable.Exceptions.TryGetValue(seq, out var e) || e.State is not (TaskState.Scheduled or TaskState.Failed) || e.RunAtMs > now)
             {
-                _due.Remove(seq);
+                _schedule.RemoveDue(seq);
                 continue;
             }
             if (!bySeqNr.TryGetValue(e.EventSeqNr, out var batch)) continue;
-            _due.Remove(seq);
+            _schedule.RemoveDue(seq);
             var record = RecordIn(batch, seq);
             if (record is null) continue; // the event no longer holds it: nothing to deliver
             _window.Add(new ReadyTask(record, e.Attempt, e.MaxAttempts > 0 ? e.MaxAttempts : record.MaxAttempts, e.EventSeqNr));
@@ -135,10 +135,10 @@ public sealed partial class PartitionEngine
     public void OnHousekeeping()
     {
         var now = _now();
-        if (_outstanding > 0 || _relocation is not null || now - _lastPersistedAtMs < _o.CompactAtRestAfterMs) return;
-        var since = Log.LastEventSeqNr - _lastSnapshotSeqNr;
+        if (_pending.Outstanding > 0 || _relocation is not null || now - _lastPersistedAtMs < _o.CompactAtRestAfterMs) return;
+        var since = Durable.LastEventSeqNr - _lastSnapshotSeqNr;
         if (since <= 0 || !(_compactionPending || since >= Math.Max(1, _o.SnapshotEvery / 4))) return;
-        Snapshot(Log.LastEventSeqNr, now);
+        Snapshot(Durable.LastEventSeqNr, now);
     }
 
     /// <summary>A snapshot or a delete did not happen (storage trouble): the next quiet moment tries again.</summary>
@@ -153,10 +153,10 @@ public sealed partial class PartitionEngine
         _lastSnapshotSeqNr = seqNr;
         _compactionPending = false;
         // Events below the oldest one still needed carry nothing a recovery or a page-in needs once the snapshot is saved.
-        var oldest = Log.OldestNeededEvent();
+        var oldest = Durable.OldestNeededEvent();
         var deleteUpTo = oldest == 0 ? seqNr : Math.Min(seqNr, oldest - 1);
-        Log.Prune(now - _o.IdempotencyRetentionMs);
-        _fx.SaveSnapshot(Log.ToSnapshot(), seqNr, deleteUpTo);
+        Durable.Prune(now - _o.IdempotencyRetentionMs);
+        _fx.SaveSnapshot(Durable.ToSnapshot(), seqNr, deleteUpTo);
         StartRelocation(seqNr);
     }
 
@@ -169,7 +169,7 @@ public sealed partial class PartitionEngine
     {
         if (_relocation is not null) return;
         var before = seqNr - 2L * _o.SnapshotEvery;
-        var events = Log.Exceptions.Values.Where(e => e.EventSeqNr < before && e.EventSeqNr > 0)
+        var events = Durable.Exceptions.Values.Where(e => e.EventSeqNr < before && e.EventSeqNr > 0)
             .Select(e => e.EventSeqNr).Distinct().Order().Take(MaxFetchEvents / 4).ToArray();
         if (events.Length == 0) return;
         _fx.Read(_relocation = new FetchRequest(events, ForRelocation: true));
@@ -181,7 +181,7 @@ public sealed partial class PartitionEngine
         var bytes = 0L;
         var wanted = events.ToDictionary(e => e.SeqNr, e => e.Batch);
         // One write's worth at a time (entries and bytes); the rest moves at the next snapshot.
-        foreach (var e in Log.Exceptions.Values)
+        foreach (var e in Durable.Exceptions.Values)
         {
             if (entries.Count >= _o.MaxWriteBatch || bytes >= _o.MaxWriteBatchBytes) break;
             if (!wanted.TryGetValue(e.EventSeqNr, out var batch) || RecordIn(batch, e.Seq) is not { } record) continue;

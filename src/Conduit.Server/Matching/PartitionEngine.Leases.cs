@@ -3,7 +3,7 @@ using Conduit.Server.Persistence;
 namespace Conduit.Server.Matching;
 
 // Leases: heartbeat, complete, fail, and what happens when a lease runs out.
-public sealed partial class PartitionEngine
+internal sealed partial class PartitionEngine
 {
     private void HandleHeartbeat(object replyTo, Heartbeat heartbeat)
     {
@@ -41,7 +41,7 @@ public sealed partial class PartitionEngine
     {
         _leases.Remove(lease.Seq);
         if (lease.CancelRequested) return new Rejected(ErrorCode.UnknownLease, $"task {TaskIdOf(lease.Seq)} was cancelled");
-        _settling[lease.Seq] = TaskStatus.Completed;
+        _pending.MarkSettling(lease.Seq, TaskStatus.Completed);
         return null;
     }
 

@@ -10,8 +10,15 @@ namespace Conduit.Server.Matching;
 /// what makes a task dispatchable (enqueue, retry, requeue) happens once its event is durable
 /// (<see cref="OnPersisted"/>), so nothing is handed out before it is acknowledged-safe.
 /// </para>
+/// <para>
+/// The state is held by parts that each own their fields and are tested alone: <see cref="Durable"/> (what the
+/// journal says), <see cref="ReadyWindow"/>, <see cref="LeaseTable"/>, <see cref="WaitingPollers"/>,
+/// <see cref="DelaySchedule"/>, <see cref="PendingWrites"/> and <see cref="PendingLookups"/>. The engine composes
+/// them: every decision that needs more than one part is made here. What is left as fields is the journal's read and
+/// compaction bookkeeping (PartitionEngine.Journal.cs).
+/// </para>
 /// </summary>
-public sealed partial class PartitionEngine
+internal sealed partial class PartitionEngine
 {
     private const int MaxReasonLength = 2000;
     private const int MinPageTasks = 64;
@@ -25,16 +32,10 @@ public sealed partial class PartitionEngine
     private readonly ReadyWindow _window = new();
     private readonly LeaseTable _leases = new();
     private readonly LeaseSigner _signer;
-    private readonly LinkedList<Waiter> _pollers = new();
-    private readonly Dictionary<long, LinkedListNode<Waiter>> _pollersById = new();
-    private readonly Dictionary<long, long> _pollIdsByFrontendId = new();
-    private readonly PriorityQueue<long, long> _delayed = new();
-    private readonly HashSet<long> _due = [];
-    private readonly Dictionary<string, long> _pendingKeys = new(StringComparer.Ordinal);
-    private readonly Dictionary<long, TaskStatus> _settling = new();
-    private readonly List<Lookup> _lookups = [];
-    private long _nextCounter;
-    private long _outstanding;
+    private readonly WaitingPollers _pollers = new();
+    private readonly DelaySchedule _schedule = new();
+    private readonly PendingWrites _pending;
+    private readonly PendingLookups _lookups = new();
     /// <summary>The window's read in flight (a scan or a fetch of due tasks); a page for any other request is ignored.</summary>
     private ReadRequest? _reading;
     /// <summary>The relocation read in flight.</summary>
@@ -44,11 +45,8 @@ public sealed partial class PartitionEngine
     private long _lastSnapshotSeqNr;
     private long _lastPersistedAtMs;
     private bool _compactionPending;
-    private long _nextPollId;
 
-    private sealed record Waiter(long Id, object ReplyTo, int MaxTasks, long LeaseMs, long FrontendPollId);
-
-    public PartitionEngine(PartitionId id, PartitionOptions options, PartitionLog log, IPartitionEffects effects,
+    public PartitionEngine(PartitionId id, PartitionOptions options, DurablePartitionState durable, IPartitionEffects effects,
         Func<long>? nowMs = null, Random? random = null)
     {
         _id = id;
@@ -56,19 +54,19 @@ public sealed partial class PartitionEngine
         _fx = effects;
         _now = nowMs ?? (() => DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
         _random = random ?? Random.Shared;
-        Log = log;
-        _signer = new LeaseSigner(log.LeaseKey
+        Durable = durable;
+        _signer = new LeaseSigner(durable.LeaseKey
             ?? throw new InvalidOperationException($"partition {id} has no lease key: its engine starts after the owner epoch, which makes it"));
-        _nextCounter = log.NextCounter;
-        _lastSnapshotSeqNr = log.LastEventSeqNr;
-        Array.Copy(log.FreshCount, _window.NotLoaded, log.FreshCount.Length);
+        _pending = new PendingWrites(durable.NextCounter);
+        _lastSnapshotSeqNr = durable.LastEventSeqNr;
+        Array.Copy(durable.FreshCount, _window.NotLoaded, durable.FreshCount.Length);
         var now = _now();
-        foreach (var e in log.Exceptions.Values)
+        foreach (var e in durable.Exceptions.Values)
         {
             switch (e.State)
             {
                 case TaskState.Scheduled or TaskState.Failed:
-                    _delayed.Enqueue(e.Seq, e.RunAtMs);
+                    _schedule.Add(e.Seq, e.RunAtMs);
                     break;
                 case TaskState.Running:
                     // Possibly still running somewhere: hold it for one lease timeout (docs/ownership-and-failover.md).
@@ -84,20 +82,20 @@ public sealed partial class PartitionEngine
         RequestReadIfNeeded(); // page the backlog in before the first poll asks
     }
 
-    public PartitionLog Log { get; }
+    public DurablePartitionState Durable { get; }
 
     /// <summary>
     /// Whether <see cref="OnTick"/> has anything to do: leases to expire, delayed or due tasks, backlog still to page
     /// in. An idle partition needs no timer, so thousands of quiet queues cost no CPU.
     /// </summary>
-    public bool NeedsTick => _leases.Count > 0 || _delayed.Count > 0 || _due.Count > 0 || _window.HighestNotLoaded() >= 0;
+    public bool NeedsTick => _leases.Count > 0 || _schedule.WaitingCount > 0 || _schedule.DueCount > 0 || _window.HighestNotLoaded() >= 0;
     public int WindowCount => _window.Count;
     public int WaitingPollers => _pollers.Count;
-    public long Outstanding => _outstanding;
+    public long Outstanding => _pending.Outstanding;
 
     /// <summary>Nothing to do and nothing to remember in memory: no tasks, no leases, no pollers, nothing being written.</summary>
-    public bool IsIdle => _outstanding == 0 && _pollers.Count == 0 && _leases.Count == 0 && _window.Count == 0
-                          && Log.TotalFresh == 0 && Log.Exceptions.Count == 0;
+    public bool IsIdle => _pending.Outstanding == 0 && _pollers.Count == 0 && _leases.Count == 0 && _window.Count == 0
+                          && Durable.TotalFresh == 0 && Durable.Exceptions.Count == 0;
 
     public void Handle(object replyTo, IPartitionRequest request)
     {
@@ -140,9 +138,9 @@ public sealed partial class PartitionEngine
         {
             if (TaskSpecRules.Check(spec, _o, now) is { } error) { _fx.Reply(replyTo, error); return; }
         }
-        if (_outstanding + specs.Length > _o.OutstandingWriteLimit)
+        if (_pending.Outstanding + specs.Length > _o.OutstandingWriteLimit)
         {
-            Reject(replyTo, ErrorCode.Overloaded, $"partition {_id} has {_outstanding} writes outstanding; retry with backoff");
+            Reject(replyTo, ErrorCode.Overloaded, $"partition {_id} has {_pending.Outstanding} writes outstanding; retry with backoff");
             return;
         }
         var results = new Enqueued[specs.Length];
@@ -151,12 +149,12 @@ public sealed partial class PartitionEngine
         {
             var spec = specs[i];
             var key = spec.IdempotencyKey;
-            if (key is not null && (Log.IdempotencyKeys.TryGetValue(key, out var known) ? known.Seq : _pendingKeys.GetValueOrDefault(key)) is var original and > 0)
+            if (key is not null && (Durable.IdempotencyKeys.TryGetValue(key, out var known) ? known.Seq : _pending.SeqOfKey(key)) is var original and > 0)
             {
                 results[i] = new Enqueued(TaskIdOf(original), Duplicate: true);
                 continue;
             }
-            var seq = TaskId.MakeSeq(_nextCounter++, spec.Priority);
+            var seq = TaskSeq.Of(_pending.TakeCounter(), spec.Priority).Value;
             var runAt = spec.RunAtUnixMs ?? now + spec.DelayMs;
             var record = new TaskRecord
             {
@@ -164,7 +162,7 @@ public sealed partial class PartitionEngine
                 RunAtMs = Math.Max(runAt, now), MaxAttempts = spec.MaxAttempts > 0 ? spec.MaxAttempts : _o.DefaultMaxAttempts,
                 IdempotencyKey = key,
             };
-            if (key is not null) _pendingKeys[key] = seq;
+            if (key is not null) _pending.AddKey(key, seq);
             entries.Add(new BatchEntry { Kind = EntryKind.Enqueued, Seq = seq, Task = record });
             results[i] = new Enqueued(TaskIdOf(seq), Duplicate: false);
         }
@@ -178,11 +176,9 @@ public sealed partial class PartitionEngine
     {
         if (TaskSpecRules.CheckPoll(poll, _o) is { } invalid) { _fx.Reply(replyTo, invalid); return; }
 
-        var waiter = new Waiter(++_nextPollId, replyTo, poll.MaxTasks, poll.LeaseMs > 0 ? poll.LeaseMs : _o.LeaseTimeoutMs, poll.PollId);
-        _pollersById[waiter.Id] = _pollers.AddLast(waiter);
-        if (poll.PollId != 0) _pollIdsByFrontendId[poll.PollId] = waiter.Id;
+        var waiter = _pollers.Add(replyTo, poll.MaxTasks, poll.LeaseMs > 0 ? poll.LeaseMs : _o.LeaseTimeoutMs, poll.PollId);
         TryDispatch();
-        if (!_pollersById.ContainsKey(waiter.Id)) return;
+        if (!_pollers.Contains(waiter.Id)) return;
         // Answer empty a little before the client's wait runs out, so the answer arrives in time.
         var margin = Math.Min(100, poll.WaitMs / 10);
         if (poll.WaitMs - margin <= 0) OnPollDeadline(waiter.Id);
@@ -191,23 +187,16 @@ public sealed partial class PartitionEngine
 
     public void OnPollDeadline(long pollId)
     {
-        if (!_pollersById.Remove(pollId, out var node)) return;
-        _pollers.Remove(node);
-        ForgetFrontendId(node.Value);
-        _fx.Reply(node.Value.ReplyTo, new Polled([]));
+        if (!_pollers.TryRemove(pollId, out var waiter)) return;
+        _fx.Reply(waiter.ReplyTo, new Polled([]));
     }
 
     /// <summary>A frontend no longer needs this wait (another partition answered): answer it empty now.</summary>
     private void CancelWaiting(long frontendPollId)
     {
-        if (!_pollIdsByFrontendId.TryGetValue(frontendPollId, out var id)) return;
+        if (!_pollers.TryFindByFrontendId(frontendPollId, out var id)) return;
         _fx.CancelPollDeadline(id);
         OnPollDeadline(id);
-    }
-
-    private void ForgetFrontendId(Waiter waiter)
-    {
-        if (waiter.FrontendPollId != 0) _pollIdsByFrontendId.Remove(waiter.FrontendPollId);
     }
 
     /// <summary>Takes back leased tasks that were never handed to a worker; they are ready again at once, with the attempt not used up.</summary>
@@ -229,27 +218,22 @@ public sealed partial class PartitionEngine
     /// <summary>Answers every waiting poller with <paramref name="reply"/> (the partition is going away).</summary>
     public void AbandonPollers(object reply)
     {
-        foreach (var lookup in _lookups) _fx.Reply(lookup.ReplyTo, reply is Polled ? new Rejected(ErrorCode.Unavailable, $"partition {_id} is moving; retry") : reply);
+        foreach (var lookup in _lookups.All) _fx.Reply(lookup.ReplyTo, reply is Polled ? new Rejected(ErrorCode.Unavailable, $"partition {_id} is moving; retry") : reply);
         _lookups.Clear();
-        foreach (var waiter in _pollers) _fx.Reply(waiter.ReplyTo, reply);
+        foreach (var waiter in _pollers.All) _fx.Reply(waiter.ReplyTo, reply);
         _pollers.Clear();
-        _pollersById.Clear();
-        _pollIdsByFrontendId.Clear();
     }
 
     /// <summary>Hands ready tasks to waiting pollers, highest priority first, never ahead of a higher-priority backlog still in the journal.</summary>
     private void TryDispatch()
     {
-        if (!Log.Paused && _pollers.Count > 0 && _window.Count > 0)
+        if (!Durable.Paused && _pollers.Count > 0 && _window.Count > 0)
         {
             var now = _now();
             List<BatchEntry>? hints = null;
-            while (_pollers.First is { } node && CanDispatchBest())
+            while (_pollers.Count > 0 && CanDispatchBest())
             {
-                var waiter = node.Value;
-                _pollers.RemoveFirst();
-                _pollersById.Remove(waiter.Id);
-                ForgetFrontendId(waiter);
+                var waiter = _pollers.TakeOldest();
                 _fx.CancelPollDeadline(waiter.Id);
                 var tasks = new List<LeasedTask>(Math.Min(waiter.MaxTasks, _window.Count));
                 long bytes = 0;
@@ -289,7 +273,7 @@ public sealed partial class PartitionEngine
         var lease = new Lease
         {
             Seq = task.Seq, Attempt = ready.Attempt + 1, MaxAttempts = ready.MaxAttempts, EnqueuedAtMs = task.EnqueuedAtMs,
-            LeaseMs = leaseMs, Nonce = LeaseSigner.NewNonce(), Epoch = Log.Epoch, ExpiresAtMs = now + leaseMs,
+            LeaseMs = leaseMs, Nonce = LeaseSigner.NewNonce(), Epoch = Durable.Epoch, ExpiresAtMs = now + leaseMs,
         };
         _leases.Add(lease);
         hints.Add(new BatchEntry
@@ -316,20 +300,19 @@ public sealed partial class PartitionEngine
 
     private void PromoteDue(long now)
     {
-        while (_delayed.TryPeek(out var seq, out var runAt) && runAt <= now)
+        while (_schedule.TryTakeReached(now, out var seq, out var runAt))
         {
-            _delayed.Dequeue();
-            if (Log.Exceptions.TryGetValue(seq, out var e) && e.State is TaskState.Scheduled or TaskState.Failed
-                && e.RunAtMs == runAt && !_leases.Contains(seq) && !_window.Contains(seq) && !_settling.ContainsKey(seq))
-                _due.Add(seq);
+            if (Durable.Exceptions.TryGetValue(seq, out var e) && e.State is TaskState.Scheduled or TaskState.Failed
+                && e.RunAtMs == runAt && !_leases.Contains(seq) && !_window.Contains(seq) && !_pending.IsSettling(seq))
+                _schedule.MarkDue(seq);
         }
     }
 
     /// <summary>Event <paramref name="seqNr"/> is durable: apply it and make what it enqueued or retried dispatchable.</summary>
     public void OnPersisted(PartitionBatch batch, long seqNr)
     {
-        _outstanding = Math.Max(0, _outstanding - batch.Entries.Length);
-        Log.Apply(batch, seqNr);
+        _pending.Persisted(batch.Entries.Length);
+        Durable.Apply(batch, seqNr);
         _lastPersistedAtMs = _now();
         _scanWaitsForNotice = false;
         foreach (var entry in batch.Entries)
@@ -338,18 +321,17 @@ public sealed partial class PartitionEngine
             {
                 case EntryKind.Enqueued:
                     var task = entry.Task!;
-                    if (task.IdempotencyKey is { } key && _pendingKeys.TryGetValue(key, out var pending) && pending == task.Seq)
-                        _pendingKeys.Remove(key);
-                    if (Log.IsFresh(task.Seq) && !_settling.ContainsKey(task.Seq)) MakeAvailable(task, seqNr);
-                    else if (Log.Exceptions.TryGetValue(task.Seq, out var scheduled) && scheduled.State == TaskState.Scheduled)
-                        _delayed.Enqueue(task.Seq, scheduled.RunAtMs);
+                    if (task.IdempotencyKey is { } key) _pending.KeyPersisted(key, task.Seq);
+                    if (Durable.IsFresh(task.Seq) && !_pending.IsSettling(task.Seq)) MakeAvailable(task, seqNr);
+                    else if (Durable.Exceptions.TryGetValue(task.Seq, out var scheduled) && scheduled.State == TaskState.Scheduled)
+                        _schedule.Add(task.Seq, scheduled.RunAtMs);
                     break;
                 case EntryKind.Retried or EntryKind.Requeued:
-                    if (Log.Exceptions.TryGetValue(entry.Seq, out var failed) && failed.State == TaskState.Failed)
-                        _delayed.Enqueue(entry.Seq, failed.RunAtMs);
+                    if (Durable.Exceptions.TryGetValue(entry.Seq, out var failed) && failed.State == TaskState.Failed)
+                        _schedule.Add(entry.Seq, failed.RunAtMs);
                     break;
                 case EntryKind.Completed or EntryKind.Cancelled:
-                    _settling.Remove(entry.Seq);
+                    _pending.ForgetSettling(entry.Seq);
                     break;
                 case EntryKind.Purged:
                     PurgeRuntime(entry.AtMs);
@@ -380,7 +362,7 @@ public sealed partial class PartitionEngine
 
     private void Append(BatchEntry[] entries, object? replyTo, object? reply)
     {
-        _outstanding += entries.Length;
+        _pending.Sent(entries.Length);
         _fx.Append(entries, replyTo, reply);
     }
 

@@ -77,9 +77,9 @@ public sealed class QueuePartition : ReceiveActor, IWithStash, IWithTimers, IPar
     {
         Receive<TaskWriter.Recovered>(recovered =>
         {
-            _engine = new PartitionEngine(_id, _options, recovered.Log, this);
+            _engine = new PartitionEngine(_id, _options, recovered.Durable, this);
             _log.Info("Partition {0} recovered at event {1}, epoch {2}: {3} ready, {4} other live tasks",
-                _id, recovered.Log.LastEventSeqNr, recovered.Log.Epoch, recovered.Log.TotalFresh, recovered.Log.Exceptions.Count);
+                _id, recovered.Durable.LastEventSeqNr, recovered.Durable.Epoch, recovered.Durable.TotalFresh, recovered.Durable.Exceptions.Count);
             Timers.StartPeriodicTimer("gossip", GossipTick.Instance, TimeSpan.FromMilliseconds(_options.GossipIntervalMs));
             Become(Active);
             TickIfNeeded();

@@ -4,7 +4,7 @@ namespace Conduit.Server.Matching;
 
 /// <summary>A task in memory with its payload, ready to hand out.</summary>
 /// <param name="Attempt">Deliveries made so far.</param>
-public sealed record ReadyTask(TaskRecord Task, int Attempt, int MaxAttempts, long EventSeqNr)
+internal sealed record ReadyTask(TaskRecord Task, int Attempt, int MaxAttempts, long EventSeqNr)
 {
     public long Seq => Task.Seq;
     public int Priority => Task.Priority;
@@ -15,7 +15,7 @@ public sealed record ReadyTask(TaskRecord Task, int Attempt, int MaxAttempts, lo
 /// first), plus, per priority, where paging stands: tasks of priority p with counter above
 /// <see cref="LoadedUpTo"/> are still only in the journal (<see cref="NotLoaded"/> of them are fresh).
 /// </summary>
-public sealed class ReadyWindow
+internal sealed class ReadyWindow
 {
     private static readonly Comparer<ReadyTask> Order = Comparer<ReadyTask>.Create((a, b) =>
     {
@@ -26,9 +26,9 @@ public sealed class ReadyWindow
     private readonly SortedSet<ReadyTask> _tasks = new(Order);
     private readonly Dictionary<long, ReadyTask> _bySeq = new();
 
-    public long[] LoadedUpTo { get; } = new long[PartitionLog.PriorityLevels];
-    public long[] ScanFrom { get; } = new long[PartitionLog.PriorityLevels];
-    public long[] NotLoaded { get; } = new long[PartitionLog.PriorityLevels];
+    public long[] LoadedUpTo { get; } = new long[DurablePartitionState.PriorityLevels];
+    public long[] ScanFrom { get; } = new long[DurablePartitionState.PriorityLevels];
+    public long[] NotLoaded { get; } = new long[DurablePartitionState.PriorityLevels];
 
     public int Count => _tasks.Count;
     public ReadyTask? Best => _tasks.Count == 0 ? null : _tasks.Min;
@@ -65,7 +65,11 @@ public sealed class ReadyWindow
     }
 
     /// <summary>Is <paramref name="seq"/> a fresh task that paging has not reached yet?</summary>
-    public bool IsNotLoaded(long seq) => (seq >> 4) > LoadedUpTo[(int)(seq & 0xF)];
+    public bool IsNotLoaded(long seq)
+    {
+        var task = new TaskSeq(seq);
+        return task.Counter > LoadedUpTo[task.Priority];
+    }
 
     /// <summary>Drops every task below <paramref name="counter"/> and forgets the journal's fresh backlog (after a purge).</summary>
     public void PurgeBelow(long counter)

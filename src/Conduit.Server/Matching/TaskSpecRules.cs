@@ -8,7 +8,7 @@ namespace Conduit.Server.Matching;
 /// refuses the whole batch and no partition takes part of it; a poll is checked before a router starts). Every limit is
 /// in bytes where size matters, and every number is bounded so no arithmetic on it can overflow.
 /// </summary>
-public static class TaskSpecRules
+internal static class TaskSpecRules
 {
     /// <summary>Most bytes (UTF-8) of all header names and values of one task.</summary>
     public const int MaxHeadersBytes = 64 * 1024;

@@ -12,13 +12,13 @@ namespace Conduit.Server.Matching;
 /// On start it recovers the partition's durable state, persists a new owner epoch (the fence, see
 /// docs/ownership-and-failover.md) and hands the state to the partition.
 /// </summary>
-public sealed class TaskWriter : UntypedPersistentActor, IWithTimers
+internal sealed class TaskWriter : UntypedPersistentActor, IWithTimers
 {
     /// <summary>Make <paramref name="Entries"/> durable, then send <paramref name="Reply"/> to <paramref name="ReplyTo"/>.</summary>
     public sealed record Append(BatchEntry[] Entries, IActorRef? ReplyTo, object? Reply);
     /// <param name="Answered">How many appends this writer has answered so far, in the order it got them (<see cref="UnansweredAppends"/>).</param>
     public sealed record Persisted(PartitionBatch Batch, long SeqNr, long Answered = 0);
-    public sealed record Recovered(PartitionLog Log);
+    public sealed record Recovered(DurablePartitionState Durable);
     /// <param name="Answered">How many appends this writer answered before it stopped; the partition answers the rest.</param>
     public sealed record Failed(Exception Cause, long Answered = 0);
     public sealed record SaveSnapshotRequest(PartitionSnapshot Snapshot, long SeqNr, long DeleteEventsUpTo);
@@ -40,7 +40,7 @@ public sealed class TaskWriter : UntypedPersistentActor, IWithTimers
     private readonly LinkedList<Append> _buffer = new();
     private readonly LinkedList<List<Append>> _inFlight = new();
     private readonly Dictionary<long, long> _deleteAfterSnapshot = new();
-    private PartitionLog? _recovering = new();
+    private DurablePartitionState? _recovering = new();
     /// <summary>Appends answered so far, in the order they came (every append is answered exactly once, in order).</summary>
     private long _answered;
 
@@ -63,7 +63,7 @@ public sealed class TaskWriter : UntypedPersistentActor, IWithTimers
         switch (message)
         {
             case SnapshotOffer offer when offer.Snapshot is PartitionSnapshot snapshot:
-                _recovering = PartitionLog.FromSnapshot(snapshot, offer.Metadata.SequenceNr);
+                _recovering = DurablePartitionState.FromSnapshot(snapshot, offer.Metadata.SequenceNr);
                 break;
             case PartitionBatch batch:
                 _recovering!.Apply(batch, LastSequenceNr);

@@ -64,7 +64,7 @@ public sealed partial class BatchEntry
         new() { Kind = kind, Seq = seq, Attempt = attempt, AtMs = atMs, Reason = reason };
 }
 
-/// <summary>A task as enqueued. <see cref="Seq"/> is <c>counter &lt;&lt; 4 | priority</c>.</summary>
+/// <summary>A task as enqueued. <see cref="Seq"/> is a packed <see cref="TaskSeq"/>, <c>counter &lt;&lt; 4 | priority</c>.</summary>
 [MemoryPackable(GenerateType.VersionTolerant)]
 public sealed partial class TaskRecord
 {
@@ -76,8 +76,8 @@ public sealed partial class TaskRecord
     [MemoryPackOrder(5)] public int MaxAttempts { get; set; }
     [MemoryPackOrder(6)] public string? IdempotencyKey { get; set; }
 
-    [MemoryPackIgnore] public long Counter => Seq >> 4;
-    [MemoryPackIgnore] public int Priority => (int)(Seq & 0xF);
+    [MemoryPackIgnore] public long Counter => new TaskSeq(Seq).Counter;
+    [MemoryPackIgnore] public int Priority => new TaskSeq(Seq).Priority;
     [MemoryPackIgnore] public bool IsScheduled => RunAtMs > EnqueuedAtMs;
 }
 
@@ -109,8 +109,8 @@ public sealed partial class TaskEntry
     [MemoryPackOrder(9)] public long Nonce { get; set; }
     [MemoryPackOrder(10)] public long DispatchEpoch { get; set; }
 
-    [MemoryPackIgnore] public long Counter => Seq >> 4;
-    [MemoryPackIgnore] public int Priority => (int)(Seq & 0xF);
+    [MemoryPackIgnore] public long Counter => new TaskSeq(Seq).Counter;
+    [MemoryPackIgnore] public int Priority => new TaskSeq(Seq).Priority;
 }
 
 /// <summary>

@@ -8,21 +8,21 @@ namespace Conduit.Server.Tests.Matching;
 /// Drives a <see cref="PartitionEngine"/> without Akka: an in-memory journal stands in for the writer (appends
 /// become events when <see cref="Flush"/> runs), reads are served from it, and time is a number the test moves.
 /// </summary>
-public sealed class EngineHarness : IPartitionEffects
+internal sealed class EngineHarness : IPartitionEffects
 {
     public static readonly PartitionId Id = PartitionId.Of("q", 0);
 
     private readonly List<(BatchEntry[] Entries, object? ReplyTo, object? Reply)> _pending = [];
     private readonly Queue<ReadRequest> _reads = new();
 
-    public EngineHarness(PartitionOptions? options = null, PartitionLog? log = null)
+    public EngineHarness(PartitionOptions? options = null, DurablePartitionState? log = null)
     {
         Options = options ?? new PartitionOptions();
-        Engine = new PartitionEngine(Id, Options, ClaimEpoch(log ?? new PartitionLog()), this, () => Now, new Random(42));
+        Engine = new PartitionEngine(Id, Options, ClaimEpoch(log ?? new DurablePartitionState()), this, () => Now, new Random(42));
     }
 
     /// <summary>What the writer does before the engine starts: a new owner epoch, with the lease key on the first.</summary>
-    private PartitionLog ClaimEpoch(PartitionLog log)
+    private DurablePartitionState ClaimEpoch(DurablePartitionState log)
     {
         var entry = BatchEntry.Of(EntryKind.OwnerEpochStarted, atMs: log.Epoch + 1);
         if (log.LeaseKey is null) entry.LeaseKey = LeaseSigner.NewKey();
@@ -160,7 +160,7 @@ public sealed class EngineHarness : IPartitionEffects
         _pending.Clear();
         _reads.Clear();
         PollDeadlines.Clear();
-        var log = LastSnapshot is { } s ? PartitionLog.FromSnapshot(s.Snapshot, s.SeqNr) : new PartitionLog();
+        var log = LastSnapshot is { } s ? DurablePartitionState.FromSnapshot(s.Snapshot, s.SeqNr) : new DurablePartitionState();
         foreach (var (seqNr, batch) in Journal.Where(e => e.SeqNr > (LastSnapshot?.SeqNr ?? 0))) log.Apply(batch, seqNr);
         Engine = new PartitionEngine(Id, Options, ClaimEpoch(log), this, () => Now, new Random(7));
         Settle();

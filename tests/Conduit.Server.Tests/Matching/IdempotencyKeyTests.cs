@@ -19,10 +19,10 @@ public sealed class IdempotencyKeyTests
             h.Enqueue($"t{i}", key: $"k{i}");
             h.Call(new Complete(Assert.Single(h.Poll()).LeaseToken));
         }
-        Assert.Equal(31, h.Engine.Log.IdempotencyKeys.Count);
+        Assert.Equal(31, h.Engine.Durable.IdempotencyKeys.Count);
         h.Advance(2000);
         for (var i = 0; i < 10; i++) h.Call(new PauseQueue("q")); // events enough for a snapshot
-        Assert.Equal(["k-dead"], h.Engine.Log.IdempotencyKeys.Keys);
+        Assert.Equal(["k-dead"], h.Engine.Durable.IdempotencyKeys.Keys);
         Assert.Equal(dead.TaskId, Assert.IsType<Enqueued>(h.Call(new Enqueue("q", Spec("again", key: "k-dead")))).TaskId);
     }
 }

@@ -390,11 +390,11 @@ public sealed class PartitionEngineTests
         var leased = h.Poll(max: 4);
         h.Call(new Fail(leased[0].LeaseToken, "x"));
         h.Call(new Complete(leased[1].LeaseToken));
-        var fromEvents = new PartitionLog();
+        var fromEvents = new DurablePartitionState();
         foreach (var (seqNr, batch) in h.Journal) fromEvents.Apply(batch, seqNr);
         var snapshot = fromEvents.ToSnapshot();
         var bytes = MemoryPack.MemoryPackSerializer.Serialize(snapshot);
-        var restored = PartitionLog.FromSnapshot(MemoryPack.MemoryPackSerializer.Deserialize<PartitionSnapshot>(bytes)!, fromEvents.LastEventSeqNr);
+        var restored = DurablePartitionState.FromSnapshot(MemoryPack.MemoryPackSerializer.Deserialize<PartitionSnapshot>(bytes)!, fromEvents.LastEventSeqNr);
         Assert.Equal(MemoryPack.MemoryPackSerializer.Serialize(snapshot), MemoryPack.MemoryPackSerializer.Serialize(restored.ToSnapshot()));
         Assert.Equal(fromEvents.TotalFresh, restored.TotalFresh);
         Assert.Equal(fromEvents.Exceptions.Count, restored.Exceptions.Count);

@@ -18,7 +18,7 @@ public sealed class TaskWriterTests() : TestKit("akka.loglevel = WARNING")
     {
         var writer = Sys.ActorOf(TaskWriter.Props("writer-" + Guid.NewGuid().ToString("N"), options, partition.Ref));
         var recovered = partition.ExpectMsg<TaskWriter.Recovered>(TimeSpan.FromSeconds(10));
-        Assert.Equal(1, recovered.Log.Epoch); // the first owner persisted epoch 1 before anything else
+        Assert.Equal(1, recovered.Durable.Epoch); // the first owner persisted epoch 1 before anything else
         return writer;
     }
 
@@ -84,7 +84,7 @@ public sealed class TaskWriterTests() : TestKit("akka.loglevel = WARNING")
         ExpectTerminated(writer);
         Sys.ActorOf(TaskWriter.Props(id, new PartitionOptions(), partition.Ref));
         var recovered = partition.FishForMessage<TaskWriter.Recovered>(_ => true, TimeSpan.FromSeconds(10));
-        Assert.Equal((2L, 2L), (recovered.Log.Epoch, recovered.Log.TotalFresh));
+        Assert.Equal((2L, 2L), (recovered.Durable.Epoch, recovered.Durable.TotalFresh));
     }
 
     private static long TaskIdSeq(long counter) => Conduit.Protocol.TaskId.MakeSeq(counter, 5);

@@ -13,7 +13,7 @@ namespace Conduit.Server.Matching;
 /// (a purge settles a range in which running tasks stay running).
 /// </para>
 /// </summary>
-public sealed class PartitionLog
+internal sealed class DurablePartitionState
 {
     public const int PriorityLevels = TaskSpec.MaxPriority + 1;
     private const int RecentlyCancelledLimit = 10_000;
@@ -46,7 +46,7 @@ public sealed class PartitionLog
 
     public bool IsFresh(long seq)
     {
-        var counter = seq >> 4;
+        var counter = new TaskSeq(seq).Counter;
         return counter < NextCounter && !Exceptions.ContainsKey(seq) && !Settled.Contains(counter);
     }
 
@@ -66,7 +66,7 @@ public sealed class PartitionLog
 
     public TaskStatus? StatusOf(long seq, long nowMs)
     {
-        var counter = seq >> 4;
+        var counter = new TaskSeq(seq).Counter;
         if (counter <= 0 || counter >= NextCounter) return null;
         if (Exceptions.TryGetValue(seq, out var e))
         {
@@ -93,7 +93,7 @@ public sealed class PartitionLog
     private bool IsExceptionCounter(long counter)
     {
         for (var p = 0; p < PriorityLevels; p++)
-            if (Exceptions.ContainsKey((counter << 4) | (uint)p)) return true;
+            if (Exceptions.ContainsKey(TaskSeq.Of(counter, p).Value)) return true;
         return false;
     }
 
@@ -187,9 +187,9 @@ public sealed class PartitionLog
     {
         if (!Exceptions.TryGetValue(seq, out var e))
         {
-            var counter = seq >> 4;
+            var counter = new TaskSeq(seq).Counter;
             if (counter >= NextCounter || Settled.Contains(counter)) return; // nothing to move (double or stale change)
-            FreshCount[(int)(seq & 0xF)]--;
+            FreshCount[new TaskSeq(seq).Priority]--;
             e = new TaskEntry
             {
                 Seq = seq, EventSeqNr = EventOf(counter), MaxAttempts = dispatch?.MaxAttempts ?? 0,
@@ -214,7 +214,7 @@ public sealed class PartitionLog
 
     private void Settle(long seq)
     {
-        var counter = seq >> 4;
+        var counter = new TaskSeq(seq).Counter;
         if (Exceptions.Remove(seq, out var removed))
         {
             _exceptionCounts[(int)removed.State]--;
@@ -222,7 +222,7 @@ public sealed class PartitionLog
         else
         {
             if (counter >= NextCounter || Settled.Contains(counter)) return;
-            var p = (int)(seq & 0xF);
+            var p = new TaskSeq(seq).Priority;
             FreshCount[p] = Math.Max(0, FreshCount[p] - 1);
         }
         Settled.Add(counter);
@@ -257,7 +257,7 @@ public sealed class PartitionLog
         while (keep + 1 < _eventIndex.Count && _eventIndex[keep + 1].Counter <= firstFresh) keep++;
         if (keep > 0) _eventIndex.RemoveRange(0, keep);
         foreach (var (key, (seq, at)) in IdempotencyKeys.ToArray())
-            if (at < idempotencyCutoffMs && Settled.Contains(seq >> 4) && !Exceptions.ContainsKey(seq)) IdempotencyKeys.Remove(key);
+            if (at < idempotencyCutoffMs && Settled.Contains(new TaskSeq(seq).Counter) && !Exceptions.ContainsKey(seq)) IdempotencyKeys.Remove(key);
     }
 
     public PartitionSnapshot ToSnapshot()
@@ -280,24 +280,24 @@ public sealed class PartitionLog
         };
     }
 
-    public static PartitionLog FromSnapshot(PartitionSnapshot s, long snapshotSeqNr)
+    public static DurablePartitionState FromSnapshot(PartitionSnapshot s, long snapshotSeqNr)
     {
-        var log = new PartitionLog
+        var state = new DurablePartitionState
         {
             Epoch = s.Epoch, Paused = s.Paused, NextCounter = s.NextCounter, LastEventSeqNr = snapshotSeqNr,
             Settled = CounterSet.FromPairs(s.Settled), LeaseKey = s.LeaseKey is { Length: > 0 } key ? key : null,
         };
         foreach (var e in s.Exceptions)
         {
-            log.Exceptions[e.Seq] = e;
-            log._exceptionCounts[(int)e.State]++;
+            state.Exceptions[e.Seq] = e;
+            state._exceptionCounts[(int)e.State]++;
         }
-        Array.Copy(s.FreshCount, log.FreshCount, Math.Min(s.FreshCount.Length, log.FreshCount.Length));
-        for (var i = 0; i + 1 < s.EventIndex.Length; i += 2) log._eventIndex.Add((s.EventIndex[i], s.EventIndex[i + 1]));
+        Array.Copy(s.FreshCount, state.FreshCount, Math.Min(s.FreshCount.Length, state.FreshCount.Length));
+        for (var i = 0; i + 1 < s.EventIndex.Length; i += 2) state._eventIndex.Add((s.EventIndex[i], s.EventIndex[i + 1]));
         for (var i = 0; i < s.IdempotencyKeys.Length; i++)
-            log.IdempotencyKeys[s.IdempotencyKeys[i]] = (s.IdempotencySeqs[i], s.IdempotencyAtMs[i]);
-        foreach (var seq in s.RecentlyCancelled) log.RememberCancelled(seq);
-        return log;
+            state.IdempotencyKeys[s.IdempotencyKeys[i]] = (s.IdempotencySeqs[i], s.IdempotencyAtMs[i]);
+        foreach (var seq in s.RecentlyCancelled) state.RememberCancelled(seq);
+        return state;
     }
 
     private static TaskEntry Clone(TaskEntry e) => new()

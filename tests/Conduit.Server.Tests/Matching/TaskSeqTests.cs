@@ -1,0 +1,104 @@
+using Conduit.Protocol;
+using Conduit.Server.Persistence;
+using Xunit;
+
+namespace Conduit.Server.Tests.Matching;
+
+public sealed class TaskSeqTests
+{
+    [Theory(DisplayName = "a task sequence number packs the counter above four bits of priority, as task ids and journals have always carried it")]
+    [InlineData(1L, 0, 16L)]
+    [InlineData(1L, 9, 25L)]
+    [InlineData(123_456L, 5, 1_975_301L)]
+    [InlineData(42L, 7, 679L)]
+    public void PacksAsTheJournalDoes(long counter, int priority, long packed)
+    {
+        var seq = TaskSeq.Of(counter, priority);
+        Assert.Equal(packed, seq.Value);
+        Assert.Equal(packed, (counter << 4) | (uint)priority); // the layout journals and snapshots were written with
+        Assert.Equal((counter, priority), (seq.Counter, seq.Priority));
+    }
+
+    [Fact(DisplayName = "a large counter keeps its priority and comes back whole")]
+    public void LargeCounter()
+    {
+        var counter = long.MaxValue >> TaskSeq.PriorityBits;
+        var seq = TaskSeq.Of(counter, TaskSpec.MaxPriority);
+        Assert.Equal((counter, TaskSpec.MaxPriority), (seq.Counter, seq.Priority));
+    }
+
+    [Fact(DisplayName = "the same counter with another priority is another sequence number with that counter")]
+    public void WithPriority()
+    {
+        var seq = TaskSeq.Of(77, 3);
+        var other = seq.WithPriority(8);
+        Assert.NotEqual(seq, other);
+        Assert.Equal((77L, 8), (other.Counter, other.Priority));
+    }
+
+    [Fact(DisplayName = "task ids, task records and exception entries read counter and priority the same way")]
+    public void SameReadingEverywhere()
+    {
+        var seq = TaskSeq.Of(1_000_000, 6);
+        var id = new TaskId(PartitionId.Of("q", 2), seq);
+        Assert.Equal((seq.Counter, seq.Priority), (id.Counter, id.Priority));
+        Assert.Equal(seq.Value, TaskId.MakeSeq(1_000_000, 6));
+        var record = new TaskRecord { Seq = seq };
+        Assert.Equal((seq.Counter, seq.Priority), (record.Counter, record.Priority));
+        var entry = new TaskEntry { Seq = seq };
+        Assert.Equal((seq.Counter, seq.Priority), (entry.Counter, entry.Priority));
+    }
+}
+
+public sealed class TaskSeqJournalBytesTests
+{
+    // Bytes as journals and snapshots hold them; the serialized members are those main had before TaskSeq
+    // (only [MemoryPackIgnore] accessors changed), so these are the bytes existing journals contain.
+    private const string BatchHex =
+        "0184B200020000000B0108330408040408080004013700000000000000070807040808040437000000000000000300000001"
+        + "0203FFFFFFFF00E897B69A01000000E897B69A01000005000000FFFFFFFF000000000000000000000000FFFFFFFF00000000"
+        + "00000000000000000000000000000000FFFFFFFF0B0108010408040408080004032900000000000000FF0000000000000000"
+        + "00000000FFFFFFFF0000000000000000000000000000000000000000FFFFFFFF";
+    private const string SnapshotHex =
+        "0C08010814555404040404040402000000000000000004000000000000000200000001000000000000000300000000000000"
+        + "010000000B080801040408080804080837000000000000000C00000000000000040500000005000000000000000000000000"
+        + "000000000000000000000000000000FFFFFFFF000000000000000000000000000000000A0000000000000000000000000000"
+        + "0000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000"
+        + "000000000000000000000000000000000000000000000000000000000000000000000000000000FFFFFFFF";
+
+    private static PartitionBatch Batch() => new()
+    {
+        Entries =
+        [
+            new BatchEntry
+            {
+                Kind = EntryKind.Enqueued, Seq = TaskSeq.Of(3, 7),
+                Task = new TaskRecord { Seq = TaskSeq.Of(3, 7), Payload = [1, 2, 3], EnqueuedAtMs = 1_764_000_000_000, RunAtMs = 1_764_000_000_000, MaxAttempts = 5 },
+            },
+            BatchEntry.Of(EntryKind.Completed, TaskSeq.Of(2, 9)),
+        ],
+    };
+
+    private static PartitionSnapshot Snapshot() => new()
+    {
+        Epoch = 2, NextCounter = 4, Settled = [1, 3], FreshCount = new long[10],
+        Exceptions = [new TaskEntry { Seq = TaskSeq.Of(3, 7), EventSeqNr = 12, State = TaskState.Dead, Attempt = 5, MaxAttempts = 5 }],
+    };
+
+    [Fact(DisplayName = "a journal event is written with the same bytes as before, and its tasks read back with their counter and priority")]
+    public void BatchBytes()
+    {
+        Assert.Equal(BatchHex, Convert.ToHexString(MemoryPack.MemoryPackSerializer.Serialize(Batch())));
+        var read = MemoryPack.MemoryPackSerializer.Deserialize<PartitionBatch>(Convert.FromHexString(BatchHex))!;
+        Assert.Equal((3L, 7), (read.Entries[0].Task!.Counter, read.Entries[0].Task!.Priority));
+        Assert.Equal((2L, 9), (new TaskSeq(read.Entries[1].Seq).Counter, new TaskSeq(read.Entries[1].Seq).Priority));
+    }
+
+    [Fact(DisplayName = "a snapshot is written with the same bytes as before, and its exceptions read back with their counter and priority")]
+    public void SnapshotBytes()
+    {
+        Assert.Equal(SnapshotHex, Convert.ToHexString(MemoryPack.MemoryPackSerializer.Serialize(Snapshot())));
+        var read = MemoryPack.MemoryPackSerializer.Deserialize<PartitionSnapshot>(Convert.FromHexString(SnapshotHex))!;
+        Assert.Equal((3L, 7), (read.Exceptions[0].Counter, read.Exceptions[0].Priority));
+    }
+}
