@@ -18,6 +18,13 @@ internal enum GatewayKind
 /// cluster's own frontend or management actor in this process; the answer (or a refusal) goes back to the asker. The
 /// cluster's actors never see a client's actor reference, so nothing in the cluster replies to, watches or connects to a
 /// client, and nothing a client sends reaches the cluster except an admitted request.
+/// <para>
+/// Backpressure at the edge: each kind of request has its own bound on how many may be in the cluster at once
+/// (<see cref="GatewayOptions"/>); past it the request is answered <see cref="ErrorCode.Overloaded"/> at once and never
+/// reaches the cluster. A poll whose answer comes after the gateway gave up on it (and answered the client
+/// <see cref="ErrorCode.Unavailable"/>) has its tasks released back (<see cref="ReleaseTasks"/>), so they are not leased to
+/// nobody until their lease runs out.
+/// </para>
 /// </summary>
 internal sealed class GatewayActor : ReceiveActor, IWithTimers
 {
@@ -25,12 +32,14 @@ internal sealed class GatewayActor : ReceiveActor, IWithTimers
     private readonly GatewayKind _kind;
     private readonly RequestGate _gate;
     private readonly ILoggingAdapter _log;
+    private readonly InFlightLimit _inFlight;
     private int _unloggedRefusals;
     private string _lastUnlogged = "";
 
     /// <param name="log">The cluster system's logger, so the gateway's lines go where the node's do.</param>
-    public GatewayActor(IActorRef target, GatewayKind kind, RequestGate gate, ILoggingAdapter log)
+    public GatewayActor(IActorRef target, GatewayKind kind, RequestGate gate, ILoggingAdapter log, GatewayOptions? options = null)
     {
+        _inFlight = new InFlightLimit(options ?? new GatewayOptions());
         _target = target;
         _kind = kind;
         _gate = gate;
@@ -41,8 +50,11 @@ internal sealed class GatewayActor : ReceiveActor, IWithTimers
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    public static Props Props(IActorRef target, GatewayKind kind, RequestGate gate, ILoggingAdapter log) =>
-        Akka.Actor.Props.Create(() => new GatewayActor(target, kind, gate, log));
+    public static Props Props(IActorRef target, GatewayKind kind, RequestGate gate, ILoggingAdapter log, GatewayOptions? options = null) =>
+        Akka.Actor.Props.Create(() => new GatewayActor(target, kind, gate, log, options));
+
+    /// <summary>How long a poll's answer is still waited for after the gateway gave up on it, to release its tasks: 10 s.</summary>
+    public static readonly TimeSpan LateAnswerGrace = TimeSpan.FromSeconds(10);
 
     private void Handle(object message)
     {
@@ -70,10 +82,68 @@ internal sealed class GatewayActor : ReceiveActor, IWithTimers
             _target.Tell(request, ActorRefs.NoSender);
             return;
         }
+        var kind = InFlightLimit.KindOf(request);
+        if (!_inFlight.TryTake(kind))
+        {
+            client.Tell(_inFlight.Refusal(kind));
+            return;
+        }
         var timeout = RequestGate.AnswerTimeout(request);
-        _target.Ask<object>(request, timeout).ContinueWith(
-            t => client.Tell(t.IsCompletedSuccessfully ? t.Result : NoAnswer(t, timeout)),
+        if (request is Poll)
+        {
+            AskPoll(request, client, timeout);
+            return;
+        }
+        var inFlight = _inFlight;
+        _target.Ask<object>(request, timeout).ContinueWith(t =>
+            {
+                inFlight.Give(kind);
+                client.Tell(t.IsCompletedSuccessfully ? t.Result : NoAnswer(t, timeout));
+            },
             TaskContinuationOptions.ExecuteSynchronously);
+    }
+
+    /// <summary>
+    /// Asks for a poll's answer, answers the client by <paramref name="timeout"/> whatever happens, and keeps listening for
+    /// <see cref="LateAnswerGrace"/> longer: tasks that arrive after the client was answered are released back.
+    /// </summary>
+    private void AskPoll(IClientRequest poll, IActorRef client, TimeSpan timeout)
+    {
+        var target = _target;
+        var inFlight = _inFlight;
+        var answer = new OneAnswer();
+        var deadline = new CancellationTokenSource();
+        Task.Delay(timeout, deadline.Token).ContinueWith(_ =>
+            {
+                if (answer.TryTake()) client.Tell(NoAnswer(null, timeout));
+            },
+            CancellationToken.None, TaskContinuationOptions.OnlyOnRanToCompletion | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        target.Ask<object>(poll, timeout + LateAnswerGrace).ContinueWith(t =>
+            {
+                deadline.Cancel();
+                deadline.Dispose();
+                inFlight.Give(InFlightLimit.Kind.Poll);
+                if (answer.TryTake()) client.Tell(t.IsCompletedSuccessfully ? t.Result : NoAnswer(t, timeout));
+                else if (t.IsCompletedSuccessfully && t.Result is Polled { Tasks.Length: > 0 } late) Release(target, late);
+            },
+            TaskContinuationOptions.ExecuteSynchronously);
+    }
+
+    /// <summary>Gives the tasks of a poll nobody waits for any more back to their partitions: ready at once, no attempt used.</summary>
+    internal static void Release(IActorRef frontend, Polled late)
+    {
+        foreach (var group in late.Tasks.GroupBy(t => LeaseToken.TryParse(t.LeaseToken, out var l) ? l.Task.Partition.EntityId : ""))
+            if (group.Key.Length > 0)
+                frontend.Ask<object>(new ReleaseTasks(group.Select(t => t.LeaseToken).ToArray()), RequestGate.DefaultAnswerTimeout)
+                    .ContinueWith(t => _ = t.Exception, TaskContinuationOptions.OnlyOnFaulted);
+    }
+
+    /// <summary>Whoever takes it first answers the client; the other does not.</summary>
+    private sealed class OneAnswer
+    {
+        private int _taken;
+
+        public bool TryTake() => Interlocked.Exchange(ref _taken, 1) == 0;
     }
 
     /// <summary>
@@ -113,7 +183,7 @@ internal sealed class GatewayActor : ReceiveActor, IWithTimers
         public static readonly RefusalWindow Instance = new();
     }
 
-    private static Rejected NoAnswer(Task<object> ask, TimeSpan timeout) => ask.Exception?.InnerException is AskTimeoutException or null
+    private static Rejected NoAnswer(Task<object>? ask, TimeSpan timeout) => ask?.Exception?.InnerException is AskTimeoutException or null
         ? new Rejected(ErrorCode.Unavailable, $"the cluster did not answer within {timeout.TotalSeconds:0} s; the request may or may not have taken effect")
-        : new Rejected(ErrorCode.Unavailable, $"the cluster failed the request: {SafeText.Escape(ask.Exception.InnerException.Message, 200)}");
+        : new Rejected(ErrorCode.Unavailable, $"the cluster failed the request: {SafeText.Escape(ask!.Exception!.InnerException!.Message, 200)}");
 }
