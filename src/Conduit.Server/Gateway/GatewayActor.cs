@@ -19,9 +19,9 @@ internal enum GatewayKind
 /// cluster's actors never see a client's actor reference, so nothing in the cluster replies to, watches or connects to a
 /// client, and nothing a client sends reaches the cluster except an admitted request.
 /// <para>
-/// Backpressure at the edge: each kind of request has its own bound on how many may be in the cluster at once
-/// (<see cref="GatewayOptions"/>); past it the request is answered <see cref="ErrorCode.Overloaded"/> at once and never
-/// reaches the cluster. A poll whose answer comes after the gateway gave up on it (and answered the client
+/// Backpressure at the edge: each kind of request has its own bound on how many may be in the cluster at once, and
+/// enqueues are refused while they take longer than a target there (<see cref="GatewayOptions"/>); a refused request is
+/// answered <see cref="ErrorCode.Overloaded"/> at once and never reaches the cluster. A poll whose answer comes after the gateway gave up on it (and answered the client
 /// <see cref="ErrorCode.Unavailable"/>) has its tasks released back (<see cref="ReleaseTasks"/>), so they are not leased to
 /// nobody until their lease runs out.
 /// </para>
@@ -83,7 +83,8 @@ internal sealed class GatewayActor : ReceiveActor, IWithTimers
             return;
         }
         var kind = InFlightLimit.KindOf(request);
-        if (!_inFlight.TryTake(kind))
+        var takenAt = _inFlight.TryTake(kind);
+        if (takenAt < 0)
         {
             client.Tell(_inFlight.Refusal(kind));
             return;
@@ -91,59 +92,17 @@ internal sealed class GatewayActor : ReceiveActor, IWithTimers
         var timeout = RequestGate.AnswerTimeout(request);
         if (request is Poll)
         {
-            AskPoll(request, client, timeout);
+            var polls = _inFlight;
+            PollAsk.Run(_target, request, timeout, LateAnswerGrace, answer => client.Tell(answer), () => polls.Give(kind, takenAt));
             return;
         }
         var inFlight = _inFlight;
         _target.Ask<object>(request, timeout).ContinueWith(t =>
             {
-                inFlight.Give(kind);
+                inFlight.Give(kind, takenAt);
                 client.Tell(t.IsCompletedSuccessfully ? t.Result : NoAnswer(t, timeout));
             },
             TaskContinuationOptions.ExecuteSynchronously);
-    }
-
-    /// <summary>
-    /// Asks for a poll's answer, answers the client by <paramref name="timeout"/> whatever happens, and keeps listening for
-    /// <see cref="LateAnswerGrace"/> longer: tasks that arrive after the client was answered are released back.
-    /// </summary>
-    private void AskPoll(IClientRequest poll, IActorRef client, TimeSpan timeout)
-    {
-        var target = _target;
-        var inFlight = _inFlight;
-        var answer = new OneAnswer();
-        var deadline = new CancellationTokenSource();
-        Task.Delay(timeout, deadline.Token).ContinueWith(_ =>
-            {
-                if (answer.TryTake()) client.Tell(NoAnswer(null, timeout));
-            },
-            CancellationToken.None, TaskContinuationOptions.OnlyOnRanToCompletion | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
-        target.Ask<object>(poll, timeout + LateAnswerGrace).ContinueWith(t =>
-            {
-                deadline.Cancel();
-                deadline.Dispose();
-                inFlight.Give(InFlightLimit.Kind.Poll);
-                if (answer.TryTake()) client.Tell(t.IsCompletedSuccessfully ? t.Result : NoAnswer(t, timeout));
-                else if (t.IsCompletedSuccessfully && t.Result is Polled { Tasks.Length: > 0 } late) Release(target, late);
-            },
-            TaskContinuationOptions.ExecuteSynchronously);
-    }
-
-    /// <summary>Gives the tasks of a poll nobody waits for any more back to their partitions: ready at once, no attempt used.</summary>
-    internal static void Release(IActorRef frontend, Polled late)
-    {
-        foreach (var group in late.Tasks.GroupBy(t => LeaseToken.TryParse(t.LeaseToken, out var l) ? l.Task.Partition.EntityId : ""))
-            if (group.Key.Length > 0)
-                frontend.Ask<object>(new ReleaseTasks(group.Select(t => t.LeaseToken).ToArray()), RequestGate.DefaultAnswerTimeout)
-                    .ContinueWith(t => _ = t.Exception, TaskContinuationOptions.OnlyOnFaulted);
-    }
-
-    /// <summary>Whoever takes it first answers the client; the other does not.</summary>
-    private sealed class OneAnswer
-    {
-        private int _taken;
-
-        public bool TryTake() => Interlocked.Exchange(ref _taken, 1) == 0;
     }
 
     /// <summary>
@@ -183,7 +142,7 @@ internal sealed class GatewayActor : ReceiveActor, IWithTimers
         public static readonly RefusalWindow Instance = new();
     }
 
-    private static Rejected NoAnswer(Task<object>? ask, TimeSpan timeout) => ask?.Exception?.InnerException is AskTimeoutException or null
+    internal static Rejected NoAnswer(Task<object>? ask, TimeSpan timeout) => ask?.Exception?.InnerException is AskTimeoutException or null
         ? new Rejected(ErrorCode.Unavailable, $"the cluster did not answer within {timeout.TotalSeconds:0} s; the request may or may not have taken effect")
         : new Rejected(ErrorCode.Unavailable, $"the cluster failed the request: {SafeText.Escape(ask!.Exception!.InnerException!.Message, 200)}");
 }
