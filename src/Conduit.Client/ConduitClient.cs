@@ -5,9 +5,10 @@ namespace Conduit.Client;
 /// <summary>
 /// Talks to a Conduit cluster from outside it: a small ActorSystem of its own (remoting only, not a cluster member)
 /// attached to the client endpoint of one node (<c>akka.tcp://conduit@host:4053/user/frontend</c>). It picks a node that
-/// answers, and when that node goes away it moves to another (or back to the same one when it returns) by itself; the
-/// client never resends a request on its own, so a request that times out may or may not have taken effect, and the
-/// caller decides whether to retry it.
+/// answers, and when that node goes away it moves to another (or back to the same one when it returns) by itself. A
+/// request that times out may or may not have taken effect, and the caller decides whether to retry it; the client resends
+/// nothing on its own except a request refused with <see cref="ErrorCode.Overloaded"/> (which changed nothing), after a
+/// backoff, and not an enqueue without an idempotency key (<see cref="OverloadBackoffOptions"/>).
 /// Thread-safe; create one per process and share it (<c>services.AddConduitClient()</c> does that).
 /// </summary>
 public sealed partial class ConduitClient : IAsyncDisposable, IDisposable
@@ -26,6 +27,7 @@ public sealed partial class ConduitClient : IAsyncDisposable, IDisposable
     private readonly ConnectionState _connection = new();
     private readonly string _serversText;
     private readonly CompletionBatcher _completions;
+    private readonly OverloadBackoff _backoff;
     private int _disposed;
 
     /// <summary>Starts the client's ActorSystem and begins contacting <see cref="ConduitClientOptions.Servers"/>; returns at once.</summary>
@@ -38,6 +40,7 @@ public sealed partial class ConduitClient : IAsyncDisposable, IDisposable
         _serversText = string.Join(", ", Options.Servers);
         _system = ActorSystem.Create(ClientConfig.SystemName, ClientConfig.Setup(Options, _tls));
         _link = _system.ActorOf(NodeLink.Props(nodes, _connection), "node-link");
+        _backoff = new OverloadBackoff(Options.OverloadBackoff);
         _completions = new CompletionBatcher(complete => AskRawAsync(FrontendPath, complete));
     }
 
@@ -53,7 +56,9 @@ public sealed partial class ConduitClient : IAsyncDisposable, IDisposable
     /// <summary>
     /// Sends <paramref name="message"/> to the service at <paramref name="servicePath"/> of the attached node's client
     /// endpoint (<see cref="FrontendPath"/> or <see cref="ManagementPath"/>) and returns its answer as it came,
-    /// <see cref="Rejected"/> included.
+    /// <see cref="Rejected"/> included. After an <see cref="ErrorCode.Overloaded"/> answer it backs off and, where that is
+    /// safe, sends the request again within <paramref name="timeout"/> (<see cref="ConduitClientOptions.OverloadBackoff"/>);
+    /// the last Overloaded answer is returned when it gives up.
     /// </summary>
     /// <exception cref="ConduitTimeoutException">No answer within <paramref name="timeout"/> (default <see cref="ConduitClientOptions.RequestTimeout"/>).</exception>
     /// <exception cref="ConduitUnreachableException">No answer, and no node is connected.</exception>
@@ -65,6 +70,44 @@ public sealed partial class ConduitClient : IAsyncDisposable, IDisposable
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
         cancellationToken.ThrowIfCancellationRequested();
         var wait = timeout ?? Options.RequestTimeout;
+        var deadline = DateTime.UtcNow + wait;
+        var lane = OverloadBackoff.LaneOf(message);
+        var resends = 0;
+        while (true)
+        {
+            // Backing off after an Overloaded answer: wait (never past the deadline), then send.
+            var pause = _backoff.WaitBefore(lane);
+            if (pause > TimeSpan.Zero)
+            {
+                var left = deadline - DateTime.UtcNow - MinimumAskTime;
+                if (left <= TimeSpan.Zero) return OverloadedFor(message, wait);
+                await Task.Delay(pause < left ? pause : left, cancellationToken).ConfigureAwait(false);
+            }
+            var remaining = deadline - DateTime.UtcNow;
+            if (remaining < MinimumAskTime) remaining = MinimumAskTime;
+            var reply = await AskOnceAsync(servicePath, message, remaining, wait, cancellationToken).ConfigureAwait(false);
+            if (reply is not Rejected { Code: ErrorCode.Overloaded })
+            {
+                _backoff.Answered(lane);
+                return reply;
+            }
+            var delay = _backoff.Overloaded(lane);
+            if (!OverloadBackoff.MayResend(message) || resends >= Options.OverloadBackoff.MaxRetries
+                || DateTime.UtcNow + delay + MinimumAskTime > deadline)
+                return reply;
+            resends++;
+        }
+    }
+
+    /// <summary>The least time a (re)sent request is given to be answered.</summary>
+    private static readonly TimeSpan MinimumAskTime = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>What a request that spent its whole timeout backing off answers: the node said Overloaded.</summary>
+    private static Rejected OverloadedFor(object message, TimeSpan wait) =>
+        new(ErrorCode.Overloaded, $"{message.GetType().Name} not sent: the cluster was overloaded and the client backed off for its whole {wait.TotalSeconds:0.#} s; nothing was sent");
+
+    private async Task<object> AskOnceAsync(string servicePath, object message, TimeSpan wait, TimeSpan shownWait, CancellationToken cancellationToken)
+    {
         try
         {
             return await _link.Ask<object>(new NodeLink.Send(servicePath, WithKey(message), DateTime.UtcNow + wait), wait, cancellationToken)
@@ -74,9 +117,9 @@ public sealed partial class ConduitClient : IAsyncDisposable, IDisposable
         {
             var what = message.GetType().Name;
             throw _connection.IsConnected
-                ? new ConduitTimeoutException($"no answer to {what} from the cluster within {wait.TotalSeconds:0.#} s", e)
+                ? new ConduitTimeoutException($"no answer to {what} from the cluster within {shownWait.TotalSeconds:0.#} s", e)
                 : new ConduitUnreachableException(
-                    $"cannot reach the cluster at {_serversText}: no answer to {what} within {wait.TotalSeconds:0.#} s and no node is connected; is a node running there?", e);
+                    $"cannot reach the cluster at {_serversText}: no answer to {what} within {shownWait.TotalSeconds:0.#} s and no node is connected; is a node running there?", e);
         }
         catch (TaskCanceledException) when (cancellationToken.IsCancellationRequested)
         {

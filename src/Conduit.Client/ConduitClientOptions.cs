@@ -33,8 +33,18 @@ public sealed class ConduitClientOptions
     /// <summary>How long a request waits for its answer before <see cref="ConduitTimeoutException"/>. Defaults to 30 s.</summary>
     public TimeSpan RequestTimeout { get; set; } = DefaultRequestTimeout;
 
-    /// <summary>A long-poll waits for its own wait time plus this margin. Defaults to 10 s.</summary>
+    /// <summary>
+    /// A long-poll waits for its own wait time plus this margin. Defaults to 10 s: more than a node's own margin (5 s), so
+    /// the node answers first and releases any tasks it is handed too late, instead of leasing them to nobody.
+    /// </summary>
     public TimeSpan PollTimeoutMargin { get; set; } = DefaultPollTimeoutMargin;
+
+    /// <summary>
+    /// How the client backs off after an <see cref="ErrorCode.Overloaded"/> answer, and which requests it resends by
+    /// itself. Defaults to <see cref="OverloadBackoffOptions"/>' defaults: 100 ms doubling to 5 s with jitter, at most 8
+    /// resends, never an enqueue without an idempotency key.
+    /// </summary>
+    public OverloadBackoffOptions OverloadBackoff { get; set; } = new();
 
     /// <summary>
     /// The namespace every queue request of this client names (enqueue, poll, stats, pause, resume, purge, dead letters):
@@ -110,6 +120,8 @@ public sealed class ConduitClientOptions
         if (Servers is null || Servers.Count == 0) throw new ArgumentException("at least one server (host:port) is needed", nameof(Servers));
         if (RequestTimeout <= TimeSpan.Zero) throw new ArgumentException("must be positive", nameof(RequestTimeout));
         if (PollTimeoutMargin < TimeSpan.Zero) throw new ArgumentException("must not be negative", nameof(PollTimeoutMargin));
+        if (OverloadBackoff is null) throw new ArgumentException("must be set", nameof(OverloadBackoff));
+        OverloadBackoff.Validate();
         if (LocalPort is < 0 or > 65535) throw new ArgumentException("must be 0-65535", nameof(LocalPort));
         if (!NamespaceName.IsValid(Namespace)) throw new ArgumentException(NamespaceName.Describe(SafeText.Escape(Namespace, 140)), nameof(Namespace));
         foreach (var server in Servers) ContactPoints.ToNodeAddress(server, NodeSystemName);

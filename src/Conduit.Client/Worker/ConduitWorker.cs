@@ -129,10 +129,12 @@ public sealed class ConduitWorker : IAsyncDisposable
             catch (Exception e)
             {
                 _slots.Release(free);
-                _log.LogWarning("Conduit worker on queue {Queue}: poll failed ({Error}); retrying in {Backoff}", Queue, e.Message, backoff);
+                // Jitter (half to all of the backoff), so workers refused together (Overloaded) do not come back together.
+                var pause = backoff * (0.5 + Random.Shared.NextDouble() / 2);
+                _log.LogWarning("Conduit worker on queue {Queue}: poll failed ({Error}); retrying in {Backoff}", Queue, e.Message, pause);
                 try
                 {
-                    await Task.Delay(backoff, stop).ConfigureAwait(false);
+                    await Task.Delay(pause, stop).ConfigureAwait(false);
                 }
                 catch (OperationCanceledException)
                 {

@@ -31,7 +31,10 @@ public sealed class ConduitWorkerOptions
     /// </summary>
     public TimeSpan ShutdownGrace { get; set; } = DefaultShutdownGrace;
 
-    /// <summary>Pause after a failed poll (cluster unreachable, refused); doubles on each failure up to 30 s. Defaults to 1 s.</summary>
+    /// <summary>
+    /// Pause after a failed poll (cluster unreachable, refused, <see cref="ErrorCode.Overloaded"/>); doubles on each failure
+    /// up to 30 s, and each pause is a random time between half and all of it. Defaults to 1 s.
+    /// </summary>
     public TimeSpan PollErrorBackoff { get; set; } = DefaultPollErrorBackoff;
 
     internal TimeSpan EffectiveHeartbeatInterval => HeartbeatInterval ?? Lease / 3;

@@ -52,15 +52,17 @@ public sealed class ClientEndpoint : IExtension
     /// <paramref name="frontend"/>.
     /// </summary>
     internal static ClientEndpoint Start(ActorSystem clusterSystem, RemotingEndpoint remoting, IActorRef management, IActorRef? frontend,
-        RequestGate gate)
+        RequestGate gate, GatewayOptions? limits = null)
     {
+        limits ??= new GatewayOptions();
+        limits.Validate();
         var logLevel = clusterSystem.Settings.Config.GetString("akka.loglevel", "WARNING");
         var system = ActorSystem.Create(WireNames.ClientSystemName, remoting.ToActorSystemSetup(BuildConfig(logLevel)));
         var endpoint = new ClientEndpoint(system);
         var log = Logging.GetLogger(clusterSystem, "conduit.gateway");
-        system.ActorOf(GatewayActor.Props(management, GatewayKind.Management, gate, log), WireNames.ManagementPath["/user/".Length..]);
+        system.ActorOf(GatewayActor.Props(management, GatewayKind.Management, gate, log, limits), WireNames.ManagementPath["/user/".Length..]);
         if (frontend is not null)
-            system.ActorOf(GatewayActor.Props(frontend, GatewayKind.Frontend, gate, log), WireNames.FrontendPath["/user/".Length..]);
+            system.ActorOf(GatewayActor.Props(frontend, GatewayKind.Frontend, gate, log, limits), WireNames.FrontendPath["/user/".Length..]);
         clusterSystem.RegisterExtension(new Id(endpoint));
         CoordinatedShutdown.Get(clusterSystem).AddTask(CoordinatedShutdown.PhaseServiceUnbind, "conduit-client-endpoint",
             async () =>

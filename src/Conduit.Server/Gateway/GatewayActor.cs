@@ -18,6 +18,13 @@ internal enum GatewayKind
 /// cluster's own frontend or management actor in this process; the answer (or a refusal) goes back to the asker. The
 /// cluster's actors never see a client's actor reference, so nothing in the cluster replies to, watches or connects to a
 /// client, and nothing a client sends reaches the cluster except an admitted request.
+/// <para>
+/// Backpressure at the edge: each kind of request has its own bound on how many may be in the cluster at once, and
+/// enqueues are refused while they take longer than a target there (<see cref="GatewayOptions"/>); a refused request is
+/// answered <see cref="ErrorCode.Overloaded"/> at once and never reaches the cluster. A poll whose answer comes after the gateway gave up on it (and answered the client
+/// <see cref="ErrorCode.Unavailable"/>) has its tasks released back (<see cref="ReleaseTasks"/>), so they are not leased to
+/// nobody until their lease runs out.
+/// </para>
 /// </summary>
 internal sealed class GatewayActor : ReceiveActor, IWithTimers
 {
@@ -25,12 +32,14 @@ internal sealed class GatewayActor : ReceiveActor, IWithTimers
     private readonly GatewayKind _kind;
     private readonly RequestGate _gate;
     private readonly ILoggingAdapter _log;
+    private readonly InFlightLimit _inFlight;
     private int _unloggedRefusals;
     private string _lastUnlogged = "";
 
     /// <param name="log">The cluster system's logger, so the gateway's lines go where the node's do.</param>
-    public GatewayActor(IActorRef target, GatewayKind kind, RequestGate gate, ILoggingAdapter log)
+    public GatewayActor(IActorRef target, GatewayKind kind, RequestGate gate, ILoggingAdapter log, GatewayOptions? options = null)
     {
+        _inFlight = new InFlightLimit(options ?? new GatewayOptions());
         _target = target;
         _kind = kind;
         _gate = gate;
@@ -41,8 +50,11 @@ internal sealed class GatewayActor : ReceiveActor, IWithTimers
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    public static Props Props(IActorRef target, GatewayKind kind, RequestGate gate, ILoggingAdapter log) =>
-        Akka.Actor.Props.Create(() => new GatewayActor(target, kind, gate, log));
+    public static Props Props(IActorRef target, GatewayKind kind, RequestGate gate, ILoggingAdapter log, GatewayOptions? options = null) =>
+        Akka.Actor.Props.Create(() => new GatewayActor(target, kind, gate, log, options));
+
+    /// <summary>How long a poll's answer is still waited for after the gateway gave up on it, to release its tasks: 10 s.</summary>
+    public static readonly TimeSpan LateAnswerGrace = TimeSpan.FromSeconds(10);
 
     private void Handle(object message)
     {
@@ -70,9 +82,26 @@ internal sealed class GatewayActor : ReceiveActor, IWithTimers
             _target.Tell(request, ActorRefs.NoSender);
             return;
         }
+        var kind = InFlightLimit.KindOf(request);
+        var takenAt = _inFlight.TryTake(kind);
+        if (takenAt < 0)
+        {
+            client.Tell(_inFlight.Refusal(kind));
+            return;
+        }
         var timeout = RequestGate.AnswerTimeout(request);
-        _target.Ask<object>(request, timeout).ContinueWith(
-            t => client.Tell(t.IsCompletedSuccessfully ? t.Result : NoAnswer(t, timeout)),
+        if (request is Poll)
+        {
+            var polls = _inFlight;
+            PollAsk.Run(_target, request, timeout, LateAnswerGrace, answer => client.Tell(answer), () => polls.Give(kind, takenAt));
+            return;
+        }
+        var inFlight = _inFlight;
+        _target.Ask<object>(request, timeout).ContinueWith(t =>
+            {
+                inFlight.Give(kind, takenAt);
+                client.Tell(t.IsCompletedSuccessfully ? t.Result : NoAnswer(t, timeout));
+            },
             TaskContinuationOptions.ExecuteSynchronously);
     }
 
@@ -113,7 +142,7 @@ internal sealed class GatewayActor : ReceiveActor, IWithTimers
         public static readonly RefusalWindow Instance = new();
     }
 
-    private static Rejected NoAnswer(Task<object> ask, TimeSpan timeout) => ask.Exception?.InnerException is AskTimeoutException or null
+    internal static Rejected NoAnswer(Task<object>? ask, TimeSpan timeout) => ask?.Exception?.InnerException is AskTimeoutException or null
         ? new Rejected(ErrorCode.Unavailable, $"the cluster did not answer within {timeout.TotalSeconds:0} s; the request may or may not have taken effect")
-        : new Rejected(ErrorCode.Unavailable, $"the cluster failed the request: {SafeText.Escape(ask.Exception.InnerException.Message, 200)}");
+        : new Rejected(ErrorCode.Unavailable, $"the cluster failed the request: {SafeText.Escape(ask!.Exception!.InnerException!.Message, 200)}");
 }

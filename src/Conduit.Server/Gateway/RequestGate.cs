@@ -14,8 +14,13 @@ internal sealed class RequestGate(KeyStore keys)
     /// <summary>How long a gateway waits for the cluster's answer to a request other than a poll: 60 s.</summary>
     public static readonly TimeSpan DefaultAnswerTimeout = TimeSpan.FromSeconds(60);
 
-    /// <summary>A poll waits its own wait time plus this: 30 s.</summary>
-    public static readonly TimeSpan PollAnswerMargin = TimeSpan.FromSeconds(30);
+    /// <summary>
+    /// A poll waits its own wait time plus this: 5 s. Less than the client library's margin
+    /// (<c>ConduitClientOptions.PollTimeoutMargin</c>, 10 s), so the gateway gives up first and releases any tasks that
+    /// come later (<see cref="GatewayActor.LateAnswerGrace"/>); more than the frontend's own margin
+    /// (<see cref="Frontend.PollRouter.DefaultAnswerMargin"/>, 2 s).
+    /// </summary>
+    public static readonly TimeSpan PollAnswerMargin = TimeSpan.FromSeconds(5);
 
     private readonly RequestAuthorizer _authorizer = new(keys);
 

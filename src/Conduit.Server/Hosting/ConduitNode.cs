@@ -114,6 +114,6 @@ public static class ConduitNode
                 : KeyStore.Open();
             system.RegisterOnTermination(keys.Dispose);
             var endpoint = new RemotingEndpoint { Host = settings.Host, Port = settings.Port, Tls = tls, Peers = PeerPolicy.AnyCertifiedPeer };
-            ClientEndpoint.Start(system, endpoint, registry.Get<ConduitManagement>(), frontend, new RequestGate(keys));
+            ClientEndpoint.Start(system, endpoint, registry.Get<ConduitManagement>(), frontend, new RequestGate(keys), settings.Server.Gateway);
         });
 }

@@ -46,6 +46,8 @@ public sealed record ConduitServerOptions
     /// <summary>Shards the partitions are spread over. Defaults to 100.</summary>
     public int MaxShards { get; init; } = 100;
     public PartitionOptions Partition { get; init; } = new();
+    /// <summary>Bounds on the requests the client endpoint lets into the cluster at once (backpressure at the edge). Defaults to <see cref="Gateway.GatewayOptions"/>' defaults.</summary>
+    public Conduit.Server.Gateway.GatewayOptions Gateway { get; init; } = new();
     /// <summary>
     /// Most queue partitions one node runs at once; a request that would start one more is refused with
     /// <see cref="ErrorCode.QuotaExceeded"/> (idle partitions passivate and make room). Bounds what requests naming new queues
