@@ -57,7 +57,19 @@ public sealed class EngineHarness : IPartitionEffects
     public bool AutoFlush { get; set; } = true;
     public bool AutoRead { get; set; } = true;
 
-    public void Reply(object replyTo, object message) => Replies.Add((replyTo, message));
+    public void Reply(object replyTo, object message) => AddReply(replyTo, message);
+
+    /// <summary>For each of <see cref="Replies"/>: the last event the engine had been told of when it was given.</summary>
+    public List<long> NoticedAtReply { get; } = [];
+
+    /// <summary>The event each enqueued task was written in (by task sequence number), kept after deletes.</summary>
+    public Dictionary<long, long> EventOfTask { get; } = new();
+
+    private void AddReply(object to, object message)
+    {
+        Replies.Add((to, message));
+        NoticedAtReply.Add(Engine?.Log.LastEventSeqNr ?? 0);
+    }
 
     public void Append(BatchEntry[] entries, object? replyTo, object? reply) => _pending.Add((entries, replyTo, reply));
 
@@ -154,7 +166,7 @@ public sealed class EngineHarness : IPartitionEffects
             if (entries.Length > 0 && _failNextWrite is { } written)
             {
                 _failNextWrite = null;
-                if (written) Journal.Add((LastSeqNr = NextSeqNr(), new PartitionBatch { Entries = entries }));
+                if (written) Record(LastSeqNr = NextSeqNr(), new PartitionBatch { Entries = entries });
                 FailWrite(batch);
                 return;
             }
@@ -162,13 +174,20 @@ public sealed class EngineHarness : IPartitionEffects
             {
                 var seqNr = LastSeqNr = NextSeqNr();
                 var evt = new PartitionBatch { Entries = entries };
-                Journal.Add((seqNr, evt));
+                Record(seqNr, evt);
                 if (HoldNotices) _heldNotices.Enqueue((evt, seqNr));
                 else Engine.OnPersisted(evt, seqNr);
             }
             foreach (var (_, to, reply) in batch)
-                if (to is not null && reply is not null) Replies.Add((to, reply));
+                if (to is not null && reply is not null) AddReply(to, reply);
         }
+    }
+
+    private void Record(long seqNr, PartitionBatch evt)
+    {
+        Journal.Add((seqNr, evt));
+        foreach (var e in evt.Entries)
+            if (e.Kind == EntryKind.Enqueued) EventOfTask[e.Seq] = seqNr;
     }
 
     private long NextSeqNr() => Math.Max(LastSeqNr, Journal.Count == 0 ? 0 : Journal[^1].SeqNr) + 1;
@@ -199,7 +218,7 @@ public sealed class EngineHarness : IPartitionEffects
     private void FailWrite(List<(BatchEntry[] Entries, object? ReplyTo, object? Reply)> failed)
     {
         foreach (var (_, to, _) in failed.Concat(_pending))
-            if (to is not null) Replies.Add((to, new Rejected(ErrorCode.Unavailable, "storage write failed")));
+            if (to is not null) AddReply(to, new Rejected(ErrorCode.Unavailable, "storage write failed"));
         _pending.Clear();
         WriteFailures++;
         Crash();

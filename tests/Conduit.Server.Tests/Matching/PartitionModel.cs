@@ -119,7 +119,7 @@ internal sealed class PartitionModel(EngineHarness h)
                     if (r.Code != ErrorCode.Unavailable) e.Task.Refused = true;
                     break;
                 case (PollRequest, Polled polled):
-                    Delivered(polled.Tasks);
+                    Delivered(polled.Tasks, h.NoticedAtReply[_repliesSeen]);
                     break;
                 case (SettleRequest s, Completed):
                     s.Task.Completed = true;
@@ -135,7 +135,7 @@ internal sealed class PartitionModel(EngineHarness h)
         }
     }
 
-    private void Delivered(LeasedTask[] tasks)
+    private void Delivered(LeasedTask[] tasks, long noticedUpTo)
     {
         foreach (var leased in tasks)
         {
@@ -150,7 +150,7 @@ internal sealed class PartitionModel(EngineHarness h)
             Check(h.Now >= t.RetryNotBefore, $"delivered {name} at {h.Now}, before its retry was due at {t.RetryNotBefore}");
             t.Id ??= leased.TaskId;
             Check(t.Id == leased.TaskId, $"delivered {name} as {leased.TaskId}, acknowledged as {t.Id}");
-            if (t.Deliveries == 0 && !t.Delayed) CheckPriorityOrder(t, tasks);
+            if (t.Deliveries == 0 && !t.Delayed) CheckPriorityOrder(t, tasks, noticedUpTo);
             t.Deliveries++;
             Leases.Add((t, leased));
             Log.Add($"  -> {name} p{t.Priority} attempt {leased.Attempt}");
@@ -158,16 +158,16 @@ internal sealed class PartitionModel(EngineHarness h)
     }
 
     /// <summary>
-    /// A first delivery of a ready (never delayed) task: no task the partition knows to be fresh (durable and noticed,
-    /// never delivered, not being cancelled) with a higher priority, or the same priority and an older counter, is
-    /// left behind. Tasks that were retried, delayed or redelivered after a crash have no place in this order.
+    /// A first delivery of a ready (never delayed) task: no task the partition knew to be fresh when it answered (durable
+    /// and noticed by then, never delivered, nobody asked to cancel it) with a higher priority, or the same priority and
+    /// an older counter, is left behind. Tasks retried, delayed or redelivered after a crash have no place in this order.
     /// </summary>
-    private void CheckPriorityOrder(Task t, LeasedTask[] batch)
+    private void CheckPriorityOrder(Task t, LeasedTask[] batch, long noticedUpTo)
     {
         foreach (var u in Tasks)
         {
             if (u == t || !u.Acked || u.Duplicate || u.Delayed || u.Deliveries > 0 || u.CancelAsked || u.Id is null) continue;
-            if (batch.Any(b => b.TaskId == u.Id) || !h.Engine.Log.IsFresh(u.Seq)) continue;
+            if (batch.Any(b => b.TaskId == u.Id) || !h.EventOfTask.TryGetValue(u.Seq, out var written) || written > noticedUpTo) continue;
             Check(u.Priority < t.Priority || (u.Priority == t.Priority && u.Counter > t.Counter),
                 $"delivered {t.Name} (p{t.Priority}, counter {t.Counter}) ahead of {u.Name} (p{u.Priority}, counter {u.Counter}), fresh and known to the partition");
         }

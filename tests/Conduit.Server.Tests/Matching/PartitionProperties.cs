@@ -21,10 +21,12 @@ public sealed class PartitionProperties(ITestOutputHelper output)
         RetryInitialMs = 100, RetryMaxMs = 400, DefaultMaxAttempts = 3, CompactAtRestAfterMs = 500,
     };
 
-    private const int Seeds = 150;
+    private const int Seeds = 500;
 
     internal abstract record Op;
     internal sealed record Enq(int Priority, long DelayMs, int Key) : Op;
+    /// <summary>A burst of <paramref name="Count"/> plain enqueues, one request each: enough for a backlog beyond the window.</summary>
+    internal sealed record Burst(int Count, int Priority) : Op;
     internal sealed record PollOp(int Max, bool Wait) : Op;
     internal sealed record CompleteOp(int Pick) : Op;
     internal sealed record FailOp(int Pick, bool Retryable) : Op;
@@ -45,6 +47,7 @@ public sealed class PartitionProperties(ITestOutputHelper output)
 
     private static readonly Gen<Op> OpGen = Gen.Frequency(
         (12, Gen.Select(Gen.Int[0, 3], Gen.OneOf(0L, 0L, 0L, 200L, 1_500L), Gen.Int[-3, 2], (p, d, k) => (Op)new Enq(p, d, k))),
+        (4, Gen.Select(Gen.Int[3, 9], Gen.Int[0, 3], (n, p) => (Op)new Burst(n, p))),
         (8, Gen.Select(Gen.Int[1, 3], Gen.Bool, (m, w) => (Op)new PollOp(m, w))),
         (6, Gen.Int[0, 7].Select(i => (Op)new CompleteOp(i))),
         (3, Gen.Select(Gen.Int[0, 7], Gen.Bool, (i, r) => (Op)new FailOp(i, r))),
@@ -53,13 +56,13 @@ public sealed class PartitionProperties(ITestOutputHelper output)
         (6, Gen.Const((Op)new FlushWrites())),
         (2, Gen.Bool.Select(b => (Op)new HoldNotices(b))),
         (3, Gen.Const((Op)new NoticeOne())),
-        (2, Gen.Bool.Select(b => (Op)new HoldReads(b))),
+        (3, Gen.Bool.Select(b => (Op)new HoldReads(b))),
         (3, Gen.Int[0, 3].Select(i => (Op)new ReadOne(i == 0))),
         (1, Gen.Select(Gen.Bool, Gen.Int[0, 5], (hold, f) => (Op)new Snapshots(hold, f == 0, f == 1))),
         (1, Gen.Const((Op)new SaveSnapshots())),
         (1, Gen.Const((Op)new Housekeeping())),
-        (1, Gen.Const((Op)new CrashOp())),
-        (1, Gen.Const((Op)new StaleReads())),
+        (2, Gen.Const((Op)new CrashOp())),
+        (2, Gen.Const((Op)new StaleReads())),
         (1, Gen.Bool.Select(b => (Op)new FailWrite(b))),
         (2, Gen.Const((Op)new Probe())));
 
@@ -114,6 +117,9 @@ public sealed class PartitionProperties(ITestOutputHelper output)
         switch (op)
         {
             case Enq e: m.Enqueue(e.Priority, e.DelayMs, e.Key < 0 ? null : $"k{e.Key}"); break;
+            case Burst b:
+                for (var i = 0; i < b.Count; i++) m.Enqueue(b.Priority, 0, null);
+                break;
             case PollOp p: m.Poll(p.Max, p.Wait ? 1_000 : 0); break;
             case CompleteOp c: m.Complete(c.Pick); break;
             case FailOp f: m.Fail(f.Pick, f.Retryable); break;
