@@ -8,13 +8,23 @@ public sealed partial class PartitionEngine
     private void RequestReadIfNeeded()
     {
         if (_reading is not null) return;
-        if (_due.Count > 0)
+        // Due tasks join the window only while it has room (and a page over, as a scan may): a million tasks due at
+        // once must not all come into memory with their payloads.
+        if (_due.Count > 0 && _window.Count < _o.ReadyWindow)
         {
-            var events = _due.Select(seq => Log.Exceptions.TryGetValue(seq, out var e) ? e.EventSeqNr : 0)
-                .Where(s => s > 0).Distinct().Order().Take(MaxFetchEvents).ToArray();
-            if (events.Length > 0)
+            var need = Math.Max(MinPageTasks, _o.ReadyWindow - _window.Count);
+            var events = new List<long>();
+            var tasks = 0;
+            foreach (var group in _due.Select(seq => Log.Exceptions.TryGetValue(seq, out var e) ? e.EventSeqNr : 0)
+                         .Where(s => s > 0).GroupBy(s => s).OrderBy(g => g.Key))
             {
-                _fx.Read(_reading = new FetchRequest(events));
+                if (events.Count >= MaxFetchEvents || tasks >= need) break;
+                events.Add(group.Key);
+                tasks += group.Count();
+            }
+            if (events.Count > 0)
+            {
+                _fx.Read(_reading = new FetchRequest(events.ToArray()));
                 return;
             }
             _due.Clear();
@@ -105,8 +115,10 @@ public sealed partial class PartitionEngine
     {
         var now = _now();
         var bySeqNr = events.ToDictionary(e => e.SeqNr, e => e.Batch);
+        var room = Math.Max(MinPageTasks, _o.ReadyWindow - _window.Count);
         foreach (var seq in _due.ToArray())
         {
+            if (room <= 0) break; // the rest stays due and is fetched again when the window has room
             if (!Log.Exceptions.TryGetValue(seq, out var e) || e.State is not (TaskState.Scheduled or TaskState.Failed) || e.RunAtMs > now)
             {
                 _due.Remove(seq);
@@ -117,6 +129,7 @@ public sealed partial class PartitionEngine
             var record = RecordIn(batch, seq);
             if (record is null) continue; // the event no longer holds it: nothing to deliver
             _window.Add(new ReadyTask(record, e.Attempt, e.MaxAttempts > 0 ? e.MaxAttempts : record.MaxAttempts, e.EventSeqNr));
+            room--;
         }
     }
 
