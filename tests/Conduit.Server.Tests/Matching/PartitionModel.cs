@@ -37,6 +37,7 @@ internal sealed class PartitionModel(EngineHarness h)
 
     private abstract record Request;
     private sealed record EnqueueRequest(Task Task) : Request;
+    private sealed record BatchRequest(Task[] Tasks) : Request;
     private sealed record PollRequest : Request;
     private sealed record SettleRequest(Task Task) : Request;
 
@@ -56,6 +57,19 @@ internal sealed class PartitionModel(EngineHarness h)
         Tasks.Add(task);
         ByName[task.Name] = task;
         Send(new EnqueueRequest(task), new Enqueue("q", EngineHarness.Spec(task.Name, priority, delayMs, key, maxAttempts: 3)));
+    }
+
+    /// <summary>One request, one event: <paramref name="count"/> tasks written together.</summary>
+    public void EnqueueBatch(int count, int priority, long delayMs)
+    {
+        var tasks = new Task[count];
+        for (var i = 0; i < count; i++)
+        {
+            tasks[i] = new Task($"e{_enqueues++}", priority, delayMs > 0 ? h.Now + delayMs : 0, null);
+            Tasks.Add(tasks[i]);
+            ByName[tasks[i].Name] = tasks[i];
+        }
+        Send(new BatchRequest(tasks), new EnqueueBatch("q", tasks.Select(t => EngineHarness.Spec(t.Name, priority, delayMs, maxAttempts: 3)).ToArray()));
     }
 
     public void Poll(int max, long waitMs) => Send(new PollRequest(), new Poll("q", max, waitMs, 0));
@@ -117,6 +131,12 @@ internal sealed class PartitionModel(EngineHarness h)
                     break;
                 case (EnqueueRequest e, Rejected r):
                     if (r.Code != ErrorCode.Unavailable) e.Task.Refused = true;
+                    break;
+                case (BatchRequest b, EnqueuedBatch ok):
+                    for (var i = 0; i < b.Tasks.Length; i++) (b.Tasks[i].Id, b.Tasks[i].Acked) = (ok.Results[i].TaskId, true);
+                    break;
+                case (BatchRequest b, Rejected r):
+                    if (r.Code != ErrorCode.Unavailable) foreach (var t in b.Tasks) t.Refused = true;
                     break;
                 case (PollRequest, Polled polled):
                     Delivered(polled.Tasks, h.NoticedAtReply[_repliesSeen]);
