@@ -68,7 +68,11 @@ public sealed partial class PartitionEngine
     public void OnReadFailed(ReadRequest request)
     {
         if (request is FetchRequest { ForLookup: true } lookup) AnswerLookups(lookup, null);
-        else if (ReferenceEquals(request, _relocation)) _relocation = null;
+        else if (ReferenceEquals(request, _relocation))
+        {
+            _relocation = null;
+            _toRelocate.Clear(); // the next snapshot starts over
+        }
         else if (ReferenceEquals(request, _reading)) _reading = null;
     }
 
@@ -148,7 +152,7 @@ public sealed partial class PartitionEngine
     public void OnHousekeeping()
     {
         var now = _now();
-        if (_outstanding > 0 || _relocation is not null || now - _lastPersistedAtMs < _o.CompactAtRestAfterMs) return;
+        if (_outstanding > 0 || _relocation is not null || _toRelocate.Count > 0 || now - _lastPersistedAtMs < _o.CompactAtRestAfterMs) return;
         var since = Log.LastEventSeqNr - _lastSnapshotSeqNr;
         if (since <= 0 || !(_compactionPending || since >= Math.Max(1, _o.SnapshotEvery / 4))) return;
         Snapshot(Log.LastEventSeqNr, now);
@@ -175,35 +179,54 @@ public sealed partial class PartitionEngine
 
     /// <summary>
     /// Tasks that stay unsettled long (scheduled far ahead, dead letters, long runners) would pin the journal from
-    /// their event on. Copy the oldest of them into a new event (<see cref="EntryKind.Relocated"/>) so the next
-    /// snapshot can delete what lies below.
+    /// their event on. Copy every one whose event is more than two snapshot periods old into new events
+    /// (<see cref="EntryKind.Relocated"/>) so the next snapshot can delete what lies below. All of them, however many:
+    /// reads of <see cref="RelocationReadEvents"/> events follow one another until none is left, so the journal's bound
+    /// follows the number of long-lived tasks (docs/backlog-paging.md) instead of falling behind it.
     /// </summary>
     private void StartRelocation(long seqNr)
     {
-        if (_relocation is not null) return;
-        var before = seqNr - 2L * _o.SnapshotEvery;
-        var events = Log.Exceptions.Values.Where(e => e.EventSeqNr < before && e.EventSeqNr > 0)
-            .Select(e => e.EventSeqNr).Distinct().Order().Take(MaxFetchEvents / 4).ToArray();
-        if (events.Length == 0) return;
+        if (_relocation is not null || _toRelocate.Count > 0) return;
+        // Two periods, or two rounds' worth of events when moving every long-lived task takes more than a period: a
+        // round must not find the tasks it moved first old enough to move again, or it would never end.
+        var roundEvents = (Log.Exceptions.Count + _o.MaxWriteBatch - 1) / _o.MaxWriteBatch;
+        var before = seqNr - 2L * Math.Max(_o.SnapshotEvery, roundEvents);
+        foreach (var e in Log.Exceptions.Values.Where(e => e.EventSeqNr < before && e.EventSeqNr > 0).Select(e => e.EventSeqNr).Distinct().Order())
+            _toRelocate.Enqueue(e);
+        ContinueRelocation();
+    }
+
+    private const int RelocationReadEvents = MaxFetchEvents / 4;
+
+    /// <summary>Reads the next events to relocate, unless a read is in flight or clients' writes are backing up.</summary>
+    private void ContinueRelocation()
+    {
+        if (_relocation is not null || _toRelocate.Count == 0 || _outstanding > _o.OutstandingWriteLimit / 2) return;
+        var events = new long[Math.Min(RelocationReadEvents, _toRelocate.Count)];
+        for (var i = 0; i < events.Length; i++) events[i] = _toRelocate.Dequeue();
         _fx.Read(_relocation = new FetchRequest(events, ForRelocation: true));
     }
 
     private void Relocate(IReadOnlyList<(long SeqNr, PartitionBatch Batch)> events)
     {
+        var wanted = events.ToDictionary(e => e.SeqNr, e => e.Batch);
         var entries = new List<BatchEntry>();
         var bytes = 0L;
-        var wanted = events.ToDictionary(e => e.SeqNr, e => e.Batch);
-        // One write's worth at a time (entries and bytes); the rest moves at the next snapshot.
+        // One write's worth an append (entries and bytes), as many appends as it takes.
         foreach (var e in Log.Exceptions.Values)
         {
-            if (entries.Count >= _o.MaxWriteBatch || bytes >= _o.MaxWriteBatchBytes) break;
             if (!wanted.TryGetValue(e.EventSeqNr, out var batch) || RecordIn(batch, e.Seq) is not { } record) continue;
+            if (entries.Count > 0 && (entries.Count >= _o.MaxWriteBatch || bytes + record.Payload.Length > _o.MaxWriteBatchBytes))
+            {
+                Append(entries.ToArray(), null, null);
+                (entries, bytes) = ([], 0);
+            }
             entries.Add(new BatchEntry { Kind = EntryKind.Relocated, Seq = e.Seq, Task = record });
             bytes += record.Payload.Length;
         }
-        if (entries.Count == 0) return;
-        Append(entries.ToArray(), null, null);
+        if (entries.Count > 0) Append(entries.ToArray(), null, null);
         _compactionPending = true; // what lies below the moved tasks can go at the next snapshot, also at rest
+        ContinueRelocation();
     }
 
     /// <summary>The task <paramref name="seq"/> as enqueued (or last relocated) in <paramref name="batch"/>.</summary>
