@@ -123,11 +123,18 @@ internal sealed class PartitionModel(EngineHarness h)
             {
                 case (EnqueueRequest e, Enqueued { Duplicate: true } dup):
                     e.Task.Duplicate = true;
-                    if (Tasks.FirstOrDefault(t => t.Id == dup.TaskId) is { } original) original.Acked = true;
+                    if (Tasks.FirstOrDefault(t => t.Id == dup.TaskId) is { } original)
+                    {
+                        Check(original.Key == e.Task.Key, $"{e.Task.Name} (key {e.Task.Key}) was answered as a duplicate of {original.Name} (key {original.Key})");
+                        original.Acked = true;
+                    }
                     break;
                 case (EnqueueRequest e, Enqueued ok):
                     e.Task.Id = ok.TaskId;
                     e.Task.Acked = true;
+                    // Within the retention (24 h, far more than a run), one key names one task.
+                    if (e.Task.Key is { } key && Tasks.FirstOrDefault(t => t != e.Task && t.Key == key && t.Acked && !t.Duplicate) is { } first)
+                        Check(false, $"{e.Task.Name} and {first.Name} were both acknowledged as new tasks for key {key}");
                     break;
                 case (EnqueueRequest e, Rejected r):
                     if (r.Code != ErrorCode.Unavailable) e.Task.Refused = true;
