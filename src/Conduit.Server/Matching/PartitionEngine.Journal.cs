@@ -179,7 +179,7 @@ public sealed partial class PartitionEngine
 
     /// <summary>
     /// Tasks that stay unsettled long (scheduled far ahead, dead letters, long runners) would pin the journal from
-    /// their event on. Copy every one whose event is more than two snapshot periods old into new events
+    /// their event on. Copy every one whose event is more than two snapshot periods (or two rounds) old into new events
     /// (<see cref="EntryKind.Relocated"/>) so the next snapshot can delete what lies below. All of them, however many:
     /// reads of <see cref="RelocationReadEvents"/> events follow one another until none is left, so the journal's bound
     /// follows the number of long-lived tasks (docs/backlog-paging.md) instead of falling behind it.
