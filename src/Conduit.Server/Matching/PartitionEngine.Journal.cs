@@ -8,13 +8,23 @@ internal sealed partial class PartitionEngine
     private void RequestReadIfNeeded()
     {
         if (_reading is not null) return;
-        if (_schedule.DueCount > 0)
+        // Due tasks join the window only while it has room (and a page over, as a scan may): a million tasks due at
+        // once must not all come into memory with their payloads.
+        if (_schedule.DueCount > 0 && _window.Count < _o.ReadyWindow)
         {
-            var events = _schedule.Due.Select(seq => Durable.Exceptions.TryGetValue(seq, out var e) ? e.EventSeqNr : 0)
-                .Where(s => s > 0).Distinct().Order().Take(MaxFetchEvents).ToArray();
-            if (events.Length > 0)
+            var need = Math.Max(MinPageTasks, _o.ReadyWindow - _window.Count);
+            var events = new List<long>();
+            var tasks = 0;
+            foreach (var group in _schedule.Due.Select(seq => Durable.Exceptions.TryGetValue(seq, out var e) ? e.EventSeqNr : 0)
+                         .Where(s => s > 0).GroupBy(s => s).OrderBy(g => g.Key))
             {
-                _fx.Read(_reading = new FetchRequest(events));
+                if (events.Count >= MaxFetchEvents || tasks >= need) break;
+                events.Add(group.Key);
+                tasks += group.Count();
+            }
+            if (events.Count > 0)
+            {
+                _fx.Read(_reading = new FetchRequest(events.ToArray()));
                 return;
             }
             _schedule.ClearDue();
@@ -58,7 +68,11 @@ internal sealed partial class PartitionEngine
     public void OnReadFailed(ReadRequest request)
     {
         if (request is FetchRequest { ForLookup: true } lookup) AnswerLookups(lookup, null);
-        else if (ReferenceEquals(request, _relocation)) _relocation = null;
+        else if (ReferenceEquals(request, _relocation))
+        {
+            _relocation = null;
+            _toRelocate.Clear(); // the next snapshot starts over
+        }
         else if (ReferenceEquals(request, _reading)) _reading = null;
     }
 
@@ -105,8 +119,10 @@ internal sealed partial class PartitionEngine
     {
         var now = _now();
         var bySeqNr = events.ToDictionary(e => e.SeqNr, e => e.Batch);
+        var room = Math.Max(MinPageTasks, _o.ReadyWindow - _window.Count);
         foreach (var seq in _schedule.Due.ToArray())
         {
+            if (room <= 0) break; // the rest stays due and is fetched again when the window has room
             if (!Durable.Exceptions.TryGetValue(seq, out var e) || e.State is not (TaskState.Scheduled or TaskState.Failed) || e.RunAtMs > now)
             {
                 _schedule.RemoveDue(seq);
@@ -117,6 +133,7 @@ internal sealed partial class PartitionEngine
             var record = RecordIn(batch, seq);
             if (record is null) continue; // the event no longer holds it: nothing to deliver
             _window.Add(new ReadyTask(record, e.Attempt, e.MaxAttempts > 0 ? e.MaxAttempts : record.MaxAttempts, e.EventSeqNr));
+            room--;
         }
     }
 
@@ -135,7 +152,7 @@ internal sealed partial class PartitionEngine
     public void OnHousekeeping()
     {
         var now = _now();
-        if (_pending.Outstanding > 0 || _relocation is not null || now - _lastPersistedAtMs < _o.CompactAtRestAfterMs) return;
+        if (_pending.Outstanding > 0 || _relocation is not null || _toRelocate.Count > 0 || now - _lastPersistedAtMs < _o.CompactAtRestAfterMs) return;
         var since = Durable.LastEventSeqNr - _lastSnapshotSeqNr;
         if (since <= 0 || !(_compactionPending || since >= Math.Max(1, _o.SnapshotEvery / 4))) return;
         Snapshot(Durable.LastEventSeqNr, now);
@@ -162,35 +179,54 @@ internal sealed partial class PartitionEngine
 
     /// <summary>
     /// Tasks that stay unsettled long (scheduled far ahead, dead letters, long runners) would pin the journal from
-    /// their event on. Copy the oldest of them into a new event (<see cref="EntryKind.Relocated"/>) so the next
-    /// snapshot can delete what lies below.
+    /// their event on. Copy every one whose event is more than two snapshot periods (or two rounds) old into new events
+    /// (<see cref="EntryKind.Relocated"/>) so the next snapshot can delete what lies below. All of them, however many:
+    /// reads of <see cref="RelocationReadEvents"/> events follow one another until none is left, so the journal's bound
+    /// follows the number of long-lived tasks (docs/backlog-paging.md) instead of falling behind it.
     /// </summary>
     private void StartRelocation(long seqNr)
     {
-        if (_relocation is not null) return;
-        var before = seqNr - 2L * _o.SnapshotEvery;
-        var events = Durable.Exceptions.Values.Where(e => e.EventSeqNr < before && e.EventSeqNr > 0)
-            .Select(e => e.EventSeqNr).Distinct().Order().Take(MaxFetchEvents / 4).ToArray();
-        if (events.Length == 0) return;
+        if (_relocation is not null || _toRelocate.Count > 0) return;
+        // Two periods, or two rounds' worth of events when moving every long-lived task takes more than a period: a
+        // round must not find the tasks it moved first old enough to move again, or it would never end.
+        var roundEvents = (Durable.Exceptions.Count + _o.MaxWriteBatch - 1) / _o.MaxWriteBatch;
+        var before = seqNr - 2L * Math.Max(_o.SnapshotEvery, roundEvents);
+        foreach (var e in Durable.Exceptions.Values.Where(e => e.EventSeqNr < before && e.EventSeqNr > 0).Select(e => e.EventSeqNr).Distinct().Order())
+            _toRelocate.Enqueue(e);
+        ContinueRelocation();
+    }
+
+    private const int RelocationReadEvents = MaxFetchEvents / 4;
+
+    /// <summary>Reads the next events to relocate, unless a read is in flight or clients' writes are backing up.</summary>
+    private void ContinueRelocation()
+    {
+        if (_relocation is not null || _toRelocate.Count == 0 || _pending.Outstanding > _o.OutstandingWriteLimit / 2) return;
+        var events = new long[Math.Min(RelocationReadEvents, _toRelocate.Count)];
+        for (var i = 0; i < events.Length; i++) events[i] = _toRelocate.Dequeue();
         _fx.Read(_relocation = new FetchRequest(events, ForRelocation: true));
     }
 
     private void Relocate(IReadOnlyList<(long SeqNr, PartitionBatch Batch)> events)
     {
+        var wanted = events.ToDictionary(e => e.SeqNr, e => e.Batch);
         var entries = new List<BatchEntry>();
         var bytes = 0L;
-        var wanted = events.ToDictionary(e => e.SeqNr, e => e.Batch);
-        // One write's worth at a time (entries and bytes); the rest moves at the next snapshot.
+        // One write's worth an append (entries and bytes), as many appends as it takes.
         foreach (var e in Durable.Exceptions.Values)
         {
-            if (entries.Count >= _o.MaxWriteBatch || bytes >= _o.MaxWriteBatchBytes) break;
             if (!wanted.TryGetValue(e.EventSeqNr, out var batch) || RecordIn(batch, e.Seq) is not { } record) continue;
+            if (entries.Count > 0 && (entries.Count >= _o.MaxWriteBatch || bytes + record.Payload.Length > _o.MaxWriteBatchBytes))
+            {
+                Append(entries.ToArray(), null, null);
+                (entries, bytes) = ([], 0);
+            }
             entries.Add(new BatchEntry { Kind = EntryKind.Relocated, Seq = e.Seq, Task = record });
             bytes += record.Payload.Length;
         }
-        if (entries.Count == 0) return;
-        Append(entries.ToArray(), null, null);
+        if (entries.Count > 0) Append(entries.ToArray(), null, null);
         _compactionPending = true; // what lies below the moved tasks can go at the next snapshot, also at rest
+        ContinueRelocation();
     }
 
     /// <summary>The task <paramref name="seq"/> as enqueued (or last relocated) in <paramref name="batch"/>.</summary>

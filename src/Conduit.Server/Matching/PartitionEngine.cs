@@ -40,6 +40,8 @@ internal sealed partial class PartitionEngine
     private ReadRequest? _reading;
     /// <summary>The relocation read in flight.</summary>
     private FetchRequest? _relocation;
+    /// <summary>Events whose long-lived tasks this round of relocation still has to move.</summary>
+    private readonly Queue<long> _toRelocate = new();
     /// <summary>A scan reached events the partition has not been told are durable: no scan until the next notice.</summary>
     private bool _scanWaitsForNotice;
     private long _lastSnapshotSeqNr;
@@ -342,6 +344,7 @@ internal sealed partial class PartitionEngine
         PromoteDue(now);
         TryDispatch();
         MaybeSnapshot(seqNr, now);
+        ContinueRelocation();
     }
 
     /// <summary>A durable fresh task joins the window if its priority has no backlog in the journal and there is room; otherwise it stays in the journal.</summary>

@@ -2,14 +2,16 @@ using System.Text;
 using Conduit.Protocol;
 using Conduit.Server.Hosting;
 using Conduit.Server.Matching;
+using Conduit.Server.Tests.Matching;
 using Conduit.Testing;
 using Xunit;
+using Xunit.Abstractions;
 
 namespace Conduit.Server.Tests.Durability;
 
 /// <summary>What survives a crash, what reaches the journal, and how much of it: against SQLite and PostgreSQL.</summary>
 [Collection(PostgresFixture.CollectionName)]
-public sealed class DurabilityTests(PostgresFixture pg)
+public sealed class DurabilityTests(PostgresFixture pg, ITestOutputHelper output)
 {
     private static string Text(LeasedTask t) => Encoding.UTF8.GetString(t.Payload);
     private static string Pid(string queue) => QueuePartition.PersistenceIdOf(PartitionId.Of(queue, 0));
@@ -105,35 +107,42 @@ public sealed class DurabilityTests(PostgresFixture pg)
         }
     }
 
-    [Theory(DisplayName = "snapshots and clean-up keep the journal small however many tasks went through, even with a task due far ahead, and recovery still works")]
+    [Theory(DisplayName = "snapshots and clean-up keep the journal within its stated bound however many tasks went through, with tasks due far ahead, once the partition is quiet; recovery still works")]
     [InlineData(TestStores.Sqlite)]
     [InlineData(TestStores.Postgres)]
     public async Task SnapshotsBoundTheJournal(string store)
     {
         var storage = await TestStores.New(store, pg.Server);
         const string q = "bounded";
-        var options = TestNode.FastPartitionOptions with { SnapshotEvery = 20 };
+        // Housekeeping (compaction at rest) every 200 ms once 300 ms pass without a write, so quiet comes soon.
+        var options = TestNode.FastPartitionOptions with { SnapshotEvery = 20, CompactAtRestAfterMs = 300, GossipIntervalMs = 200 };
         var node = await TestNode.StartAsync(storage, options);
-        // A task due far ahead stays unsettled throughout: it is written anew instead of pinning the journal.
-        var far = (await node.Enqueue(q, "far", delayMs: 3_600_000)).TaskId;
+        // Tasks due far ahead stay unsettled throughout: they are written anew instead of pinning the journal.
+        var far = (await node.Ask<EnqueuedBatch>(new EnqueueBatch(q,
+            Enumerable.Range(0, 10).Select(i => new TaskSpec(Encoding.UTF8.GetBytes($"far{i}"), DelayMs: 3_600_000)).ToArray()))).Results;
         for (var i = 0; i < 150; i++)
         {
             await node.Enqueue(q, $"t{i}");
             var t = Assert.Single(await node.Poll(q));
             await node.Ask<Completed>(new Complete(t.LeaseToken));
         }
-        // Snapshots are saved and old events deleted in the background: wait for it, don't sleep.
+        // What the code guarantees (docs/backlog-paging.md): with storage keeping up, at most 4 x max(SnapshotEvery, R)
+        // + 2R live events. Snapshot saves, deletes and relocation reads run behind the writes (on SQLite they wait on its
+        // lock for seconds), so the journal may stand above that while tasks flow; once the partition is quiet,
+        // compaction at rest snapshots, relocates and deletes until it is within. Wait for that, don't sleep.
+        var bound = JournalBound.Events(options, longLived: far.Length);
+        var inTraffic = await JournalInspector.LiveEvents(storage, Pid(q));
         await Eventually.Holds(async () =>
         {
-            // 450 events went through; a few snapshot periods' worth stay (the far task moves forward every two).
-            Assert.InRange(await JournalInspector.LiveEvents(storage, Pid(q)), 1, 5 * options.SnapshotEvery);
+            Assert.InRange(await JournalInspector.LiveEvents(storage, Pid(q)), 1, bound);
             Assert.InRange(await JournalInspector.Snapshots(storage, Pid(q)), 1, 2);
         });
+        output.WriteLine($"{store}: {inTraffic} live events right after ~450 written, {await JournalInspector.LiveEvents(storage, Pid(q))} once quiet (bound {bound})");
         await node.Enqueue(q, "last");
         await node.KillAsync();
         await using var again = await TestNode.StartAsync(storage, options);
         Assert.Equal("last", Text(Assert.Single(await again.Poll(q, max: 10))));
-        Assert.Equal(TaskStatus.Scheduled, (await again.Ask<TaskInfo>(new GetTask(far))).Status);
+        foreach (var task in far) Assert.Equal(TaskStatus.Scheduled, (await again.Ask<TaskInfo>(new GetTask(task.TaskId))).Status);
         Assert.Empty(await again.Poll(q, waitMs: 200));
     }
 

@@ -6,7 +6,16 @@ namespace Conduit.Server.Tests.Matching;
 
 /// <summary>
 /// Drives a <see cref="PartitionEngine"/> without Akka: an in-memory journal stands in for the writer (appends
-/// become events when <see cref="Flush"/> runs), reads are served from it, and time is a number the test moves.
+/// become events when <see cref="Flush"/> runs, split like <c>TaskWriter</c> splits them), reads are served from it,
+/// and time is a number the test moves.
+/// <para>
+/// Timing knobs, each off by default (then every write is durable, readable, acknowledged and noticed in one step):
+/// <see cref="HoldNotices"/> (a write is readable by page-ins before the partition hears it is durable),
+/// <see cref="AutoRead"/> off (reads wait; answer them late with <see cref="ServeOneRead"/>, fail them with
+/// <see cref="FailOneRead"/>, or after a <see cref="Crash"/> hand them to the new incarnation with <see cref="AnswerStaleReads"/>),
+/// <see cref="HoldSnapshots"/>, <see cref="FailSnapshots"/> and <see cref="FailDeletes"/> (snapshot saves and the deletes
+/// after them late or failing), <see cref="FailNextWrite"/> (a write fails, written or not, and the partition recovers).
+/// </para>
 /// </summary>
 internal sealed class EngineHarness : IPartitionEffects
 {
@@ -48,7 +57,19 @@ internal sealed class EngineHarness : IPartitionEffects
     public bool AutoFlush { get; set; } = true;
     public bool AutoRead { get; set; } = true;
 
-    public void Reply(object replyTo, object message) => Replies.Add((replyTo, message));
+    public void Reply(object replyTo, object message) => AddReply(replyTo, message);
+
+    /// <summary>For each of <see cref="Replies"/>: the last event the engine had been told of when it was given.</summary>
+    public List<long> NoticedAtReply { get; } = [];
+
+    /// <summary>The event each enqueued task was written in (by task sequence number), kept after deletes.</summary>
+    public Dictionary<long, long> EventOfTask { get; } = new();
+
+    private void AddReply(object to, object message)
+    {
+        Replies.Add((to, message));
+        NoticedAtReply.Add(Engine?.Durable.LastEventSeqNr ?? 0);
+    }
 
     public void Append(BatchEntry[] entries, object? replyTo, object? reply) => _pending.Add((entries, replyTo, reply));
 
@@ -56,9 +77,46 @@ internal sealed class EngineHarness : IPartitionEffects
 
     public void SaveSnapshot(PartitionSnapshot snapshot, long seqNr, long deleteEventsUpTo)
     {
+        if (HoldSnapshots) { _heldSnapshots.Enqueue((snapshot, seqNr, deleteEventsUpTo)); return; }
+        StoreSnapshot(snapshot, seqNr, deleteEventsUpTo, Engine);
+    }
+
+    /// <summary>The snapshot store and the delete after it, as <c>TaskWriter</c> drives them; a failure is reported to <paramref name="engine"/> if it still runs.</summary>
+    private void StoreSnapshot(PartitionSnapshot snapshot, long seqNr, long deleteEventsUpTo, PartitionEngine? engine)
+    {
+        if (FailSnapshots)
+        {
+            FailedCompactions++;
+            engine?.OnCompactionFailed();
+            return;
+        }
         Snapshots++;
-        LastSnapshot = (snapshot, seqNr);
+        if (LastSnapshot is not { } last || last.SeqNr <= seqNr) LastSnapshot = (snapshot, seqNr);
+        if (engine is null || deleteEventsUpTo <= 0) return; // the writer that would delete is gone
+        if (FailDeletes)
+        {
+            FailedCompactions++;
+            engine.OnCompactionFailed();
+            return;
+        }
         Journal.RemoveAll(e => e.SeqNr <= deleteEventsUpTo);
+    }
+
+    private readonly Queue<(PartitionSnapshot Snapshot, long SeqNr, long DeleteUpTo)> _heldSnapshots = new();
+
+    /// <summary>Snapshot saves wait until <see cref="CompleteSnapshots"/> (the store is slow, say behind SQLite's lock).</summary>
+    public bool HoldSnapshots { get; set; }
+    /// <summary>Snapshot saves fail (the engine is told, as <c>TaskWriter.CompactionFailed</c> tells it).</summary>
+    public bool FailSnapshots { get; set; }
+    /// <summary>Snapshots save but the deletes after them fail (the engine is told).</summary>
+    public bool FailDeletes { get; set; }
+    public int FailedCompactions { get; private set; }
+    public int HeldSnapshotCount => _heldSnapshots.Count;
+
+    /// <summary>Saves the held snapshots in order (and deletes after each), now.</summary>
+    public void CompleteSnapshots()
+    {
+        while (_heldSnapshots.TryDequeue(out var held)) StoreSnapshot(held.Snapshot, held.SeqNr, held.DeleteUpTo, Engine);
     }
 
     public void SchedulePollDeadline(long pollId, long delayMs) => PollDeadlines[pollId] = Now + delayMs;
@@ -84,23 +142,89 @@ internal sealed class EngineHarness : IPartitionEffects
         throw new InvalidOperationException("the engine did not settle");
     }
 
+    /// <summary>
+    /// Writes everything appended, as <c>TaskWriter</c> would: whole appends, up to <see cref="PartitionOptions.MaxWriteBatch"/>
+    /// entries or <see cref="PartitionOptions.MaxWriteBatchBytes"/> payload bytes an event; each event is durable and readable,
+    /// then noticed by the partition (or held, <see cref="HoldNotices"/>), then its requesters are answered.
+    /// </summary>
     public void Flush()
     {
-        var batch = _pending.ToList();
-        _pending.Clear();
-        var entries = batch.SelectMany(b => b.Entries).ToArray();
-        if (entries.Length > 0)
+        while (_pending.Count > 0)
         {
-            var seqNr = (Journal.Count == 0 ? LastSeqNr : Journal[^1].SeqNr) + 1;
-            LastSeqNr = seqNr;
-            var evt = new PartitionBatch { Entries = entries };
-            Journal.Add((seqNr, evt));
-            if (HoldNotices) _heldNotices.Enqueue((evt, seqNr));
-            else Engine.OnPersisted(evt, seqNr);
+            var batch = new List<(BatchEntry[] Entries, object? ReplyTo, object? Reply)>();
+            int count = 0, bytes = 0;
+            while (_pending.Count > 0 && (batch.Count == 0
+                   || (count + _pending[0].Entries.Length <= Options.MaxWriteBatch && bytes + Bytes(_pending[0].Entries) <= Options.MaxWriteBatchBytes)))
+            {
+                var next = _pending[0];
+                _pending.RemoveAt(0);
+                batch.Add(next);
+                count += next.Entries.Length;
+                bytes += Bytes(next.Entries);
+            }
+            var entries = batch.SelectMany(b => b.Entries).ToArray();
+            if (entries.Length > 0 && _failNextWrite is { } written)
+            {
+                _failNextWrite = null;
+                if (written) Record(LastSeqNr = NextSeqNr(), new PartitionBatch { Entries = entries });
+                FailWrite(batch);
+                return;
+            }
+            if (entries.Length > 0)
+            {
+                var seqNr = LastSeqNr = NextSeqNr();
+                var evt = new PartitionBatch { Entries = entries };
+                Record(seqNr, evt);
+                if (HoldNotices) _heldNotices.Enqueue((evt, seqNr));
+                else Engine.OnPersisted(evt, seqNr);
+            }
+            foreach (var (_, to, reply) in batch)
+                if (to is not null && reply is not null) AddReply(to, reply);
         }
-        foreach (var (_, to, reply) in batch)
-            if (to is not null && reply is not null) Replies.Add((to, reply));
     }
+
+    private void Record(long seqNr, PartitionBatch evt)
+    {
+        Journal.Add((seqNr, evt));
+        foreach (var e in evt.Entries)
+            if (e.Kind == EntryKind.Enqueued) EventOfTask[e.Seq] = seqNr;
+    }
+
+    private long NextSeqNr() => Math.Max(LastSeqNr, Journal.Count == 0 ? 0 : Journal[^1].SeqNr) + 1;
+
+    private static int Bytes(BatchEntry[] entries)
+    {
+        var bytes = 0;
+        foreach (var e in entries) bytes += e.Task?.Payload.Length ?? 0;
+        return bytes;
+    }
+
+    private bool? _failNextWrite;
+
+    /// <summary>
+    /// The next write fails; <paramref name="writtenAnyway"/>: it reached the journal all the same (a timeout after the
+    /// commit). As with <c>TaskWriter</c>: every requester waiting on a write is told Unavailable, and the partition drops its
+    /// state and recovers from the journal.
+    /// </summary>
+    public void FailNextWrite(bool writtenAnyway) => _failNextWrite = writtenAnyway;
+
+    /// <summary>No more failing writes, snapshots or deletes.</summary>
+    public void ClearFaults()
+    {
+        _failNextWrite = null;
+        FailSnapshots = FailDeletes = false;
+    }
+
+    private void FailWrite(List<(BatchEntry[] Entries, object? ReplyTo, object? Reply)> failed)
+    {
+        foreach (var (_, to, _) in failed.Concat(_pending))
+            if (to is not null) AddReply(to, new Rejected(ErrorCode.Unavailable, "storage write failed"));
+        _pending.Clear();
+        WriteFailures++;
+        Crash();
+    }
+
+    public int WriteFailures { get; private set; }
 
     public long LastSeqNr { get; private set; }
 
@@ -117,6 +241,56 @@ internal sealed class EngineHarness : IPartitionEffects
     {
         while (_heldNotices.TryDequeue(out var held)) Engine.OnPersisted(held.Batch, held.SeqNr);
         Settle();
+    }
+
+    /// <summary>Tells the engine of the oldest write held back; false when none is.</summary>
+    public bool ReleaseOneNotice()
+    {
+        if (!_heldNotices.TryDequeue(out var held)) return false;
+        Engine.OnPersisted(held.Batch, held.SeqNr);
+        return true;
+    }
+
+    public int HeldNoticeCount => _heldNotices.Count;
+
+    /// <summary>The last event the engine has been told is durable.</summary>
+    public long NoticedUpTo => Engine.Durable.LastEventSeqNr;
+
+    /// <summary>Fails the oldest read asked for (storage trouble); false when none waits.</summary>
+    public bool FailOneRead()
+    {
+        if (!_reads.TryDequeue(out var request)) return false;
+        Engine.OnReadFailed(request);
+        return true;
+    }
+
+    private readonly List<ReadRequest> _staleReads = [];
+
+    /// <summary>Reads an earlier incarnation asked for and never got (a <see cref="Crash"/> came first).</summary>
+    public IReadOnlyList<ReadRequest> StaleReads => _staleReads;
+
+    /// <summary>Hands the pages of earlier incarnations' reads to the engine running now, as a late reader would.</summary>
+    public void AnswerStaleReads()
+    {
+        foreach (var request in _staleReads) Answer(request);
+        _staleReads.Clear();
+    }
+
+    /// <summary>
+    /// Makes the world quiet: every held notice told, held snapshots saved (or failed, as set), every write and read
+    /// done, a tick, until nothing is left to do. Faults set stay set; holds are lifted.
+    /// </summary>
+    public void Quiesce()
+    {
+        HoldNotices = false;
+        HoldSnapshots = false;
+        AutoFlush = AutoRead = true;
+        while (_heldNotices.TryDequeue(out var held)) Engine.OnPersisted(held.Batch, held.SeqNr);
+        CompleteSnapshots();
+        Settle();
+        Engine.OnTick();
+        Settle();
+        CompleteSnapshots();
     }
 
     /// <summary>Answers the oldest read asked for (with <see cref="AutoRead"/> off, to interleave by hand).</summary>
@@ -157,13 +331,30 @@ internal sealed class EngineHarness : IPartitionEffects
     /// <summary>Rebuilds the engine from the journal (and the last snapshot), as a restart would.</summary>
     public void Restart()
     {
+        Crash();
+        Settle();
+    }
+
+    public int Crashes { get; private set; }
+
+    /// <summary>
+    /// The partition loses its state (storage trouble, a crash) and recovers from the last snapshot and the journal with
+    /// a new engine. What was appended and not written is lost, unanswered; notices not yet told are lost; snapshot saves
+    /// already sent land (the old writer no longer deletes after them); reads in flight become <see cref="StaleReads"/>;
+    /// waiting pollers are dropped (the actor answers them Unavailable).
+    /// </summary>
+    public void Crash()
+    {
+        Crashes++;
         _pending.Clear();
+        _heldNotices.Clear();
+        _staleReads.AddRange(_reads);
         _reads.Clear();
         PollDeadlines.Clear();
+        while (_heldSnapshots.TryDequeue(out var held)) StoreSnapshot(held.Snapshot, held.SeqNr, held.DeleteUpTo, engine: null);
         var log = LastSnapshot is { } s ? DurablePartitionState.FromSnapshot(s.Snapshot, s.SeqNr) : new DurablePartitionState();
         foreach (var (seqNr, batch) in Journal.Where(e => e.SeqNr > (LastSnapshot?.SeqNr ?? 0))) log.Apply(batch, seqNr);
-        Engine = new PartitionEngine(Id, Options, ClaimEpoch(log), this, () => Now, new Random(7));
-        Settle();
+        Engine = new PartitionEngine(Id, Options, ClaimEpoch(log), this, () => Now, new Random(7 + Crashes));
     }
 
     public T LastReplyTo<T>(object to) => Replies.Where(r => ReferenceEquals(r.To, to)).Select(r => r.Message).OfType<T>().Last();
