@@ -35,11 +35,18 @@ public static class ConduitHostingExtensions
             .WithCustomSerializer("conduit-journal", [typeof(IConduitEvent)], system => new JournalSerializer(system))
             .WithStrictSerialization(true);
 
-    /// <summary>Journal and snapshot store in SQLite or PostgreSQL (Akka.Persistence.Sql); tables are created at start.</summary>
+    /// <summary>
+    /// Journal and snapshot store in SQLite or PostgreSQL (Akka.Persistence.Sql); tables are created at start. Their circuit
+    /// breakers and recovery timeout are <see cref="FailoverTimings"/>'s, so partitions serve again within seconds of the
+    /// database's return.
+    /// </summary>
     public static AkkaConfigurationBuilder WithConduitStorage(this AkkaConfigurationBuilder builder, StorageOptions storage)
     {
         var provider = storage.Kind == StorageKind.Sqlite ? ProviderName.SQLiteMS : ProviderName.PostgreSQL15;
-        return builder.WithSqlPersistence(storage.ConnectionString, provider, autoInitialize: true);
+        return builder
+            .WithSqlPersistence(storage.ConnectionString, provider, autoInitialize: true)
+            // Appended: below ExtraHocon and hocon/ files, which may override them; nothing else sets these keys.
+            .AddHocon(FailoverTimings.StorageHocon(), HoconAddMode.Append);
     }
 
     /// <summary>

@@ -59,6 +59,18 @@ public sealed record PartitionOptions
     public long IdempotencyRetentionMs { get; init; } = 24 * 3600 * 1000L;
     /// <summary>After storage fails, how long a partition answers Unavailable before it tries to recover again. Defaults to 2 s.</summary>
     public long RecoveryBackoffMs { get; init; } = 2_000;
+    /// <summary>
+    /// Longest a request waits for a (re)starting partition to recover; then it, and every request after it until the
+    /// recovery finishes, is answered Unavailable (retry). Defaults to 5 s: well under a client's request timeout, so a
+    /// slow recovery gives the caller an answer, not a timeout.
+    /// </summary>
+    public long RecoveryWaitMs { get; init; } = 5_000;
+    /// <summary>
+    /// A recovery still unfinished after this long is abandoned (its writer stopped) and tried again after
+    /// <see cref="RecoveryBackoffMs"/>, whatever hangs. Defaults to 30 s; Akka's own recovery-event-timeout (10 s per
+    /// snapshot load or replay page, <see cref="Hosting.FailoverTimings.RecoveryEventTimeout"/>) usually fails it first.
+    /// </summary>
+    public long RecoveryTimeoutMs { get; init; } = 30_000;
     /// <summary>How often a partition gossips its load (when it changed). Defaults to 1 s.</summary>
     public long GossipIntervalMs { get; init; } = 1_000;
     /// <summary>An empty partition with no pollers passivates after this long. Defaults to 2 minutes.</summary>
