@@ -86,6 +86,35 @@ public sealed class ProcessCluster : IAsyncDisposable
         member.Killed = true;
     }
 
+    /// <summary>
+    /// For each of <paramref name="markers"/>, how long after <paramref name="since"/> (UTC) a living node first logged a
+    /// line containing it (Akka's log lines carry a UTC timestamp, <c>[MM/dd/yyyy HH:mm:ss.fffZ]</c>); null if none did.
+    /// </summary>
+    public IReadOnlyList<(string Marker, long? AfterMs)> Timeline(DateTime since, params string[] markers)
+    {
+        var lines = Alive.SelectMany(m => m.Process.Output.Split('\n')).ToList();
+        return markers.Select(marker =>
+        {
+            long? first = null;
+            foreach (var line in lines)
+            {
+                if (!line.Contains(marker, StringComparison.Ordinal) || !TryTimestamp(line, out var at) || at < since) continue;
+                var ms = (long)(at - since).TotalMilliseconds;
+                if (first is null || ms < first) first = ms;
+            }
+            return (marker, first);
+        }).ToList();
+    }
+
+    private static bool TryTimestamp(string line, out DateTime at)
+    {
+        at = default;
+        var start = line.IndexOf("][", StringComparison.Ordinal);
+        if (start < 0 || line.Length < start + 26) return false;
+        return DateTime.TryParseExact(line.AsSpan(start + 2, 24), "MM/dd/yyyy HH:mm:ss.fffZ", System.Globalization.CultureInfo.InvariantCulture,
+            System.Globalization.DateTimeStyles.AdjustToUniversal | System.Globalization.DateTimeStyles.AssumeUniversal, out at);
+    }
+
     /// <summary>Every node's output, for a failure message.</summary>
     public string Output(int tailChars = 6_000) => string.Join("\n", _members.Select(m =>
     {

@@ -38,6 +38,7 @@ public sealed class ProcessFaultTests(ITestOutputHelper output)
 
         var completedBefore = load.Completed.Keys.ToHashSet();
         var killedAt = load.Now;
+        var killedAtUtc = DateTime.UtcNow;
         await cluster.Kill(victim);
         output.WriteLine($"killed node {victim.Index} at {killedAt} ms");
 
@@ -54,6 +55,9 @@ public sealed class ProcessFaultTests(ITestOutputHelper output)
         output.WriteLine($"failover: the killed node's {moved.Count} partitions served again {failover} ms after the kill " +
                          $"({string.Join(", ", backAt.Select(b => $"{b.Key} +{b.Value - killedAt} ms"))})");
         output.WriteLine($"longest stall in completions (all queues): {stall.Gap} ms from {stall.From} ms");
+        output.WriteLine("survivors' log after the kill: " + string.Join(", ", cluster.Timeline(killedAtUtc,
+            "Marking node(s) as UNREACHABLE", "SBR is downing", "Leader is removing unreachable node", "recovered at event")
+            .Select(t => $"'{t.Marker}' +{t.AfterMs?.ToString() ?? "never"} ms")));
         output.WriteLine(load.Summary());
 
         await AssertNothingLostNorWrong(load, cluster);

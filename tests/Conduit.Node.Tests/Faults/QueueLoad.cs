@@ -36,8 +36,8 @@ public sealed class QueueLoad : IAsyncDisposable
     public ConcurrentDictionary<string, ConcurrentQueue<long>> Deliveries { get; } = new();
     /// <summary>task id → when its first complete was acknowledged.</summary>
     public ConcurrentDictionary<string, long> Completed { get; } = new();
-    /// <summary>(time, partition) of every acknowledged write: an enqueue or a complete.</summary>
-    public ConcurrentQueue<(long At, string Partition)> Writes { get; } = new();
+    /// <summary>Every acknowledged write (an enqueue or a complete): when it was sent, when it was answered, on which partition.</summary>
+    public ConcurrentQueue<(long Sent, long At, string Partition)> Writes { get; } = new();
     public ConcurrentQueue<string> WrongAnswers { get; } = new();
     public ConcurrentDictionary<string, int> Refusals { get; } = new();
 
@@ -71,12 +71,13 @@ public sealed class QueueLoad : IAsyncDisposable
         {
             var payload = $"{queue}-{Interlocked.Increment(ref _nextPayload)}";
             Attempted[payload] = true;
+            var sent = Now;
             try
             {
                 var enqueued = await _producers.EnqueueAsync(queue, payload);
                 if (enqueued.Duplicate) WrongAnswers.Enqueue($"enqueue of {payload} without a key answered Duplicate");
                 else if (!Acknowledged.TryAdd(payload, enqueued.TaskId)) WrongAnswers.Enqueue($"{payload} acknowledged twice");
-                Writes.Enqueue((Now, PartitionOf(enqueued.TaskId)));
+                Writes.Enqueue((sent, Now, PartitionOf(enqueued.TaskId)));
             }
             catch (Exception e) when (Allowed(e, "enqueue"))
             {
@@ -129,13 +130,14 @@ public sealed class QueueLoad : IAsyncDisposable
         var giveUpAt = Now + 2 * (long)Lease.TotalMilliseconds;
         while (Now < giveUpAt)
         {
+            var sent = Now;
             try
             {
                 var completed = await _workers.CompleteAsync(task.LeaseToken);
                 if (completed.TaskId != task.Id) WrongAnswers.Enqueue($"complete of {task.Id} answered for {completed.TaskId}");
                 var at = Now;
                 Completed.TryAdd(task.Id, at);
-                Writes.Enqueue((at, PartitionOf(task.Id)));
+                Writes.Enqueue((sent, at, PartitionOf(task.Id)));
                 return;
             }
             catch (Exception e) when (e is LeaseExpiredException or UnknownLeaseException)
@@ -205,12 +207,15 @@ public sealed class QueueLoad : IAsyncDisposable
         return (gap, start);
     }
 
-    /// <summary>When <paramref name="partition"/> first acknowledged a write at or after <paramref name="after"/>; null if never.</summary>
+    /// <summary>
+    /// When <paramref name="partition"/> first answered a write sent at or after <paramref name="after"/> (so not one it took
+    /// before a fault and answered just then); null if never.
+    /// </summary>
     public long? FirstWrite(string partition, long after)
     {
         long? first = null;
-        foreach (var (at, p) in Writes)
-            if (p == partition && at >= after && (first is null || at < first)) first = at;
+        foreach (var (sent, at, p) in Writes)
+            if (p == partition && sent >= after && (first is null || at < first)) first = at;
         return first;
     }
 
