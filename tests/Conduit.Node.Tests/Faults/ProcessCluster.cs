@@ -122,6 +122,15 @@ public sealed class ProcessCluster : IAsyncDisposable
         return $"--- node {m.Index} (:{m.Port}){(m.Killed ? " killed" : "")} ---\n" + (text.Length > tailChars ? text[^tailChars..] : text);
     }));
 
+    /// <summary>Writes every node's whole output to <c>node-N.log</c> in a new directory under the temp directory; returns it.</summary>
+    public string SaveLogs(string name)
+    {
+        var directory = Path.Combine(Path.GetTempPath(), "conduit-fault-logs", $"{name}-{DateTime.UtcNow:HHmmss}");
+        Directory.CreateDirectory(directory);
+        foreach (var m in _members) File.WriteAllText(Path.Combine(directory, $"node-{m.Index}.log"), m.Process.Output);
+        return directory;
+    }
+
     public async ValueTask DisposeAsync()
     {
         foreach (var m in _members) await m.Process.DisposeAsync();

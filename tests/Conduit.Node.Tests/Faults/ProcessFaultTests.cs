@@ -59,6 +59,7 @@ public sealed class ProcessFaultTests(ITestOutputHelper output)
             "Marking node(s) as UNREACHABLE", "SBR is downing", "Leader is removing unreachable node", "recovered at event")
             .Select(t => $"'{t.Marker}' +{t.AfterMs?.ToString() ?? "never"} ms")));
         output.WriteLine(load.Summary());
+        output.WriteLine($"node logs: {cluster.SaveLogs("kill")}");
 
         await AssertNothingLostNorWrong(load, cluster);
         // A duplicate is a task handed out by the killed node before the kill, not completed then, and handed out again.
@@ -85,6 +86,7 @@ public sealed class ProcessFaultTests(ITestOutputHelper output)
         var downAt = load.Now;
         await cluster.Postgres.RestartImmediateAsync(TimeSpan.FromSeconds(downForSeconds));
         var upAt = load.Now;
+        var upAtUtc = DateTime.UtcNow;
         output.WriteLine($"PostgreSQL stopped at {downAt} ms, accepting connections again at {upAt} ms ({upAt - downAt} ms down)");
 
         await Eventually(() => all.All(p => load.FirstWrite(p, upAt) is not null), StorageRecoveryTargetMs + 30_000);
@@ -100,6 +102,7 @@ public sealed class ProcessFaultTests(ITestOutputHelper output)
                          $"(slowest: {string.Join(", ", backAt.OrderByDescending(b => b.Value).Take(3).Select(b => $"{b.Key} +{b.Value - upAt} ms"))})");
         output.WriteLine($"longest stall in completions: {stall.Gap} ms from {stall.From} ms (outage {upAt - downAt} ms)");
         output.WriteLine(load.Summary());
+        output.WriteLine($"PostgreSQL accepted connections again at {upAtUtc:HH:mm:ss.fff} UTC; node logs: {cluster.SaveLogs($"postgres-{downForSeconds}s")}");
 
         await AssertNothingLostNorWrong(load, cluster);
         // A duplicate is a task handed out before its partition was back on storage and not completed before the crash.
