@@ -44,10 +44,12 @@ public static class FailoverTimings
 
     /// <summary>
     /// A recovery that waits longer than this for the snapshot, or for the next page of events, fails and is tried again
-    /// after <c>RecoveryBackoffMs</c>. Defaults to 10 s (Akka's is 30 s). Costs: a single replay page (up to 1,000 events)
-    /// slower than this on a loaded database fails the recovery.
+    /// after <c>RecoveryBackoffMs</c>. Defaults to 30 s (Akka's own). Not lower: on a loaded 2-core machine a node's first
+    /// snapshot load took more than 10 s (cold database connections and query compilation), and a partition does not
+    /// need this to answer: it answers Unavailable after <c>RecoveryWaitMs</c> whatever its recovery does. The hangs
+    /// that were blamed on this timeout came from the snapshot-store breaker (<see cref="SnapshotBreakerMaxFailures"/>).
     /// </summary>
-    public static readonly TimeSpan RecoveryEventTimeout = TimeSpan.FromSeconds(10);
+    public static readonly TimeSpan RecoveryEventTimeout = TimeSpan.FromSeconds(30);
 
     // ---- failure detection and downing ----
 
@@ -61,12 +63,12 @@ public static class FailoverTimings
 
     /// <summary>
     /// The split-brain resolver downs the unreachable side (keep-majority) once membership has been stable this long.
-    /// Defaults to 5 s (Akka's is 20 s; Conduit shipped 10 s). Costs: a node that is alive but silent for about
-    /// <see cref="AcceptableHeartbeatPause"/> + 2–3 s + this (≈ 10 s: a long GC pause, a starved VM, a network blip) is
+    /// Defaults to 4 s (Akka's is 20 s; Conduit shipped 10 s). Costs: a node that is alive but silent for about
+    /// <see cref="AcceptableHeartbeatPause"/> + 2–3 s + this (≈ 8–9 s: a long GC pause, a starved VM, a network blip) is
     /// downed and must restart; its partitions move, and tasks it had handed out may be delivered twice. Raise it where
     /// such pauses happen; every second added here is a second added to failover.
     /// </summary>
-    public static readonly TimeSpan StableAfter = TimeSpan.FromSeconds(5);
+    public static readonly TimeSpan StableAfter = TimeSpan.FromSeconds(4);
 
     /// <summary>
     /// After a node is downed and removed, how long sharding waits before it starts that node's shards elsewhere (Akka's
@@ -97,7 +99,8 @@ public static class FailoverTimings
 
     /// <summary>
     /// Akka's <c>updating-state-timeout</c>, which bounds a shard's first load of its remembered entity ids (a recovery
-    /// of its remember-entities journal, which queues behind partition recoveries for a recovery permit) and a
+    /// of its remember-entities journal, which queues behind partition recoveries for a recovery permit; a store that
+    /// fails meanwhile is not noticed, so a shard starting while the database is down waits this out) and a
     /// coordinator state write to a majority (retried on timeout). Defaults to 20 s (Akka's is 5 s: on a loaded 2-core
     /// machine shards failed to start, "Failed to load initial entity ids ... within [00:00:05]"). Costs: a coordinator
     /// write that reached no majority is retried after 20 s instead of 5 s; that only happens while a majority of the
@@ -114,9 +117,14 @@ public static class FailoverTimings
     /// </summary>
     public static readonly TimeSpan WaitingForStateTimeout = TimeSpan.FromSeconds(10);
 
-    /// <summary>Storage settings for the journal and snapshot-store plugins (Akka.Persistence.Sql).</summary>
+    /// <summary>
+    /// Storage settings for the journal and snapshot-store plugins (Akka.Persistence.Sql). Both start with the node, so
+    /// their tables are created and their first queries compiled before any shard or partition recovers through them.
+    /// </summary>
     public static string StorageHocon(string journalPluginPath = "akka.persistence.journal.sql",
         string snapshotPluginPath = "akka.persistence.snapshot-store.sql") => $"""
+        akka.persistence.journal.auto-start-journals = ["{journalPluginPath}"]
+        akka.persistence.snapshot-store.auto-start-snapshot-stores = ["{snapshotPluginPath}"]
         {journalPluginPath}.recovery-event-timeout = {Ms(RecoveryEventTimeout)}
         {journalPluginPath}.circuit-breaker.max-failures = {JournalBreakerMaxFailures}
         {journalPluginPath}.circuit-breaker.call-timeout = {Ms(BreakerCallTimeout)}

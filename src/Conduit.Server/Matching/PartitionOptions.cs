@@ -57,8 +57,12 @@ public sealed record PartitionOptions
     public long TickMs { get; init; } = 100;
     /// <summary>How long an idempotency key keeps returning the original task. Defaults to 24 h.</summary>
     public long IdempotencyRetentionMs { get; init; } = 24 * 3600 * 1000L;
-    /// <summary>After storage fails, how long a partition answers Unavailable before it tries to recover again. Defaults to 2 s.</summary>
-    public long RecoveryBackoffMs { get; init; } = 2_000;
+    /// <summary>
+    /// After storage fails, how long a partition answers Unavailable before it tries to recover again. Defaults to 1 s, so
+    /// a partition serves again within about a second and one recovery of the database's return. Costs one recovery
+    /// attempt (a snapshot load, so a connection attempt) per partition per second while storage is down.
+    /// </summary>
+    public long RecoveryBackoffMs { get; init; } = 1_000;
     /// <summary>
     /// Longest a request waits for a (re)starting partition to recover; then it, and every request after it until the
     /// recovery finishes, is answered Unavailable (retry). Defaults to 5 s: well under a client's request timeout, so a

@@ -13,7 +13,8 @@ namespace Conduit.Node.Tests.Faults;
 /// </summary>
 public sealed class QueueLoad : IAsyncDisposable
 {
-    public static readonly TimeSpan RequestTimeout = TimeSpan.FromSeconds(3);
+    /// <summary>Short, so a request lost with a killed node is given up soon and the next one finds the new owner.</summary>
+    public static readonly TimeSpan RequestTimeout = TimeSpan.FromSeconds(2);
     public static readonly TimeSpan Lease = TimeSpan.FromSeconds(15);
     private const int ProducersPerQueue = 3;
     private const int WorkersPerQueue = 2;
