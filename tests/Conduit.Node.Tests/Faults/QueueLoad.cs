@@ -220,6 +220,36 @@ public sealed class QueueLoad : IAsyncDisposable
         return first;
     }
 
+    /// <summary>
+    /// From now on, asks each of <paramref name="partitions"/> about one of its tasks (a <c>GetTask</c>, which goes
+    /// straight to the partition, whatever the frontend's load balancing) every 200 ms, until each has answered or
+    /// <paramref name="timeout"/> runs out. Returns, per partition, when it first answered a question sent now or later.
+    /// </summary>
+    public async Task<IReadOnlyDictionary<string, long?>> FirstAnswers(IReadOnlySet<string> partitions, TimeSpan timeout)
+    {
+        var after = Now;
+        var until = after + (long)timeout.TotalMilliseconds;
+        var probes = partitions.Select(async partition =>
+        {
+            var id = Acknowledged.Values.Concat(Deliveries.Keys).First(t => PartitionOf(t) == partition);
+            while (Now < until)
+            {
+                try
+                {
+                    var info = await _workers.GetTaskAsync(id);
+                    if (info.TaskId != id) WrongAnswers.Enqueue($"GetTask {id} answered for {info.TaskId}");
+                    return (partition, (long?)Now);
+                }
+                catch (Exception e) when (Allowed(e, "get"))
+                {
+                    await Task.Delay(200, CancellationToken.None);
+                }
+            }
+            return (partition, (long?)null);
+        });
+        return (await Task.WhenAll(probes)).ToDictionary(p => p.partition, p => p.Item2);
+    }
+
     public IReadOnlySet<string> PartitionsWritten => Writes.Select(w => w.Partition).ToHashSet();
 
     public string Summary() =>
