@@ -71,8 +71,8 @@ public sealed record PartitionOptions
     public long RecoveryWaitMs { get; init; } = 5_000;
     /// <summary>
     /// A recovery still unfinished after this long is abandoned (its writer stopped) and tried again after
-    /// <see cref="RecoveryBackoffMs"/>, whatever hangs. Defaults to 30 s; Akka's own recovery-event-timeout (10 s per
-    /// snapshot load or replay page, <see cref="Hosting.FailoverTimings.RecoveryEventTimeout"/>) usually fails it first.
+    /// <see cref="RecoveryBackoffMs"/>, whatever hangs. Defaults to 30 s, the same as Akka's recovery-event-timeout
+    /// (<see cref="Hosting.FailoverTimings.RecoveryEventTimeout"/>), which bounds each snapshot load or replay page alone.
     /// </summary>
     public long RecoveryTimeoutMs { get; init; } = 30_000;
     /// <summary>How often a partition gossips its load (when it changed). Defaults to 1 s.</summary>

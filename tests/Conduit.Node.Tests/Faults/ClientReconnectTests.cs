@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Conduit.Client;
+using Conduit.Testing;
 using Xunit;
 using Xunit.Abstractions;
 
@@ -23,7 +24,8 @@ public sealed class ClientReconnectTests(ITestOutputHelper output)
         await using (var first = NodeProcess.Start(args))
         {
             await first.WaitForOutput("Conduit node listening on");
-            await client.EnqueueAsync("reconnect", "before");
+            // The first contact (a fresh client, a fresh node) may take longer than the 1 s request timeout.
+            await Eventually.Holds(() => client.EnqueueAsync("reconnect", "before"), timeoutMs: 30_000, intervalMs: 100);
             await first.KillHard();
         }
         // While the node is gone the client keeps asking (and failing), as a producer would; then the node returns.
