@@ -46,7 +46,11 @@ public static class ConduitHostingExtensions
         return builder
             .WithSqlPersistence(storage.ConnectionString, provider, autoInitialize: true)
             // Appended: below ExtraHocon and hocon/ files, which may override them; nothing else sets these keys.
-            .AddHocon(FailoverTimings.StorageHocon(), HoconAddMode.Append);
+            .AddHocon(FailoverTimings.StorageHocon(), HoconAddMode.Append)
+            // Loads persistence (and so auto-starts both plugins: tables created, connections opened) as the node starts,
+            // before the shard region exists; otherwise the first shard's remember-entities recovery does it, cold, and on
+            // a loaded 2-core machine that took longer than the shard's load timeout.
+            .WithActors((system, _) => Akka.Persistence.Persistence.Instance.Apply(system));
     }
 
     /// <summary>
