@@ -57,6 +57,13 @@ public sealed class NodeProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>kill -9: SIGKILL, no shutdown of any kind; returns once the process is gone.</summary>
+    public async Task KillHard()
+    {
+        _process.Kill();
+        await _process.WaitForExitAsync();
+    }
+
     /// <summary>Ctrl-C: SIGINT to the process.</summary>
     public async Task<int> InterruptAndWait(int timeoutMs = 60_000)
     {

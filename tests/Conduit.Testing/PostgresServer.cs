@@ -107,6 +107,27 @@ public sealed class PostgresServer : IAsyncDisposable
         return connectionString;
     }
 
+    /// <summary>
+    /// A crash and a restart: <c>pg_ctl stop -m immediate</c> (every backend killed, no checkpoint, crash recovery on the
+    /// next start), then, after <paramref name="downFor"/>, the same server started again on the same port. Returns once
+    /// it accepts connections again; the caller reads the time then as "PostgreSQL is back".
+    /// </summary>
+    public async Task RestartImmediateAsync(TimeSpan downFor, CancellationToken ct = default)
+    {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        var stop = await RunPgCtlStopAsync(ct).ConfigureAwait(false);
+        if (stop.ExitCode != 0)
+            throw new InvalidOperationException($"pg_ctl stop -m immediate exited {stop.ExitCode}.{Environment.NewLine}{stop.Output}");
+        // The outage itself (not a wait for a condition): the server stays down this long.
+        if (downFor > TimeSpan.Zero) await Task.Delay(downFor, ct).ConfigureAwait(false);
+        var start = await RunPgToolAsync("pg_ctl", ["-D", _dataDirectory, "-l", _logFile, "-w", "-t", "60", "-o", StartOptions(Port), "start"], ct)
+            .ConfigureAwait(false);
+        if (start.ExitCode != 0)
+            throw new InvalidOperationException($"pg_ctl start after the crash exited {start.ExitCode}.{Environment.NewLine}{start.Output}" +
+                                                Environment.NewLine + "--- postgres log ---" + Environment.NewLine + ReadLog());
+        await WaitUntilConnectableAsync(ct).ConfigureAwait(false);
+    }
+
     /// <summary>Stops the server (<c>pg_ctl -m immediate stop</c>) and deletes its directory.</summary>
     public async ValueTask DisposeAsync()
     {
@@ -159,17 +180,9 @@ public sealed class PostgresServer : IAsyncDisposable
         {
             ct.ThrowIfCancellationRequested();
             var port = GetFreeLoopbackPort();
-            var options = string.Join(' ',
-                "-c listen_addresses=127.0.0.1",
-                $"-p {port}",
-                $"-k {_socketDirectory}",
-                "-c fsync=on",
-                "-c max_connections=200",
-                "-c shared_buffers=128MB");
-
             var start = await RunPgToolAsync(
                 "pg_ctl",
-                ["-D", _dataDirectory, "-l", _logFile, "-w", "-t", "60", "-o", options, "start"],
+                ["-D", _dataDirectory, "-l", _logFile, "-w", "-t", "60", "-o", StartOptions(port), "start"],
                 ct).ConfigureAwait(false);
 
             if (start.ExitCode == 0)
@@ -213,6 +226,14 @@ public sealed class PostgresServer : IAsyncDisposable
 
         await WaitUntilConnectableAsync(ct).ConfigureAwait(false);
     }
+
+    private string StartOptions(int port) => string.Join(' ',
+        "-c listen_addresses=127.0.0.1",
+        $"-p {port}",
+        $"-k {_socketDirectory}",
+        "-c fsync=on",
+        "-c max_connections=200",
+        "-c shared_buffers=128MB");
 
     private async Task WaitUntilConnectableAsync(CancellationToken ct)
     {

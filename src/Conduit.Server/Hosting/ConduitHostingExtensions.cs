@@ -35,11 +35,22 @@ public static class ConduitHostingExtensions
             .WithCustomSerializer("conduit-journal", [typeof(IConduitEvent)], system => new JournalSerializer(system))
             .WithStrictSerialization(true);
 
-    /// <summary>Journal and snapshot store in SQLite or PostgreSQL (Akka.Persistence.Sql); tables are created at start.</summary>
+    /// <summary>
+    /// Journal and snapshot store in SQLite or PostgreSQL (Akka.Persistence.Sql); tables are created at start. Their circuit
+    /// breakers and recovery timeout are <see cref="FailoverTimings"/>'s, so partitions serve again within seconds of the
+    /// database's return.
+    /// </summary>
     public static AkkaConfigurationBuilder WithConduitStorage(this AkkaConfigurationBuilder builder, StorageOptions storage)
     {
         var provider = storage.Kind == StorageKind.Sqlite ? ProviderName.SQLiteMS : ProviderName.PostgreSQL15;
-        return builder.WithSqlPersistence(storage.ConnectionString, provider, autoInitialize: true);
+        return builder
+            .WithSqlPersistence(storage.ConnectionString, provider, autoInitialize: true)
+            // Appended: below ExtraHocon and hocon/ files, which may override them; nothing else sets these keys.
+            .AddHocon(FailoverTimings.StorageHocon(), HoconAddMode.Append)
+            // Loads persistence (and so auto-starts both plugins: tables created, connections opened) as the node starts,
+            // before the shard region exists; otherwise the first shard's remember-entities recovery does it, cold, and on
+            // a loaded 2-core machine that took longer than the shard's load timeout.
+            .WithActors((system, _) => Akka.Persistence.Persistence.Instance.Apply(system));
     }
 
     /// <summary>

@@ -52,7 +52,10 @@ public sealed record NodeSettings
 
 public static class ConduitNode
 {
-    /// <summary>Settings every node gets: no durable DistributedData (LightningDB is not usable here), quiet dead letters.</summary>
+    /// <summary>
+    /// Settings every node gets: no durable DistributedData (LightningDB is not usable here), quiet dead letters, downing
+    /// by keep-majority. Failure detection, downing and sharding timings are <see cref="FailoverTimings.ClusterHocon"/>.
+    /// </summary>
     public const string BaseHocon = """
         akka.cluster.distributed-data.durable.keys = []
         akka.log-dead-letters-during-shutdown = off
@@ -60,14 +63,13 @@ public static class ConduitNode
         akka.coordinated-shutdown.exit-clr = off
         akka.cluster.downing-provider-class = "Akka.Cluster.SBR.SplitBrainResolverProvider, Akka.Cluster"
         akka.cluster.split-brain-resolver.active-strategy = keep-majority
-        akka.cluster.split-brain-resolver.stable-after = 10s
         akka.cluster.split-brain-resolver.down-all-when-unstable = on
         """;
 
     /// <summary>Wires remoting, the cluster, storage, serialization and Conduit's actors onto <paramref name="builder"/>.</summary>
     public static AkkaConfigurationBuilder ConfigureConduitNode(this AkkaConfigurationBuilder builder, NodeSettings settings)
     {
-        var config = ConfigurationFactory.ParseString(BaseHocon);
+        var config = ConfigurationFactory.ParseString(FailoverTimings.ClusterHocon).WithFallback(ConfigurationFactory.ParseString(BaseHocon));
         if (!string.IsNullOrWhiteSpace(settings.ExtraHocon)) config = ConfigurationFactory.ParseString(settings.ExtraHocon).WithFallback(config);
         // Loaded once and shared by both endpoints for the life of the process (checked already when the options were read).
         var tls = settings.Tls?.Load(CertificateRole.Node);

@@ -62,8 +62,24 @@ public sealed record PartitionOptions
     public long TickMs { get; init; } = 100;
     /// <summary>How long an idempotency key keeps returning the original task. Defaults to 24 h.</summary>
     public long IdempotencyRetentionMs { get; init; } = 24 * 3600 * 1000L;
-    /// <summary>After storage fails, how long a partition answers Unavailable before it tries to recover again. Defaults to 2 s.</summary>
-    public long RecoveryBackoffMs { get; init; } = 2_000;
+    /// <summary>
+    /// After storage fails, how long a partition answers Unavailable before it tries to recover again. Defaults to 1 s, so
+    /// a partition serves again within about a second and one recovery of the database's return. Costs one recovery
+    /// attempt (a snapshot load, so a connection attempt) per partition per second while storage is down.
+    /// </summary>
+    public long RecoveryBackoffMs { get; init; } = 1_000;
+    /// <summary>
+    /// Longest a request waits for a (re)starting partition to recover; then it, and every request after it until the
+    /// recovery finishes, is answered Unavailable (retry). Defaults to 5 s: well under a client's request timeout, so a
+    /// slow recovery gives the caller an answer, not a timeout.
+    /// </summary>
+    public long RecoveryWaitMs { get; init; } = 5_000;
+    /// <summary>
+    /// A recovery still unfinished after this long is abandoned (its writer stopped) and tried again after
+    /// <see cref="RecoveryBackoffMs"/>, whatever hangs. Defaults to 30 s, the same as Akka's recovery-event-timeout
+    /// (<see cref="Hosting.FailoverTimings.RecoveryEventTimeout"/>), which bounds each snapshot load or replay page alone.
+    /// </summary>
+    public long RecoveryTimeoutMs { get; init; } = 30_000;
     /// <summary>How often a partition gossips its load (when it changed). Defaults to 1 s.</summary>
     public long GossipIntervalMs { get; init; } = 1_000;
     /// <summary>An empty partition with no pollers passivates after this long. Defaults to 2 minutes.</summary>

@@ -27,6 +27,16 @@ public sealed class QueuePartition : ReceiveActor, IWithStash, IWithTimers, IPar
     {
         public static readonly RetryRecovery Instance = new();
     }
+    /// <summary>Requests have waited <see cref="PartitionOptions.RecoveryWaitMs"/> for this recovery: answer them.</summary>
+    private sealed class RecoveryWaitOver
+    {
+        public static readonly RecoveryWaitOver Instance = new();
+    }
+    /// <summary>This recovery has taken <see cref="PartitionOptions.RecoveryTimeoutMs"/>: abandon it.</summary>
+    private sealed class RecoveryTimedOut
+    {
+        public static readonly RecoveryTimedOut Instance = new();
+    }
 
     private readonly PartitionId _id;
     private readonly PartitionOptions _options;
@@ -58,7 +68,7 @@ public sealed class QueuePartition : ReceiveActor, IWithStash, IWithTimers, IPar
     public ITimerScheduler Timers { get; set; } = null!;
 
     /// <summary>Counted in by the entity factory (<see cref="PartitionCensus.TryAdmit"/>); counted out in <see cref="PostStop"/>.</summary>
-    protected override void PreStart() => StartWriter();
+    protected override void PreStart() => StartRecovery();
 
     /// <summary>A restart ran <see cref="PostStop"/>, which counted this partition out: count it in again.</summary>
     protected override void PostRestart(Exception reason)
@@ -67,16 +77,22 @@ public sealed class QueuePartition : ReceiveActor, IWithStash, IWithTimers, IPar
         base.PostRestart(reason);
     }
 
-    private void StartWriter()
+    /// <summary>A new writer recovers the partition; requests wait for it, but never longer than the options say.</summary>
+    private void StartRecovery()
     {
         _writer = Context.ActorOf(TaskWriter.Props(PersistenceIdOf(_id), _options, Self), "writer-" + Guid.NewGuid().ToString("N")[..8]);
         Context.Watch(_writer);
+        Timers.StartSingleTimer("recovery-wait", RecoveryWaitOver.Instance, TimeSpan.FromMilliseconds(_options.RecoveryWaitMs));
+        Timers.StartSingleTimer("recovery-timeout", RecoveryTimedOut.Instance, TimeSpan.FromMilliseconds(_options.RecoveryTimeoutMs));
     }
 
     private void Recovering()
     {
+        var waitOver = false;
         Receive<TaskWriter.Recovered>(recovered =>
         {
+            Timers.Cancel("recovery-wait");
+            Timers.Cancel("recovery-timeout");
             _engine = new PartitionEngine(_id, _options, recovered.Durable, this);
             _log.Info("Partition {0} recovered at event {1}, epoch {2}: {3} ready, {4} other live tasks",
                 _id, recovered.Durable.LastEventSeqNr, recovered.Durable.Epoch, recovered.Durable.TotalFresh, recovered.Durable.Exceptions.Count);
@@ -87,7 +103,20 @@ public sealed class QueuePartition : ReceiveActor, IWithStash, IWithTimers, IPar
         });
         Receive<TaskWriter.Failed>(failed => BecomeUnavailable(failed.Cause.Message));
         Receive<Terminated>(t => t.ActorRef.Equals(_writer), _ => BecomeUnavailable("the writer stopped during recovery"));
-        Receive<IPartitionRequest>(_ => Stash.Stash());
+        Receive<IPartitionRequest>(_ =>
+        {
+            if (waitOver) Sender.Tell(new Rejected(ErrorCode.Unavailable, $"partition {_id} is still recovering; retry"));
+            else Stash.Stash();
+        });
+        Receive<RecoveryWaitOver>(_ =>
+        {
+            // The storage is slow or away: whoever waits gets an answer now; the recovery goes on.
+            waitOver = true;
+            _log.Warning("Partition {0} has not recovered within {1} ms; answering Unavailable until it has", _id, _options.RecoveryWaitMs);
+            foreach (var envelope in Stash.ClearStash())
+                envelope.Sender.Tell(new Rejected(ErrorCode.Unavailable, $"partition {_id} is still recovering; retry"));
+        });
+        Receive<RecoveryTimedOut>(_ => BecomeUnavailable($"recovery did not finish within {_options.RecoveryTimeoutMs} ms"));
         Receive<PartitionHandOff>(_ => Context.Stop(Self));
     }
 
@@ -241,7 +270,7 @@ public sealed class QueuePartition : ReceiveActor, IWithStash, IWithTimers, IPar
             Receive<RetryRecovery>(_ =>
             {
                 Become(Recovering);
-                StartWriter();
+                StartRecovery();
             });
             Receive<PartitionHandOff>(_ => Context.Stop(Self));
             ReceiveAny(_ => { }); // late replies of the old writer and reader

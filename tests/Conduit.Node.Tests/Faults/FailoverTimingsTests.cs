@@ -1,0 +1,28 @@
+using Conduit.Server.Hosting;
+using Conduit.Testing;
+using Xunit;
+
+namespace Conduit.Node.Tests.Faults;
+
+public sealed class FailoverTimingsTests
+{
+    [Fact(DisplayName = "a node runs with the shipped failover timings: breakers, recovery timeout, downing, removal margin and sharding timeouts")]
+    public async Task ShippedTimingsAreInEffect()
+    {
+        var data = Path.Combine(Path.GetTempPath(), "conduit-node-tests", Guid.NewGuid().ToString("N"));
+        await using var node = await TestNode.StartAsync(StorageOptions.Sqlite(data));
+        var config = node.System.Settings.Config;
+        // What the plugins read: their own section over Akka's plugin fallback.
+        var journal = config.GetConfig("akka.persistence.journal.sql").WithFallback(config.GetConfig("akka.persistence.journal-plugin-fallback"));
+        Assert.Equal(FailoverTimings.BreakerResetTimeout, journal.GetTimeSpan("circuit-breaker.reset-timeout"));
+        Assert.Equal(FailoverTimings.JournalBreakerMaxFailures, journal.GetInt("circuit-breaker.max-failures"));
+        Assert.Equal(FailoverTimings.RecoveryEventTimeout, journal.GetTimeSpan("recovery-event-timeout"));
+        Assert.Equal(FailoverTimings.SnapshotBreakerMaxFailures, config.GetInt("akka.persistence.snapshot-store.sql.circuit-breaker.max-failures"));
+        Assert.Equal(FailoverTimings.StableAfter, config.GetTimeSpan("akka.cluster.split-brain-resolver.stable-after"));
+        Assert.Equal(FailoverTimings.DownRemovalMargin, config.GetTimeSpan("akka.cluster.down-removal-margin"));
+        Assert.Equal(FailoverTimings.AcceptableHeartbeatPause, config.GetTimeSpan("akka.cluster.failure-detector.acceptable-heartbeat-pause"));
+        Assert.Equal(FailoverTimings.UpdatingStateTimeout, config.GetTimeSpan("akka.cluster.sharding.updating-state-timeout"));
+        Assert.Equal(FailoverTimings.WaitingForStateTimeout, config.GetTimeSpan("akka.cluster.sharding.waiting-for-state-timeout"));
+        Assert.Equal(FailoverTimings.ShardFailureBackoff, config.GetTimeSpan("akka.cluster.sharding.shard-failure-backoff"));
+    }
+}
