@@ -52,8 +52,6 @@ public sealed class TestNode : IAsyncDisposable
         akka.cluster.sharding.retry-interval = 500ms
         akka.cluster.sharding.entity-restart-backoff = 500ms
         akka.cluster.sharding.coordinator-failure-backoff = 1s
-        akka.cluster.sharding.waiting-for-state-timeout = 1s
-        akka.cluster.sharding.updating-state-timeout = 2s
         """;
 
     public NodeSettings Settings { get; }

@@ -49,6 +49,8 @@ public sealed class QueuePartition : ReceiveActor, IWithStash, IWithTimers, IPar
     private bool _ticking;
     private readonly PartitionCensus? _census;
     private readonly UnansweredAppends _unanswered = new();
+    /// <summary>When the partition stopped serving (<see cref="Environment.TickCount64"/>), or -1 while it serves: outages are logged when they start and end, not at every retry.</summary>
+    private long _unavailableSinceMs = -1;
 
     public QueuePartition(PartitionId id, PartitionOptions options, PartitionCensus? census = null)
     {
@@ -94,6 +96,11 @@ public sealed class QueuePartition : ReceiveActor, IWithStash, IWithTimers, IPar
             Timers.Cancel("recovery-wait");
             Timers.Cancel("recovery-timeout");
             _engine = new PartitionEngine(_id, _options, recovered.Durable, this);
+            if (_unavailableSinceMs >= 0)
+            {
+                _log.Info("Partition {0} serves again after {1:F1} s unavailable", _id, (Environment.TickCount64 - _unavailableSinceMs) / 1000.0);
+                _unavailableSinceMs = -1;
+            }
             _log.Info("Partition {0} recovered at event {1}, epoch {2}: {3} ready, {4} other live tasks",
                 _id, recovered.Durable.LastEventSeqNr, recovered.Durable.Epoch, recovered.Durable.TotalFresh, recovered.Durable.Exceptions.Count);
             Timers.StartPeriodicTimer("gossip", GossipTick.Instance, TimeSpan.FromMilliseconds(_options.GossipIntervalMs));
@@ -112,7 +119,8 @@ public sealed class QueuePartition : ReceiveActor, IWithStash, IWithTimers, IPar
         {
             // The storage is slow or away: whoever waits gets an answer now; the recovery goes on.
             waitOver = true;
-            _log.Warning("Partition {0} has not recovered within {1} ms; answering Unavailable until it has", _id, _options.RecoveryWaitMs);
+            if (OutageStarts())
+                _log.Warning("Partition {0} has not recovered within {1} ms; answering Unavailable until it has", _id, _options.RecoveryWaitMs);
             foreach (var envelope in Stash.ClearStash())
                 envelope.Sender.Tell(new Rejected(ErrorCode.Unavailable, $"partition {_id} is still recovering; retry"));
         });
@@ -253,9 +261,18 @@ public sealed class QueuePartition : ReceiveActor, IWithStash, IWithTimers, IPar
     /// Storage failed. In-memory state may be ahead of the journal, so drop it: answer Unavailable for a while,
     /// then recover from the journal with a new writer.
     /// </summary>
+    /// <summary>Marks the start of an outage; false when the partition was already out of service (the retry is not logged as news).</summary>
+    private bool OutageStarts()
+    {
+        if (_unavailableSinceMs >= 0) return false;
+        _unavailableSinceMs = Environment.TickCount64;
+        return true;
+    }
+
     private void BecomeUnavailable(string reason)
     {
-        _log.Warning("Partition {0} is unavailable ({1}); recovering again in {2} ms", _id, reason, _options.RecoveryBackoffMs);
+        if (OutageStarts()) _log.Warning("Partition {0} is unavailable ({1}); recovering every {2} ms until it serves again", _id, reason, _options.RecoveryBackoffMs);
+        else _log.Debug("Partition {0} is still unavailable ({1})", _id, reason);
         _engine?.AbandonPollers(new Rejected(ErrorCode.Unavailable, $"partition {_id} lost its storage: {reason}"));
         _engine = null;
         Timers.CancelAll();
