@@ -70,7 +70,10 @@ public sealed class TaskNotFoundException(string message) : ConduitException(Err
 /// <summary>Too much outstanding work on a partition: back off and retry.</summary>
 public sealed class OverloadedException(string message) : ConduitException(ErrorCode.Overloaded, message);
 
-/// <summary>Storage is down; the partition recovers by itself. Retry later.</summary>
+/// <summary>
+/// Storage is down, or the partition is recovering or moving; it recovers by itself. Retry later. For a write that had
+/// reached storage the outcome is unknown (as after a timeout): an enqueue retried with its idempotency key says which.
+/// </summary>
 public sealed class UnavailableException(string message) : ConduitException(ErrorCode.Unavailable, message);
 
 /// <summary>The caller may not do this.</summary>

@@ -10,6 +10,11 @@ public enum ErrorCode
     LeaseExpired = 5,
     TaskNotFound = 6,
     Overloaded = 7,
+    /// <summary>
+    /// Storage is down, or the partition is recovering or moving. For a write that had reached storage (the write failed,
+    /// or its partition stopped while it was in flight) the outcome is unknown, as after a timeout: retry with an
+    /// idempotency key to learn it. Every other refusal changed nothing.
+    /// </summary>
     Unavailable = 8,
     Unauthorized = 9,
     /// <summary>A configured limit of the node is reached (live partitions per node); back off, or raise the limit.</summary>
@@ -45,9 +50,9 @@ public enum TaskStatus
 /// durable and which are not. A batch that every partition refused is a plain <see cref="Rejected"/>.
 /// </summary>
 /// <param name="Results">One per task, in request order: the enqueued task, or null when <paramref name="Refusals"/> has why not.</param>
-/// <param name="Refusals">One per task, in request order: null when the task was enqueued, otherwise why not. A refusal
-/// with <see cref="ErrorCode.Unavailable"/> for a partition that did not answer in time leaves that task's fate unknown
-/// (as any request that times out does): retry with the same idempotency key to learn it.</param>
+/// <param name="Refusals">One per task, in request order: null when the task was enqueued, otherwise why not. An
+/// <see cref="ErrorCode.Unavailable"/> refusal (a partition that did not answer in time, or whose write failed) leaves that
+/// task's fate unknown, as any request that times out does: retry with the same idempotency key to learn it.</param>
 [MemoryPackable] public sealed partial record BatchPartlyEnqueued(Enqueued?[] Results, Rejected?[] Refusals) : IConduitMessage;
 
 [MemoryPackable]

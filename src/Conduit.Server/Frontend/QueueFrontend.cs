@@ -170,11 +170,18 @@ public sealed class QueueFrontend : ReceiveActor
         Task.WhenAll(asks).PipeTo(Sender, success: parts => MergeBatch(tasks.Length, parts));
     }
 
-    /// <summary>All parts enqueued: <see cref="EnqueuedBatch"/>; all refused: the first refusal (nothing changed); otherwise <see cref="BatchPartlyEnqueued"/>.</summary>
+    /// <summary>All parts enqueued: <see cref="EnqueuedBatch"/>; all refused: one refusal for all (see below); otherwise <see cref="BatchPartlyEnqueued"/>.</summary>
     internal static object MergeBatch(int count, IReadOnlyList<(List<int> Indexes, object Reply)> parts)
     {
-        if (parts.All(p => p.Reply is not EnqueuedBatch)) return parts.Select(p => p.Reply).OfType<Rejected>().FirstOrDefault()
-            ?? new Rejected(ErrorCode.Unavailable, "no partition answered the batch");
+        // Every part refused: one refusal stands for all. Unavailable (a part whose fate is unknown) wins over the others,
+        // and Overloaded (which promises nothing changed and invites a resend) is chosen only when every part said so.
+        if (parts.All(p => p.Reply is not EnqueuedBatch))
+        {
+            var refused = parts.Select(p => p.Reply as Rejected ?? new Rejected(ErrorCode.Unavailable, $"unexpected answer {p.Reply.GetType().Name}")).ToList();
+            return refused.FirstOrDefault(r => r.Code == ErrorCode.Unavailable)
+                   ?? refused.FirstOrDefault(r => r.Code != ErrorCode.Overloaded)
+                   ?? refused[0];
+        }
         var results = new Enqueued?[count];
         var refusals = new Rejected?[count];
         foreach (var (indexes, reply) in parts)

@@ -75,8 +75,9 @@ public sealed record PartitionOptions
     /// </summary>
     public long RecoveryWaitMs { get; init; } = 5_000;
     /// <summary>
-    /// A recovery still unfinished after this long is abandoned (its writer stopped) and tried again after
-    /// <see cref="RecoveryBackoffMs"/>, whatever hangs. Defaults to 30 s, the same as Akka's recovery-event-timeout
+    /// A recovery that shows no progress for this long (no snapshot loaded, no <see cref="TaskWriter.ProgressEvery"/> events
+    /// replayed) is abandoned (its writer stopped) and tried again after <see cref="RecoveryBackoffMs"/>, whatever hangs; a
+    /// long replay that keeps moving is never cut short. Defaults to 30 s, the same as Akka's recovery-event-timeout
     /// (<see cref="Hosting.FailoverTimings.RecoveryEventTimeout"/>), which bounds each snapshot load or replay page alone.
     /// </summary>
     public long RecoveryTimeoutMs { get; init; } = 30_000;

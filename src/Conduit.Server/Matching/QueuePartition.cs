@@ -91,7 +91,8 @@ public sealed class QueuePartition : ReceiveActor, IWithStash, IWithTimers, IPar
     private void Recovering()
     {
         var waitOver = false;
-        Receive<TaskWriter.Recovered>(recovered =>
+        // Only the current writer speaks for the partition: a note from one stopped before (a restart, a retry) is ignored.
+        Receive<TaskWriter.Recovered>(_ => Sender.Equals(_writer), recovered =>
         {
             Timers.Cancel("recovery-wait");
             Timers.Cancel("recovery-timeout");
@@ -108,8 +109,11 @@ public sealed class QueuePartition : ReceiveActor, IWithStash, IWithTimers, IPar
             TickIfNeeded();
             Stash.UnstashAll();
         });
-        Receive<TaskWriter.Failed>(failed => BecomeUnavailable(failed.Cause.Message));
+        Receive<TaskWriter.Failed>(_ => Sender.Equals(_writer), failed => BecomeUnavailable(failed.Cause.Message));
         Receive<Terminated>(t => t.ActorRef.Equals(_writer), _ => BecomeUnavailable("the writer stopped during recovery"));
+        // A long replay is not a hang: the timeout counts from the writer's last sign of progress.
+        Receive<TaskWriter.RecoveryProgress>(_ => Sender.Equals(_writer), _ =>
+            Timers.StartSingleTimer("recovery-timeout", RecoveryTimedOut.Instance, TimeSpan.FromMilliseconds(_options.RecoveryTimeoutMs)));
         Receive<IPartitionRequest>(_ =>
         {
             if (waitOver) Sender.Tell(new Rejected(ErrorCode.Unavailable, $"partition {_id} is still recovering; retry"));
@@ -124,8 +128,14 @@ public sealed class QueuePartition : ReceiveActor, IWithStash, IWithTimers, IPar
             foreach (var envelope in Stash.ClearStash())
                 envelope.Sender.Tell(new Rejected(ErrorCode.Unavailable, $"partition {_id} is still recovering; retry"));
         });
-        Receive<RecoveryTimedOut>(_ => BecomeUnavailable($"recovery did not finish within {_options.RecoveryTimeoutMs} ms"));
-        Receive<PartitionHandOff>(_ => Context.Stop(Self));
+        Receive<RecoveryTimedOut>(_ => BecomeUnavailable($"recovery made no progress for {_options.RecoveryTimeoutMs} ms"));
+        Receive<PartitionHandOff>(_ =>
+        {
+            // Moving while recovering: whoever waits is told to retry (they reach the new owner), not left to time out.
+            foreach (var envelope in Stash.ClearStash())
+                envelope.Sender.Tell(new Rejected(ErrorCode.Unavailable, $"partition {_id} is moving to another node; retry"));
+            Context.Stop(Self);
+        });
     }
 
     private void Active()
@@ -144,7 +154,7 @@ public sealed class QueuePartition : ReceiveActor, IWithStash, IWithTimers, IPar
             }
             TickIfNeeded();
         });
-        Receive<TaskWriter.Persisted>(p =>
+        Receive<TaskWriter.Persisted>(_ => Sender.Equals(_writer), p =>
         {
             _unanswered.Answered(p.Answered);
             _engine!.OnPersisted(p.Batch, p.SeqNr);
@@ -175,7 +185,7 @@ public sealed class QueuePartition : ReceiveActor, IWithStash, IWithTimers, IPar
         });
         Receive<PollDeadline>(d => _engine!.OnPollDeadline(d.PollId));
         Receive<TaskWriter.CompactionFailed>(_ => _engine!.OnCompactionFailed());
-        Receive<TaskWriter.Failed>(failed =>
+        Receive<TaskWriter.Failed>(_ => Sender.Equals(_writer), failed =>
         {
             AnswerOrphans(failed.Answered, failed.Cause.Message);
             BecomeUnavailable(failed.Cause.Message);
@@ -191,7 +201,8 @@ public sealed class QueuePartition : ReceiveActor, IWithStash, IWithTimers, IPar
     protected override void PreRestart(Exception reason, object message)
     {
         _engine?.AbandonPollers(new Rejected(ErrorCode.Unavailable, $"partition {_id} restarted after an internal error; retry"));
-        // The writer stops with this incarnation; what it had not answered is answered here (a second answer is harmless).
+        // The writer stops with this incarnation; what it had not answered is answered Unavailable here, which (as for
+        // any failed write) says the outcome is unknown: a write in flight may still commit, its own answer then coming second.
         AnswerOrphans(null, "the partition restarted");
         base.PreRestart(reason, message);
     }
@@ -234,7 +245,7 @@ public sealed class QueuePartition : ReceiveActor, IWithStash, IWithTimers, IPar
         if (engine.Outstanding == 0) { Context.Stop(Self); return; }
         Become(() =>
         {
-            Receive<TaskWriter.Persisted>(p =>
+            Receive<TaskWriter.Persisted>(_ => Sender.Equals(_writer), p =>
             {
                 _unanswered.Answered(p.Answered);
                 engine.OnPersisted(p.Batch, p.SeqNr);
@@ -243,7 +254,7 @@ public sealed class QueuePartition : ReceiveActor, IWithStash, IWithTimers, IPar
             });
             Receive<Poll>(_ => Sender.Tell(new Polled([])));
             Receive<IPartitionRequest>(_ => Sender.Tell(new Rejected(ErrorCode.Unavailable, $"partition {_id} is moving to another node; retry")));
-            Receive<TaskWriter.Failed>(failed =>
+            Receive<TaskWriter.Failed>(_ => Sender.Equals(_writer), failed =>
             {
                 AnswerOrphans(failed.Answered, failed.Cause.Message);
                 Context.Stop(Self);

@@ -22,6 +22,13 @@ internal sealed class TaskWriter : UntypedPersistentActor, IWithTimers
     /// <param name="Answered">How many appends this writer answered before it stopped; the partition answers the rest.</param>
     public sealed record Failed(Exception Cause, long Answered = 0);
     public sealed record SaveSnapshotRequest(PartitionSnapshot Snapshot, long SeqNr, long DeleteEventsUpTo);
+    /// <summary>Recovery is moving (a snapshot loaded, or another <see cref="ProgressEvery"/> events replayed): the partition's recovery timeout starts again.</summary>
+    public sealed class RecoveryProgress
+    {
+        public static readonly RecoveryProgress Instance = new();
+    }
+    /// <summary>Events replayed between two <see cref="RecoveryProgress"/> notes.</summary>
+    public const int ProgressEvery = 200;
     /// <summary>A snapshot or a delete failed: the partition compacts again when it is quiet.</summary>
     public sealed class CompactionFailed
     {
@@ -43,6 +50,7 @@ internal sealed class TaskWriter : UntypedPersistentActor, IWithTimers
     private DurablePartitionState? _recovering = new();
     /// <summary>Appends answered so far, in the order they came (every append is answered exactly once, in order).</summary>
     private long _answered;
+    private long _replayed;
 
     public TaskWriter(string persistenceId, PartitionOptions options, IActorRef partition)
     {
@@ -64,9 +72,11 @@ internal sealed class TaskWriter : UntypedPersistentActor, IWithTimers
         {
             case SnapshotOffer offer when offer.Snapshot is PartitionSnapshot snapshot:
                 _recovering = DurablePartitionState.FromSnapshot(snapshot, offer.Metadata.SequenceNr);
+                _partition.Tell(RecoveryProgress.Instance);
                 break;
             case PartitionBatch batch:
                 _recovering!.Apply(batch, LastSequenceNr);
+                if (++_replayed % ProgressEvery == 0) _partition.Tell(RecoveryProgress.Instance);
                 break;
             case RecoveryCompleted:
                 ClaimOwnership();

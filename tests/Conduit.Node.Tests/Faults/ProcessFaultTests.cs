@@ -45,7 +45,9 @@ public sealed class ProcessFaultTests(ITestOutputHelper output)
         // Each moved partition is asked about one of its tasks until it answers (from its new owner); load goes on past
         // the target meanwhile, so a partition that comes back late is seen late, not missed.
         var answeredAt = await load.FirstAnswers(moved, TimeSpan.FromMilliseconds(FailoverTargetMs + 15_000));
-        await Eventually(() => moved.All(p => load.FirstWrite(p, killedAt) is not null), 10_000);
+        // Answering is not enough: each moved partition must also take a write under load (routing by gossiped load may
+        // send it work only seconds later, hence the wider bound).
+        await Eventually(() => moved.All(p => load.FirstWrite(p, killedAt) is not null), 20_000, "a write after the kill on every moved partition");
         var loadEnd = load.Now + 2_000;
         await WaitUntil(load, loadEnd);
         load.StopProducing();
@@ -95,7 +97,8 @@ public sealed class ProcessFaultTests(ITestOutputHelper output)
 
         // Each partition is asked about one of its tasks until it answers; load goes on meanwhile.
         var answeredAt = await load.FirstAnswers(all, TimeSpan.FromMilliseconds(StorageRecoveryTargetMs + 30_000));
-        await Eventually(() => all.All(p => load.FirstWrite(p, upAt) is not null), 10_000);
+        // Answering a read is not enough (an idle partition answers from memory): each must also take a write under load.
+        await Eventually(() => all.All(p => load.FirstWrite(p, upAt) is not null), 20_000, "a write after the outage on every partition");
         var loadEnd = load.Now + 2_000;
         await WaitUntil(load, loadEnd);
         load.StopProducing();
@@ -130,7 +133,7 @@ public sealed class ProcessFaultTests(ITestOutputHelper output)
     /// <summary>Load runs until every partition under test has taken writes and a few hundred tasks went through.</summary>
     private async Task WarmUp(QueueLoad load, IReadOnlySet<string> all)
     {
-        await Eventually(() => all.IsSubsetOf(load.PartitionsWritten) && load.Completed.Count >= 300, 90_000);
+        await Eventually(() => all.IsSubsetOf(load.PartitionsWritten) && load.Completed.Count >= 300, 90_000, "warm-up (every partition written, 300 completed)");
         output.WriteLine($"warmed up at {load.Now} ms: {load.Summary()}");
     }
 
@@ -141,12 +144,12 @@ public sealed class ProcessFaultTests(ITestOutputHelper output)
         Assert.True(missing.Count == 0, $"{missing.Count} acknowledged tasks never completed: {string.Join(", ", missing.Take(20))}\n{cluster.Output()}");
     }
 
-    private static async Task Eventually(Func<bool> condition, long timeoutMs)
+    private static async Task Eventually(Func<bool> condition, long timeoutMs, string what)
     {
         var until = Environment.TickCount64 + timeoutMs;
         while (!condition())
         {
-            if (Environment.TickCount64 > until) return; // the caller's assertions say what did not happen
+            Assert.True(Environment.TickCount64 <= until, $"no {what} within {timeoutMs} ms");
             await Task.Delay(100);
         }
     }
