@@ -32,7 +32,7 @@ public sealed class QueuePartition : ReceiveActor, IWithStash, IWithTimers, IPar
     {
         public static readonly RecoveryWaitOver Instance = new();
     }
-    /// <summary>This recovery has taken <see cref="PartitionOptions.RecoveryTimeoutMs"/>: abandon it.</summary>
+    /// <summary>This recovery has shown no progress for <see cref="PartitionOptions.RecoveryTimeoutMs"/>: abandon it.</summary>
     private sealed class RecoveryTimedOut
     {
         public static readonly RecoveryTimedOut Instance = new();
