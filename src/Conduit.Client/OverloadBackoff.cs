@@ -9,6 +9,8 @@ internal sealed class OverloadBackoff(OverloadBackoffOptions options, Func<long>
 {
     private readonly object _gate = new();
     private readonly Dictionary<string, Lane> _lanes = new(StringComparer.Ordinal);
+    /// <summary>Lanes backing off (the table's size, readable without the lock): every request checks it, almost always 0.</summary>
+    private int _backingOff;
     private readonly Func<long> _now = nowMs ?? (() => Environment.TickCount64);
     private readonly Random _random = random ?? Random.Shared;
 
@@ -48,7 +50,7 @@ internal sealed class OverloadBackoff(OverloadBackoffOptions options, Func<long>
     /// <summary>How long a request of <paramref name="lane"/> should wait before it is sent (zero when it need not).</summary>
     public TimeSpan WaitBefore(string? lane)
     {
-        if (lane is null) return TimeSpan.Zero;
+        if (lane is null || Volatile.Read(ref _backingOff) == 0) return TimeSpan.Zero;
         lock (_gate)
         {
             if (!_lanes.TryGetValue(lane, out var state)) return TimeSpan.Zero;
@@ -63,7 +65,11 @@ internal sealed class OverloadBackoff(OverloadBackoffOptions options, Func<long>
         if (lane is null) return TimeSpan.Zero;
         lock (_gate)
         {
-            if (!_lanes.TryGetValue(lane, out var state)) _lanes[lane] = state = new Lane();
+            if (!_lanes.TryGetValue(lane, out var state))
+            {
+                _lanes[lane] = state = new Lane();
+                Volatile.Write(ref _backingOff, _lanes.Count);
+            }
             var exponent = Math.Min(state.InARow, 30);
             state.InARow++;
             var full = Math.Min(options.MaxDelay.TotalMilliseconds, options.InitialDelay.TotalMilliseconds * Math.Pow(2, exponent));
@@ -76,10 +82,14 @@ internal sealed class OverloadBackoff(OverloadBackoffOptions options, Func<long>
     /// <summary>Any other answer on <paramref name="lane"/>: the node coped, so the next Overloaded starts from the first delay again.</summary>
     public void Answered(string? lane)
     {
-        if (lane is null) return;
+        if (lane is null || Volatile.Read(ref _backingOff) == 0) return;
         lock (_gate)
         {
-            if (_lanes.TryGetValue(lane, out var state) && state.OpenAtMs <= _now()) _lanes.Remove(lane);
+            if (_lanes.TryGetValue(lane, out var state) && state.OpenAtMs <= _now())
+            {
+                _lanes.Remove(lane);
+                Volatile.Write(ref _backingOff, _lanes.Count);
+            }
         }
     }
 }

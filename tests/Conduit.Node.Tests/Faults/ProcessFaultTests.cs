@@ -42,20 +42,8 @@ public sealed class ProcessFaultTests(ITestOutputHelper output)
         await cluster.Kill(victim);
         output.WriteLine($"killed node {victim.Index} at {killedAt} ms");
 
-        // Each moved partition is asked about one of its tasks until it answers (from its new owner); load goes on past
-        // the target meanwhile, so a partition that comes back late is seen late, not missed.
-        var answeredAt = await load.FirstAnswers(moved, TimeSpan.FromMilliseconds(FailoverTargetMs + 15_000));
-        // Answering is not enough: each moved partition must also take a write under load (routing by gossiped load may
-        // send it work only seconds later, hence the wider bound).
-        await Eventually(() => moved.All(p => load.FirstWrite(p, killedAt) is not null), 20_000, "a write after the kill on every moved partition");
-        var loadEnd = load.Now + 2_000;
-        await WaitUntil(load, loadEnd);
-        load.StopProducing();
-        await load.Drain(DrainTimeout);
-
-        var backAt = moved.ToDictionary(p => p, p => load.FirstWrite(p, killedAt));
-        var failover = answeredAt.Values.Max(t => t ?? long.MaxValue) - killedAt;
-        var stall = load.LongestCompletionStall(killedAt - 5_000, loadEnd);
+        var (answeredAt, backAt, failover, stall) = await RecoverThenDrain(load, moved, killedAt, killedAt - 5_000,
+            FailoverTargetMs + 15_000, "a write after the kill on every moved partition");
         output.WriteLine($"failover: the killed node's {moved.Count} partitions answered again {failover} ms after the kill " +
                          $"({string.Join(", ", answeredAt.Select(b => $"{b.Key} +{b.Value - killedAt} ms"))}); " +
                          $"first write under load answered +{backAt.Values.Max(t => t ?? long.MaxValue) - killedAt} ms " +
@@ -95,18 +83,8 @@ public sealed class ProcessFaultTests(ITestOutputHelper output)
         var upAtUtc = DateTime.UtcNow;
         output.WriteLine($"PostgreSQL stopped at {downAt} ms, accepting connections again at {upAt} ms ({upAt - downAt} ms down)");
 
-        // Each partition is asked about one of its tasks until it answers; load goes on meanwhile.
-        var answeredAt = await load.FirstAnswers(all, TimeSpan.FromMilliseconds(StorageRecoveryTargetMs + 30_000));
-        // Answering a read is not enough (an idle partition answers from memory): each must also take a write under load.
-        await Eventually(() => all.All(p => load.FirstWrite(p, upAt) is not null), 20_000, "a write after the outage on every partition");
-        var loadEnd = load.Now + 2_000;
-        await WaitUntil(load, loadEnd);
-        load.StopProducing();
-        await load.Drain(DrainTimeout);
-
-        var backAt = all.ToDictionary(p => p, p => load.FirstWrite(p, upAt));
-        var recovery = answeredAt.Values.Max(t => t ?? long.MaxValue) - upAt;
-        var stall = load.LongestCompletionStall(downAt - 5_000, loadEnd);
+        var (answeredAt, backAt, recovery, stall) = await RecoverThenDrain(load, all, upAt, downAt - 5_000,
+            StorageRecoveryTargetMs + 30_000, "a write after the outage on every partition");
         output.WriteLine($"recovery: all {all.Count} partitions answered again {recovery} ms after PostgreSQL accepted connections " +
                          $"(slowest: {string.Join(", ", answeredAt.OrderByDescending(b => b.Value).Take(3).Select(b => $"{b.Key} +{b.Value - upAt} ms"))}); " +
                          $"first write under load answered +{backAt.Values.Max(t => t ?? long.MaxValue) - upAt} ms " +
@@ -142,6 +120,27 @@ public sealed class ProcessFaultTests(ITestOutputHelper output)
         Assert.True(load.WrongAnswers.IsEmpty, "wrong answers:\n" + string.Join("\n", load.WrongAnswers.Take(20)));
         var missing = await load.NotCompleted();
         Assert.True(missing.Count == 0, $"{missing.Count} acknowledged tasks never completed: {string.Join(", ", missing.Take(20))}\n{cluster.Output()}");
+    }
+
+    /// <summary>
+    /// After a fault at <paramref name="faultAt"/>: each of <paramref name="partitions"/> is asked about one of its tasks
+    /// until it answers (load goes on past the target meanwhile, so a partition that comes back late is seen late, not
+    /// missed); answering a read is not enough (an idle partition answers from memory, and routing by gossiped load may
+    /// send a partition work only seconds later), so each must also take a write under load. Then the load stops and
+    /// drains. Returns when each partition answered and first took a write, the slowest answer after the fault, and the
+    /// longest stall in completions from <paramref name="stallFrom"/>.
+    /// </summary>
+    private static async Task<(IReadOnlyDictionary<string, long?> AnsweredAt, Dictionary<string, long?> WrittenAt, long ServedAfterMs, (long Gap, long From) Stall)>
+        RecoverThenDrain(QueueLoad load, IReadOnlySet<string> partitions, long faultAt, long stallFrom, long answerTimeoutMs, string write)
+    {
+        var answeredAt = await load.FirstAnswers(partitions, TimeSpan.FromMilliseconds(answerTimeoutMs));
+        await Eventually(() => partitions.All(p => load.FirstWrite(p, faultAt) is not null), 20_000, write);
+        var loadEnd = load.Now + 2_000;
+        await WaitUntil(load, loadEnd);
+        load.StopProducing();
+        await load.Drain(DrainTimeout);
+        var writtenAt = partitions.ToDictionary(p => p, p => load.FirstWrite(p, faultAt));
+        return (answeredAt, writtenAt, answeredAt.Values.Max(t => t ?? long.MaxValue) - faultAt, load.LongestCompletionStall(stallFrom, loadEnd));
     }
 
     private static async Task Eventually(Func<bool> condition, long timeoutMs, string what)
