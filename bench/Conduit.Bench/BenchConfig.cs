@@ -38,6 +38,8 @@ public sealed record BenchConfig
 
     public string AdminConnectionString => Cs("postgres", 4);
     public string ConduitConnectionString => Cs("conduit", 50);
+    /// <summary>A Conduit journal database of its own (the scale scenario's nodes, the 100,000-queue node), same pool size.</summary>
+    public string ConduitConnectionStringFor(string database) => Cs(database, 50);
     public string BaselineConnectionString => Cs("baseline", 100);
 
     private string Cs(string db, int pool) => new NpgsqlConnectionStringBuilder

@@ -292,7 +292,7 @@ public sealed class Scenarios(Bench b)
             (rows.GetValueOrDefault("drain") ?? (rows["drain"] = ["drain (tasks/s)"])).Add($"{F(drain.Rate)} ({drain.Tasks:N0})");
         }
         await SkipLockedDriver.ResetAsync(C.BaselineConnectionString);
-        var idle = CpuMeter.Start(() => b.Node?.Pid, C.PostmasterPid);
+        var idle = CpuMeter.Start(() => b.MeasuredNodes.Select(x => x.Pid).ToArray(), C.PostmasterPid);
         await Task.Delay(3000);
         var idleCpu = idle.Stop();
         var table = rows.Values.Select(r => r.Append(Ratio(ParseRate(r[1]), ParseRate(r[2]))).ToArray()).ToList();
