@@ -24,13 +24,13 @@ public sealed record BenchConfig
     /// <summary>Only these scenarios (1-7; "2d": only the batched drain of 2, for experiments); all when empty.</summary>
     public HashSet<string> Only { get; init; } = [];
 
-    public TimeSpan EnqueueDuration => Quick ? TimeSpan.FromSeconds(3) : TimeSpan.FromSeconds(10);
+    public TimeSpan EnqueueDuration => Quick ? TimeSpan.FromSeconds(3) : TimeSpan.FromSeconds(8);
     public int? DrainBacklogOverride { get; init; }
     public int DrainBacklog => DrainBacklogOverride ?? (Quick ? 20_000 : 200_000);
     public TimeSpan DrainCap => Quick ? TimeSpan.FromSeconds(5) : TimeSpan.FromSeconds(40);
     public TimeSpan MixDuration => Quick ? TimeSpan.FromSeconds(4) : TimeSpan.FromSeconds(15);
     public int TrickleRate { get; init; } = 200;
-    public TimeSpan TrickleDuration => Quick ? TimeSpan.FromSeconds(3) : TimeSpan.FromSeconds(15);
+    public TimeSpan TrickleDuration => Quick ? TimeSpan.FromSeconds(3) : TimeSpan.FromSeconds(10);
     public int BigBacklog => Quick ? 30_000 : 1_000_000;
     public int? ManyQueuesOverride { get; init; }
     public int ManyQueues => ManyQueuesOverride ?? (Quick ? 500 : 10_000);
@@ -39,16 +39,16 @@ public sealed record BenchConfig
     public int? LargeQueuesOverride { get; init; }
     public int LargeQueues => LargeQueuesOverride ?? (Quick ? 0 : 100_000);
     /// <summary>The large-queue enqueue stops after this long whatever it reached (it says how many queues it made).</summary>
-    public TimeSpan LargeQueuesCap => Quick ? TimeSpan.FromSeconds(30) : TimeSpan.FromSeconds(150);
+    public TimeSpan LargeQueuesCap => Quick ? TimeSpan.FromSeconds(30) : TimeSpan.FromSeconds(120);
     /// <summary>Scenario 6, per side: 10 minutes, 10 s in quick.</summary>
     public int? SustainedSecondsOverride { get; init; }
     public TimeSpan SustainedDuration => TimeSpan.FromSeconds(SustainedSecondsOverride ?? (Quick ? 10 : 600));
     /// <summary>Scenario 6 reports completed/s per tenth of the run (per minute in the full run).</summary>
     public const int SustainedPeriods = 10;
     /// <summary>Scenario 2's one-per-claim drain (slow: its backlog is smaller).</summary>
-    public int DrainOneBacklog => Math.Min(DrainBacklog, Quick ? 10_000 : 40_000);
+    public int DrainOneBacklog => Math.Min(DrainBacklog, Quick ? 10_000 : 20_000);
     /// <summary>Warm-up rounds of the bench's node and the baseline before anything is timed.</summary>
-    public int WarmUpRounds => Quick ? 1 : 4;
+    public int WarmUpRounds => Quick ? 1 : 2;
     /// <summary>Scenario 7 (each of its two layouts): shorter than scenarios 1-2 to keep the full run under 30 minutes.</summary>
     public TimeSpan ScaleEnqueueDuration => TimeSpan.FromSeconds(Quick ? 3 : 5);
     public int ScaleDrainBacklog => Math.Min(DrainBacklog, 100_000);
