@@ -24,7 +24,7 @@ public sealed partial class Scenarios
         const string queue = "s6-sustained";
         R.Line("## 6. Sustained mix");
         R.Line($"Scenario 2's mix ({C.Producers / 2} producers enqueueing batches of 10, {C.Workers} workers claiming up to {C.ClaimSize}, " +
-               $"closed loops) for {Dur(duration)} per side, Conduit first, then the baseline on a freshly truncated table. Completed tasks/s " +
+               $"closed loops) for {Dur(duration)} per side (after {(C.Quick ? 1 : 5)} s untimed on the same queue), Conduit first, then the baseline on a freshly truncated table. Completed tasks/s " +
                $"and CPU per completed task in each {Dur(period)}; \"last ÷ first\" compares the last period with the first. " +
                "Closed loops run each side at the rate it holds; when workers fall behind producers the queue grows, so the backlog " +
                "left at the end is shown (Conduit: QueueStats.Ready; baseline: rows left in its table).");
@@ -33,6 +33,8 @@ public sealed partial class Scenarios
         var sides = new List<(string Name, List<(double Completed, double Enqueued, CpuUse Cpu)> Periods, long Enqueued, long Backlog)>();
         foreach (var driver in new IQueueDriver[] { B.Conduit, B.Baseline })
         {
+            // Untimed: the queue's partition (or the table's pages) and the connections exist before the first period starts.
+            await Workloads.Mix(driver, queue, C.Producers / 2, 10, C.Workers, C.ClaimSize, C.PayloadBytes, TimeSpan.FromSeconds(C.Quick ? 1 : 5));
             await B.WaitForQuietAsync();
             var counting = new CountingDriver(driver);
             var samples = new List<(double, double, CpuUse)>();
