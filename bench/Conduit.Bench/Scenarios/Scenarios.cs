@@ -272,7 +272,7 @@ public sealed partial class Scenarios(Bench b)
                $"then {C.Workers} workers visit every queue once (poll up to {C.ClaimSize}, complete). Node RSS before, after the enqueues, after the drain; " +
                "node CPU in seconds 0-3 and 7-10 after Conduit's drain stopped (the baseline runs after that)." +
                (C.LargeQueues > 0 ? $" Then a fresh node on a database of its own creates {C.LargeQueues:N0} queues the same way (enqueue only, " +
-                   $"at most {C.LargeQueuesCap.TotalSeconds:0} s; the main node is stopped first)." : ""));
+                   $"at most {C.LargeQueuesCap.TotalSeconds:0} s, after 200 untimed; the main node is stopped first)." : ""));
         R.Line();
         await b.WaitForQuietAsync();
         var before = b.Node!.RssBytes();
@@ -332,6 +332,8 @@ public sealed partial class Scenarios(Bench b)
         try
         {
             b.UseNodes([node], db);
+            // Untimed: 200 queues first, so JIT-compiled code and the first shards are in RSS before "before".
+            await EnqueueQueues(driver, "s5w", 200, per, null);
             await Task.Delay(2000);
             await b.WaitForQuietAsync();
             var before = node.RssBytes();
