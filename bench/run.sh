@@ -3,7 +3,7 @@
 # synchronous_commit on). Builds what it needs (Release), starts PostgreSQL, and runs bench/Conduit.Bench,
 # which starts a Conduit node as a separate process on that PostgreSQL.
 #
-#   bench/run.sh --quick          smoke run, under 3 minutes (scenarios 1-6; 6 for 10 s per side; 7 only with --only 7)
+#   bench/run.sh --quick          smoke run, under 3 minutes (scenarios 1-6; 6 for 8 s per side; 7 only with --only 7)
 #   bench/run.sh                  full run (under 30 minutes; sustained 2 x 10 of them); record it in BENCHMARKS.md
 #   bench/run.sh --only 2,3       some scenarios; other options go to Conduit.Bench (--workers, --producers,
 #                                 --partitions, --hocon FILE, --claim, --batch, --payload, --baseline-poll-ms,
