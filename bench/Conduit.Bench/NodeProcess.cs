@@ -18,6 +18,8 @@ public sealed record NodeOptions
     public string? Roles { get; init; }
     /// <summary><c>--seed</c> addresses. Defaults to none (the node forms a cluster alone).</summary>
     public IReadOnlyList<string> Seeds { get; init; } = [];
+    /// <summary>More node options, as given on its command line. Defaults to none.</summary>
+    public IReadOnlyList<string> ExtraArgs { get; init; } = [];
     /// <summary>Shown in tables and the log. Defaults to "node".</summary>
     public string Name { get; init; } = "node";
 }
@@ -70,6 +72,7 @@ public sealed class NodeProcess : IAsyncDisposable
             info.ArgumentList.Add(a);
         if (options.Roles is { } roles) { info.ArgumentList.Add("--roles"); info.ArgumentList.Add(roles); }
         foreach (var seed in options.Seeds) { info.ArgumentList.Add("--seed"); info.ArgumentList.Add(seed); }
+        foreach (var a in options.ExtraArgs) info.ArgumentList.Add(a);
         if (config.NodeHocon is { } hocon) { info.ArgumentList.Add("--hocon"); info.ArgumentList.Add(hocon); }
         info.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
         info.Environment["DOTNET_gcServer"] = config.NodeServerGc ? "1" : "0";

@@ -327,7 +327,12 @@ public sealed partial class Scenarios(Bench b)
         await b.StopNodeAsync();
         const string db = "conduit_queues";
         await b.Probe.CreateDatabasesAsync(db);
-        var node = await b.StartExtraNodeAsync(new NodeOptions { Port = Bench.FreePort(), Database = db, Partitions = C.Partitions, Name = "queues" });
+        var node = await b.StartExtraNodeAsync(new NodeOptions
+        {
+            Port = Bench.FreePort(), Database = db, Partitions = C.Partitions, Name = "queues",
+            // Its default limit is 100,000 live partitions; the warm-up's 200 come on top.
+            ExtraArgs = ["--max-live-partitions", (n * C.Partitions + 10_000).ToString()],
+        });
         await using var driver = await ConduitRemotingDriver.ConnectAsync(node.Port);
         try
         {
