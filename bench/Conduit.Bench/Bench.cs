@@ -21,6 +21,22 @@ public sealed class Bench(BenchConfig config) : IAsyncDisposable
 
     public string NodeLog => Path.Combine(Config.OutDir, "node.log");
 
+    /// <summary>
+    /// Nodes whose CPU the measurements count, each separately and summed: the scale scenario's own nodes while it runs
+    /// (set with <see cref="UseNodes"/>), otherwise <see cref="Node"/>.
+    /// </summary>
+    public IReadOnlyList<NodeProcess> MeasuredNodes => _nodes ?? (Node is { } n ? [n] : []);
+    private IReadOnlyList<NodeProcess>? _nodes;
+
+    /// <summary>Measure these nodes (and read journal events from <paramref name="database"/>); null: back to the bench's node.</summary>
+    public void UseNodes(IReadOnlyList<NodeProcess>? nodes, string database = "conduit")
+    {
+        _nodes = nodes;
+        Probe.JournalDatabase = database;
+    }
+
+    private IReadOnlyList<int> NodePids() => MeasuredNodes.Select(n => n.Pid).ToArray();
+
     public static void Progress(string text) => Console.Error.WriteLine($"[{DateTime.Now:HH:mm:ss}] {text}");
 
     public async Task StartAsync()
@@ -43,6 +59,7 @@ public sealed class Bench(BenchConfig config) : IAsyncDisposable
     public async Task<TimeSpan> StopNodeAsync()
     {
         var watch = Stopwatch.StartNew();
+        if (Node is null) return TimeSpan.Zero; // stopped already (scenario 5 stops it when it is done with it)
         await Conduit.DisposeAsync();
         if (ConduitClient is not null) await ConduitClient.DisposeAsync();
         ConduitClient = null;
@@ -60,7 +77,7 @@ public sealed class Bench(BenchConfig config) : IAsyncDisposable
     {
         var before = await Probe.ReadAsync();
         using var trace = StartTrace(label);
-        var cpu = CpuMeter.Start(() => Node?.Pid, Config.PostmasterPid);
+        var cpu = CpuMeter.Start(NodePids, Config.PostmasterPid);
         var watch = Stopwatch.StartNew();
         var tasks = await body();
         var seconds = watch.Elapsed.TotalSeconds;
@@ -115,7 +132,7 @@ public sealed class Bench(BenchConfig config) : IAsyncDisposable
         if (Config.Quick) return;
         for (var i = 0; i < 10; i++)
         {
-            var meter = CpuMeter.Start(() => Node?.Pid, Config.PostmasterPid);
+            var meter = CpuMeter.Start(NodePids, Config.PostmasterPid);
             await Task.Delay(1000);
             var other = meter.Stop().Other;
             if (other < 50) return;
@@ -124,7 +141,11 @@ public sealed class Bench(BenchConfig config) : IAsyncDisposable
         }
     }
 
-    private static int FreePort()
+    /// <summary>Starts a node process of its own (not <see cref="Node"/>); its output goes to node-NAME.log.</summary>
+    public Task<NodeProcess> StartExtraNodeAsync(NodeOptions options) =>
+        NodeProcess.StartAsync(Config, Path.Combine(Config.OutDir, $"node-{options.Name}.log"), options);
+
+    public static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();

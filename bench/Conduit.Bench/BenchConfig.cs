@@ -21,23 +21,46 @@ public sealed record BenchConfig
     public int EnqueueBatch { get; init; } = 100;
     public int ClaimSize { get; init; } = 50;
     public TimeSpan BaselinePollInterval { get; init; } = TimeSpan.FromMilliseconds(50);
-    /// <summary>Only these scenarios (1-5; "2d": only the batched drain of 2, for experiments); all when empty.</summary>
+    /// <summary>Only these scenarios (1-7; "2d": only the batched drain of 2, for experiments); all when empty.</summary>
     public HashSet<string> Only { get; init; } = [];
 
-    public TimeSpan EnqueueDuration => Quick ? TimeSpan.FromSeconds(3) : TimeSpan.FromSeconds(10);
+    public TimeSpan EnqueueDuration => Quick ? TimeSpan.FromSeconds(3) : TimeSpan.FromSeconds(8);
     public int? DrainBacklogOverride { get; init; }
     public int DrainBacklog => DrainBacklogOverride ?? (Quick ? 20_000 : 200_000);
     public TimeSpan DrainCap => Quick ? TimeSpan.FromSeconds(5) : TimeSpan.FromSeconds(40);
     public TimeSpan MixDuration => Quick ? TimeSpan.FromSeconds(4) : TimeSpan.FromSeconds(15);
     public int TrickleRate { get; init; } = 200;
-    public TimeSpan TrickleDuration => Quick ? TimeSpan.FromSeconds(3) : TimeSpan.FromSeconds(15);
+    public TimeSpan TrickleDuration => Quick ? TimeSpan.FromSeconds(3) : TimeSpan.FromSeconds(10);
     public int BigBacklog => Quick ? 30_000 : 1_000_000;
     public int? ManyQueuesOverride { get; init; }
     public int ManyQueues => ManyQueuesOverride ?? (Quick ? 500 : 10_000);
     public int TasksPerQueue { get; init; } = 3;
+    /// <summary>Scenario 5's second measurement on a fresh node: this many queues (0: none). Defaults to 100,000, none in quick.</summary>
+    public int? LargeQueuesOverride { get; init; }
+    public int LargeQueues => LargeQueuesOverride ?? (Quick ? 0 : 100_000);
+    /// <summary>The large-queue enqueue stops after this long whatever it reached (it says how many queues it made).</summary>
+    public TimeSpan LargeQueuesCap => Quick ? TimeSpan.FromSeconds(30) : TimeSpan.FromSeconds(120);
+    /// <summary>Scenario 6, per side: 10 minutes, 8 s in quick (which must stay under 3 minutes).</summary>
+    public int? SustainedSecondsOverride { get; init; }
+    public TimeSpan SustainedDuration => TimeSpan.FromSeconds(SustainedSecondsOverride ?? (Quick ? 8 : 600));
+    /// <summary>Scenario 6 reports completed/s per tenth of the run (per minute in the full run).</summary>
+    public const int SustainedPeriods = 10;
+    /// <summary>Scenario 2's one-per-claim drain (slow: its backlog is smaller).</summary>
+    public int DrainOneBacklog => Math.Min(DrainBacklog, Quick ? 10_000 : 20_000);
+    /// <summary>Warm-up rounds of the bench's node and the baseline before anything is timed.</summary>
+    public int WarmUpRounds => Quick ? 1 : 2;
+    /// <summary>Scenario 7 (each of its two layouts): shorter than scenarios 1-2 to keep the full run under 30 minutes.</summary>
+    public TimeSpan ScaleEnqueueDuration => TimeSpan.FromSeconds(Quick ? 3 : 5);
+    public int ScaleDrainBacklog => Math.Min(DrainBacklog, 100_000);
+    public TimeSpan ScaleDrainCap => TimeSpan.FromSeconds(Quick ? 5 : 20);
+    public TimeSpan ScaleMixDuration => TimeSpan.FromSeconds(Quick ? 4 : 10);
+    /// <summary>Scenario 7 runs in a quick run only when asked for (--only 7): three more node processes take too long.</summary>
+    public bool RunsScale => Only.Count == 0 ? !Quick : Only.Contains("7");
 
     public string AdminConnectionString => Cs("postgres", 4);
     public string ConduitConnectionString => Cs("conduit", 50);
+    /// <summary>A Conduit journal database of its own (the scale scenario's nodes, the 100,000-queue node), same pool size.</summary>
+    public string ConduitConnectionStringFor(string database) => Cs(database, 50);
     public string BaselineConnectionString => Cs("baseline", 100);
 
     private string Cs(string db, int pool) => new NpgsqlConnectionStringBuilder
@@ -61,6 +84,7 @@ public sealed record BenchConfig
         {
             "--pg-port", "--pg-data", "--node-dll", "--out", "--quick", "--node-port", "--partitions", "--hocon", "--node-server-gc",
             "--producers", "--workers", "--payload", "--batch", "--claim", "--baseline-poll-ms", "--drain-backlog", "--queues", "--only",
+            "--queues-large", "--sustained",
         };
         if (map.Keys.Concat(flags).FirstOrDefault(k => !known.Contains(k)) is { } unknown)
             throw new ArgumentException($"unknown option '{unknown}'; options: {string.Join(", ", known.Order())}");
@@ -85,6 +109,8 @@ public sealed record BenchConfig
             BaselinePollInterval = TimeSpan.FromMilliseconds(Int("--baseline-poll-ms", 50)),
             DrainBacklogOverride = map.TryGetValue("--drain-backlog", out var db) ? int.Parse(db) : null,
             ManyQueuesOverride = map.TryGetValue("--queues", out var nq) ? int.Parse(nq) : null,
+            LargeQueuesOverride = map.TryGetValue("--queues-large", out var nl) ? int.Parse(nl) : null,
+            SustainedSecondsOverride = map.TryGetValue("--sustained", out var ss) ? int.Parse(ss) : null,
             Only = map.TryGetValue("--only", out var only) ? only.Split(',').ToHashSet() : [],
         };
     }

@@ -3,6 +3,27 @@ using System.Text;
 
 namespace Conduit.Bench;
 
+/// <summary>How to start one node process; defaults are the bench's single node (both roles, database <c>conduit</c>).</summary>
+public sealed record NodeOptions
+{
+    /// <summary>Client port (0 is not allowed here: the bench must know it).</summary>
+    public required int Port { get; init; }
+    /// <summary>Cluster port. Defaults to 0 (any free port): only a seed needs a known one.</summary>
+    public int ClusterPort { get; init; }
+    /// <summary>PostgreSQL database of the journal. Defaults to <c>conduit</c>.</summary>
+    public string Database { get; init; } = "conduit";
+    /// <summary>Partitions per queue. Defaults to 1.</summary>
+    public int Partitions { get; init; } = 1;
+    /// <summary><c>--roles</c>, or null for both. Defaults to null.</summary>
+    public string? Roles { get; init; }
+    /// <summary><c>--seed</c> addresses. Defaults to none (the node forms a cluster alone).</summary>
+    public IReadOnlyList<string> Seeds { get; init; } = [];
+    /// <summary>More node options, as given on its command line. Defaults to none.</summary>
+    public IReadOnlyList<string> ExtraArgs { get; init; } = [];
+    /// <summary>Shown in tables and the log. Defaults to "node".</summary>
+    public string Name { get; init; } = "node";
+}
+
 /// <summary>A Conduit node (the Release-built Conduit.Node) run as a separate process on the bench's PostgreSQL.</summary>
 public sealed class NodeProcess : IAsyncDisposable
 {
@@ -23,6 +44,7 @@ public sealed class NodeProcess : IAsyncDisposable
 
     public int Pid => _process.Id;
     public int Port { get; private init; }
+    public string Name { get; private init; } = "node";
     public Stopwatch SinceStart { get; } = Stopwatch.StartNew();
 
     private void OnLine(string? line)
@@ -38,13 +60,19 @@ public sealed class NodeProcess : IAsyncDisposable
 
     public string Output { get { lock (_gate) return _recent.ToString(); } }
 
-    public static async Task<NodeProcess> StartAsync(BenchConfig config, string logFile)
+    public static Task<NodeProcess> StartAsync(BenchConfig config, string logFile) =>
+        StartAsync(config, logFile, new NodeOptions { Port = config.NodePort, Partitions = config.Partitions });
+
+    public static async Task<NodeProcess> StartAsync(BenchConfig config, string logFile, NodeOptions options)
     {
         var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         info.ArgumentList.Add(config.NodeDll);
-        foreach (var a in new[] { "--port", config.NodePort.ToString(), "--cluster-port", "0", "--postgres", config.ConduitConnectionString,
-                     "--partitions", config.Partitions.ToString() })
+        foreach (var a in new[] { "--port", options.Port.ToString(), "--cluster-port", options.ClusterPort.ToString(),
+                     "--postgres", config.ConduitConnectionStringFor(options.Database), "--partitions", options.Partitions.ToString() })
             info.ArgumentList.Add(a);
+        if (options.Roles is { } roles) { info.ArgumentList.Add("--roles"); info.ArgumentList.Add(roles); }
+        foreach (var seed in options.Seeds) { info.ArgumentList.Add("--seed"); info.ArgumentList.Add(seed); }
+        foreach (var a in options.ExtraArgs) info.ArgumentList.Add(a);
         if (config.NodeHocon is { } hocon) { info.ArgumentList.Add("--hocon"); info.ArgumentList.Add(hocon); }
         info.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
         info.Environment["DOTNET_gcServer"] = config.NodeServerGc ? "1" : "0";
@@ -55,8 +83,8 @@ public sealed class NodeProcess : IAsyncDisposable
             info.Environment["DOTNET_EnableWriteXorExecute"] = "0";
         }
         var log = new StreamWriter(logFile, append: true) { AutoFlush = true };
-        await log.WriteLineAsync($"---- start {DateTime.Now:O}: dotnet {string.Join(' ', info.ArgumentList)}");
-        var node = new NodeProcess(Process.Start(info)!, log) { Port = config.NodePort };
+        await log.WriteLineAsync($"---- start {options.Name} {DateTime.Now:O}: dotnet {string.Join(' ', info.ArgumentList)}");
+        var node = new NodeProcess(Process.Start(info)!, log) { Port = options.Port, Name = options.Name };
         await node.WaitForOutputAsync("Conduit node listening on", TimeSpan.FromSeconds(90));
         return node;
     }

@@ -24,11 +24,17 @@ public sealed class PgProbe(BenchConfig config)
         return list;
     }
 
-    public async Task CreateDatabasesAsync()
+    /// <summary>The database whose journal <see cref="ReadAsync"/> counts events in. Defaults to <c>conduit</c>.</summary>
+    public string JournalDatabase { get; set; } = "conduit";
+
+    public Task CreateDatabasesAsync() => CreateDatabasesAsync("conduit", "baseline");
+
+    /// <summary>Creates the databases that do not exist yet (a node creates its journal tables itself).</summary>
+    public async Task CreateDatabasesAsync(params string[] databases)
     {
         await using var c = new NpgsqlConnection(config.AdminConnectionString);
         await c.OpenAsync();
-        foreach (var db in new[] { "conduit", "baseline" })
+        foreach (var db in databases)
         {
             await using var exists = new NpgsqlCommand($"SELECT 1 FROM pg_database WHERE datname = '{db}'", c);
             if (await exists.ExecuteScalarAsync() is null)
@@ -47,7 +53,8 @@ public sealed class PgProbe(BenchConfig config)
         await using var c = new NpgsqlConnection(config.AdminConnectionString);
         await c.OpenAsync();
         await using var cmd = new NpgsqlCommand(
-            "SELECT (SELECT sum(xact_commit)::bigint FROM pg_stat_database WHERE datname IN ('conduit','baseline')), pg_current_wal_lsn() - '0/0'::pg_lsn", c);
+            "SELECT (SELECT sum(xact_commit)::bigint FROM pg_stat_database WHERE datname = 'baseline' OR datname LIKE 'conduit%'), " +
+            "pg_current_wal_lsn() - '0/0'::pg_lsn", c);
         long commits, wal;
         await using (var r = await cmd.ExecuteReaderAsync())
         {
@@ -59,10 +66,10 @@ public sealed class PgProbe(BenchConfig config)
         return new Reading(events, rows, commits, wal);
     }
 
-    /// <summary>Highest journal ordering (events ever written) and live rows, in the conduit database.</summary>
+    /// <summary>Highest journal ordering (events ever written) and live rows, in <see cref="JournalDatabase"/>.</summary>
     public async Task<(long Events, long Rows)> JournalAsync()
     {
-        await using var c = new NpgsqlConnection(config.ConduitConnectionString);
+        await using var c = new NpgsqlConnection(config.ConduitConnectionStringFor(JournalDatabase));
         await c.OpenAsync();
         try
         {

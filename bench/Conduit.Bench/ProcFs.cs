@@ -61,45 +61,53 @@ public static class ProcFs
 }
 
 /// <summary>Who used the CPU between <see cref="Start"/> and <see cref="Stop"/>, in percent of one core.</summary>
-public sealed class CpuMeter(Func<int?> nodePid, int postmasterPid)
+/// <param name="nodePids">The Conduit node processes measured (one, or each node of a cluster); read at start and stop.</param>
+public sealed class CpuMeter(Func<IReadOnlyList<int>> nodePids, int postmasterPid)
 {
-    private long _node, _pg, _self, _busy;
+    private IReadOnlyList<int> _pids = [];
+    private long[] _nodes = [];
+    private long _pg, _self, _busy;
     private readonly Stopwatch _wall = new();
 
-    public static CpuMeter Start(Func<int?> nodePid, int postmasterPid)
+    public static CpuMeter Start(Func<IReadOnlyList<int>> nodePids, int postmasterPid)
     {
-        var m = new CpuMeter(nodePid, postmasterPid);
+        var m = new CpuMeter(nodePids, postmasterPid);
         m.Begin();
         return m;
     }
 
     private void Begin()
     {
-        _node = NodeTicks();
+        _pids = nodePids();
+        _nodes = _pids.Select(NodeTicks).ToArray();
         _pg = ProcFs.PostgresTicks(postmasterPid);
         _self = ProcFs.SelfTicks();
         _busy = ProcFs.MachineTicks().Busy;
         _wall.Restart();
     }
 
-    private long NodeTicks() => nodePid() is { } pid ? ProcFs.Times(pid)?.Own ?? 0 : 0;
+    private static long NodeTicks(int pid) => ProcFs.Times(pid)?.Own ?? 0;
 
     public CpuUse Stop()
     {
         var seconds = _wall.Elapsed.TotalSeconds;
         double Pct(long ticks) => ticks * 100.0 / ProcFs.TicksPerSecond / seconds;
-        var node = NodeTicks() - _node;
+        // A node that stopped during the measurement counts what it used until its last reading (0 after).
+        var nodes = _pids.Select((pid, i) => Math.Max(0, NodeTicks(pid) - _nodes[i])).ToArray();
         var pg = ProcFs.PostgresTicks(postmasterPid) - _pg;
         var self = ProcFs.SelfTicks() - _self;
         var busy = ProcFs.MachineTicks().Busy - _busy;
-        return new CpuUse(Pct(node), Pct(pg), Pct(self), Pct(Math.Max(0, busy - node - pg - self)));
+        return new CpuUse(nodes.Select(Pct).ToArray(), Pct(pg), Pct(self), Pct(Math.Max(0, busy - nodes.Sum() - pg - self)));
     }
 }
 
-/// <summary>Percent of one core (200% = both cores of this machine).</summary>
-public sealed record CpuUse(double Node, double Postgres, double Client, double Other)
+/// <summary>Percent of one core (200% = both cores of this machine); <see cref="Nodes"/> has one entry per node process.</summary>
+public sealed record CpuUse(IReadOnlyList<double> Nodes, double Postgres, double Client, double Other)
 {
-    public override string ToString() => Node > 0
-        ? $"node {Node:0}% · pg {Postgres:0}% · client {Client:0}% · other {Other:0}%"
+    /// <summary>All node processes together.</summary>
+    public double Node => Nodes.Sum();
+
+    public override string ToString() => Nodes.Count > 0
+        ? $"node {(Nodes.Count > 1 ? string.Join(" + ", Nodes.Select(n => $"{n:0}")) + " = " : "")}{Node:0}% · pg {Postgres:0}% · client {Client:0}% · other {Other:0}%"
         : $"pg {Postgres:0}% · client {Client:0}% · other {Other:0}%";
 }

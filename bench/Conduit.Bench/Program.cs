@@ -21,6 +21,14 @@ await bench.StartAsync();
 config = bench.Config;
 var scenarios = new Scenarios(bench);
 bool Run(int n) => config.Only.Count == 0 || config.Only.Contains(n.ToString()) || (n == 2 && config.Only.Contains("2d"));
+var scenarioNames = new Dictionary<int, string>
+{
+    [1] = "enqueue", [2] = "end to end", [3] = "latency", [4] = $"backlog of {config.BigBacklog:N0}",
+    [5] = $"{config.ManyQueues:N0} queues{(config.LargeQueues > 0 ? $", then {config.LargeQueues:N0} on a fresh node" : "")}",
+    [6] = $"sustained mix, {config.SustainedDuration.TotalSeconds:0} s per side",
+    [7] = "scale: 1 node × 4 partitions; frontend + 2 task services (not in quick unless --only 7)",
+};
+var runWatch = System.Diagnostics.Stopwatch.StartNew();
 
 var r = bench.Report;
 r.Line($"# Conduit benchmark{(config.Quick ? " (quick)" : "")}, {DateTime.Now:yyyy-MM-dd HH:mm}");
@@ -37,20 +45,38 @@ r.Table(["fact", "value"],
     .. (await bench.Probe.SettingsAsync()).Select(s => new[] { $"PostgreSQL {s.Name}", s.Value }),
     ["Conduit node", $"separate process, Release, PostgreSQL journal (Akka.Persistence.Sql), --partitions {config.Partitions}{(config.NodeHocon is null ? "" : $", --hocon {Path.GetFileName(config.NodeHocon)}")}"],
     ["Conduit client", "plain Akka remoting to /user/frontend (one client ActorSystem); scenario 2 also through ConduitClient"],
+    ["scenarios", string.Join("; ", scenarioNames.Where(kv => kv.Key == 7 ? config.RunsScale : Run(kv.Key)).Select(kv => $"{kv.Key}. {kv.Value}"))],
     ["client concurrency", $"{config.Producers} producers, {config.Workers} workers, payload {config.PayloadBytes} B, enqueue batch {config.EnqueueBatch}, claim {config.ClaimSize}"],
 ]);
 r.Line("Ratios are Conduit ÷ baseline for throughput and baseline ÷ Conduit for latency: above 1 means Conduit is ahead. " +
-       "CPU is percent of one core (200% = the whole machine); \"other\" is everything else on this shared machine.");
+       "CPU is percent of one core (200% = the whole machine); \"other\" is everything else on this shared machine. " +
+       "µs/task is CPU time per task done (CPU% × 10,000 ÷ tasks/s) of the node process(es), PostgreSQL (all its processes) " +
+       "and the client (this bench process, which runs every producer and worker).");
 r.Line();
 
-Bench.Progress("warming up");
-await scenarios.WarmUpAsync();
+var took = new List<string>();
+async Task Timed(int n, Func<Task> scenario)
+{
+    var w = System.Diagnostics.Stopwatch.StartNew();
+    await scenario();
+    took.Add($"{n}: {w.Elapsed.TotalSeconds:0} s");
+}
+if (Enumerable.Range(1, 6).Any(Run))
+{
+    Bench.Progress("warming up");
+    await Timed(0, scenarios.WarmUpAsync);
+}
 (double Conduit, double Batched) e2e = (0, 0);
-if (Run(1)) await scenarios.EnqueueAsync();
-if (Run(2)) e2e = await scenarios.EndToEndAsync();
-if (Run(3)) await scenarios.LatencyAsync();
-if (Run(4)) await scenarios.BacklogAsync();
-if (Run(5)) await scenarios.ManyQueuesAsync();
+if (Run(1)) await Timed(1, scenarios.EnqueueAsync);
+if (Run(2)) await Timed(2, async () => e2e = await scenarios.EndToEndAsync());
+if (Run(3)) await Timed(3, scenarios.LatencyAsync);
+if (Run(4)) await Timed(4, scenarios.BacklogAsync);
+// 6 before 5: scenario 5 leaves thousands of queues on the node (and stops it for its 100,000-queue part); 7 stops it too.
+if (Run(6)) await Timed(6, scenarios.SustainedAsync);
+if (Run(5)) await Timed(5, scenarios.ManyQueuesAsync);
+if (config.RunsScale) await Timed(7, scenarios.ScaleAsync);
+r.Section(99);
+r.Line($"Run length (after the build): {runWatch.Elapsed.TotalMinutes:0.0} min; scenario times (0: warm-up): {string.Join(", ", took)}.");
 
 var text = r.ToString();
 var stamp = DateTime.Now.ToString("yyyyMMdd-HHmmss");

@@ -5,9 +5,13 @@ using static Conduit.Bench.Report;
 
 namespace Conduit.Bench.Scenarios;
 
-/// <summary>The five scenarios. Each runs Conduit and (for 1-3, and 5) the SKIP LOCKED baseline with the same loops.</summary>
-public sealed class Scenarios(Bench b)
+/// <summary>
+/// The seven scenarios. Each runs Conduit and (for 1-3, 5 and 6) the SKIP LOCKED baseline with the same loops. 6
+/// (Sustained.cs) and 7 (Scale.cs) are in files of their own.
+/// </summary>
+public sealed partial class Scenarios(Bench b)
 {
+    private Bench B => b;
     private BenchConfig C => b.Config;
     private Report R => b.Report;
 
@@ -19,7 +23,7 @@ public sealed class Scenarios(Bench b)
     {
         foreach (var d in new IQueueDriver[] { b.Conduit, b.Baseline })
         {
-            for (var round = 0; round < (C.Quick ? 1 : 4); round++)
+            for (var round = 0; round < C.WarmUpRounds; round++)
             {
                 await Workloads.Fill(d, "warmup", 10_000, C.Producers, 100, C.PayloadBytes);
                 await Workloads.Drain(d, "warmup", C.Workers, C.ClaimSize, 10_000, TimeSpan.FromSeconds(30));
@@ -35,6 +39,7 @@ public sealed class Scenarios(Bench b)
 
     public async Task EnqueueAsync()
     {
+        R.Section(1);
         R.Line("## 1. Enqueue throughput");
         R.Line($"{C.Producers} producers in closed loops for {C.EnqueueDuration.TotalSeconds:0} s each; single = one task per request (one INSERT per " +
                $"commit for the baseline), batch = {C.EnqueueBatch} tasks per request (one multi-row INSERT). Every acknowledged task is durable on both sides.");
@@ -53,6 +58,7 @@ public sealed class Scenarios(Bench b)
             runs.Add(conduit);
             runs.Add(baseline);
             rows.Add([name, F(conduit.Rate), F(baseline.Rate), Ratio(conduit.Rate, baseline.Rate)]);
+            _reference[batch == 1 ? ScaleEnqueueSingle : ScaleEnqueueBatch] = (conduit.Rate, baseline.Rate);
         }
         R.Table(["enqueue (tasks/s)", "Conduit", "SKIP LOCKED", "ratio"], rows);
         R.Profile(runs);
@@ -63,6 +69,7 @@ public sealed class Scenarios(Bench b)
     /// <returns>Conduit's drain rate and the batched baseline's, for the headline ratio.</returns>
     public async Task<(double Conduit, double Batched)> EndToEndAsync()
     {
+        R.Section(2);
         R.Line("## 2. End-to-end throughput");
         R.Line($"Drain: a pre-filled backlog of {C.DrainBacklog:N0} tasks (fewer for one-per-claim, which is slow) drained by {C.Workers} workers " +
                $"that poll up to N tasks, then complete them (Conduit: one Complete request carrying every lease of the poll; baseline: DELETE " +
@@ -75,7 +82,7 @@ public sealed class Scenarios(Bench b)
         var drainOnly = C.Only.Contains("2d");
         foreach (var claim in drainOnly ? [C.ClaimSize] : new[] { 1, C.ClaimSize })
         {
-            var backlog = claim == 1 ? Math.Min(C.DrainBacklog, C.Quick ? 10_000 : 40_000) : C.DrainBacklog;
+            var backlog = claim == 1 ? C.DrainOneBacklog : C.DrainBacklog;
             var queue = $"s2-drain-{claim}";
             Bench.Progress($"filling {backlog:N0} tasks into Conduit");
             await Workloads.Fill(b.Conduit, queue, backlog, C.Producers, 500, C.PayloadBytes);
@@ -96,6 +103,7 @@ public sealed class Scenarios(Bench b)
             {
                 // The same drain with one Complete request per task (the protocol before MoreLeaseTokens), for comparison.
                 (conduit50, baseline50) = (conduit.Rate, baseline.Rate);
+                _reference[ScaleDrain] = (conduit.Rate, baseline.Rate);
                 Bench.Progress($"filling {backlog:N0} tasks into Conduit");
                 await Workloads.Fill(b.Conduit, queue + "-each", backlog, C.Producers, 500, C.PayloadBytes);
                 await b.WaitForQuietAsync();
@@ -137,6 +145,7 @@ public sealed class Scenarios(Bench b)
             await SkipLockedDriver.ResetAsync(C.BaselineConnectionString);
             runs.Add(conduit);
             runs.Add(baseline);
+            _reference[ScaleMix] = (conduit.Rate, baseline.Rate);
             rows.Add([$"mix: completed/s (enqueued/s)", $"{F(conduit.Rate)} ({F(enqueuedC / conduit.Seconds)})",
                 $"{F(baseline.Rate)} ({F(enqueuedB / baseline.Seconds)})", Ratio(conduit.Rate, baseline.Rate)]);
         }
@@ -149,6 +158,7 @@ public sealed class Scenarios(Bench b)
 
     public async Task LatencyAsync()
     {
+        R.Section(3);
         R.Line("## 3. Schedule-to-start latency");
         R.Line($"A steady trickle of {C.TrickleRate} single enqueues/s (open loop) for {C.TrickleDuration.TotalSeconds:0} s into {C.Workers} idle " +
                $"waiting workers; from the enqueue call to the worker holding the task (HdrHistogram, ms). Conduit workers long-poll; the baseline " +
@@ -189,6 +199,7 @@ public sealed class Scenarios(Bench b)
 
     public async Task BacklogAsync()
     {
+        R.Section(4);
         R.Line($"## 4. Backlog of {C.BigBacklog:N0} tasks");
         R.Line($"Fresh node process; fill with {C.Producers} producers (batches of 500); node RSS idle, holding, after a restart, and at its " +
                $"highest while {C.Workers} workers drain it (claim {C.ClaimSize}). Recovery: SIGTERM, start the process again, first poll.");
@@ -253,27 +264,27 @@ public sealed class Scenarios(Bench b)
 
     public async Task ManyQueuesAsync()
     {
+        R.Section(5);
         var n = C.ManyQueues;
         var per = C.TasksPerQueue;
         R.Line($"## 5. {n:N0} queues with {per} tasks each");
         R.Line($"{C.Producers} producers enqueue {per} tasks per queue as one batch request (the first request creates the queue's partition); " +
-               $"then {C.Workers} workers visit every queue once (poll up to {C.ClaimSize}, complete). Node RSS before, after the enqueues, after the drain.");
+               $"then {C.Workers} workers visit every queue once (poll up to {C.ClaimSize}, complete). Node RSS before, after the enqueues, after the drain; " +
+               "node CPU in seconds 0-3 and 7-10 after Conduit's drain stopped (the baseline runs after that)." +
+               (C.LargeQueues > 0 ? $" Then a fresh node on a database of its own creates {C.LargeQueues:N0} queues the same way (enqueue only, " +
+                   $"at most {C.LargeQueuesCap.TotalSeconds:0} s, after 200 untimed; the main node is stopped first)." : ""));
         R.Line();
         await b.WaitForQuietAsync();
         var before = b.Node!.RssBytes();
         var runs = new List<Measured>();
         var rows = new Dictionary<string, List<string>>();
         long afterEnqueue = 0, afterDrain = 0;
+        CpuUse? idleEarly = null, idleLate = null;
         foreach (var driver in new IQueueDriver[] { b.Conduit, b.Baseline })
         {
-            var enq = await b.Measure($"{driver.Name} enqueue {n:N0} queues", () => ForEachQueue(n, C.Producers, async (q, state) =>
-            {
-                var producer = (IProducer)state;
-                await producer.EnqueueBatchAsync(q, Enumerable.Repeat(Workloads.Payload(C.PayloadBytes), per).ToArray());
-                return per;
-            }, async () => await driver.OpenProducerAsync()));
+            var enq = await b.Measure($"{driver.Name} enqueue {n:N0} queues", () => EnqueueQueues(driver, "s5", n, per, null));
             if (driver == b.Conduit) afterEnqueue = b.Node.RssBytes();
-            var drain = await b.Measure($"{driver.Name} drain {n:N0} queues", () => ForEachQueue(n, C.Workers, async (q, state) =>
+            var drain = await b.Measure($"{driver.Name} drain {n:N0} queues", () => ForEachQueue("s5", n, C.Workers, async (q, state) =>
             {
                 var worker = (IWorker)state;
                 var got = 0;
@@ -285,37 +296,127 @@ public sealed class Scenarios(Bench b)
                 }
                 return got;
             }, async () => await driver.OpenWorkerAsync(C.ClaimSize)));
-            if (driver == b.Conduit) afterDrain = b.Node.RssBytes();
+            if (driver == b.Conduit)
+            {
+                afterDrain = b.Node.RssBytes();
+                (idleEarly, idleLate) = await IdleAfterLoad();
+            }
             runs.Add(enq);
             runs.Add(drain);
             (rows.GetValueOrDefault("enqueue") ?? (rows["enqueue"] = ["enqueue (tasks/s)"])).Add(F(enq.Rate));
             (rows.GetValueOrDefault("drain") ?? (rows["drain"] = ["drain (tasks/s)"])).Add($"{F(drain.Rate)} ({drain.Tasks:N0})");
         }
         await SkipLockedDriver.ResetAsync(C.BaselineConnectionString);
-        var idle = CpuMeter.Start(() => b.Node?.Pid, C.PostmasterPid);
-        await Task.Delay(3000);
-        var idleCpu = idle.Stop();
         var table = rows.Values.Select(r => r.Append(Ratio(ParseRate(r[1]), ParseRate(r[2]))).ToArray()).ToList();
         table.Add(["node RSS before / after enqueue / after drain", $"{Mb(before)} / {Mb(afterEnqueue)} / {Mb(afterDrain)}", "", ""]);
         table.Add(["node memory per queue (after enqueue)", $"{(afterEnqueue - before) / (double)n / 1024:0.0} KiB", "", ""]);
-        table.Add([$"node CPU afterwards, idle with {n:N0} queues", $"{idleCpu.Node:0}% of a core", "", ""]);
+        table.Add([$"node CPU 0-3 s / 7-10 s after the drain, idle with {n:N0} queues",
+            $"{idleEarly!.Node:0}% / {idleLate!.Node:0}% of a core", "", ""]);
         R.Table(["many queues", "Conduit", "SKIP LOCKED, 50/claim", "ratio"], table);
+        if (C.LargeQueues > 0 && await LargeQueuesAsync(C.LargeQueues, per) is { } large) runs.Add(large);
         R.Profile(runs);
     }
+
+    /// <summary>
+    /// Scenario 5's second part: a fresh node (no other queues, a database of its own) creates up to
+    /// <paramref name="n"/> queues; node memory per queue and idle CPU afterwards. The bench's main node is stopped
+    /// first (idle or not, it would share the machine) and stays stopped.
+    /// </summary>
+    private async Task<Measured?> LargeQueuesAsync(int n, int per)
+    {
+        await b.StopNodeAsync();
+        const string db = "conduit_queues";
+        await b.Probe.CreateDatabasesAsync(db);
+        var node = await b.StartExtraNodeAsync(new NodeOptions
+        {
+            Port = Bench.FreePort(), Database = db, Partitions = C.Partitions, Name = "queues",
+            // Its default limit is 100,000 live partitions; the warm-up's 200 come on top.
+            ExtraArgs = ["--max-live-partitions", (n * C.Partitions + 10_000).ToString()],
+        });
+        await using var driver = await ConduitRemotingDriver.ConnectAsync(node.Port);
+        try
+        {
+            b.UseNodes([node], db);
+            // Untimed: 200 queues first, so JIT-compiled code and the first shards are in RSS before "before".
+            await EnqueueQueues(driver, "s5w", 200, per, null);
+            await Task.Delay(2000);
+            await b.WaitForQuietAsync();
+            var before = node.RssBytes();
+            var enq = await b.Measure($"Conduit enqueue {n:N0} queues, fresh node", () => EnqueueQueues(driver, "s5l", n, per, C.LargeQueuesCap));
+            var queues = enq.Tasks / per;
+            var after = node.RssBytes();
+            var (early, late) = await IdleAfterLoad();
+            var afterIdle = node.RssBytes();
+            R.Table([$"{n:N0} queues, fresh node", "Conduit"],
+            [
+                ["queues created (each with its first batch of " + per + ")", $"{queues:N0}{(queues < n ? $" (stopped at {C.LargeQueuesCap.TotalSeconds:0} s)" : "")}"],
+                ["enqueue (tasks/s) / queues created per s", $"{F(enq.Rate)} / {F(queues / enq.Seconds)}"],
+                ["node RSS before / after enqueue / 10 s later", $"{Mb(before)} / {Mb(after)} / {Mb(afterIdle)}"],
+                ["node memory per queue (after enqueue)", $"{(after - before) / (double)Math.Max(1, queues) / 1024:0.0} KiB"],
+                [$"node CPU 0-3 s / 7-10 s after the enqueue, idle with {queues:N0} queues", $"{early.Node:0}% / {late.Node:0}% of a core"],
+            ]);
+            return enq;
+        }
+        catch (Exception e) when (e is ConduitRejectedException or TimeoutException or Akka.Actor.AskTimeoutException)
+        {
+            // Late in a full run: say what failed and go on to scenario 7 rather than lose the run.
+            Bench.Progress($"{n:N0} queues: {e.Message}");
+            R.Line($"{n:N0} queues on a fresh node: **failed**: {e.Message.Split('\n')[0]}");
+            R.Line();
+            return null;
+        }
+        finally
+        {
+            b.UseNodes(null);
+            await driver.DisposeAsync();
+            await node.StopAsync();
+            await node.DisposeAsync();
+        }
+    }
+
+    /// <summary>The measured node's CPU over seconds 0-3 and 7-10 after a load stopped (the issue asks for idle within 10 s).</summary>
+    private async Task<(CpuUse Early, CpuUse Late)> IdleAfterLoad()
+    {
+        var pids = b.MeasuredNodes.Select(x => x.Pid).ToArray();
+        var watch = Stopwatch.StartNew();
+        var meter = CpuMeter.Start(() => pids, C.PostmasterPid);
+        await Task.Delay(3000);
+        var early = meter.Stop();
+        await Task.Delay(TimeSpan.FromSeconds(7) - watch.Elapsed);
+        meter = CpuMeter.Start(() => pids, C.PostmasterPid);
+        await Task.Delay(3000);
+        var late = meter.Stop();
+        Bench.Progress($"idle after the load: 0-3 s {early}; 7-10 s {late}");
+        return (early, late);
+    }
+
+    /// <summary>Queues PREFIX-0 .. PREFIX-(n-1), each created by one batch of <paramref name="per"/> tasks; stops early at <paramref name="cap"/>.</summary>
+    private Task<long> EnqueueQueues(IQueueDriver driver, string prefix, int n, int per, TimeSpan? cap) =>
+        ForEachQueue(prefix, n, C.Producers, async (q, state) =>
+        {
+            var producer = (IProducer)state;
+            await producer.EnqueueBatchAsync(q, Enumerable.Repeat(Workloads.Payload(C.PayloadBytes), per).ToArray());
+            return per;
+        }, async () => await driver.OpenProducerAsync(), cap);
 
     private static double ParseRate(string cell) =>
         double.TryParse(cell.Split(' ')[0].Replace(",", ""), System.Globalization.CultureInfo.InvariantCulture, out var v) ? v : 0;
 
-    /// <summary>Visits queues s5-0 .. s5-(n-1) with <paramref name="parallel"/> loops, each with its own producer or worker.</summary>
-    private static async Task<long> ForEachQueue(int n, int parallel, Func<string, IAsyncDisposable, Task<int>> visit, Func<Task<IAsyncDisposable>> open)
+    /// <summary>
+    /// Visits queues PREFIX-0 .. PREFIX-(n-1) with <paramref name="parallel"/> loops, each with its own producer or worker;
+    /// with a <paramref name="cap"/>, no new queue is started after it.
+    /// </summary>
+    private static async Task<long> ForEachQueue(string prefix, int n, int parallel, Func<string, IAsyncDisposable, Task<int>> visit,
+        Func<Task<IAsyncDisposable>> open, TimeSpan? cap = null)
     {
         long next = -1, total = 0;
+        var watch = Stopwatch.StartNew();
         await Parallel.ForEachAsync(Enumerable.Range(0, parallel), new ParallelOptions { MaxDegreeOfParallelism = parallel }, async (_, _) =>
         {
             await using var state = await open();
             long i;
-            while ((i = Interlocked.Increment(ref next)) < n)
-                Interlocked.Add(ref total, await visit($"s5-{i}", state));
+            while ((cap is null || watch.Elapsed < cap) && (i = Interlocked.Increment(ref next)) < n)
+                Interlocked.Add(ref total, await visit($"{prefix}-{i}", state));
         });
         return total;
     }
