@@ -1,6 +1,7 @@
 using Akka.Actor;
 using Akka.Cluster;
 using Akka.Hosting;
+using Akka.Persistence.Sql.Hosting;
 using Conduit.Protocol;
 using Conduit.Server.Gateway;
 using Conduit.Server.Hosting;
@@ -85,8 +86,10 @@ public sealed class TestNode : IAsyncDisposable
     /// <param name="seeds">Join the cluster of these nodes (e.g. another TestNode's <see cref="Address"/>) instead of forming one alone.</param>
     /// <param name="join">false: with no seeds, join nothing and wait for <c>conduit cluster join</c> (the node is not Up when this returns).</param>
     /// <param name="queuePartitions">Per-queue partition counts (<c>--queue-partitions q=N</c>); other queues have <paramref name="partitionsPerQueue"/>.</param>
+    /// <param name="shardingState">See <see cref="StartAsync(NodeSettings, StorageOptions?)"/>.</param>
     public static Task<TestNode> StartAsync(StorageOptions storage, PartitionOptions? partition = null, int partitionsPerQueue = 1, int port = 0,
-        IReadOnlyList<string>? seeds = null, bool join = true, IReadOnlyDictionary<string, int>? queuePartitions = null) =>
+        IReadOnlyList<string>? seeds = null, bool join = true, IReadOnlyDictionary<string, int>? queuePartitions = null,
+        StorageOptions? shardingState = null) =>
         StartAsync(new NodeSettings
         {
             Port = port,
@@ -99,7 +102,7 @@ public sealed class TestNode : IAsyncDisposable
                 Partition = partition ?? FastPartitionOptions, PartitionsPerQueue = partitionsPerQueue,
                 QueuePartitions = queuePartitions ?? new Dictionary<string, int>(),
             },
-        });
+        }, shardingState);
 
     /// <summary>A node in a multi-node test: roles, seeds (none: it forms the cluster), shared storage.</summary>
     public static Task<TestNode> StartClusterNodeAsync(StorageOptions storage, string[] roles, Address? seed,
@@ -117,18 +120,44 @@ public sealed class TestNode : IAsyncDisposable
             ExtraHocon = ClusterTestHocon,
         });
 
-    public static async Task<TestNode> StartAsync(NodeSettings settings)
+    /// <param name="shardingState">
+    /// Where the node's cluster keeps cluster sharding's own state: the remember-entities journals of its coordinator and
+    /// shards. Defaults to null: in the node's storage, as on every real node. Two separate clusters on one database (a
+    /// split brain staged in one test) each need storage of their own here: those journals' persistence ids are the same
+    /// in every cluster (<c>/system/sharding/partitionsCoordinator/singleton/coordinator</c>, <c>/sharding/partitionsShard-N</c>),
+    /// so their writes collide. The losing coordinator store stops and its shard allocation is dropped; the coordinator
+    /// asks again only after <c>updating-state-timeout</c> (20 s, <see cref="FailoverTimings.UpdatingStateTimeout"/>), so
+    /// a request to a new shard went unanswered that long (FencingSpec).
+    /// </param>
+    public static async Task<TestNode> StartAsync(NodeSettings settings, StorageOptions? shardingState = null)
     {
         settings = settings with { ExtraHocon = TestHocon + "\n" + settings.ExtraHocon };
         var builder = Host.CreateApplicationBuilder();
         builder.Logging.ClearProviders();
-        builder.Services.AddAkka(NodeSettings.SystemName, akka => akka.ConfigureConduitNode(settings));
+        builder.Services.AddAkka(NodeSettings.SystemName, akka =>
+        {
+            akka.ConfigureConduitNode(settings);
+            if (shardingState is not null) KeepShardingStateIn(akka, shardingState);
+        });
         var host = builder.Build();
         await host.StartAsync();
         var node = new TestNode(host, settings);
         if (settings.FormClusterAlone || settings.Seeds.Count > 0) await node.WaitUntilUpAsync();
         return node;
     }
+
+    /// <summary>Plugin id (<c>akka.persistence.journal.&lt;id&gt;</c>, <c>akka.persistence.snapshot-store.&lt;id&gt;</c>) of sharding's own storage.</summary>
+    private const string ShardingStatePlugin = "sharding-state";
+
+    /// <summary>Cluster sharding journals its state in <paramref name="storage"/>, apart from the partitions' journal.</summary>
+    private static void KeepShardingStateIn(AkkaConfigurationBuilder akka, StorageOptions storage) =>
+        akka.WithSqlPersistence(storage.ConnectionString,
+                storage.Kind == StorageKind.Sqlite ? LinqToDB.ProviderName.SQLiteMS : LinqToDB.ProviderName.PostgreSQL15,
+                autoInitialize: true, pluginIdentifier: ShardingStatePlugin, isDefaultPlugin: false)
+            .AddHocon($"""
+                akka.cluster.sharding.journal-plugin-id = "akka.persistence.journal.{ShardingStatePlugin}"
+                akka.cluster.sharding.snapshot-plugin-id = "akka.persistence.snapshot-store.{ShardingStatePlugin}"
+                """, HoconAddMode.Prepend);
 
     private async Task WaitUntilUpAsync()
     {
