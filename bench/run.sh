@@ -6,13 +6,14 @@
 #   bench/run.sh --quick          smoke run, under 3 minutes
 #   bench/run.sh                  full run (about 15 minutes); record it in BENCHMARKS.md
 #   bench/run.sh --only 2,3       some scenarios; other options go to Conduit.Bench (--workers, --producers,
-#                                 --partitions, --hocon FILE, --claim, --batch, --payload, --baseline-poll-ms)
+#                                 --partitions, --hocon FILE, --claim, --batch, --payload, --baseline-poll-ms,
+#                                 --no-pipeline: worker loops poll, then complete, one batch at a time)
 #
 # Results: bench/results/{quick,full}-<time>.md, node log bench/results/node.log, PostgreSQL log in the run's
 # temporary directory (removed at exit). The last line printed is `e2e ratio vs batched baseline: X.XX`.
 set -euo pipefail
 case "${1:-}" in
-    -h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 esac
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ROOT=$(pwd)

@@ -66,7 +66,7 @@ public sealed class Scenarios(Bench b)
         R.Line("## 2. End-to-end throughput");
         R.Line($"Drain: a pre-filled backlog of {C.DrainBacklog:N0} tasks (fewer for one-per-claim, which is slow) drained by {C.Workers} workers " +
                $"that poll up to N tasks, then complete them (Conduit: one Complete request carrying every lease of the poll; baseline: DELETE " +
-               $"of the claimed ids and COMMIT), for at most {C.DrainCap.TotalSeconds:0} s. Mix: {C.Producers / 2} producers enqueueing batches of 10 and " +
+               $"of the claimed ids and COMMIT){(C.Pipeline ? ", pipelined: each worker polls its next batch while the last one completes (baseline: claims on a second connection while the first deletes and commits)" : "")}, for at most {C.DrainCap.TotalSeconds:0} s. Mix: {C.Producers / 2} producers enqueueing batches of 10 and " +
                $"{C.Workers} workers (claim {C.ClaimSize}) together for {C.MixDuration.TotalSeconds:0} s; completed tasks/s.");
         R.Line();
         var runs = new List<Measured>();
