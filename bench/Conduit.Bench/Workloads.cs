@@ -1,6 +1,8 @@
 using System.Buffers.Binary;
 using System.Diagnostics;
 using Conduit.Bench.Drivers;
+using Conduit.Client;
+using Conduit.Client.Worker;
 using HdrHistogram;
 
 namespace Conduit.Bench;
@@ -149,6 +151,34 @@ public static class Workloads
             await holder.CompleteAllAsync();
             completed(held);
         }
+    }
+
+    /// <summary>
+    /// The drain the way an application runs it: <paramref name="workers"/> <see cref="ConduitWorker"/>s on one client,
+    /// each running up to <paramref name="concurrency"/> handlers that do nothing (their defaults otherwise: prefetch,
+    /// batched completions, heartbeats), until <paramref name="target"/> tasks are completed or <paramref name="cap"/> runs out.
+    /// </summary>
+    public static async Task<(long Done, TimeSpan Elapsed)> DrainWithWorkers(ConduitClient client, string queue, int workers, int concurrency,
+        long target, TimeSpan cap)
+    {
+        long done = 0;
+        var reached = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var options = new ConduitWorkerOptions { MaxConcurrency = concurrency, PollWait = TimeSpan.FromSeconds(1) };
+        var pool = Enumerable.Range(0, workers).Select(_ => new ConduitWorker(client, queue, (_, _) => Task.CompletedTask, options)).ToList();
+        var watch = Stopwatch.StartNew();
+        foreach (var worker in pool)
+        {
+            worker.TaskFinished += (_, outcome) =>
+            {
+                if (outcome == TaskOutcome.Completed && Interlocked.Increment(ref done) == target) reached.TrySetResult();
+            };
+            worker.Start();
+        }
+        try { await reached.Task.WaitAsync(cap); }
+        catch (TimeoutException) { }
+        var elapsed = watch.Elapsed;
+        await Task.WhenAll(pool.Select(w => w.DisposeAsync().AsTask()));
+        return (Interlocked.Read(ref done), elapsed);
     }
 
     /// <summary>A poll; empty when <paramref name="stop"/> cuts it short.</summary>

@@ -115,6 +115,14 @@ public sealed class Scenarios(Bench b)
                         Workloads.Drain(client, queue + "-client", C.Workers, claim, backlog, C.DrainCap));
                     runs.Add(viaClient);
                     rows.Add([$"drain, {claim} per poll/claim, Conduit through ConduitClient", F(viaClient.Rate), F(baseline.Rate), Ratio(viaClient.Rate, baseline.Rate)]);
+                    // And through ConduitWorker (MaxConcurrency = the claim size), as applications drain a queue.
+                    Bench.Progress($"filling {backlog:N0} tasks into Conduit");
+                    await Workloads.Fill(b.Conduit, queue + "-worker", backlog, C.Producers, 500, C.PayloadBytes);
+                    await b.WaitForQuietAsync();
+                    var viaWorker = await b.MeasureDrain($"ConduitWorker drain, {claim} at once", () =>
+                        Workloads.DrainWithWorkers(((ConduitClientDriver)client).Client, queue + "-worker", C.Workers, claim, backlog, C.DrainCap));
+                    runs.Add(viaWorker);
+                    rows.Add([$"drain, {C.Workers} ConduitWorkers × {claim} handlers at once", F(viaWorker.Rate), F(baseline.Rate), Ratio(viaWorker.Rate, baseline.Rate)]);
                 }
             }
         }
