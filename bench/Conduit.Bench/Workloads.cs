@@ -177,8 +177,9 @@ public static class Workloads
         try { await reached.Task.WaitAsync(cap); }
         catch (TimeoutException) { }
         var elapsed = watch.Elapsed;
+        var completed = Interlocked.Read(ref done); // not those that finish while the workers stop
         await Task.WhenAll(pool.Select(w => w.DisposeAsync().AsTask()));
-        return (Interlocked.Read(ref done), elapsed);
+        return (completed, elapsed);
     }
 
     /// <summary>A poll; empty when <paramref name="stop"/> cuts it short.</summary>
