@@ -7,7 +7,8 @@
 #   bench/run.sh                  full run (under 30 minutes; sustained 2 x 10 of them); record it in BENCHMARKS.md
 #   bench/run.sh --only 2,3       some scenarios; other options go to Conduit.Bench (--workers, --producers,
 #                                 --partitions, --hocon FILE, --claim, --batch, --payload, --baseline-poll-ms,
-#                                 --drain-backlog N, --queues N, --queues-large N, --sustained SECONDS)
+#                                 --drain-backlog N, --queues N, --queues-large N, --sustained SECONDS,
+#                                 --no-pipeline: worker loops poll, then complete, one batch at a time)
 #
 # Scenarios: 1 enqueue, 2 end to end (drain, mix), 3 schedule-to-start latency, 4 backlog of 1M, 5 many queues
 # (10,000; then --queues-large, default 100,000 in the full run, on a fresh node), 6 sustained mix (--sustained
@@ -20,6 +21,7 @@
 set -euo pipefail
 case "${1:-}" in
     -h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 esac
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ROOT=$(pwd)

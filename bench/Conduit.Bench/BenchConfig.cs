@@ -21,6 +21,8 @@ public sealed record BenchConfig
     public int EnqueueBatch { get; init; } = 100;
     public int ClaimSize { get; init; } = 50;
     public TimeSpan BaselinePollInterval { get; init; } = TimeSpan.FromMilliseconds(50);
+    /// <summary>Worker loops poll the next batch while the last one completes (<see cref="Workloads.WorkLoop"/>), on both sides. Defaults to true; <c>--no-pipeline</c>.</summary>
+    public bool Pipeline { get; init; } = true;
     /// <summary>Only these scenarios (1-7; "2d": only the batched drain of 2, for experiments); all when empty.</summary>
     public HashSet<string> Only { get; init; } = [];
 
@@ -84,7 +86,7 @@ public sealed record BenchConfig
         {
             "--pg-port", "--pg-data", "--node-dll", "--out", "--quick", "--node-port", "--partitions", "--hocon", "--node-server-gc",
             "--producers", "--workers", "--payload", "--batch", "--claim", "--baseline-poll-ms", "--drain-backlog", "--queues", "--only",
-            "--queues-large", "--sustained",
+            "--queues-large", "--sustained", "--no-pipeline",
         };
         if (map.Keys.Concat(flags).FirstOrDefault(k => !known.Contains(k)) is { } unknown)
             throw new ArgumentException($"unknown option '{unknown}'; options: {string.Join(", ", known.Order())}");
@@ -107,6 +109,7 @@ public sealed record BenchConfig
             EnqueueBatch = Int("--batch", 100),
             ClaimSize = Int("--claim", 50),
             BaselinePollInterval = TimeSpan.FromMilliseconds(Int("--baseline-poll-ms", 50)),
+            Pipeline = !flags.Contains("--no-pipeline"),
             DrainBacklogOverride = map.TryGetValue("--drain-backlog", out var db) ? int.Parse(db) : null,
             ManyQueuesOverride = map.TryGetValue("--queues", out var nq) ? int.Parse(nq) : null,
             LargeQueuesOverride = map.TryGetValue("--queues-large", out var nl) ? int.Parse(nl) : null,

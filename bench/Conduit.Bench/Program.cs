@@ -19,6 +19,7 @@ catch (Exception e) when (e is ArgumentException or FormatException)
 await using var bench = new Bench(config);
 await bench.StartAsync();
 config = bench.Config;
+Workloads.Pipeline = config.Pipeline;
 var scenarios = new Scenarios(bench);
 bool Run(int n) => config.Only.Count == 0 || config.Only.Contains(n.ToString()) || (n == 2 && config.Only.Contains("2d"));
 var scenarioNames = new Dictionary<int, string>
@@ -46,7 +47,7 @@ r.Table(["fact", "value"],
     ["Conduit node", $"separate process, Release, PostgreSQL journal (Akka.Persistence.Sql), --partitions {config.Partitions}{(config.NodeHocon is null ? "" : $", --hocon {Path.GetFileName(config.NodeHocon)}")}"],
     ["Conduit client", "plain Akka remoting to /user/frontend (one client ActorSystem); scenario 2 also through ConduitClient"],
     ["scenarios", string.Join("; ", scenarioNames.Where(kv => kv.Key == 7 ? config.RunsScale : Run(kv.Key)).Select(kv => $"{kv.Key}. {kv.Value}"))],
-    ["client concurrency", $"{config.Producers} producers, {config.Workers} workers, payload {config.PayloadBytes} B, enqueue batch {config.EnqueueBatch}, claim {config.ClaimSize}"],
+    ["client concurrency", $"{config.Producers} producers, {config.Workers} workers, payload {config.PayloadBytes} B, enqueue batch {config.EnqueueBatch}, claim {config.ClaimSize}, worker loops {(config.Pipeline ? "pipelined (poll the next batch while completing the last)" : "not pipelined")}"],
 ]);
 r.Line("Ratios are Conduit ÷ baseline for throughput and baseline ÷ Conduit for latency: above 1 means Conduit is ahead. " +
        "CPU is percent of one core (200% = the whole machine); \"other\" is everything else on this shared machine. " +

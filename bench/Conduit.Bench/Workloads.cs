@@ -1,6 +1,8 @@
 using System.Buffers.Binary;
 using System.Diagnostics;
 using Conduit.Bench.Drivers;
+using Conduit.Client;
+using Conduit.Client.Worker;
 using HdrHistogram;
 
 namespace Conduit.Bench;
@@ -74,34 +76,123 @@ public static class Workloads
     }
 
     /// <summary>
-    /// <paramref name="workers"/> loops that poll up to <paramref name="claim"/> tasks and complete them, until
-    /// <paramref name="target"/> tasks are done, the queue stays empty, or <paramref name="cap"/> runs out.
+    /// Whether worker loops pipeline (<see cref="WorkLoop"/>): poll the next batch while the last one completes. Defaults
+    /// to true; <c>--no-pipeline</c> turns it off for both sides.
+    /// </summary>
+    public static bool Pipeline { get; set; } = true;
+
+    /// <summary>
+    /// <paramref name="workers"/> loops that poll up to <paramref name="claim"/> tasks and complete them (<see cref="WorkLoop"/>),
+    /// until <paramref name="target"/> tasks are done or <paramref name="cap"/> runs out. Elapsed ends when the target is
+    /// reached (polls still waiting on the then empty queue are withdrawn, not waited for).
     /// </summary>
     public static async Task<(long Done, TimeSpan Elapsed)> Drain(IQueueDriver driver, string queue, int workers, int claim,
         long target, TimeSpan cap, Action? onTick = null)
     {
         long done = 0;
         var watch = Stopwatch.StartNew();
+        var reached = TimeSpan.Zero;
         using var cts = new CancellationTokenSource(cap);
         var ticker = onTick is null ? Task.CompletedTask : Task.Run(async () =>
         {
             while (!cts.IsCancellationRequested && Interlocked.Read(ref done) < target) { onTick(); await Task.Delay(250); }
         });
         await Parallel.ForEachAsync(Enumerable.Range(0, workers), new ParallelOptions { MaxDegreeOfParallelism = workers }, async (_, _) =>
-        {
-            await using var worker = await driver.OpenWorkerAsync(claim);
-            while (!cts.IsCancellationRequested && Interlocked.Read(ref done) < target)
+            await WorkLoop(driver, queue, claim, TimeSpan.FromSeconds(1), cts.Token, n =>
             {
-                var tasks = await worker.PollAsync(queue, TimeSpan.FromSeconds(1), CancellationToken.None);
-                if (tasks.Count == 0) continue;
-                await worker.CompleteAllAsync();
-                Interlocked.Add(ref done, tasks.Count);
-            }
-        });
-        var elapsed = watch.Elapsed;
+                var now = Interlocked.Add(ref done, n);
+                if (now >= target && now - n < target)
+                {
+                    reached = watch.Elapsed;
+                    cts.Cancel();
+                }
+            }));
+        var elapsed = reached > TimeSpan.Zero ? reached : watch.Elapsed;
         cts.Cancel();
         await ticker;
         return (done, elapsed);
+    }
+
+    /// <summary>
+    /// One worker: polls up to <paramref name="claim"/> tasks (waiting up to <paramref name="wait"/>) and completes them,
+    /// until <paramref name="stop"/>; reports each completed batch's size. Pipelined (<see cref="Pipeline"/>), it holds
+    /// two driver workers (for the baseline, two connections) and polls the next batch on one while the other completes
+    /// the last (Conduit: the Poll and the Complete are in flight together; baseline: the next SELECT … FOR UPDATE SKIP
+    /// LOCKED runs while the DELETE and COMMIT of the last claim do), so a loop holds at most two batches.
+    /// </summary>
+    public static async Task WorkLoop(IQueueDriver driver, string queue, int claim, TimeSpan wait, CancellationToken stop, Action<int> completed)
+    {
+        await using var current = await driver.OpenWorkerAsync(claim);
+        if (!Pipeline)
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                var tasks = await PollOrEmpty(current, queue, wait, stop);
+                if (tasks.Count == 0) continue;
+                await current.CompleteAllAsync();
+                completed(tasks.Count);
+            }
+            return;
+        }
+        await using var other = await driver.OpenWorkerAsync(claim);
+        var (holder, poller) = (current, other);
+        var held = 0; // tasks the holder polled and has not completed
+        while (!stop.IsCancellationRequested)
+        {
+            var completing = held > 0 ? holder.CompleteAllAsync() : Task.CompletedTask;
+            var polling = PollOrEmpty(poller, queue, wait, stop);
+            await completing;
+            if (held > 0) completed(held);
+            held = (await polling).Count;
+            (holder, poller) = (poller, holder);
+        }
+        if (held > 0)
+        {
+            await holder.CompleteAllAsync();
+            completed(held);
+        }
+    }
+
+    /// <summary>
+    /// The drain the way an application runs it: <paramref name="workers"/> <see cref="ConduitWorker"/>s on one client,
+    /// each running up to <paramref name="concurrency"/> handlers that do nothing (their defaults otherwise: prefetch,
+    /// batched completions, heartbeats), until <paramref name="target"/> tasks are completed or <paramref name="cap"/> runs out.
+    /// </summary>
+    public static async Task<(long Done, TimeSpan Elapsed)> DrainWithWorkers(ConduitClient client, string queue, int workers, int concurrency,
+        long target, TimeSpan cap)
+    {
+        long done = 0;
+        var reached = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var options = new ConduitWorkerOptions { MaxConcurrency = concurrency, PollWait = TimeSpan.FromSeconds(1) };
+        var pool = Enumerable.Range(0, workers).Select(_ => new ConduitWorker(client, queue, (_, _) => Task.CompletedTask, options)).ToList();
+        var watch = Stopwatch.StartNew();
+        foreach (var worker in pool)
+        {
+            worker.TaskFinished += (_, outcome) =>
+            {
+                if (outcome == TaskOutcome.Completed && Interlocked.Increment(ref done) == target) reached.TrySetResult();
+            };
+            worker.Start();
+        }
+        try { await reached.Task.WaitAsync(cap); }
+        catch (TimeoutException) { }
+        var elapsed = watch.Elapsed;
+        var completed = Interlocked.Read(ref done); // not those that finish while the workers stop
+        await Task.WhenAll(pool.Select(w => w.DisposeAsync().AsTask()));
+        return (completed, elapsed);
+    }
+
+    /// <summary>A poll; empty when <paramref name="stop"/> cuts it short.</summary>
+    private static async Task<IReadOnlyList<byte[]>> PollOrEmpty(IWorker worker, string queue, TimeSpan wait, CancellationToken stop)
+    {
+        try
+        {
+            return await worker.PollAsync(queue, wait, stop);
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+            return [];
+        }
     }
 
     /// <summary>Producers and workers together for <paramref name="duration"/>. Returns (enqueued, completed).</summary>
@@ -112,16 +203,7 @@ public static class Workloads
         using var stop = new CancellationTokenSource(duration);
         var produce = Produce(driver, queue, producers, batch, payloadBytes, duration);
         var work = Parallel.ForEachAsync(Enumerable.Range(0, workers), new ParallelOptions { MaxDegreeOfParallelism = workers }, async (_, _) =>
-        {
-            await using var worker = await driver.OpenWorkerAsync(claim);
-            while (!stop.IsCancellationRequested)
-            {
-                var tasks = await worker.PollAsync(queue, TimeSpan.FromMilliseconds(500), CancellationToken.None);
-                if (tasks.Count == 0) continue;
-                await worker.CompleteAllAsync();
-                Interlocked.Add(ref completed, tasks.Count);
-            }
-        });
+            await WorkLoop(driver, queue, claim, TimeSpan.FromMilliseconds(500), stop.Token, n => Interlocked.Add(ref completed, n)));
         var enqueued = await produce;
         await work;
         return (enqueued, completed);

@@ -116,6 +116,24 @@ public sealed partial class ConduitClient
     public Task<Failed> FailAsync(string leaseToken, string reason, bool retryable = true, CancellationToken cancellationToken = default) =>
         RequestAsync<Failed>(new Fail(leaseToken, reason, retryable), null, cancellationToken);
 
+    /// <summary>
+    /// Gives leased tasks back undelivered: they are ready again at once and the attempt is not used up (a worker that
+    /// polled more than it will run, or is stopping). One request per partition the tokens name. Returns how many were
+    /// released; a token whose lease is already gone (completed, expired, cancelled) is skipped.
+    /// </summary>
+    public async Task<int> ReleaseAsync(IEnumerable<string> leaseTokens, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(leaseTokens);
+        var byPartition = leaseTokens.GroupBy(t => LeaseToken.TryParse(t, out var token) ? token.Task.Partition.EntityId : "", StringComparer.Ordinal);
+        var released = 0;
+        foreach (var group in byPartition)
+        {
+            if (group.Key.Length == 0) continue; // malformed: nothing on the cluster holds it
+            released += (await RequestAsync<Released>(new ReleaseTasks(group.ToArray()), null, cancellationToken).ConfigureAwait(false)).Count;
+        }
+        return released;
+    }
+
     /// <summary>Cancels a task: a waiting one never runs; a running one's worker learns it from its next heartbeat.</summary>
     public Task<Cancelled> CancelAsync(string taskId, CancellationToken cancellationToken = default) =>
         RequestAsync<Cancelled>(new CancelTask(taskId), null, cancellationToken);

@@ -192,6 +192,132 @@ public sealed class WorkerTests(SqliteClientNodeFixture fixture) : IClassFixture
         await worker.DisposeAsync();
     }
 
+    [Fact(DisplayName = "a pipelined worker polls ahead while its handlers run, never holds more unstarted tasks than its prefetch, and delivers each task once")]
+    public async Task PrefetchIsBounded()
+    {
+        var q = NewQueue();
+        var ids = (await Client.EnqueueBatchAsync(q, Enumerable.Range(0, 30).Select(i => new[] { (byte)i }))).Select(r => r.TaskId).ToList();
+        int current = 0, peakHandlers = 0, peakPrefetched = 0;
+        var attempts = new ConcurrentBag<int>();
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var options = Options(concurrency: 3);
+        options.Prefetch = 2;
+        await using var worker = new ConduitWorker(Client, q, async (task, ct) =>
+        {
+            attempts.Add(task.Attempt);
+            InterlockedMax(ref peakHandlers, Interlocked.Increment(ref current));
+            await Task.Delay(50, ct); // the work
+            Interlocked.Decrement(ref current);
+        }, options);
+        worker.TaskFinished += (_, _) => { if (worker.CompletedCount == ids.Count) done.TrySetResult(); };
+        worker.Start();
+        while (!done.Task.IsCompleted)
+        {
+            InterlockedMax(ref peakPrefetched, worker.Prefetched);
+            await Task.WhenAny(done.Task, Task.Delay(2)).WaitAsync(Patience);
+        }
+
+        Assert.Equal(3, peakHandlers);
+        Assert.InRange(peakPrefetched, 1, 2); // it did poll ahead, and no further than allowed
+        Assert.Equal(0, worker.ReleasedCount); // nothing waited long enough to be given back
+        Assert.All(attempts, a => Assert.Equal(1, a));
+        Assert.Equal(ids.Count, attempts.Count);
+        foreach (var id in ids) Assert.Equal(TaskStatus.Completed, (await Client.GetTaskAsync(id)).Status);
+    }
+
+    [Fact(DisplayName = "a poll that brings fewer tasks than free handlers is followed by the next poll at once, while those tasks still run")]
+    public async Task PollsAgainWhileRunning()
+    {
+        var q = NewQueue();
+        await Client.EnqueueAsync(q, "first");
+        var firstRunning = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var secondRunning = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var worker = new ConduitWorker(Client, q, async (task, _) =>
+        {
+            if (task.PayloadText == "first")
+            {
+                firstRunning.TrySetResult();
+                await secondRunning.Task; // holds its handler until the second task runs next to it
+            }
+            else secondRunning.TrySetResult();
+        }, Options(concurrency: 4));
+        worker.Start();
+        await firstRunning.Task.WaitAsync(Patience);
+
+        await Client.EnqueueAsync(q, "second");
+        await secondRunning.Task.WaitAsync(Patience);
+        await Eventually.Holds(() => { Assert.Equal(2, worker.CompletedCount); return Task.CompletedTask; });
+    }
+
+    [Fact(DisplayName = "a prefetched task that waits a heartbeat interval for a handler is given back with no attempt used, and runs once a handler is free")]
+    public async Task StalePrefetchIsReleased()
+    {
+        var q = NewQueue();
+        var first = (await Client.EnqueueAsync(q, "slow")).TaskId;
+        var second = (await Client.EnqueueAsync(q, "waits")).TaskId;
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var secondAttempt = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var options = Options(concurrency: 1);
+        options.Prefetch = 1;
+        options.Lease = TimeSpan.FromSeconds(3);
+        options.HeartbeatInterval = TimeSpan.FromMilliseconds(300);
+        await using var worker = new ConduitWorker(Client, q, async (task, _) =>
+        {
+            if (task.Id == first)
+            {
+                started.TrySetResult();
+                await release.Task;
+            }
+            else secondAttempt.TrySetResult(task.Attempt);
+        }, options);
+        worker.Start();
+        await started.Task.WaitAsync(Patience);
+
+        // The second task is polled ahead, waits a heartbeat interval, goes back, is polled again, and so on.
+        await Eventually.Holds(() => { Assert.True(worker.ReleasedCount >= 2); return Task.CompletedTask; }, timeoutMs: 30_000);
+        Assert.False(secondAttempt.Task.IsCompleted, "the only handler is busy");
+        release.SetResult();
+
+        Assert.Equal(1, await secondAttempt.Task.WaitAsync(Patience)); // going back used no attempt
+        await Eventually.Holds(async () => Assert.Equal(TaskStatus.Completed, (await Client.GetTaskAsync(second)).Status));
+        Assert.Equal(TaskStatus.Completed, (await Client.GetTaskAsync(first)).Status);
+    }
+
+    [Fact(DisplayName = "on stop, tasks polled ahead but not started are given back at once, ready again with no attempt used")]
+    public async Task StopReleasesPrefetched()
+    {
+        var q = NewQueue();
+        var ids = (await Client.EnqueueBatchAsync(q, Enumerable.Range(0, 4).Select(i => new[] { (byte)i }))).Select(r => r.TaskId).ToList();
+        var running = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var options = Options(concurrency: 1);
+        options.Prefetch = 3;
+        var worker = new ConduitWorker(Client, q, async (task, _) =>
+        {
+            running.TrySetResult(task.Id);
+            await release.Task;
+        }, options);
+        worker.Start();
+        var runningId = await running.Task.WaitAsync(Patience);
+        await Eventually.Holds(() => { Assert.Equal(3, worker.Prefetched); return Task.CompletedTask; }, timeoutMs: 30_000);
+
+        var stopping = worker.StopAsync();
+        var others = ids.Where(id => id != runningId).ToList();
+        await Eventually.Holds(async () =>
+        {
+            foreach (var id in others) Assert.Equal(TaskStatus.Ready, (await Client.GetTaskAsync(id)).Status);
+        });
+        Assert.False(stopping.IsCompleted, "stop waits for the running handler");
+        foreach (var id in others) Assert.Equal(0, (await Client.GetTaskAsync(id)).Attempt);
+        release.SetResult();
+        await stopping.WaitAsync(Patience);
+
+        Assert.Equal(3, worker.ReleasedCount);
+        Assert.Equal(TaskStatus.Completed, (await Client.GetTaskAsync(runningId)).Status);
+        await worker.DisposeAsync();
+    }
+
     private static void InterlockedMax(ref int target, int value)
     {
         int seen;

@@ -16,6 +16,9 @@ public sealed class ConduitClientDriver : IQueueDriver
 
     public string Name => "Conduit (ConduitClient)";
 
+    /// <summary>The client, for workloads that use it directly (<see cref="Workloads.DrainWithWorkers"/>).</summary>
+    public ConduitClient Client => _client;
+
     public static async Task<ConduitClientDriver> ConnectAsync(int port)
     {
         var client = new ConduitClient(new ConduitClientOptions { Servers = [$"127.0.0.1:{port}"], RequestTimeout = TimeSpan.FromSeconds(60) });

@@ -7,7 +7,8 @@ namespace Conduit.Bench.Drivers;
 /// The baseline: a PostgreSQL task table worked the way the Postgres-as-queue articles describe. A worker opens a
 /// transaction, claims up to N rows with <c>SELECT … ORDER BY priority DESC, id LIMIT N FOR UPDATE SKIP LOCKED</c>,
 /// processes them, deletes them and commits (one fsync per claim). When the table has nothing for it, it polls
-/// again after <see cref="PollInterval"/>. Each producer and worker holds one connection.
+/// again after <see cref="PollInterval"/>. Each producer and worker holds one connection (a pipelined worker loop,
+/// <see cref="Workloads.WorkLoop"/>, holds two workers: it claims on one while the other deletes and commits).
 /// </summary>
 public sealed class SkipLockedDriver(string connectionString, string name, TimeSpan pollInterval) : IQueueDriver
 {
@@ -145,13 +146,22 @@ public sealed class SkipLockedDriver(string connectionString, string name, TimeS
                 _claim.Parameters[1].Value = _claimSize;
                 var payloads = new List<byte[]>(_claimSize);
                 _ids.Clear();
-                await using (var reader = await _claim.ExecuteReaderAsync(ct))
+                try
                 {
+                    await using var reader = await _claim.ExecuteReaderAsync(ct);
                     while (await reader.ReadAsync(ct))
                     {
                         _ids.Add(reader.GetInt64(0));
                         payloads.Add((byte[])reader.GetValue(1));
                     }
+                }
+                catch (OperationCanceledException)
+                {
+                    // Withdrawn (the drain is over): give the claim back, as a Conduit poll that is withdrawn does.
+                    try { await tx.RollbackAsync(CancellationToken.None); }
+                    catch (Exception e) when (e is NpgsqlException or InvalidOperationException) { /* the connection broke with the cancel; it is disposed next */ }
+                    await tx.DisposeAsync();
+                    throw;
                 }
                 if (payloads.Count > 0)
                 {

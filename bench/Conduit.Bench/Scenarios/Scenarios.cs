@@ -73,7 +73,7 @@ public sealed partial class Scenarios(Bench b)
         R.Line("## 2. End-to-end throughput");
         R.Line($"Drain: a pre-filled backlog of {C.DrainBacklog:N0} tasks (fewer for one-per-claim, which is slow) drained by {C.Workers} workers " +
                $"that poll up to N tasks, then complete them (Conduit: one Complete request carrying every lease of the poll; baseline: DELETE " +
-               $"of the claimed ids and COMMIT), for at most {C.DrainCap.TotalSeconds:0} s. Mix: {C.Producers / 2} producers enqueueing batches of 10 and " +
+               $"of the claimed ids and COMMIT){(C.Pipeline ? ", pipelined: each worker polls its next batch while the last one completes (baseline: claims on a second connection while the first deletes and commits)" : "")}, for at most {C.DrainCap.TotalSeconds:0} s. Mix: {C.Producers / 2} producers enqueueing batches of 10 and " +
                $"{C.Workers} workers (claim {C.ClaimSize}) together for {C.MixDuration.TotalSeconds:0} s; completed tasks/s.");
         R.Line();
         var runs = new List<Measured>();
@@ -123,6 +123,14 @@ public sealed partial class Scenarios(Bench b)
                         Workloads.Drain(client, queue + "-client", C.Workers, claim, backlog, C.DrainCap));
                     runs.Add(viaClient);
                     rows.Add([$"drain, {claim} per poll/claim, Conduit through ConduitClient", F(viaClient.Rate), F(baseline.Rate), Ratio(viaClient.Rate, baseline.Rate)]);
+                    // And through ConduitWorker (MaxConcurrency = the claim size), as applications drain a queue.
+                    Bench.Progress($"filling {backlog:N0} tasks into Conduit");
+                    await Workloads.Fill(b.Conduit, queue + "-worker", backlog, C.Producers, 500, C.PayloadBytes);
+                    await b.WaitForQuietAsync();
+                    var viaWorker = await b.MeasureDrain($"ConduitWorker drain, {claim} at once", () =>
+                        Workloads.DrainWithWorkers(((ConduitClientDriver)client).Client, queue + "-worker", C.Workers, claim, backlog, C.DrainCap));
+                    runs.Add(viaWorker);
+                    rows.Add([$"drain, {C.Workers} ConduitWorkers × {claim} handlers at once", F(viaWorker.Rate), F(baseline.Rate), Ratio(viaWorker.Rate, baseline.Rate)]);
                 }
             }
         }

@@ -1,30 +1,50 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Conduit.Client.Worker;
 
 /// <summary>
-/// Runs a handler over the tasks of one queue: long-polls in batches for as many tasks as it has free slots
-/// (<see cref="ConduitWorkerOptions.MaxConcurrency"/>), runs each in its own <see cref="TaskExecution"/> (heartbeats,
-/// cancellation, complete or fail), and on <see cref="StopAsync"/> stops polling and lets running handlers finish
-/// within <see cref="ConduitWorkerOptions.ShutdownGrace"/> before cancelling them.
+/// Runs a handler over the tasks of one queue: long-polls in batches, runs each task in its own <see cref="TaskExecution"/>
+/// (heartbeats, cancellation, complete or fail) with at most <see cref="ConduitWorkerOptions.MaxConcurrency"/> handlers
+/// at once, and on <see cref="StopAsync"/> stops polling, gives back the tasks it polled but did not start, and lets
+/// running handlers finish within <see cref="ConduitWorkerOptions.ShutdownGrace"/> before cancelling them.
 /// </summary>
+/// <remarks>
+/// Pipelined: the worker holds up to <see cref="ConduitWorkerOptions.MaxConcurrency"/> + <see cref="ConduitWorkerOptions.Prefetch"/>
+/// leases (running handlers, tasks polled ahead and waiting for a handler, finished tasks whose completion is on its
+/// way), so it polls the next batch while the handlers of the last one still run and complete, and a finished
+/// handler's slot takes the next task at once. It polls only when no task it already has waits for a handler; a task
+/// that waits longer than a heartbeat interval is given back (<see cref="ConduitClient.ReleaseAsync"/>: ready again at
+/// once, no attempt used), and the first heartbeat of a task is due one interval after it was polled, so a prefetched
+/// task never has less lease left than one that started at once.
+/// </remarks>
 public sealed class ConduitWorker : IAsyncDisposable
 {
     private readonly ConduitClient _client;
     private readonly Func<ConduitTask, CancellationToken, Task> _handler;
     private readonly ILogger _log;
-    private readonly SemaphoreSlim _slots;
     private readonly CancellationTokenSource _stopPolling = new();
     private readonly CancellationTokenSource _abortHandlers = new();
     private readonly ConcurrentDictionary<long, Task> _running = new();
     private readonly object _gate = new();
+    private readonly object _state = new();
+    private readonly Queue<PolledTask> _prefetched = new();
+    private readonly int _capacity;
+    private readonly TimeSpan _maxPrefetchWait;
+    private TaskCompletionSource _changed = NewSignal();
+    private int _held; // leases held: prefetched, handler running, outcome being reported (and polls' reservations)
+    private int _handlers;
     private Task? _pollLoop;
+    private Task? _dispatchLoop;
     private Task? _stopping;
     private long _nextRun;
     private long _completed;
     private long _failed;
+    private long _released;
+
+    private readonly record struct PolledTask(ConduitTask Task, long PolledAt);
 
     public ConduitWorker(ConduitClient client, string queue, Func<ConduitTask, CancellationToken, Task> handler,
         ConduitWorkerOptions? options = null, ILogger? logger = null)
@@ -37,19 +57,27 @@ public sealed class ConduitWorker : IAsyncDisposable
         _client = client;
         _handler = handler;
         _log = logger ?? NullLogger.Instance;
-        _slots = new SemaphoreSlim(Options.MaxConcurrency, Options.MaxConcurrency);
+        _capacity = Options.MaxConcurrency + Options.EffectivePrefetch;
+        _maxPrefetchWait = Options.EffectiveHeartbeatInterval;
         Queue = queue;
     }
 
     public string Queue { get; }
     public ConduitWorkerOptions Options { get; }
 
-    /// <summary>Handlers running now.</summary>
+    /// <summary>Deliveries in progress: handlers running and finished ones whose outcome is being reported.</summary>
     public int Running => _running.Count;
+    /// <summary>Tasks polled ahead, waiting for a handler (at most <see cref="ConduitWorkerOptions.Prefetch"/>).</summary>
+    public int Prefetched
+    {
+        get { lock (_state) return _prefetched.Count; }
+    }
     /// <summary>Tasks this worker completed.</summary>
     public long CompletedCount => Interlocked.Read(ref _completed);
     /// <summary>Handler failures this worker reported.</summary>
     public long FailedCount => Interlocked.Read(ref _failed);
+    /// <summary>Prefetched tasks given back unstarted (waited too long for a handler, or the worker stopped).</summary>
+    public long ReleasedCount => Interlocked.Read(ref _released);
 
     /// <summary>Raised after each delivery ends (on a pool thread). For metrics and tests; keep it quick.</summary>
     public event Action<ConduitTask, TaskOutcome>? TaskFinished;
@@ -61,13 +89,16 @@ public sealed class ConduitWorker : IAsyncDisposable
         {
             if (_pollLoop is not null) throw new InvalidOperationException("the worker is already started");
             _pollLoop = Task.Run(PollLoopAsync);
+            _dispatchLoop = Task.Run(DispatchLoopAsync);
         }
-        _log.LogInformation("Conduit worker on queue {Queue} started ({Concurrency} at once)", Queue, Options.MaxConcurrency);
+        _log.LogInformation("Conduit worker on queue {Queue} started ({Concurrency} at once, {Prefetch} prefetched)",
+            Queue, Options.MaxConcurrency, Options.EffectivePrefetch);
     }
 
     /// <summary>
-    /// Stops polling, waits up to <see cref="ConduitWorkerOptions.ShutdownGrace"/> (or until <paramref name="cancellationToken"/>)
-    /// for running handlers, then cancels their tokens and waits for them to report. Safe to call more than once.
+    /// Stops polling, gives back the tasks polled but not started (no attempt used), waits up to
+    /// <see cref="ConduitWorkerOptions.ShutdownGrace"/> (or until <paramref name="cancellationToken"/>) for running
+    /// handlers, then cancels their tokens and waits for them to report. Safe to call more than once.
     /// </summary>
     public Task StopAsync(CancellationToken cancellationToken = default)
     {
@@ -81,6 +112,14 @@ public sealed class ConduitWorker : IAsyncDisposable
     {
         await _stopPolling.CancelAsync().ConfigureAwait(false);
         if (_pollLoop is not null) await _pollLoop.ConfigureAwait(false);
+        if (_dispatchLoop is not null) await _dispatchLoop.ConfigureAwait(false);
+        List<string> unstarted;
+        lock (_state)
+        {
+            unstarted = _prefetched.Select(p => p.Task.LeaseToken).ToList();
+            _prefetched.Clear();
+        }
+        if (unstarted.Count > 0) await ReleaseAsync(unstarted, "the worker stopped").ConfigureAwait(false);
         var running = Task.WhenAll(_running.Values);
         try
         {
@@ -98,37 +137,49 @@ public sealed class ConduitWorker : IAsyncDisposable
         _log.LogInformation("Conduit worker on queue {Queue} stopped ({Completed} completed, {Failed} failed)", Queue, CompletedCount, FailedCount);
     }
 
+    /// <summary>Polls for as many tasks as the worker may still hold, whenever nothing it holds waits for a handler.</summary>
     private async Task PollLoopAsync()
     {
         var stop = _stopPolling.Token;
         var backoff = Options.PollErrorBackoff;
         while (!stop.IsCancellationRequested)
         {
-            try
+            Task changed;
+            int want;
+            lock (_state)
             {
-                await _slots.WaitAsync(stop).ConfigureAwait(false);
+                changed = _changed.Task;
+                // Tasks still waiting for a handler: more would only wait longer.
+                want = _prefetched.Count == 0 ? _capacity - _held : 0;
+                if (want > 0) _held += want; // reserved for this poll's answer
             }
-            catch (OperationCanceledException)
+            if (want <= 0)
             {
-                return;
+                try
+                {
+                    await changed.WaitAsync(stop).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+                continue;
             }
-            var free = 1;
-            while (free < Options.MaxConcurrency && _slots.Wait(0)) free++;
 
             IReadOnlyList<ConduitTask> tasks;
             try
             {
-                tasks = await _client.PollAsync(Queue, free, Options.PollWait, Options.Lease, stop).ConfigureAwait(false);
+                tasks = await _client.PollAsync(Queue, want, Options.PollWait, Options.Lease, stop).ConfigureAwait(false);
                 backoff = Options.PollErrorBackoff;
             }
             catch (OperationCanceledException) when (stop.IsCancellationRequested)
             {
-                _slots.Release(free);
+                Unhold(want);
                 return;
             }
             catch (Exception e)
             {
-                _slots.Release(free);
+                Unhold(want);
                 // Jitter (half to all of the backoff), so workers refused together (Overloaded) do not come back together.
                 var pause = backoff * (0.5 + Random.Shared.NextDouble() / 2);
                 _log.LogWarning("Conduit worker on queue {Queue}: poll failed ({Error}); retrying in {Backoff}", Queue, e.Message, pause);
@@ -144,15 +195,82 @@ public sealed class ConduitWorker : IAsyncDisposable
                 continue;
             }
 
-            if (tasks.Count < free) _slots.Release(free - tasks.Count);
-            foreach (var task in tasks) Launch(task);
+            var now = Stopwatch.GetTimestamp();
+            lock (_state)
+            {
+                _held -= want - tasks.Count;
+                foreach (var task in tasks) _prefetched.Enqueue(new PolledTask(task, now));
+            }
+            Signal();
         }
     }
 
-    private void Launch(ConduitTask task)
+    /// <summary>Starts polled tasks as handler slots free up, oldest first; gives back those that waited a heartbeat interval.</summary>
+    private async Task DispatchLoopAsync()
     {
+        var stop = _stopPolling.Token;
+        while (!stop.IsCancellationRequested)
+        {
+            Task changed;
+            PolledTask? start = null;
+            List<string>? stale = null;
+            var wait = Timeout.InfiniteTimeSpan;
+            bool emptied;
+            lock (_state)
+            {
+                changed = _changed.Task;
+                var before = _prefetched.Count;
+                var now = Stopwatch.GetTimestamp();
+                while (_prefetched.TryPeek(out var oldest) && Stopwatch.GetElapsedTime(oldest.PolledAt, now) >= _maxPrefetchWait)
+                    (stale ??= []).Add(_prefetched.Dequeue().Task.LeaseToken);
+                if (_handlers < Options.MaxConcurrency && _prefetched.TryDequeue(out var next))
+                {
+                    _handlers++;
+                    start = next;
+                }
+                else if (_prefetched.TryPeek(out var oldest))
+                {
+                    wait = _maxPrefetchWait - Stopwatch.GetElapsedTime(oldest.PolledAt, now);
+                    if (wait < TimeSpan.FromMilliseconds(1)) wait = TimeSpan.FromMilliseconds(1);
+                }
+                emptied = before > 0 && _prefetched.Count == 0;
+            }
+            if (emptied) Signal(); // the poll loop polls again only once nothing waits for a handler
+            if (stale is not null) _ = ReleaseAsync(stale, "they waited a heartbeat interval for a handler");
+            if (start is { } polled)
+            {
+                Launch(polled);
+                continue;
+            }
+            try
+            {
+                await changed.WaitAsync(wait, stop).ConfigureAwait(false);
+            }
+            catch (TimeoutException)
+            {
+                // the oldest prefetched task is due to be given back
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
+    }
+
+    private void Launch(PolledTask polled)
+    {
+        var task = polled.Task;
         var id = Interlocked.Increment(ref _nextRun);
-        var execution = new TaskExecution(_client, task, _handler, Options.EffectiveHeartbeatInterval, _abortHandlers.Token, _log);
+        var handlerDone = 0;
+        void HandlerReturned()
+        {
+            if (Interlocked.Exchange(ref handlerDone, 1) != 0) return;
+            lock (_state) _handlers--;
+            Signal();
+        }
+        var interval = Options.EffectiveHeartbeatInterval;
+        var execution = new TaskExecution(_client, task, _handler, interval, interval - Stopwatch.GetElapsedTime(polled.PolledAt),
+            HandlerReturned, _abortHandlers.Token, _log);
         var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         // Registered before it runs, so StopAsync never misses a handler that is starting.
         _running[id] = gate.Task;
@@ -172,12 +290,53 @@ public sealed class ConduitWorker : IAsyncDisposable
             }
             finally
             {
+                HandlerReturned();
                 _running.TryRemove(id, out _);
-                _slots.Release();
+                Unhold(1);
                 gate.TrySetResult();
             }
         });
     }
+
+    /// <summary>Gives prefetched tasks back: ready again at once, no attempt used.</summary>
+    private async Task ReleaseAsync(List<string> leaseTokens, string why)
+    {
+        try
+        {
+            await _client.ReleaseAsync(leaseTokens).ConfigureAwait(false);
+            _log.LogDebug("Conduit worker on queue {Queue}: gave back {Count} unstarted tasks ({Why})", Queue, leaseTokens.Count, why);
+        }
+        catch (Exception e)
+        {
+            _log.LogWarning("Conduit worker on queue {Queue}: could not give back {Count} unstarted tasks ({Why}): {Error}; " +
+                            "they are delivered again when their leases run out", Queue, leaseTokens.Count, why, e.Message);
+        }
+        finally
+        {
+            Interlocked.Add(ref _released, leaseTokens.Count);
+            Unhold(leaseTokens.Count);
+        }
+    }
+
+    private void Unhold(int count)
+    {
+        lock (_state) _held -= count;
+        Signal();
+    }
+
+    /// <summary>Wakes the loops waiting for a change of the counts or the prefetched tasks.</summary>
+    private void Signal()
+    {
+        TaskCompletionSource fired;
+        lock (_state)
+        {
+            fired = _changed;
+            _changed = NewSignal();
+        }
+        fired.TrySetResult();
+    }
+
+    private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public async ValueTask DisposeAsync()
     {
@@ -185,6 +344,5 @@ public sealed class ConduitWorker : IAsyncDisposable
         if (!_running.IsEmpty) return; // a handler that ignored its token still holds these
         _stopPolling.Dispose();
         _abortHandlers.Dispose();
-        _slots.Dispose();
     }
 }

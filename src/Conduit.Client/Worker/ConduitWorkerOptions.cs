@@ -10,8 +10,20 @@ public sealed class ConduitWorkerOptions
     public static readonly TimeSpan DefaultPollErrorBackoff = TimeSpan.FromSeconds(1);
     public static readonly TimeSpan MaxPollErrorBackoff = TimeSpan.FromSeconds(30);
 
-    /// <summary>Handlers running at once; the worker polls for at most this many tasks minus those running. Defaults to 4.</summary>
+    /// <summary>Handlers running at once. Defaults to 4.</summary>
     public int MaxConcurrency { get; set; } = DefaultMaxConcurrency;
+
+    /// <summary>
+    /// Leases the worker may hold beyond its running handlers: tasks polled ahead that wait for a handler, and finished
+    /// ones whose completion is on its way. With it the worker polls the next batch while the last one still runs and
+    /// completes, and a handler that finishes takes the next task without waiting for a round trip. A prefetched task
+    /// that has not started within a heartbeat interval (<see cref="HeartbeatInterval"/>) is given back, ready again at
+    /// once and with no attempt used; so are those still prefetched when the worker stops. 0 turns prefetching off: the
+    /// worker polls only for free handlers, once their last tasks are completed. Handlers that take longer than a
+    /// heartbeat interval gain little from it (their prefetched tasks mostly go back): consider 0 for them.
+    /// Defaults to null: as many as <see cref="MaxConcurrency"/>.
+    /// </summary>
+    public int? Prefetch { get; set; }
 
     /// <summary>How long one long-poll waits for work. Defaults to 20 s.</summary>
     public TimeSpan PollWait { get; set; } = DefaultPollWait;
@@ -38,10 +50,12 @@ public sealed class ConduitWorkerOptions
     public TimeSpan PollErrorBackoff { get; set; } = DefaultPollErrorBackoff;
 
     internal TimeSpan EffectiveHeartbeatInterval => HeartbeatInterval ?? Lease / 3;
+    internal int EffectivePrefetch => Prefetch ?? MaxConcurrency;
 
     internal void Validate()
     {
         if (MaxConcurrency < 1) throw new ArgumentException("must be at least 1", nameof(MaxConcurrency));
+        if (Prefetch < 0) throw new ArgumentException("must not be negative", nameof(Prefetch));
         if (PollWait < TimeSpan.Zero) throw new ArgumentException("must not be negative", nameof(PollWait));
         if (Lease < TimeSpan.FromMilliseconds(100)) throw new ArgumentException("must be at least 100 ms", nameof(Lease));
         if (EffectiveHeartbeatInterval <= TimeSpan.Zero || EffectiveHeartbeatInterval >= Lease)

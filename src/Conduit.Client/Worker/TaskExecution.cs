@@ -4,7 +4,9 @@ namespace Conduit.Client.Worker;
 
 /// <summary>
 /// One delivery of a task on a worker: runs the handler, heartbeats while it runs, cancels the handler's token when a
-/// heartbeat says the task was cancelled or the lease is gone, then completes or fails the task.
+/// heartbeat says the task was cancelled or the lease is gone, then completes or fails the task. The first heartbeat
+/// is due one interval after the task was polled (<c>firstHeartbeat</c> is what is left of it when the handler starts),
+/// so a task that waited for a handler (prefetched) keeps as much lease as one that started at once.
 /// </summary>
 internal sealed class TaskExecution
 {
@@ -14,18 +16,23 @@ internal sealed class TaskExecution
     private readonly ConduitTask _task;
     private readonly Func<ConduitTask, CancellationToken, Task> _handler;
     private readonly TimeSpan _heartbeatInterval;
+    private readonly TimeSpan _firstHeartbeat;
+    private readonly Action _handlerReturned;
     private readonly CancellationToken _abort;
     private readonly ILogger _log;
     private volatile bool _cancelRequested;
     private volatile bool _leaseLost;
 
+    /// <param name="handlerReturned">Called once the handler has returned or thrown, before the outcome is reported.</param>
     public TaskExecution(ConduitClient client, ConduitTask task, Func<ConduitTask, CancellationToken, Task> handler,
-        TimeSpan heartbeatInterval, CancellationToken abort, ILogger log)
+        TimeSpan heartbeatInterval, TimeSpan firstHeartbeat, Action handlerReturned, CancellationToken abort, ILogger log)
     {
         _client = client;
         _task = task;
         _handler = handler;
         _heartbeatInterval = heartbeatInterval;
+        _firstHeartbeat = firstHeartbeat < TimeSpan.Zero ? TimeSpan.Zero : firstHeartbeat;
+        _handlerReturned = handlerReturned;
         _abort = abort;
         _log = log;
     }
@@ -47,6 +54,7 @@ internal sealed class TaskExecution
         }
         await stopHeartbeats.CancelAsync().ConfigureAwait(false);
         await heartbeats.ConfigureAwait(false);
+        _handlerReturned();
 
         if (_cancelRequested)
         {
@@ -89,11 +97,13 @@ internal sealed class TaskExecution
 
     private async Task HeartbeatAsync(CancellationTokenSource handlerToken, CancellationToken stop)
     {
+        var delay = _firstHeartbeat;
         while (!stop.IsCancellationRequested)
         {
             try
             {
-                await Task.Delay(_heartbeatInterval, stop).ConfigureAwait(false);
+                await Task.Delay(delay, stop).ConfigureAwait(false);
+                delay = _heartbeatInterval;
                 // A heartbeat that takes longer than an interval is abandoned; the next one tries again.
                 using var attempt = CancellationTokenSource.CreateLinkedTokenSource(stop);
                 attempt.CancelAfter(_heartbeatInterval);
