@@ -246,6 +246,7 @@ public sealed class QueuePartition : ReceiveActor, IWithStash, IWithTimers, IPar
         else if (_idleSinceMs < 0)
         {
             _idleSinceMs = Environment.TickCount64;
+            engine.OnIdle();
             if (!Timers.IsTimerActive("passivate"))
                 Timers.StartSingleTimer("passivate", PassivateCheck.Instance, TimeSpan.FromMilliseconds(_options.PassivateIdleAfterMs));
         }
