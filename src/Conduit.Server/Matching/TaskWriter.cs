@@ -10,8 +10,7 @@ namespace Conduit.Server.Matching;
 /// its buffer; whenever a write slot is free it turns everything waiting (up to <see cref="PartitionOptions.MaxWriteBatch"/>
 /// entries) into one <see cref="PartitionBatch"/> event, persists it, tells the partition, then answers every requester.
 /// On start it recovers the partition's durable state, persists a new owner epoch (the fence, see
-/// docs/ownership-and-failover.md) and hands the state to the partition. A partition that has never written anything
-/// (no event, no snapshot) has nothing to fence: its first epoch rides in its first event instead of an event of its own.
+/// docs/ownership-and-failover.md) and hands the state to the partition.
 /// </summary>
 internal sealed class TaskWriter : UntypedPersistentActor, IWithTimers
 {
@@ -49,8 +48,6 @@ internal sealed class TaskWriter : UntypedPersistentActor, IWithTimers
     private readonly LinkedList<List<Append>> _inFlight = new();
     private readonly Dictionary<long, long> _deleteAfterSnapshot = new();
     private DurablePartitionState? _recovering = new();
-    /// <summary>The first epoch of a partition that has never written: it goes into the first event written, ahead of its entries.</summary>
-    private BatchEntry? _firstEpoch;
     /// <summary>Appends answered so far, in the order they came (every append is answered exactly once, in order).</summary>
     private long _answered;
     private long _replayed;
@@ -91,13 +88,6 @@ internal sealed class TaskWriter : UntypedPersistentActor, IWithTimers
     /// The first write of every owner: the next epoch. A previous owner still running writes its next event at a
     /// sequence number this one now holds; the journal's unique (persistence_id, sequence_number) index
     /// (<c>journal_uq</c>, on PostgreSQL and SQLite alike) refuses it, and that owner stops.
-    /// <para>
-    /// A partition with no history (sequence number 0: no event, no snapshot) is the exception: there is nothing a
-    /// stale owner could act on, so epoch 1 and the lease key are taken in memory and written as the first entry of the
-    /// partition's first event (<see cref="Write"/>), saving an event and a commit per new queue. Two owners that both
-    /// start empty both aim at sequence number 1: one wins, the other's first write is refused and it recovers with the
-    /// winner's history (and key), as any fenced owner does. Until then it had nothing durable to hand out.
-    /// </para>
     /// </summary>
     private void ClaimOwnership()
     {
@@ -105,14 +95,6 @@ internal sealed class TaskWriter : UntypedPersistentActor, IWithTimers
         var epoch = BatchEntry.Of(EntryKind.OwnerEpochStarted, atMs: recovering.Epoch + 1);
         // The first owner makes the partition's lease key; later owners recover it and so accept the same tokens.
         if (recovering.LeaseKey is null) epoch.LeaseKey = LeaseSigner.NewKey();
-        if (LastSequenceNr == 0)
-        {
-            _firstEpoch = epoch;
-            recovering.Apply(new PartitionBatch { Entries = [epoch] }, 0);
-            _partition.Tell(new Recovered(recovering));
-            _recovering = null;
-            return;
-        }
         Persist(new PartitionBatch { Entries = [epoch] }, started =>
         {
             recovering.Apply(started, LastSequenceNr);
@@ -197,19 +179,11 @@ internal sealed class TaskWriter : UntypedPersistentActor, IWithTimers
     private void Write(List<Append> appends, List<BatchEntry> entries)
     {
         _inFlight.AddLast(appends);
-        var written = new PartitionBatch { Entries = entries.ToArray() };
-        var @event = written;
-        if (_firstEpoch is { } epoch)
-        {
-            // The partition applied this epoch when it started; it is told of the entries it asked for only.
-            @event = new PartitionBatch { Entries = [epoch, .. written.Entries] };
-            _firstEpoch = null;
-        }
-        PersistAsync(@event, _ =>
+        PersistAsync(new PartitionBatch { Entries = entries.ToArray() }, batch =>
         {
             var done = _inFlight.First!.Value;
             _inFlight.RemoveFirst();
-            _partition.Tell(new Persisted(written, LastSequenceNr, _answered + done.Count));
+            _partition.Tell(new Persisted(batch, LastSequenceNr, _answered + done.Count));
             Answer(done);
             Flush();
         });

@@ -87,43 +87,6 @@ public sealed class TaskWriterTests() : TestKit("akka.loglevel = WARNING")
         Assert.Equal((2L, 2L), (recovered.Durable.Epoch, recovered.Durable.TotalFresh));
     }
 
-    [Fact(DisplayName = "a partition that has never written writes nothing until its first append, whose event carries its first epoch and lease key")]
-    public void FirstEpochRidesInFirstEvent()
-    {
-        var partition = CreateTestProbe();
-        var id = "writer-" + Guid.NewGuid().ToString("N");
-        IActorRef Start() => Sys.ActorOf(TaskWriter.Props(id, new PartitionOptions(), partition.Ref));
-        void Stop(IActorRef writer)
-        {
-            Watch(writer);
-            Sys.Stop(writer);
-            ExpectTerminated(writer);
-        }
-
-        var idle = Start();
-        var first = partition.ExpectMsg<TaskWriter.Recovered>(TimeSpan.FromSeconds(10)).Durable;
-        Assert.Equal((1L, 0L), (first.Epoch, first.LastEventSeqNr));
-        Stop(idle);
-
-        // Nothing was written: the next owner starts empty too, at epoch 1 with a key of its own.
-        var writer = Start();
-        var second = partition.ExpectMsg<TaskWriter.Recovered>(TimeSpan.FromSeconds(10)).Durable;
-        Assert.Equal((1L, 0L), (second.Epoch, second.LastEventSeqNr));
-        Assert.NotEqual(first.LeaseKey, second.LeaseKey);
-        writer.Tell(new TaskWriter.Append([Entry(TaskIdSeq(1))], TestActor, "ok"));
-        ExpectMsg("ok");
-        var persisted = partition.ExpectMsg<TaskWriter.Persisted>();
-        Assert.Equal(1L, persisted.SeqNr);
-        Assert.Equal([TaskIdSeq(1)], persisted.Batch.Entries.Select(e => e.Seq)); // the partition is told of its own entries only
-        Stop(writer);
-
-        // That one event held the epoch and the key: the owner after it recovers both and claims epoch 2 at once.
-        Start();
-        var third = partition.FishForMessage<TaskWriter.Recovered>(_ => true, TimeSpan.FromSeconds(10)).Durable;
-        Assert.Equal((2L, 2L, 1L), (third.Epoch, third.LastEventSeqNr, third.TotalFresh));
-        Assert.Equal(second.LeaseKey, third.LeaseKey);
-    }
-
     private static long TaskIdSeq(long counter) => Conduit.Protocol.TaskId.MakeSeq(counter, 5);
 
     [Fact(DisplayName = "a write nobody waits on shares the next awaited write, or goes out on its own after a short delay")]
