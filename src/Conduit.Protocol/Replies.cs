@@ -128,6 +128,14 @@ public sealed partial record DeadLetter(string TaskId, int Attempt, string? Reas
 
 [MemoryPackable] public sealed partial record Released(int Count) : IConduitMessage;
 
-/// <summary>What a partition gossips about itself about once a second (DistributedData); frontends route by it.</summary>
+/// <summary>A partition's load as its node reports it to the node's load publisher (a local message).</summary>
 [MemoryPackable]
 public sealed partial record PartitionLoad(long Ready, long Delayed, long Running, int Pollers, long OldestReadyAgeMs, long AtUnixMs) : IConduitMessage;
+
+/// <summary>
+/// What one node gossips (DistributedData, one entry per node): the partitions it runs that have load (ready tasks or
+/// waiting pollers), as parallel arrays, stamped with when the node published it. A partition not listed has none.
+/// Frontends route the requests of multi-partition queues by it.
+/// </summary>
+[MemoryPackable]
+public sealed partial record NodeLoad(string[] PartitionIds, long[] Ready, int[] Pollers, long AtUnixMs) : IConduitMessage;

@@ -56,6 +56,7 @@ public sealed class SerializationTests : IAsyncLifetime
             new DeadLetters("q", [new DeadLetter("id", 3, "r", 8)]), new DeadLettersRequeued("q", 2),
             new Poll("q", 1, 100, 0, 42), new CancelPoll("q", 42), new ReleaseTasks(["a", "b"]), new Released(2),
             new PartitionEnvelope("default/q#2", new ReleaseTasks(["t"])), new PartitionLoad(1, 2, 3, 4, 5, 6),
+            new NodeLoad(["default/q#0", "default/q#1"], [3, 0], [0, 2], 7),
             new GetClusterState(), new ClusterState("akka.tcp://conduit@h:1", null, [new ClusterMember("akka.tcp://conduit@h:1", ["frontend"], "Up", true)]),
             new ChangeMembership(MembershipAction.Down, "akka.tcp://conduit@h:2", new Requester("ops", "box")),
             new MembershipChangeStarted(MembershipAction.Leave, "akka.tcp://conduit@h:2"),

@@ -58,5 +58,6 @@ public sealed class ProtocolSerializer(ExtendedActorSystem system) : MemoryPackS
         ("m:op", typeof(OperatorRequest)),
         ("done*!", typeof(CompletedBatch)),
         ("keyed", typeof(KeyedRequest)),
+        ("nodeload", typeof(NodeLoad)),
     ];
 }

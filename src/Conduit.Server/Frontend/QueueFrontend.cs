@@ -30,7 +30,7 @@ public sealed class QueueFrontend : ReceiveActor
         _topology = topology;
         _pollProbeMs = pollProbeMs;
         Receive<IPartitionRequest>(Route);
-        Receive<Changed>(changed => _loads.Update(changed.Get(LoadPublisher.Key).Entries));
+        Receive<Changed>(changed => _loads.Update(changed.Get(LoadPublisher.Key).Entries.Values));
     }
 
     public static Props Props(IActorRef region, QueueTopology topology, long pollProbeMs = 200, PartitionOptions? partitionOptions = null) =>

@@ -115,6 +115,7 @@ public static class ConduitHostingExtensions
             return RefusedPartition.Props(new Rejected(ErrorCode.QuotaExceeded,
                 $"this node already runs its limit of {options.MaxLivePartitionsPerNode} live partitions; idle ones passivate after " +
                 $"{options.Partition.PassivateIdleAfterMs / 1000} s, or raise --max-live-partitions"));
-        return QueuePartition.Props(id, options.Partition, census);
+        // Only partitions of queues with several partitions gossip their load: frontends route nothing else by it.
+        return QueuePartition.Props(id, options.Partition, census, gossips: topology.PartitionsOf(id.Namespace, id.Queue) > 1);
     }
 }

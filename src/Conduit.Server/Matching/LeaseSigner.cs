@@ -11,7 +11,9 @@ namespace Conduit.Server.Matching;
 /// (task id, attempt, owner epoch, nonce) with the partition's own random key (<see cref="DurablePartitionState.LeaseKey"/>),
 /// cut to 128 bits, base64url. Only the partition (and whoever reads its journal) knows the key, so a token cannot be
 /// made up or altered; nonces come from the system's cryptographic generator. One per partition, used by its actor
-/// only (the HMAC instance is kept, not thread-safe).
+/// only (the HMAC instance is kept, not thread-safe). The instance (about 2.3 KiB, mostly OpenSSL's, outside the GC
+/// heap) is made on first use and let go by <see cref="Release"/> when the partition goes idle, so a queue that is not
+/// dispatching holds none.
 /// </summary>
 internal sealed class LeaseSigner(byte[] key)
 {
@@ -19,7 +21,7 @@ internal sealed class LeaseSigner(byte[] key)
     private const int MacBytes = 16;
     private const int MacChars = 22; // base64url of 16 bytes, unpadded
 
-    private readonly HMACSHA256 _hmac = new(key);
+    private HMACSHA256? _hmac;
 
     public static byte[] NewKey() => RandomNumberGenerator.GetBytes(KeyBytes);
 
@@ -59,12 +61,19 @@ internal sealed class LeaseSigner(byte[] key)
         return CryptographicOperations.FixedTimeEquals(MemoryMarshal.AsBytes(expected), MemoryMarshal.AsBytes(text.AsSpan(colon + 1)));
     }
 
+    /// <summary>Lets the HMAC instance go (the partition is idle); the next sign or check makes a new one.</summary>
+    public void Release()
+    {
+        _hmac?.Dispose();
+        _hmac = null;
+    }
+
     private void Compute(ReadOnlySpan<char> signed, Span<char> macChars)
     {
         Span<byte> utf8 = stackalloc byte[Encoding.UTF8.GetMaxByteCount(LeaseToken.MaxTextLength)];
         var length = Encoding.UTF8.GetBytes(signed, utf8);
         Span<byte> mac = stackalloc byte[32];
-        _hmac.TryComputeHash(utf8[..length], mac, out _);
+        (_hmac ??= new HMACSHA256(key)).TryComputeHash(utf8[..length], mac, out _);
         Base64Url.EncodeToChars(mac[..MacBytes], macChars);
     }
 }

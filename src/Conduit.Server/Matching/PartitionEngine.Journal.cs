@@ -146,8 +146,8 @@ internal sealed partial class PartitionEngine
     /// <summary>
     /// Compaction at rest: snapshots otherwise follow new events, so without it whatever a quiet partition could still
     /// delete (below a relocation that just happened, or after a snapshot or delete that failed) would stay in the
-    /// journal until the next burst. Called about once a second; acts once the partition has written nothing for
-    /// <see cref="PartitionOptions.CompactAtRestAfterMs"/> and there is something to gain.
+    /// journal until the next burst. Called by the partition's housekeeping timer while <see cref="WantsCompactionAtRest"/>;
+    /// acts once the partition has written nothing for <see cref="PartitionOptions.CompactAtRestAfterMs"/>.
     /// </summary>
     public void OnHousekeeping()
     {
@@ -156,6 +156,20 @@ internal sealed partial class PartitionEngine
         var since = Durable.LastEventSeqNr - _lastSnapshotSeqNr;
         if (since <= 0 || !(_compactionPending || since >= Math.Max(1, _o.SnapshotEvery / 4))) return;
         Snapshot(Durable.LastEventSeqNr, now);
+    }
+
+    /// <summary>
+    /// Whether <see cref="OnHousekeeping"/> would snapshot once the partition is at rest: events since the last snapshot,
+    /// and a compaction waiting or a quarter of <see cref="PartitionOptions.SnapshotEvery"/> of them. The partition holds
+    /// a housekeeping timer only while this is true.
+    /// </summary>
+    public bool WantsCompactionAtRest
+    {
+        get
+        {
+            var since = Durable.LastEventSeqNr - _lastSnapshotSeqNr;
+            return since > 0 && (_compactionPending || since >= Math.Max(1, _o.SnapshotEvery / 4));
+        }
     }
 
     /// <summary>A snapshot or a delete did not happen (storage trouble): the next quiet moment tries again.</summary>

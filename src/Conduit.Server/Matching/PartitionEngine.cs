@@ -99,6 +99,9 @@ internal sealed partial class PartitionEngine
     public bool IsIdle => _pending.Outstanding == 0 && _pollers.Count == 0 && _leases.Count == 0 && _window.Count == 0
                           && Durable.TotalFresh == 0 && Durable.Exceptions.Count == 0;
 
+    /// <summary>The partition became idle (<see cref="IsIdle"/>): let go of what only work needs.</summary>
+    public void OnIdle() => _signer.Release();
+
     public void Handle(object replyTo, IPartitionRequest request)
     {
         // A queue request for another namespace or queue (sent straight to the shard region) is not this partition's to answer.

@@ -81,7 +81,10 @@ public sealed record PartitionOptions
     /// (<see cref="Hosting.FailoverTimings.RecoveryEventTimeout"/>), which bounds each snapshot load or replay page alone.
     /// </summary>
     public long RecoveryTimeoutMs { get; init; } = 30_000;
-    /// <summary>How often a partition gossips its load (when it changed). Defaults to 1 s.</summary>
+    /// <summary>
+    /// How long after a change a partition of a multi-partition queue reports its load (at most once per this period
+    /// while it keeps changing; never while it does not), and how often a node publishes its partitions' load. Defaults to 1 s.
+    /// </summary>
     public long GossipIntervalMs { get; init; } = 1_000;
     /// <summary>An empty partition with no pollers passivates after this long. Defaults to 2 minutes.</summary>
     public long PassivateIdleAfterMs { get; init; } = 120_000;

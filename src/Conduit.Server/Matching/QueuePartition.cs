@@ -9,6 +9,12 @@ namespace Conduit.Server.Matching;
 /// One queue partition: a cluster-sharding entity that owns the partition's matching state. It decides (through
 /// the pure <see cref="PartitionEngine"/>); its child <see cref="TaskWriter"/> writes. Requests that arrive while it
 /// recovers wait; while storage is down it answers <see cref="ErrorCode.Unavailable"/> and tries again later.
+/// <para>
+/// An idle partition holds no periodic timer: after each message it starts, once, only the timers its state asks for
+/// (<see cref="AfterMessage"/>): the tick while leases, delayed tasks or backlog need it, one gossip report after a
+/// change (only for queues of several partitions, whose frontends route by load), compaction at rest while something
+/// waits for it, and one passivation timer when it becomes idle. So thousands of quiet queues cost no CPU.
+/// </para>
 /// </summary>
 public sealed class QueuePartition : ReceiveActor, IWithStash, IWithTimers, IPartitionEffects
 {
@@ -21,6 +27,14 @@ public sealed class QueuePartition : ReceiveActor, IWithStash, IWithTimers, IPar
     private sealed class GossipTick
     {
         public static readonly GossipTick Instance = new();
+    }
+    private sealed class Housekeeping
+    {
+        public static readonly Housekeeping Instance = new();
+    }
+    private sealed class PassivateCheck
+    {
+        public static readonly PassivateCheck Instance = new();
     }
     private sealed record ReadFailed(ReadRequest Request, Exception Cause);
     private sealed class RetryRecovery
@@ -40,7 +54,12 @@ public sealed class QueuePartition : ReceiveActor, IWithStash, IWithTimers, IPar
 
     private readonly PartitionId _id;
     private readonly PartitionOptions _options;
+    /// <summary>Whether this partition reports its load: only when its queue has several partitions (frontends route a single partition's requests without it).</summary>
+    private readonly bool _gossips;
+    /// <summary>While serving: when it last became idle (<see cref="Environment.TickCount64"/>), or -1 while it is not.</summary>
     private long _idleSinceMs = -1;
+    /// <summary>Active and serving: <see cref="AfterMessage"/> keeps its timers.</summary>
+    private bool _serving;
     private PartitionLoad? _lastLoad;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly BacklogReader _reader;
@@ -52,17 +71,19 @@ public sealed class QueuePartition : ReceiveActor, IWithStash, IWithTimers, IPar
     /// <summary>When the partition stopped serving (<see cref="Environment.TickCount64"/>), or -1 while it serves: outages are logged when they start and end, not at every retry.</summary>
     private long _unavailableSinceMs = -1;
 
-    public QueuePartition(PartitionId id, PartitionOptions options, PartitionCensus? census = null)
+    public QueuePartition(PartitionId id, PartitionOptions options, PartitionCensus? census = null, bool gossips = true)
     {
         _id = id;
         _options = options;
+        _gossips = gossips;
         _census = census;
         _reader = new BacklogReader(Context.System, PersistenceIdOf(id));
         Recovering();
     }
 
-    public static Props Props(PartitionId id, PartitionOptions options, PartitionCensus? census = null) =>
-        Akka.Actor.Props.Create(() => new QueuePartition(id, options, census));
+    /// <param name="gossips">Report load to the node's <see cref="LoadPublisher"/>: whether the queue has more than one partition.</param>
+    public static Props Props(PartitionId id, PartitionOptions options, PartitionCensus? census = null, bool gossips = true) =>
+        Akka.Actor.Props.Create(() => new QueuePartition(id, options, census, gossips));
 
     public static string PersistenceIdOf(PartitionId id) => "partition-" + id.EntityId;
 
@@ -104,9 +125,10 @@ public sealed class QueuePartition : ReceiveActor, IWithStash, IWithTimers, IPar
             }
             _log.Info("Partition {0} recovered at event {1}, epoch {2}: {3} ready, {4} other live tasks",
                 _id, recovered.Durable.LastEventSeqNr, recovered.Durable.Epoch, recovered.Durable.TotalFresh, recovered.Durable.Exceptions.Count);
-            Timers.StartPeriodicTimer("gossip", GossipTick.Instance, TimeSpan.FromMilliseconds(_options.GossipIntervalMs));
             Become(Active);
-            TickIfNeeded();
+            _serving = true;
+            _idleSinceMs = -1;
+            AfterMessage();
             Stash.UnstashAll();
         });
         Receive<TaskWriter.Failed>(_ => Sender.Equals(_writer), failed => BecomeUnavailable(failed.Cause.Message));
@@ -152,20 +174,17 @@ public sealed class QueuePartition : ReceiveActor, IWithStash, IWithTimers, IPar
                 Sender.Tell(new Rejected(ErrorCode.Unavailable, $"partition {_id} failed on this request and restarts; retry"));
                 throw;
             }
-            TickIfNeeded();
         });
         Receive<TaskWriter.Persisted>(_ => Sender.Equals(_writer), p =>
         {
             _unanswered.Answered(p.Answered);
             _engine!.OnPersisted(p.Batch, p.SeqNr);
-            TickIfNeeded();
         });
-        Receive<JournalPage>(page => { _engine!.OnJournalPage(page); TickIfNeeded(); });
+        Receive<JournalPage>(page => _engine!.OnJournalPage(page));
         Receive<ReadFailed>(failed =>
         {
             _log.Warning(failed.Cause, "Paging in from the journal of {0} failed; trying again", _id);
             _engine!.OnReadFailed(failed.Request);
-            TickIfNeeded();
         });
         Receive<Tick>(_ =>
         {
@@ -177,12 +196,9 @@ public sealed class QueuePartition : ReceiveActor, IWithStash, IWithTimers, IPar
             }
         });
         Receive<PartitionHandOff>(_ => HandOff());
-        Receive<GossipTick>(_ =>
-        {
-            Gossip();
-            _engine!.OnHousekeeping();
-            PassivateWhenIdle();
-        });
+        Receive<GossipTick>(_ => Gossip());
+        Receive<Housekeeping>(_ => _engine!.OnHousekeeping());
+        Receive<PassivateCheck>(_ => PassivateWhenIdle());
         Receive<PollDeadline>(d => _engine!.OnPollDeadline(d.PollId));
         Receive<TaskWriter.CompactionFailed>(_ => _engine!.OnCompactionFailed());
         Receive<TaskWriter.Failed>(_ => Sender.Equals(_writer), failed =>
@@ -207,11 +223,44 @@ public sealed class QueuePartition : ReceiveActor, IWithStash, IWithTimers, IPar
         base.PreRestart(reason, message);
     }
 
-    /// <summary>Reports this partition's load to the node's <see cref="LoadPublisher"/> when it changed.</summary>
+    protected override bool AroundReceive(Receive receive, object message)
+    {
+        var handled = base.AroundReceive(receive, message);
+        if (_serving) AfterMessage();
+        return handled;
+    }
+
+    /// <summary>
+    /// After every message while serving: starts the one-shot timers the state now asks for, none otherwise. Each
+    /// check is a field read or a timer lookup; the timers themselves fire at most once a second or so.
+    /// </summary>
+    private void AfterMessage()
+    {
+        var engine = _engine!;
+        TickIfNeeded();
+        if (_gossips && !Timers.IsTimerActive("gossip"))
+            Timers.StartSingleTimer("gossip", GossipTick.Instance, TimeSpan.FromMilliseconds(_options.GossipIntervalMs));
+        if (engine.WantsCompactionAtRest && !Timers.IsTimerActive("housekeeping"))
+            Timers.StartSingleTimer("housekeeping", Housekeeping.Instance, TimeSpan.FromMilliseconds(_options.CompactAtRestAfterMs));
+        if (!engine.IsIdle) _idleSinceMs = -1;
+        else if (_idleSinceMs < 0)
+        {
+            _idleSinceMs = Environment.TickCount64;
+            engine.OnIdle();
+            if (!Timers.IsTimerActive("passivate"))
+                Timers.StartSingleTimer("passivate", PassivateCheck.Instance, TimeSpan.FromMilliseconds(_options.PassivateIdleAfterMs));
+        }
+    }
+
+    /// <summary>
+    /// Reports this partition's load to the node's <see cref="LoadPublisher"/> when what routing reads (ready tasks,
+    /// waiting pollers) changed. A message that changes it starts the one-shot gossip timer, so a busy partition reports
+    /// about once per <see cref="PartitionOptions.GossipIntervalMs"/> and a quiet one never.
+    /// </summary>
     private void Gossip()
     {
         var load = _engine!.Load();
-        if (_lastLoad is { } last && last with { AtUnixMs = load.AtUnixMs } == load) return;
+        if (_lastLoad is { } last && last.Ready == load.Ready && last.Pollers == load.Pollers) return;
         _lastLoad = load;
         Context.ActorSelection(LoadPublisher.Path).Tell(new LoadPublisher.Report(_id.EntityId, load));
     }
@@ -219,17 +268,24 @@ public sealed class QueuePartition : ReceiveActor, IWithStash, IWithTimers, IPar
     protected override void PostStop()
     {
         _census?.Stopped();
-        Context.ActorSelection(LoadPublisher.Path).Tell(new LoadPublisher.Report(_id.EntityId, null));
+        if (_gossips && _lastLoad is not null) Context.ActorSelection(LoadPublisher.Path).Tell(new LoadPublisher.Report(_id.EntityId, null));
     }
 
-    /// <summary>An empty partition nobody uses passivates, so sharding (with remember-entities) stops restarting it.</summary>
+    /// <summary>
+    /// An empty partition nobody uses passivates after <see cref="PartitionOptions.PassivateIdleAfterMs"/> of being idle
+    /// without a break, so sharding (with remember-entities) stops restarting it. The timer starts when it becomes idle;
+    /// if it was busy in between, it waits out the rest from the moment it became idle again.
+    /// </summary>
     private void PassivateWhenIdle()
     {
-        var now = Environment.TickCount64;
-        if (!_engine!.IsIdle) { _idleSinceMs = -1; return; }
-        if (_idleSinceMs < 0) { _idleSinceMs = now; return; }
-        if (now - _idleSinceMs < _options.PassivateIdleAfterMs) return;
-        _idleSinceMs = -1;
+        if (_idleSinceMs < 0 || !_engine!.IsIdle) return; // busy since: AfterMessage starts the timer again when it is idle
+        var idleFor = Environment.TickCount64 - _idleSinceMs;
+        if (idleFor < _options.PassivateIdleAfterMs)
+        {
+            Timers.StartSingleTimer("passivate", PassivateCheck.Instance, TimeSpan.FromMilliseconds(_options.PassivateIdleAfterMs - idleFor));
+            return;
+        }
+        _serving = false; // no more timers: it is going
         Context.Parent.Tell(new Akka.Cluster.Sharding.Passivate(PartitionHandOff.Instance));
     }
 
@@ -240,6 +296,7 @@ public sealed class QueuePartition : ReceiveActor, IWithStash, IWithTimers, IPar
     private void HandOff()
     {
         var engine = _engine!;
+        _serving = false;
         Timers.CancelAll();
         engine.AbandonPollers(new Polled([]));
         if (engine.Outstanding == 0) { Context.Stop(Self); return; }
@@ -286,6 +343,7 @@ public sealed class QueuePartition : ReceiveActor, IWithStash, IWithTimers, IPar
         else _log.Debug("Partition {0} is still unavailable ({1})", _id, reason);
         _engine?.AbandonPollers(new Rejected(ErrorCode.Unavailable, $"partition {_id} lost its storage: {reason}"));
         _engine = null;
+        _serving = false;
         Timers.CancelAll();
         _ticking = false;
         Context.Unwatch(_writer);

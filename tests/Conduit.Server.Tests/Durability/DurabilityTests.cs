@@ -114,8 +114,8 @@ public sealed class DurabilityTests(PostgresFixture pg, ITestOutputHelper output
     {
         var storage = await TestStores.New(store, pg.Server);
         const string q = "bounded";
-        // Housekeeping (compaction at rest) every 200 ms once 300 ms pass without a write, so quiet comes soon.
-        var options = TestNode.FastPartitionOptions with { SnapshotEvery = 20, CompactAtRestAfterMs = 300, GossipIntervalMs = 200 };
+        // Compaction at rest once 300 ms pass without a write, so quiet comes soon.
+        var options = TestNode.FastPartitionOptions with { SnapshotEvery = 20, CompactAtRestAfterMs = 300 };
         var node = await TestNode.StartAsync(storage, options);
         // Tasks due far ahead stay unsettled throughout: they are written anew instead of pinning the journal.
         var far = (await node.Ask<EnqueuedBatch>(new EnqueueBatch(q,
