@@ -118,7 +118,8 @@ public sealed partial class ConduitClient
 
     /// <summary>
     /// Gives leased tasks back undelivered: they are ready again at once and the attempt is not used up (a worker that
-    /// polled more than it will run, or is stopping). One request per partition the tokens name. Returns how many were
+    /// polled more than it will run, or is stopping). One request per partition the tokens name (per 1000 tokens,
+    /// <see cref="WireLimits.MaxIdsPerRequest"/>). Returns how many were
     /// released; a token whose lease is already gone (completed, expired, cancelled) is skipped.
     /// </summary>
     public async Task<int> ReleaseAsync(IEnumerable<string> leaseTokens, CancellationToken cancellationToken = default)
@@ -129,7 +130,8 @@ public sealed partial class ConduitClient
         foreach (var group in byPartition)
         {
             if (group.Key.Length == 0) continue; // malformed: nothing on the cluster holds it
-            released += (await RequestAsync<Released>(new ReleaseTasks(group.ToArray()), null, cancellationToken).ConfigureAwait(false)).Count;
+            foreach (var chunk in group.Chunk(WireLimits.MaxIdsPerRequest))
+                released += (await RequestAsync<Released>(new ReleaseTasks(chunk), null, cancellationToken).ConfigureAwait(false)).Count;
         }
         return released;
     }

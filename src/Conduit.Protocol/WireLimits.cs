@@ -19,4 +19,10 @@ public static class WireLimits
     /// a reply nobody would receive.
     /// </summary>
     public const int MaxReplyBytes = MaximumFrameBytes / 2;
+
+    /// <summary>
+    /// Most ids (lease tokens, task ids) one request may name, and most tasks one poll may ask for with a node's default
+    /// options: 1000. The client library splits or caps what it sends to stay within it.
+    /// </summary>
+    public const int MaxIdsPerRequest = 1000;
 }

@@ -225,6 +225,20 @@ public sealed class WorkerTests(SqliteClientNodeFixture fixture) : IClassFixture
         foreach (var id in ids) Assert.Equal(TaskStatus.Completed, (await Client.GetTaskAsync(id)).Status);
     }
 
+    [Fact(DisplayName = "a worker whose MaxConcurrency plus Prefetch passes the 1000 tasks a poll may take still gets tasks: it asks for at most 1000")]
+    public async Task LargeWorkerAsksWithinThePollLimit()
+    {
+        var q = NewQueue();
+        var ids = (await Client.EnqueueBatchAsync(q, Enumerable.Range(0, 20).Select(i => new[] { (byte)i }))).Select(r => r.TaskId).ToList();
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var options = Options(concurrency: 600); // 1200 leases with the default prefetch; a poll for 1200 is refused
+        await using var worker = new ConduitWorker(Client, q, (_, _) => Task.CompletedTask, options);
+        worker.TaskFinished += (_, _) => { if (worker.CompletedCount == ids.Count) done.TrySetResult(); };
+        worker.Start();
+        await done.Task.WaitAsync(Patience);
+        foreach (var id in ids) Assert.Equal(TaskStatus.Completed, (await Client.GetTaskAsync(id)).Status);
+    }
+
     [Fact(DisplayName = "a poll that brings fewer tasks than free handlers is followed by the next poll at once, while those tasks still run")]
     public async Task PollsAgainWhileRunning()
     {
@@ -249,7 +263,7 @@ public sealed class WorkerTests(SqliteClientNodeFixture fixture) : IClassFixture
         await Eventually.Holds(() => { Assert.Equal(2, worker.CompletedCount); return Task.CompletedTask; });
     }
 
-    [Fact(DisplayName = "a prefetched task that waits a heartbeat interval for a handler is given back with no attempt used, and runs once a handler is free")]
+    [Fact(DisplayName = "a prefetched task that waits a heartbeat interval for a handler is given back with no attempt used, prefetching pauses for a lease, and the task runs once a handler is free")]
     public async Task StalePrefetchIsReleased()
     {
         var q = NewQueue();
@@ -274,8 +288,12 @@ public sealed class WorkerTests(SqliteClientNodeFixture fixture) : IClassFixture
         worker.Start();
         await started.Task.WaitAsync(Patience);
 
-        // The second task is polled ahead, waits a heartbeat interval, goes back, is polled again, and so on.
+        // The second task is polled ahead, waits a heartbeat interval and goes back; the worker then prefetches nothing
+        // for one lease (3 s), polls ahead again, and gives it back again.
+        await Eventually.Holds(() => { Assert.True(worker.ReleasedCount >= 1); return Task.CompletedTask; }, timeoutMs: 30_000);
+        var firstGivenBack = System.Diagnostics.Stopwatch.StartNew();
         await Eventually.Holds(() => { Assert.True(worker.ReleasedCount >= 2); return Task.CompletedTask; }, timeoutMs: 30_000);
+        Assert.True(firstGivenBack.Elapsed > TimeSpan.FromSeconds(2.5), $"given back again after {firstGivenBack.Elapsed}, within the lease it should prefetch nothing");
         Assert.False(secondAttempt.Task.IsCompleted, "the only handler is busy");
         release.SetResult();
 

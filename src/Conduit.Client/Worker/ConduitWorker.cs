@@ -33,6 +33,8 @@ public sealed class ConduitWorker : IAsyncDisposable
     private readonly Queue<PolledTask> _prefetched = new();
     private readonly int _capacity;
     private readonly TimeSpan _maxPrefetchWait;
+    /// <summary>Until when (a <see cref="Stopwatch"/> timestamp) the worker polls only for free handlers, after prefetched tasks had to go back.</summary>
+    private long _prefetchOffUntil;
     private TaskCompletionSource _changed = NewSignal();
     private int _held; // leases held: prefetched, handler running, outcome being reported (and polls' reservations)
     private int _handlers;
@@ -76,7 +78,7 @@ public sealed class ConduitWorker : IAsyncDisposable
     public long CompletedCount => Interlocked.Read(ref _completed);
     /// <summary>Handler failures this worker reported.</summary>
     public long FailedCount => Interlocked.Read(ref _failed);
-    /// <summary>Prefetched tasks given back unstarted (waited too long for a handler, or the worker stopped).</summary>
+    /// <summary>Prefetched tasks given back unstarted (waited too long for a handler, or the worker stopped), as the cluster counted them.</summary>
     public long ReleasedCount => Interlocked.Read(ref _released);
 
     /// <summary>Raised after each delivery ends (on a pool thread). For metrics and tests; keep it quick.</summary>
@@ -119,7 +121,10 @@ public sealed class ConduitWorker : IAsyncDisposable
             unstarted = _prefetched.Select(p => p.Task.LeaseToken).ToList();
             _prefetched.Clear();
         }
-        if (unstarted.Count > 0) await ReleaseAsync(unstarted, "the worker stopped").ConfigureAwait(false);
+        // Given back while running handlers finish, within the same grace period (an unreachable cluster cannot hold the stop).
+        using var releaseLimit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        releaseLimit.CancelAfter(Options.ShutdownGrace);
+        var releasing = unstarted.Count > 0 ? ReleaseAsync(unstarted, "the worker stopped", releaseLimit.Token) : Task.CompletedTask;
         var running = Task.WhenAll(_running.Values);
         try
         {
@@ -134,6 +139,7 @@ public sealed class ConduitWorker : IAsyncDisposable
             await Task.WhenAny(Task.WhenAll(_running.Values), Task.Delay(ConduitClientOptions.DefaultRequestTimeout, CancellationToken.None))
                 .ConfigureAwait(false);
         }
+        await releasing.ConfigureAwait(false);
         _log.LogInformation("Conduit worker on queue {Queue} stopped ({Completed} completed, {Failed} failed)", Queue, CompletedCount, FailedCount);
     }
 
@@ -146,18 +152,31 @@ public sealed class ConduitWorker : IAsyncDisposable
         {
             Task changed;
             int want;
+            var prefetchResumesIn = Timeout.InfiniteTimeSpan;
             lock (_state)
             {
                 changed = _changed.Task;
-                // Tasks still waiting for a handler: more would only wait longer.
-                want = _prefetched.Count == 0 ? _capacity - _held : 0;
+                // Tasks still waiting for a handler: more would only wait longer. After prefetched tasks had to go back
+                // (handlers slower than a heartbeat interval), only free handlers are polled for, for one lease period.
+                var offFor = Volatile.Read(ref _prefetchOffUntil) - Stopwatch.GetTimestamp();
+                var capacity = _capacity;
+                if (offFor > 0)
+                {
+                    capacity = Options.MaxConcurrency;
+                    prefetchResumesIn = TimeSpan.FromSeconds((double)offFor / Stopwatch.Frequency) + TimeSpan.FromMilliseconds(1);
+                }
+                want = _prefetched.Count == 0 ? Math.Min(capacity - _held, WireLimits.MaxIdsPerRequest) : 0;
                 if (want > 0) _held += want; // reserved for this poll's answer
             }
             if (want <= 0)
             {
                 try
                 {
-                    await changed.WaitAsync(stop).ConfigureAwait(false);
+                    // Woken by a change, or when prefetching may resume.
+                    await changed.WaitAsync(prefetchResumesIn, stop).ConfigureAwait(false);
+                }
+                catch (TimeoutException)
+                {
                 }
                 catch (OperationCanceledException)
                 {
@@ -236,7 +255,11 @@ public sealed class ConduitWorker : IAsyncDisposable
                 emptied = before > 0 && _prefetched.Count == 0;
             }
             if (emptied) Signal(); // the poll loop polls again only once nothing waits for a handler
-            if (stale is not null) _ = ReleaseAsync(stale, "they waited a heartbeat interval for a handler");
+            if (stale is not null)
+            {
+                Volatile.Write(ref _prefetchOffUntil, Stopwatch.GetTimestamp() + (long)(Options.Lease.TotalSeconds * Stopwatch.Frequency));
+                _ = ReleaseAsync(stale, "they waited a heartbeat interval for a handler", CancellationToken.None);
+            }
             if (start is { } polled)
             {
                 Launch(polled);
@@ -299,11 +322,11 @@ public sealed class ConduitWorker : IAsyncDisposable
     }
 
     /// <summary>Gives prefetched tasks back: ready again at once, no attempt used.</summary>
-    private async Task ReleaseAsync(List<string> leaseTokens, string why)
+    private async Task ReleaseAsync(List<string> leaseTokens, string why, CancellationToken cancellationToken)
     {
         try
         {
-            await _client.ReleaseAsync(leaseTokens).ConfigureAwait(false);
+            Interlocked.Add(ref _released, await _client.ReleaseAsync(leaseTokens, cancellationToken).ConfigureAwait(false));
             _log.LogDebug("Conduit worker on queue {Queue}: gave back {Count} unstarted tasks ({Why})", Queue, leaseTokens.Count, why);
         }
         catch (Exception e)
@@ -313,7 +336,6 @@ public sealed class ConduitWorker : IAsyncDisposable
         }
         finally
         {
-            Interlocked.Add(ref _released, leaseTokens.Count);
             Unhold(leaseTokens.Count);
         }
     }

@@ -20,7 +20,8 @@ public sealed class ConduitWorkerOptions
     /// that has not started within a heartbeat interval (<see cref="HeartbeatInterval"/>) is given back, ready again at
     /// once and with no attempt used; so are those still prefetched when the worker stops. 0 turns prefetching off: the
     /// worker polls only for free handlers, once their last tasks are completed. Handlers that take longer than a
-    /// heartbeat interval gain little from it (their prefetched tasks mostly go back): consider 0 for them.
+    /// heartbeat interval gain little from it (their prefetched tasks mostly go back): after tasks had to go back, the
+    /// worker prefetches nothing for one <see cref="Lease"/>; consider 0 for such handlers.
     /// Defaults to null: as many as <see cref="MaxConcurrency"/>.
     /// </summary>
     public int? Prefetch { get; set; }

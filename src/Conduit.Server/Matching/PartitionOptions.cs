@@ -16,7 +16,7 @@ public sealed record PartitionOptions
     /// <summary>Longest long-poll. Defaults to 5 minutes.</summary>
     public long LongPollTimeoutMaxMs { get; init; } = 300_000;
     /// <summary>Most tasks one poll may take. Defaults to 1000.</summary>
-    public int MaxPollTasks { get; init; } = 1000;
+    public int MaxPollTasks { get; init; } = WireLimits.MaxIdsPerRequest;
     /// <summary>Furthest ahead a task may be scheduled (delay or run-at). Defaults to 365 days.</summary>
     public long MaxScheduleAheadMs { get; init; } = 365L * 24 * 3600 * 1000;
     /// <summary>Most tasks in one enqueue batch (never more than <see cref="OutstandingWriteLimit"/>, so a batch that is refused as Overloaded can succeed later). Defaults to 5,000.</summary>

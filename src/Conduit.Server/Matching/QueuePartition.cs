@@ -128,7 +128,7 @@ public sealed class QueuePartition : ReceiveActor, IWithStash, IWithTimers, IPar
             Become(Active);
             _serving = true;
             _idleSinceMs = -1;
-            AfterMessage();
+            AfterMessage(recovered);
             Stash.UnstashAll();
         });
         Receive<TaskWriter.Failed>(_ => Sender.Equals(_writer), failed => BecomeUnavailable(failed.Cause.Message));
@@ -226,19 +226,20 @@ public sealed class QueuePartition : ReceiveActor, IWithStash, IWithTimers, IPar
     protected override bool AroundReceive(Receive receive, object message)
     {
         var handled = base.AroundReceive(receive, message);
-        if (_serving) AfterMessage();
+        if (_serving) AfterMessage(message);
         return handled;
     }
 
     /// <summary>
     /// After every message while serving: starts the one-shot timers the state now asks for, none otherwise. Each
-    /// check is a field read or a timer lookup; the timers themselves fire at most once a second or so.
+    /// check is a field read or a timer lookup; the timers themselves fire at most once a second or so. The gossip
+    /// timer's own message does not start it again: only a message that may have changed the load does.
     /// </summary>
-    private void AfterMessage()
+    private void AfterMessage(object message)
     {
         var engine = _engine!;
         TickIfNeeded();
-        if (_gossips && !Timers.IsTimerActive("gossip"))
+        if (_gossips && message is not GossipTick && !Timers.IsTimerActive("gossip"))
             Timers.StartSingleTimer("gossip", GossipTick.Instance, TimeSpan.FromMilliseconds(_options.GossipIntervalMs));
         if (engine.WantsCompactionAtRest && !Timers.IsTimerActive("housekeeping"))
             Timers.StartSingleTimer("housekeeping", Housekeeping.Instance, TimeSpan.FromMilliseconds(_options.CompactAtRestAfterMs));

@@ -18,7 +18,7 @@ internal static class TaskSpecRules
     public const int MaxIdempotencyKeyBytes = 256;
     public const int MaxAttemptsLimit = 1000;
     /// <summary>Most ids (task ids or lease tokens) one request may carry.</summary>
-    public const int MaxIdsPerRequest = 1000;
+    public const int MaxIdsPerRequest = WireLimits.MaxIdsPerRequest;
 
     public static Rejected? Check(TaskSpec? spec, PartitionOptions options, long nowMs)
     {
