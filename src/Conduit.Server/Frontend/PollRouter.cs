@@ -118,7 +118,6 @@ public sealed class PollRouter : ReceiveActor, IWithTimers
                 _outstanding--;
                 if (_outstanding == 0) Finish(r);
             });
-            Receive<Released>(_ => { });
             Receive<GiveUp>(_ => Linger());
         });
     }
@@ -137,16 +136,44 @@ public sealed class PollRouter : ReceiveActor, IWithTimers
         {
             Receive<Polled>(Release);
             Receive<Rejected>(_ => { });
-            Receive<Released>(_ => { });
             Receive<GiveUp>(_ => Context.Stop(Self));
         });
     }
 
-    /// <summary>Gives tasks back to the partitions that handed them out: ready again at once, no attempt used.</summary>
+    /// <summary>How long a release that met a moving or recovering partition is tried again: 15 s (about a lease).</summary>
+    internal static readonly TimeSpan ReleaseRetryFor = TimeSpan.FromSeconds(15);
+
+    /// <summary>
+    /// Gives tasks back to the partitions that handed them out: ready again at once, no attempt used. Asked, not told,
+    /// and asked again while the partition answers Unavailable or not at all (it may be handing off to another node, whose
+    /// copy knows these leases from the dispatch hints): a release that is lost leaves the tasks leased to nobody until
+    /// their lease runs out, and they come back with an attempt used. Releasing a lease that is already gone is a no-op,
+    /// so asking twice is safe. The answers go to the asks, never to this router, which may have stopped.
+    /// </summary>
     private void Release(Polled late)
     {
         foreach (var group in late.Tasks.GroupBy(t => LeaseToken.TryParse(t.LeaseToken, out var l) ? l.Task.Partition.Index : -1))
-            if (group.Key >= 0 && group.Key < _partitions) Send(group.Key, new ReleaseTasks(group.Select(t => t.LeaseToken).ToArray()));
+            if (group.Key >= 0 && group.Key < _partitions)
+                _ = ReleaseAsync(_region, PartitionId.Of(_poll.Namespace, _poll.Queue, group.Key).EntityId, group.Select(t => t.LeaseToken).ToArray());
+    }
+
+    private static async Task ReleaseAsync(IActorRef region, string entityId, string[] leaseTokens)
+    {
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        while (true)
+        {
+            try
+            {
+                var reply = await region.Ask<object>(new PartitionEnvelope(entityId, new ReleaseTasks(leaseTokens)), TimeSpan.FromSeconds(3))
+                    .ConfigureAwait(false);
+                if (reply is not Rejected { Code: ErrorCode.Unavailable }) return;
+            }
+            catch (AskTimeoutException)
+            {
+            }
+            if (watch.Elapsed > ReleaseRetryFor) return;
+            await Task.Delay(250).ConfigureAwait(false);
+        }
     }
 
     private void Answer(object reply)

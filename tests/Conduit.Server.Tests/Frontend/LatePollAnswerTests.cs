@@ -43,6 +43,34 @@ public sealed class LatePollAnswerTests : TestKit
         client.ExpectNoMsg(TimeSpan.FromMilliseconds(200)); // the client got its one answer
     }
 
+    [Fact(DisplayName = "a release that meets a partition answering Unavailable (handing off, recovering) or not at all is asked again until it is answered")]
+    public void RouterReleasesAgainUntilAnswered()
+    {
+        var region = CreateTestProbe();
+        var client = CreateTestProbe();
+        var poll = new Poll("q", 5, WaitMs: 100, PollId: 9);
+        var router = Sys.ActorOf(PollRouter.Props(region, client, poll, partitions: 2, busiestFirst: [], probeMs: 50, Margin, Grace));
+        region.ExpectMsg<PartitionEnvelope>();
+        region.ExpectMsg<PartitionEnvelope>();
+
+        var first = Leased(0, 1);
+        var second = Leased(1, 2);
+        router.Tell(new Polled([first]), region.Ref);  // partition 0 wins
+        Assert.Equal([first.TaskId], client.ExpectMsg<Polled>().Tasks.Select(t => t.TaskId));
+        region.ExpectMsg<PartitionEnvelope>();          // the waits are withdrawn
+        region.ExpectMsg<PartitionEnvelope>();
+        router.Tell(new Polled([second]), region.Ref); // partition 1 hands out too: released back
+
+        var release = region.ExpectMsg<PartitionEnvelope>();
+        Assert.Equal([second.LeaseToken], Assert.IsType<ReleaseTasks>(release.Request).LeaseTokens);
+        region.Reply(new Rejected(ErrorCode.Unavailable, "handing off"));
+        var again = region.ExpectMsg<PartitionEnvelope>(TimeSpan.FromSeconds(5));
+        Assert.Equal("default/q#1", again.PartitionId);
+        Assert.Equal([second.LeaseToken], Assert.IsType<ReleaseTasks>(again.Request).LeaseTokens);
+        region.Reply(new Released(1));
+        region.ExpectNoMsg(TimeSpan.FromMilliseconds(600)); // answered: not asked a third time
+    }
+
     [Fact(DisplayName = "a probed partition that answers after the PollRouter's deadline gets its tasks released back")]
     public void RouterReleasesLateProbeAnswers()
     {
