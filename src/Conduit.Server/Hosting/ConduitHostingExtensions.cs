@@ -36,6 +36,16 @@ public static class ConduitHostingExtensions
             .WithStrictSerialization(true);
 
     /// <summary>
+    /// The read journal's settings. Partitions read their own events by persistence id only (page-ins, relocation), never
+    /// by tag or by global ordering, but the read journal starts a <c>JournalSequenceActor</c> anyway, which asks the
+    /// database for the next 10,000 orderings every second and tracks the gaps in them. Compaction deletes events
+    /// continuously, so it never catches up and its gap search grows with the journal's history: in a 10-minute
+    /// sustained mix it took the node's CPU per task from 128 to 292 µs (BENCHMARKS.md). Its query delay is a day, so
+    /// it runs once at start and then sleeps.
+    /// </summary>
+    public const string ReadJournalHocon = "akka.persistence.query.journal.sql.journal-sequence-retrieval.query-delay = 24h";
+
+    /// <summary>
     /// Journal and snapshot store in SQLite or PostgreSQL (Akka.Persistence.Sql); tables are created at start. Their circuit
     /// breakers and recovery timeout are <see cref="FailoverTimings"/>'s, so partitions serve again within seconds of the
     /// database's return.
@@ -47,6 +57,8 @@ public static class ConduitHostingExtensions
             .WithSqlPersistence(storage.ConnectionString, provider, autoInitialize: true)
             // Appended: below ExtraHocon and hocon/ files, which may override them; nothing else sets these keys.
             .AddHocon(FailoverTimings.StorageHocon(), HoconAddMode.Append)
+            // Prepended: Akka.Persistence.Sql.Hosting writes its own query-delay (1 s) into the configuration it generates.
+            .AddHocon(ReadJournalHocon, HoconAddMode.Prepend)
             // Loads persistence (and so auto-starts both plugins: tables created, connections opened) as the node starts,
             // before the shard region exists; otherwise the first shard's remember-entities recovery does it, cold, and on
             // a loaded 2-core machine that took longer than the shard's load timeout.

@@ -25,4 +25,13 @@ public sealed class FailoverTimingsTests
         Assert.Equal(FailoverTimings.WaitingForStateTimeout, config.GetTimeSpan("akka.cluster.sharding.waiting-for-state-timeout"));
         Assert.Equal(FailoverTimings.ShardFailureBackoff, config.GetTimeSpan("akka.cluster.sharding.shard-failure-backoff"));
     }
+
+    [Fact(DisplayName = "a node's read journal does not poll the global ordering: its sequence actor waits a day between queries")]
+    public async Task ReadJournalSequenceActorSleeps()
+    {
+        var data = Path.Combine(Path.GetTempPath(), "conduit-node-tests", Guid.NewGuid().ToString("N"));
+        await using var node = await TestNode.StartAsync(StorageOptions.Sqlite(data));
+        Assert.Equal(TimeSpan.FromHours(24),
+            node.System.Settings.Config.GetTimeSpan("akka.persistence.query.journal.sql.journal-sequence-retrieval.query-delay"));
+    }
 }
