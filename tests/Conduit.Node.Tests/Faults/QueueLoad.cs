@@ -35,6 +35,11 @@ public sealed class QueueLoad : IAsyncDisposable
     public ConcurrentDictionary<string, bool> Attempted { get; } = new();
     /// <summary>task id → times (ms on <see cref="Now"/>) it was delivered.</summary>
     public ConcurrentDictionary<string, ConcurrentQueue<long>> Deliveries { get; } = new();
+    /// <summary>
+    /// task id → when the poll that first delivered it was sent: a poll sent before a kill can be answered by the killed
+    /// node and reach the worker a few milliseconds after the kill.
+    /// </summary>
+    public ConcurrentDictionary<string, long> FirstPolledAt { get; } = new();
     /// <summary>task id → when its first complete was acknowledged.</summary>
     public ConcurrentDictionary<string, long> Completed { get; } = new();
     /// <summary>Every acknowledged write (an enqueue or a complete): when it was sent, when it was answered, on which partition.</summary>
@@ -98,6 +103,7 @@ public sealed class QueueLoad : IAsyncDisposable
         while (!token.IsCancellationRequested)
         {
             IReadOnlyList<ConduitTask> tasks;
+            var polledAt = Now;
             try
             {
                 tasks = await _workers.PollAsync(queue, PollBatch, TimeSpan.FromSeconds(1), Lease);
@@ -116,6 +122,7 @@ public sealed class QueueLoad : IAsyncDisposable
             foreach (var task in tasks)
             {
                 Deliveries.GetOrAdd(task.Id, _ => new ConcurrentQueue<long>()).Enqueue(at);
+                FirstPolledAt.TryAdd(task.Id, polledAt);
                 var payload = task.PayloadText;
                 if (!Attempted.ContainsKey(payload)) WrongAnswers.Enqueue($"delivered {task.Id} with a payload nobody enqueued: {payload}");
                 else if (Acknowledged.TryGetValue(payload, out var id) && id != task.Id)
