@@ -6,7 +6,8 @@ WORKDIR /src
 COPY . .
 RUN dotnet publish src/Conduit.Node -c Release -o /app
 
-FROM mcr.microsoft.com/dotnet/runtime:10.0
+# ASP.NET Core runtime: the node serves its health probes over HTTP (Kestrel).
+FROM mcr.microsoft.com/dotnet/aspnet:10.0
 WORKDIR /app
 # The program stays owned by root: the node cannot change its own code.
 COPY --from=build /app .
@@ -17,10 +18,12 @@ RUN mkdir /data && chown "$APP_UID:$APP_UID" /data && chmod 0700 /data
 ENV CONDUIT_DATA=/data
 # 4053: clients and the CLI (publish this one, on loopback or a private network).
 # 5053: the cluster (node to node only; never publish it).
-EXPOSE 4053 5053
+# 8053: HTTP, /healthz and /readyz (on 127.0.0.1 inside the container unless CONDUIT_HTTP_HOST says otherwise).
+EXPOSE 4053 5053 8053
 USER $APP_UID
-# Healthy once the client port accepts a TCP connection (bash is in the image; there is no curl or wget). It dials
-# CONDUIT_HOST:CONDUIT_PORT, so configure the port by environment (not --port) and not as 0.
-HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
-    CMD ["bash", "-c", "exec 3<>\"/dev/tcp/${CONDUIT_HOST:-127.0.0.1}/${CONDUIT_PORT:-4053}\""]
+# Healthy once /readyz answers 200: an Up cluster member whose shard coordinator answers and, on task-service nodes,
+# whose database answers (bash is in the image; there is no curl or wget). Configure the HTTP port by environment
+# (CONDUIT_HTTP_PORT, not --http-port) and not as 0 or off, or the check dials the wrong port.
+HEALTHCHECK --interval=10s --timeout=5s --start-period=60s --retries=3 \
+    CMD ["bash", "-c", "exec 3<>\"/dev/tcp/127.0.0.1/${CONDUIT_HTTP_PORT:-8053}\" && printf 'GET /readyz HTTP/1.0\\r\\nHost: localhost\\r\\n\\r\\n' >&3 && head -n 1 <&3 | grep -q ' 200 '"]
 ENTRYPOINT ["dotnet", "Conduit.Node.dll"]

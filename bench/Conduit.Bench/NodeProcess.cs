@@ -68,7 +68,7 @@ public sealed class NodeProcess : IAsyncDisposable
         var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         info.ArgumentList.Add(config.NodeDll);
         foreach (var a in new[] { "--port", options.Port.ToString(), "--cluster-port", options.ClusterPort.ToString(),
-                     "--postgres", config.ConduitConnectionStringFor(options.Database), "--partitions", options.Partitions.ToString() })
+                     "--postgres", config.ConduitConnectionStringFor(options.Database), "--partitions", options.Partitions.ToString(), "--http-port", "0" })
             info.ArgumentList.Add(a);
         if (options.Roles is { } roles) { info.ArgumentList.Add("--roles"); info.ArgumentList.Add(roles); }
         foreach (var seed in options.Seeds) { info.ArgumentList.Add("--seed"); info.ArgumentList.Add(seed); }

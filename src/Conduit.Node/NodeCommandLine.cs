@@ -2,6 +2,7 @@ using System.Globalization;
 using Conduit.Protocol.Remoting;
 using Conduit.Server.Frontend;
 using Conduit.Server.Hosting;
+using Conduit.Server.Http;
 using Conduit.Server.Security;
 using Microsoft.Extensions.Configuration;
 
@@ -32,6 +33,10 @@ public static class NodeCommandLine
                                  namespace; ns/q: in one)                               env CONDUIT_QUEUE_PARTITIONS
           --max-live-partitions N   most queue partitions this node runs at once (default 100000)
                                                                                         env CONDUIT_MAX_LIVE_PARTITIONS
+          --http-port N|off      HTTP listener: /healthz, /readyz (default 8053; 0: free; off: none)
+                                                                                        env CONDUIT_HTTP_PORT
+          --http-host ADDR       address of the HTTP listener (default 127.0.0.1, whatever --host says)
+                                                                                        env CONDUIT_HTTP_HOST
           --hocon FILE           extra HOCON applied over the defaults                   env CONDUIT_HOCON
           --keys FILE.json       API keys and their roles (default: none, auth off; see docs/credentials.md)
                                                                                         env CONDUIT_KEYS
@@ -49,7 +54,7 @@ public static class NodeCommandLine
     public static NodeSettings Parse(string[] args, IConfiguration configuration)
     {
         string? port = null, clusterPort = null, host = null, data = null, postgres = null, roles = null, partitions = null, hocon = null,
-            queuePartitions = null, maxLive = null, keys = null, tlsCert = null, tlsPassword = null, tlsCa = null;
+            queuePartitions = null, maxLive = null, httpPort = null, httpHost = null, keys = null, tlsCert = null, tlsPassword = null, tlsCa = null;
         var insecure = false;
         var seeds = new List<string>();
         for (var i = 0; i < args.Length; i++)
@@ -70,6 +75,8 @@ public static class NodeCommandLine
                 case "--partitions": partitions = Value(); break;
                 case "--queue-partitions": queuePartitions = Value(); break;
                 case "--hocon": hocon = Value(); break;
+                case "--http-port": httpPort = Value(); break;
+                case "--http-host": httpHost = Value(); break;
                 case "--max-live-partitions": maxLive = Value(); break;
                 case "--keys": keys = Value(); break;
                 case "--tls-cert": tlsCert = Value(); break;
@@ -87,6 +94,8 @@ public static class NodeCommandLine
         roles ??= configuration["CONDUIT_ROLES"];
         partitions ??= configuration["CONDUIT_PARTITIONS"];
         hocon ??= configuration["CONDUIT_HOCON"];
+        httpPort ??= configuration["CONDUIT_HTTP_PORT"];
+        httpHost ??= configuration["CONDUIT_HTTP_HOST"];
         queuePartitions ??= configuration["CONDUIT_QUEUE_PARTITIONS"];
         maxLive ??= configuration["CONDUIT_MAX_LIVE_PARTITIONS"];
         keys ??= configuration["CONDUIT_KEYS"];
@@ -111,6 +120,7 @@ public static class NodeCommandLine
             throw new UsageException($"--cluster-port must be a number 0..65535, not '{clusterPort}'");
         if (portNumber != 0 && portNumber == clusterPortNumber)
             throw new UsageException($"--port and --cluster-port must differ (both are {portNumber}): clients and nodes use separate endpoints");
+        var http = ReadHttp(httpPort, httpHost);
         var partitionCount = 1;
         if (partitions is not null && (!int.TryParse(partitions, NumberStyles.None, CultureInfo.InvariantCulture, out partitionCount) || partitionCount is < 1 or > 1024))
             throw new UsageException($"--partitions must be 1..1024, not '{partitions}'");
@@ -165,7 +175,21 @@ public static class NodeCommandLine
             KeysFile = keys is { Length: > 0 } ? Path.GetFullPath(keys) : null,
             Tls = tls,
             Insecure = insecure,
+            Http = http,
         };
+    }
+
+    /// <summary>The HTTP listener's options (null: <c>--http-port off</c>), checked now.</summary>
+    private static NodeHttpOptions? ReadHttp(string? port, string? host)
+    {
+        if (string.Equals(port, "off", StringComparison.OrdinalIgnoreCase)) return null;
+        var portNumber = NodeHttpOptions.DefaultPort;
+        if (port is not null && (!int.TryParse(port, NumberStyles.None, CultureInfo.InvariantCulture, out portNumber) || portNumber > 65535))
+            throw new UsageException($"--http-port must be a number 0..65535 or off, not '{port}'");
+        host ??= NodeHttpOptions.DefaultHost;
+        if (!string.Equals(host, "localhost", StringComparison.OrdinalIgnoreCase) && !System.Net.IPAddress.TryParse(host, out _))
+            throw new UsageException($"--http-host must be an IP address or localhost, not '{host}'");
+        return new NodeHttpOptions { Host = host, Port = portNumber };
     }
 
     /// <summary>A keys file that cannot be used stops the node before it starts, with the store's message (file, entry, fix).</summary>

@@ -1,9 +1,9 @@
 using Akka.Actor;
 using Akka.Cluster;
-using Akka.Hosting;
 using Conduit.Node;
 using Conduit.Server.Gateway;
 using Conduit.Server.Hosting;
+using Conduit.Server.Http;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -15,12 +15,11 @@ if (args.Contains("--help") || args.Contains("-h"))
     return 0;
 }
 
-var builder = Host.CreateApplicationBuilder();
-builder.Configuration.AddJsonFile("appsettings.json", optional: true).AddEnvironmentVariables();
+var configuration = new ConfigurationBuilder().AddJsonFile("appsettings.json", optional: true).AddEnvironmentVariables().Build();
 NodeSettings settings;
 try
 {
-    settings = NodeCommandLine.Parse(args, builder.Configuration);
+    settings = NodeCommandLine.Parse(args, configuration);
 }
 catch (NodeCommandLine.UsageException e)
 {
@@ -29,14 +28,23 @@ catch (NodeCommandLine.UsageException e)
     return 2;
 }
 
-builder.Services.AddAkka(NodeSettings.SystemName, akka => akka.ConfigureConduitNode(settings));
-using var host = builder.Build();
-await host.StartAsync();
+using var host = NodeHost.Build(settings, builder => builder.Configuration.AddConfiguration(configuration));
+try
+{
+    await host.StartAsync();
+}
+catch (IOException e) when (e.InnerException is System.Net.Sockets.SocketException || e.Message.Contains("address already in use", StringComparison.OrdinalIgnoreCase))
+{
+    Console.Error.WriteLine($"error: the HTTP listener cannot bind {settings.Http?.Host}:{settings.Http?.Port} ({e.Message}); give --http-port another port, 0 or off");
+    return 2;
+}
 
 var system = host.Services.GetRequiredService<ActorSystem>();
 var logger = host.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Conduit.Node");
 logger.LogInformation("Conduit node listening on {Address} for clients, {ClusterAddress} for the cluster (roles: {Roles}); storage: {Storage}",
     ClientEndpoint.Of(system)?.Address, Cluster.Get(system).SelfAddress, string.Join(",", settings.Server.Roles), settings.Storage.Describe());
+if (NodeHost.HttpAddress(host) is { } http)
+    logger.LogInformation("HTTP on {HttpAddress} (health: {Liveness}, {Readiness})", http, NodeHost.LivenessPath, NodeHost.ReadinessPath);
 logger.LogInformation("Press Ctrl-C to stop");
 await host.WaitForShutdownAsync();
 // Non-zero when the node stopped itself because something it needs stopped (its client endpoint), so it is restarted.

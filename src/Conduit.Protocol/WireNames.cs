@@ -20,6 +20,9 @@ public static class WireNames
     /// <summary>Port of the cluster endpoint. Defaults to 5053.</summary>
     public const int DefaultClusterPort = 5053;
 
+    /// <summary>Port of a node's HTTP listener (health, metrics, dashboard), on loopback unless told otherwise. Defaults to 8053.</summary>
+    public const int DefaultHttpPort = 8053;
+
     /// <summary>Where queue requests go on a node's client endpoint (nodes with the <c>frontend</c> role).</summary>
     public const string FrontendPath = "/user/frontend";
 

@@ -28,15 +28,31 @@ public sealed class NodeProcess : IAsyncDisposable
 
     public static NodeProcess Start(params string[] args) => Start(new Dictionary<string, string>(), args);
 
-    /// <summary>Starts the node with these environment variables set (<c>CONDUIT_*</c>, as a container gets them).</summary>
+    /// <summary>
+    /// Starts the node with these environment variables set (<c>CONDUIT_*</c>, as a container gets them). Its HTTP listener
+    /// takes a free port (<c>--http-port 0</c>) unless the arguments or the environment name one: test nodes run side by side.
+    /// </summary>
     public static NodeProcess Start(IReadOnlyDictionary<string, string> environment, params string[] args)
     {
         var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         info.ArgumentList.Add(NodeDll());
         foreach (var a in args) info.ArgumentList.Add(a);
+        if (!args.Contains("--http-port") && !environment.ContainsKey("CONDUIT_HTTP_PORT") && !args.Contains("--help"))
+        {
+            info.ArgumentList.Add("--http-port");
+            info.ArgumentList.Add("0");
+        }
         info.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
         foreach (var (name, value) in environment) info.Environment[name] = value;
         return new NodeProcess(Process.Start(info)!);
+    }
+
+    /// <summary>The HTTP listener's address, from the node's start-up line (waits for it).</summary>
+    public async Task<Uri> HttpAddress(int timeoutMs = 60_000)
+    {
+        await WaitForOutput("HTTP on http://", timeoutMs);
+        var match = System.Text.RegularExpressions.Regex.Match(Output, @"HTTP on (http://[^\s]+)");
+        return new Uri(match.Groups[1].Value);
     }
 
     public static int FreePort()

@@ -5,6 +5,7 @@ using Akka.Persistence.Sql.Hosting;
 using Conduit.Protocol;
 using Conduit.Server.Gateway;
 using Conduit.Server.Hosting;
+using Conduit.Server.Http;
 using Conduit.Server.Matching;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -132,14 +133,10 @@ public sealed class TestNode : IAsyncDisposable
     public static async Task<TestNode> StartAsync(NodeSettings settings, StorageOptions? shardingState = null)
     {
         settings = settings with { ExtraHocon = TestHocon + "\n" + settings.ExtraHocon };
-        var builder = Host.CreateApplicationBuilder();
-        builder.Logging.ClearProviders();
-        builder.Services.AddAkka(NodeSettings.SystemName, akka =>
+        var host = NodeHost.Build(settings, builder => builder.Logging.ClearProviders(), akka =>
         {
-            akka.ConfigureConduitNode(settings);
             if (shardingState is not null) KeepShardingStateIn(akka, shardingState);
         });
-        var host = builder.Build();
         await host.StartAsync();
         var node = new TestNode(host, settings);
         if (settings.FormClusterAlone || settings.Seeds.Count > 0) await node.WaitUntilUpAsync();

@@ -48,6 +48,11 @@ public sealed record NodeSettings
     public Conduit.Protocol.Remoting.TlsSettings? Tls { get; init; }
     /// <summary>The operator chose plain TCP on a host other than loopback (<c>--insecure</c>). Defaults to false.</summary>
     public bool Insecure { get; init; }
+    /// <summary>
+    /// The HTTP listener (health probes; see <see cref="Http.NodeHost"/>). The shipped node sets it (127.0.0.1:8053 unless
+    /// told otherwise); defaults to null here: no listener, as in-process test nodes run.
+    /// </summary>
+    public Http.NodeHttpOptions? Http { get; init; }
 }
 
 public static class ConduitNode

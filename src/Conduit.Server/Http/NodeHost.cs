@@ -1,0 +1,105 @@
+using System.Text.Json;
+using Akka.Hosting;
+using Conduit.Server.Hosting;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Hosting;
+
+namespace Conduit.Server.Http;
+
+/// <summary>
+/// The process host of a node: the ActorSystems (Akka.Hosting) and, when <see cref="NodeSettings.Http"/> is set, the
+/// HTTP listener (Kestrel) with the health probes. One path for the shipped node and for in-process test nodes.
+/// </summary>
+public static class NodeHost
+{
+    public const string LivenessPath = "/healthz";
+    public const string ReadinessPath = "/readyz";
+
+    /// <summary>
+    /// A host for a node with <paramref name="settings"/>; <paramref name="configure"/> sees the builder before the node is
+    /// added (configuration, logging), <paramref name="akka"/> the Akka builder after the node's own setup.
+    /// </summary>
+    public static IHost Build(NodeSettings settings, Action<IHostApplicationBuilder>? configure = null, Action<AkkaConfigurationBuilder>? akka = null)
+    {
+        if (settings.Http is not { } http)
+        {
+            var plain = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = false });
+            configure?.Invoke(plain);
+            AddNode(plain.Services, settings, akka);
+            return plain.Build();
+        }
+        var web = WebApplication.CreateSlimBuilder();
+        configure?.Invoke(web);
+        web.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.AddServerHeader = false;
+            kestrel.Listen(ListenAddress(http.Host), http.Port);
+        });
+        AddNode(web.Services, settings, akka);
+        var app = web.Build();
+        app.MapConduitHealth();
+        return app;
+    }
+
+    private static void AddNode(IServiceCollection services, NodeSettings settings, Action<AkkaConfigurationBuilder>? akka)
+    {
+        services.AddHealthChecks();
+        services.AddAkka(NodeSettings.SystemName, builder =>
+        {
+            builder.ConfigureConduitNode(settings).WithConduitHealthChecks(settings);
+            akka?.Invoke(builder);
+        });
+    }
+
+    /// <summary>Where the HTTP listener of a started <paramref name="host"/> listens (<c>http://127.0.0.1:8053</c>); null without one.</summary>
+    public static Uri? HttpAddress(IHost host) =>
+        host.Services.GetService<IServer>()?.Features.Get<IServerAddressesFeature>()?.Addresses is { Count: > 0 } addresses
+            ? new Uri(addresses.First())
+            : null;
+
+    private static System.Net.IPAddress ListenAddress(string host) =>
+        string.Equals(host, "localhost", StringComparison.OrdinalIgnoreCase) ? System.Net.IPAddress.Loopback
+        : System.Net.IPAddress.TryParse(host, out var address) ? address
+        : throw new ArgumentException($"the HTTP host must be an IP address or localhost, not '{host}'", nameof(host));
+
+    /// <summary><c>/healthz</c> runs the liveness checks, <c>/readyz</c> liveness and readiness; 200 when healthy, 503 when not, JSON either way.</summary>
+    public static IEndpointRouteBuilder MapConduitHealth(this IEndpointRouteBuilder endpoints)
+    {
+        endpoints.MapHealthChecks(LivenessPath, new HealthCheckOptions
+        {
+            Predicate = check => check.Tags.Contains(NodeHealthChecks.LiveTag),
+            ResponseWriter = WriteReport,
+        });
+        endpoints.MapHealthChecks(ReadinessPath, new HealthCheckOptions
+        {
+            Predicate = check => check.Tags.Contains(NodeHealthChecks.LiveTag) || check.Tags.Contains(NodeHealthChecks.ReadyTag),
+            ResponseWriter = WriteReport,
+        });
+        return endpoints;
+    }
+
+    private static Task WriteReport(HttpContext context, HealthReport report)
+    {
+        context.Response.ContentType = "application/json";
+        context.Response.Headers.CacheControl = "no-store";
+        var body = new
+        {
+            status = report.Status.ToString(),
+            checks = report.Entries.ToDictionary(e => e.Key, e => new
+            {
+                status = e.Value.Status.ToString(),
+                description = e.Value.Description ?? e.Value.Exception?.GetType().Name,
+                ms = (long)e.Value.Duration.TotalMilliseconds,
+            }),
+        };
+        return context.Response.WriteAsync(JsonSerializer.Serialize(body));
+    }
+}
