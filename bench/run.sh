@@ -7,7 +7,7 @@
 #   bench/run.sh                  full run (under 30 minutes; sustained 2 x 10 of them); record it in BENCHMARKS.md
 #   bench/run.sh --only 2,3       some scenarios; other options go to Conduit.Bench (--workers, --producers,
 #                                 --partitions, --hocon FILE, --claim, --batch, --payload, --baseline-poll-ms,
-#                                 --drain-backlog N, --queues N, --queues-large N, --sustained SECONDS,
+#                                 --drain-backlog N, --queues N, --queues-large N, --sustained SECONDS, --trickle SECONDS,
 #                                 --no-pipeline: worker loops poll, then complete, one batch at a time)
 #
 # Scenarios: 1 enqueue, 2 end to end (drain, mix), 3 schedule-to-start latency, 4 backlog of 1M, 5 many queues

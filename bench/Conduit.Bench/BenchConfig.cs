@@ -32,7 +32,9 @@ public sealed record BenchConfig
     public TimeSpan DrainCap => Quick ? TimeSpan.FromSeconds(5) : TimeSpan.FromSeconds(40);
     public TimeSpan MixDuration => Quick ? TimeSpan.FromSeconds(4) : TimeSpan.FromSeconds(15);
     public int TrickleRate { get; init; } = 200;
-    public TimeSpan TrickleDuration => Quick ? TimeSpan.FromSeconds(3) : TimeSpan.FromSeconds(10);
+    /// <summary>Length of each trickle run: 3 s quick, 10 s full; <c>--trickle SECONDS</c> overrides (a long one profiles a warm node).</summary>
+    public TimeSpan TrickleDuration => TimeSpan.FromSeconds(TrickleSecondsOverride ?? (Quick ? 3 : 10));
+    public int? TrickleSecondsOverride { get; init; }
     public int BigBacklog => Quick ? 30_000 : 1_000_000;
     public int? ManyQueuesOverride { get; init; }
     public int ManyQueues => ManyQueuesOverride ?? (Quick ? 500 : 10_000);
@@ -86,7 +88,7 @@ public sealed record BenchConfig
         {
             "--pg-port", "--pg-data", "--node-dll", "--out", "--quick", "--node-port", "--partitions", "--hocon", "--node-server-gc",
             "--producers", "--workers", "--payload", "--batch", "--claim", "--baseline-poll-ms", "--drain-backlog", "--queues", "--only",
-            "--queues-large", "--sustained", "--no-pipeline",
+            "--queues-large", "--sustained", "--no-pipeline", "--trickle",
         };
         if (map.Keys.Concat(flags).FirstOrDefault(k => !known.Contains(k)) is { } unknown)
             throw new ArgumentException($"unknown option '{unknown}'; options: {string.Join(", ", known.Order())}");
@@ -114,6 +116,7 @@ public sealed record BenchConfig
             ManyQueuesOverride = map.TryGetValue("--queues", out var nq) ? int.Parse(nq) : null,
             LargeQueuesOverride = map.TryGetValue("--queues-large", out var nl) ? int.Parse(nl) : null,
             SustainedSecondsOverride = map.TryGetValue("--sustained", out var ss) ? int.Parse(ss) : null,
+            TrickleSecondsOverride = map.TryGetValue("--trickle", out var ts) ? int.Parse(ts) : null,
             Only = map.TryGetValue("--only", out var only) ? only.Split(',').ToHashSet() : [],
         };
     }

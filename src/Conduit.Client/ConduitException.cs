@@ -25,6 +25,7 @@ public class ConduitException : Exception
         ErrorCode.Unauthorized => new UnauthorizedException(rejected.Message),
         ErrorCode.QuotaExceeded => new QuotaExceededException(rejected.Message),
         ErrorCode.InvalidNamespace => new InvalidNamespaceException(rejected.Message),
+        ErrorCode.ScheduleNotFound => new ScheduleNotFoundException(rejected.Message),
         var other => new ConduitException(other, rejected.Message),
     };
 }
@@ -66,6 +67,7 @@ public sealed class LeaseExpiredException(string message) : ConduitException(Err
 
 /// <summary>No such task.</summary>
 public sealed class TaskNotFoundException(string message) : ConduitException(ErrorCode.TaskNotFound, message);
+public sealed class ScheduleNotFoundException(string message) : ConduitException(ErrorCode.ScheduleNotFound, message);
 
 /// <summary>Too much outstanding work on a partition: back off and retry.</summary>
 public sealed class OverloadedException(string message) : ConduitException(ErrorCode.Overloaded, message);

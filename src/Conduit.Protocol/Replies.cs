@@ -21,6 +21,8 @@ public enum ErrorCode
     QuotaExceeded = 10,
     /// <summary>The namespace named by the request breaks the name rule (<see cref="NamespaceName"/>).</summary>
     InvalidNamespace = 11,
+    /// <summary>No schedule of that name in that namespace (never created, or deleted).</summary>
+    ScheduleNotFound = 12,
 }
 
 /// <summary>Where a task is in its life.</summary>

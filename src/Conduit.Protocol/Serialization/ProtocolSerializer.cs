@@ -59,5 +59,16 @@ public sealed class ProtocolSerializer(ExtendedActorSystem system) : MemoryPackS
         ("done*!", typeof(CompletedBatch)),
         ("keyed", typeof(KeyedRequest)),
         ("nodeload", typeof(NodeLoad)),
+        ("s:put", typeof(PutSchedule)),
+        ("s:get", typeof(GetSchedule)),
+        ("s:pause", typeof(PauseSchedule)),
+        ("s:resume", typeof(ResumeSchedule)),
+        ("s:delete", typeof(DeleteSchedule)),
+        ("s:trigger", typeof(TriggerSchedule)),
+        ("s:list?", typeof(ListSchedules)),
+        ("s:info", typeof(ScheduleInfo)),
+        ("s:list", typeof(ScheduleList)),
+        ("s:delete!", typeof(ScheduleDeleted)),
+        ("s:trigger!", typeof(ScheduleTriggered)),
     ];
 }

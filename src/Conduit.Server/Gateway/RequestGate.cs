@@ -46,6 +46,17 @@ internal sealed class RequestGate(KeyStore keys)
     public static bool IsClientAddress(Address sender) =>
         sender.HasGlobalScope && sender.System is not (WireNames.ClusterSystemName or WireNames.ClientSystemName);
 
+    /// <summary>A schedule change as made by <paramref name="by"/>, whatever the sender wrote there.</summary>
+    private static IScheduleChange WithRequester(IScheduleChange change, Requester by) => change switch
+    {
+        PutSchedule put => put with { By = by },
+        PauseSchedule pause => pause with { By = by },
+        ResumeSchedule resume => resume with { By = by },
+        DeleteSchedule delete => delete with { By = by },
+        TriggerSchedule trigger => trigger with { By = by },
+        _ => throw new ArgumentOutOfRangeException(nameof(change), change.GetType().Name, "a schedule change the gate does not know"),
+    };
+
     /// <param name="peer">The sender's address; made into text only for the requester of management requests.</param>
     public Admission Admit(object message, GatewayKind kind, Address peer)
     {
@@ -77,6 +88,7 @@ internal sealed class RequestGate(KeyStore keys)
             (GatewayKind.Management, OperatorRequest { Request: null }) => new Admission(null, who,
                 new Rejected(ErrorCode.InvalidArgument, "an operator request without a request")),
             (GatewayKind.Management, OperatorRequest op) => new Admission(op with { By = RequesterOf(who, peer) }, who, null),
+            (GatewayKind.Management, IScheduleChange change) => new Admission(WithRequester(change, RequesterOf(who, peer)), who, null),
             (GatewayKind.Management, IManagementRequest) => new Admission(request, who, null),
             (GatewayKind.Frontend, _) => new Admission(null, who, new Rejected(ErrorCode.InvalidArgument,
                 $"{request.GetType().Name} is an operator request: send it to {WireNames.ManagementPath}")),

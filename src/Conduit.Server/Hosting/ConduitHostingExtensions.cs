@@ -16,12 +16,17 @@ namespace Conduit.Server.Hosting;
 /// <summary>Marker for the partitions' shard region (or proxy) in the <see cref="ActorRegistry"/>.</summary>
 public sealed class PartitionRegion;
 
+/// <summary>Marker for the schedules' shard region (or proxy) in the <see cref="ActorRegistry"/>.</summary>
+public sealed class ScheduleRegion;
+
 /// <summary>Marker for the node's <see cref="QueueFrontend"/> in the <see cref="ActorRegistry"/>.</summary>
 public sealed class ConduitFrontend;
 
 public static class ConduitHostingExtensions
 {
     public const string PartitionsTypeName = "partitions";
+    /// <summary>Type name of the schedules' shard region (<c>/system/sharding/schedules</c>).</summary>
+    public const string SchedulesTypeName = "schedules";
     /// <summary>Name of the cluster's frontend actor (<c>/user/frontend</c> of the cluster system; clients reach it through the client endpoint).</summary>
     public const string FrontendName = "frontend";
 
@@ -102,6 +107,7 @@ public static class ConduitHostingExtensions
         {
             builder.WithShardRegionProxy<PartitionRegion>(PartitionsTypeName, ConduitServerOptions.TaskServiceRole, extractor);
         }
+        WithSchedules(builder, options);
         if (options.IsFrontend)
         {
             builder.WithActors((system, registry) =>
@@ -113,6 +119,33 @@ public static class ConduitHostingExtensions
             });
         }
         return builder;
+    }
+
+    /// <summary>
+    /// The schedules' shard region on task-service nodes (a proxy elsewhere): one remembered entity per schedule, so a
+    /// schedule's timer runs again on another node after a failover (Scheduling/ScheduleEntity).
+    /// </summary>
+    private static void WithSchedules(AkkaConfigurationBuilder builder, ConduitServerOptions options)
+    {
+        var extractor = new Scheduling.ScheduleMessageExtractor(options.MaxShards);
+        if (!options.IsTaskService)
+        {
+            builder.WithShardRegionProxy<ScheduleRegion>(SchedulesTypeName, ConduitServerOptions.TaskServiceRole, extractor);
+            return;
+        }
+        builder.WithShardRegion<ScheduleRegion>(SchedulesTypeName,
+            (system, registry, _) => entityId => Scheduling.ScheduleMessageExtractor.TryParse(entityId, out var ns, out var name)
+                ? Scheduling.ScheduleEntity.Props(ns, name, registry.Get<PartitionRegion>(), options.Topology, options.Partition)
+                : RefusedPartition.Props(new Rejected(ErrorCode.InvalidArgument, "no such schedule id")),
+            extractor,
+            new ShardOptions
+            {
+                Role = ConduitServerOptions.TaskServiceRole,
+                StateStoreMode = StateStoreMode.DData,
+                RememberEntities = true,
+                RememberEntitiesStore = RememberEntitiesStore.Eventsourced,
+                PassivateIdleEntityAfter = TimeSpan.Zero,
+            });
     }
 
     /// <summary>

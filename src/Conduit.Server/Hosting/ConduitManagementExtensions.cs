@@ -18,7 +18,8 @@ public static class ConduitManagementExtensions
         builder
             .WithActors((system, registry) =>
             {
-                var management = system.ActorOf(ManagementActor.Props(registry.Get<PartitionRegion>(), server, options), ManagementActor.Name);
+                var management = system.ActorOf(ManagementActor.Props(registry.Get<PartitionRegion>(), server, options,
+                    registry.TryGet<ScheduleRegion>(out var schedules) ? schedules : null), ManagementActor.Name);
                 registry.Register<ConduitManagement>(management);
             });
 }

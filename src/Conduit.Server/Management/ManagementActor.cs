@@ -20,15 +20,19 @@ public sealed class ManagementActor : ReceiveActor
     public const string Name = "management";
 
     private readonly IActorRef _region;
+    private readonly IActorRef? _schedules;
+    private readonly ConduitServerOptions _server;
     private readonly IActorRef _frontend;
     private readonly bool _hostsPartitions;
     private readonly ManagementOptions _options;
     private readonly Cluster _cluster = Cluster.Get(Context.System);
     private readonly ILoggingAdapter _log = Context.GetLogger();
 
-    public ManagementActor(IActorRef region, ConduitServerOptions server, ManagementOptions options)
+    public ManagementActor(IActorRef region, ConduitServerOptions server, ManagementOptions options, IActorRef? schedules = null)
     {
         _region = region;
+        _schedules = schedules;
+        _server = server;
         _hostsPartitions = server.IsTaskService;
         _options = options;
         _frontend = Context.ActorOf(QueueFrontend.Props(region, server.Topology, server.PollProbeMs, server.Partition), "frontend");
@@ -39,10 +43,70 @@ public sealed class ManagementActor : ReceiveActor
         Receive<GetLocalPartitions>(_ => LocalPartitions().PipeTo(Sender, failure: Unavailable("local partitions")));
         Receive<ListQueues>(_ => QueueList().PipeTo(Sender, failure: Unavailable("queue list")));
         Receive<OperatorRequest>(HandleOperatorRequest);
+        Receive<IScheduleRequest>(HandleSchedule);
+        Receive<ListSchedules>(list => Schedules(list).PipeTo(Sender, failure: Unavailable("schedule list")));
     }
 
-    public static Props Props(IActorRef region, ConduitServerOptions server, ManagementOptions? options = null) =>
-        Akka.Actor.Props.Create(() => new ManagementActor(region, server, options ?? new ManagementOptions()));
+    public static Props Props(IActorRef region, ConduitServerOptions server, ManagementOptions? options = null, IActorRef? schedules = null) =>
+        Akka.Actor.Props.Create(() => new ManagementActor(region, server, options ?? new ManagementOptions(), schedules));
+
+    /// <summary>Checks the names (and a new spec) before any schedule entity starts, logs changes with who asked, and passes the request to the schedule.</summary>
+    private void HandleSchedule(IScheduleRequest request)
+    {
+        var refusal = Scheduling.ScheduleRules.CheckName(request.Name, request.Namespace)
+                      ?? (request is PutSchedule put
+                          ? Scheduling.ScheduleRules.CheckSpec(put.Spec, _server.Partition, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds())
+                          : null);
+        if (refusal is not null || _schedules is null)
+        {
+            Sender.Tell(refusal ?? new Rejected(ErrorCode.Unavailable, "this node runs no schedules"));
+            return;
+        }
+        if (request is IScheduleChange change) Scheduling.ScheduleAudit.Log(_log, change);
+        _schedules.Forward(request);
+    }
+
+    /// <summary>The schedules of a namespace: the schedule entities every task-service node runs (they are remembered, so all run), each asked for its state.</summary>
+    private async Task<ScheduleList> Schedules(ListSchedules list)
+    {
+        var ns = NamespaceName.OrDefault(list.Namespace);
+        if (!NamespaceName.IsValid(ns) || _schedules is null) return new ScheduleList([], [], false);
+        var timeout = _options.FanOutTimeout;
+        var hosts = PartitionHosts().ToList();
+        var unanswered = new List<string>();
+        var answers = await Task.WhenAll(hosts.Select(async address =>
+        {
+            try
+            {
+                var region = Context.System.ActorSelection(new RootActorPath(address) / "system" / "sharding" / ConduitHostingExtensions.SchedulesTypeName);
+                return await region.Ask<CurrentShardRegionState>(GetShardRegionState.Instance, timeout);
+            }
+            catch (Exception)
+            {
+                return null;
+            }
+        }));
+        for (var i = 0; i < hosts.Count; i++)
+            if (answers[i] is null) unanswered.Add(hosts[i].ToString());
+        var names = answers.Where(a => a is not null).SelectMany(a => a!.Shards.SelectMany(s => s.EntityIds))
+            .Select(id => Scheduling.ScheduleMessageExtractor.TryParse(id, out var n, out var name) && n == ns ? name : null)
+            .Where(name => name is not null).Distinct().Order(StringComparer.Ordinal).ToList();
+        var asked = names.Take(ScheduleList.MaxSchedules).ToList();
+        var infos = await Task.WhenAll(asked.Select(async name =>
+        {
+            try
+            {
+                return await _schedules.Ask<object>(new GetSchedule(name!, ns), timeout);
+            }
+            catch (Exception)
+            {
+                return null;
+            }
+        }));
+        for (var i = 0; i < asked.Count; i++)
+            if (infos[i] is null or Rejected { Code: not ErrorCode.ScheduleNotFound }) unanswered.Add($"{ns}/{asked[i]}");
+        return new ScheduleList(infos.OfType<ScheduleInfo>().ToArray(), unanswered.ToArray(), names.Count > asked.Count);
+    }
 
     private void HandleMembership(ChangeMembership change)
     {

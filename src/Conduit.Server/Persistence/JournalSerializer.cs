@@ -13,5 +13,11 @@ public sealed class JournalSerializer(ExtendedActorSystem system) : MemoryPackSe
     [
         ("batch.v1", typeof(PartitionBatch)),
         ("snapshot.v1", typeof(PartitionSnapshot)),
+        ("schedule.saved.v1", typeof(Scheduling.ScheduleSaved)),
+        ("schedule.pause.v1", typeof(Scheduling.SchedulePauseChanged)),
+        ("schedule.ran.v1", typeof(Scheduling.ScheduleRan)),
+        ("schedule.skipped.v1", typeof(Scheduling.ScheduleSkipped)),
+        ("schedule.removed.v1", typeof(Scheduling.ScheduleRemoved)),
+        ("schedule.snapshot.v1", typeof(Scheduling.ScheduleSnapshot)),
     ];
 }

@@ -49,6 +49,13 @@ internal static class Permissions
         [typeof(GetShardingStats)] = new(Role.Operator, "read sharding stats", ClusterWide: true),
         [typeof(GetLocalPartitions)] = new(Role.Operator, "list a node's partitions", ClusterWide: true),
         [typeof(ListQueues)] = new(Role.Operator, "list the queues", ClusterWide: true),
+        [typeof(PutSchedule)] = new(Role.Operator, "save a schedule"),
+        [typeof(GetSchedule)] = new(Role.Operator, "read a schedule"),
+        [typeof(PauseSchedule)] = new(Role.Operator, "pause a schedule"),
+        [typeof(ResumeSchedule)] = new(Role.Operator, "resume a schedule"),
+        [typeof(DeleteSchedule)] = new(Role.Operator, "delete a schedule"),
+        [typeof(TriggerSchedule)] = new(Role.Operator, "trigger a schedule"),
+        [typeof(ListSchedules)] = new(Role.Operator, "list the schedules"),
     }.ToFrozenDictionary();
 
     /// <summary>The rule for requests of <paramref name="type"/>; null when there is none (such a request is refused).</summary>

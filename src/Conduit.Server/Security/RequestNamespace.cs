@@ -20,6 +20,8 @@ internal static class RequestNamespace
         Fail fail => OfLeases([fail.LeaseToken]),
         ReleaseTasks release => OfLeases(release.LeaseTokens ?? []),
         OperatorRequest op => op.Request is null ? null : Of(op.Request),
+        IScheduleRequest schedule => NamespaceName.OrDefault(schedule.Namespace),
+        ListSchedules list => NamespaceName.OrDefault(list.Namespace),
         GetClusterState or ChangeMembership or GetShardingStats or GetLocalPartitions or ListQueues => null,
         _ => null,
     };

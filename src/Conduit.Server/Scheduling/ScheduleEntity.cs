@@ -1,0 +1,332 @@
+using Akka.Actor;
+using Akka.Cluster.Sharding;
+using Akka.Event;
+using Akka.Persistence;
+using Conduit.Server.Frontend;
+using Conduit.Server.Matching;
+
+namespace Conduit.Server.Scheduling;
+
+/// <summary>
+/// One schedule, a sharded persistent entity (<c>schedules</c> region on task-service nodes, remembered, so it runs
+/// again on another node after a failover). It keeps a single timer to its next due time, decides with
+/// <see cref="ScheduleState.Decide"/>, enqueues the run through the partitions' shard region with an idempotency key of
+/// the schedule and the due time (so a run whose record was lost with its node is found again, not doubled), and only
+/// then records it. One run at a time; a refused or unanswered enqueue is tried again with backoff.
+/// </summary>
+internal sealed class ScheduleEntity : ReceivePersistentActor, IWithTimers
+{
+    /// <summary>A snapshot every this many events; the events before it are then deleted, so storage and recovery stay bounded.</summary>
+    public const int SnapshotEvery = 100;
+    /// <summary>How long the schedule waits for its enqueue's answer: 10 s.</summary>
+    public static readonly TimeSpan EnqueueTimeout = TimeSpan.FromSeconds(10);
+    /// <summary>Longest wait between tries of a refused run: 30 s (from 1 s, doubling).</summary>
+    public static readonly TimeSpan MaxRetryDelay = TimeSpan.FromSeconds(30);
+    /// <summary>An entity with no schedule (never created, or deleted) stops after this long without a request.</summary>
+    public static readonly TimeSpan IdleStopAfter = TimeSpan.FromSeconds(30);
+    /// <summary>A timer is never set further ahead than this; past it the entity decides again (Akka's scheduler bound).</summary>
+    private static readonly TimeSpan MaxTimer = TimeSpan.FromHours(12);
+
+    private readonly string _ns;
+    private readonly string _name;
+    private readonly IActorRef _partitions;
+    private readonly QueueTopology _topology;
+    private readonly PartitionOptions _options;
+    private readonly Func<long> _now;
+    private readonly ScheduleState _state = new();
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private bool _running;
+    private int _failures;
+    private long _attempt;
+
+    public ScheduleEntity(string ns, string name, IActorRef partitions, QueueTopology topology, PartitionOptions options, Func<long>? now)
+    {
+        (_ns, _name, _partitions, _topology, _options) = (ns, name, partitions, topology, options);
+        _now = now ?? (() => DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+        PersistenceId = $"schedule-{ns}/{name}";
+
+        Recover<SnapshotOffer>(offer => { if (offer.Snapshot is ScheduleSnapshot snapshot) _state.Apply(snapshot); });
+        Recover<Persistence.IConduitEvent>(e => _state.Apply(e));
+
+        Command<PutSchedule>(Put);
+        Command<GetSchedule>(_ => Answer(() => Info()));
+        Command<PauseSchedule>(_ => Change(new SchedulePauseChanged { Paused = true, AtUnixMs = _now() }));
+        Command<ResumeSchedule>(_ => Change(new SchedulePauseChanged { Paused = false, AtUnixMs = _now() }));
+        Command<DeleteSchedule>(_ => Delete());
+        Command<TriggerSchedule>(_ => Trigger());
+        Command<Tick>(tick => { if (tick.Attempt == _attempt) Plan(); });
+        Command<RunChecked>(OnRunChecked);
+        Command<RunEnqueued>(OnRunEnqueued);
+        Command<SaveSnapshotSuccess>(ok =>
+        {
+            DeleteMessages(ok.Metadata.SequenceNr);
+            DeleteSnapshots(new SnapshotSelectionCriteria(ok.Metadata.SequenceNr - 1));
+        });
+        Command<SaveSnapshotFailure>(f => _log.Warning("Schedule {0}: snapshot not saved ({1}); tried again in {2} events",
+            SafeText.Escape(PersistenceId, 300), SafeText.Escape(f.Cause.Message, 200), SnapshotEvery));
+        Command<DeleteMessagesSuccess>(_ => { });
+        Command<DeleteMessagesFailure>(_ => { });
+        Command<DeleteSnapshotsSuccess>(_ => { });
+        Command<DeleteSnapshotsFailure>(_ => { });
+        Command<ReceiveTimeout>(_ => { if (!_state.Exists) Context.Parent.Tell(new Passivate(PoisonPill.Instance)); });
+    }
+
+    public override string PersistenceId { get; }
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    public static Props Props(string ns, string name, IActorRef partitions, QueueTopology topology, PartitionOptions options, Func<long>? now = null) =>
+        Akka.Actor.Props.Create(() => new ScheduleEntity(ns, name, partitions, topology, options, now));
+
+    protected override void OnReplaySuccess()
+    {
+        base.OnReplaySuccess();
+        Plan();
+    }
+
+    private ScheduleInfo Info() => _state.Info(_name, _ns, _now());
+
+    private Rejected NotFound() =>
+        new(ErrorCode.ScheduleNotFound, $"no schedule '{_name}' in namespace '{_ns}'");
+
+    /// <summary>Answers with <paramref name="reply"/> when the schedule exists; otherwise ScheduleNotFound (and the entity stops when idle).</summary>
+    private void Answer(Func<object> reply)
+    {
+        if (_state.Exists) Sender.Tell(reply());
+        else Sender.Tell(NotFound());
+    }
+
+    private void Put(PutSchedule put)
+    {
+        var now = _now();
+        if (ScheduleRules.CheckSpec(put.Spec, _options, now) is { } refused)
+        {
+            Sender.Tell(refused);
+            return;
+        }
+        Change(new ScheduleSaved { Spec = put.Spec, AtUnixMs = now }, mustExist: false);
+    }
+
+    private void Change(Persistence.IConduitEvent change, bool mustExist = true)
+    {
+        if (mustExist && !_state.Exists)
+        {
+            Sender.Tell(NotFound());
+            return;
+        }
+        var replyTo = Sender;
+        Persist(change, e =>
+        {
+            Apply(e);
+            replyTo.Tell(Info());
+            Plan();
+        });
+    }
+
+    private void Delete()
+    {
+        if (!_state.Exists)
+        {
+            Sender.Tell(NotFound());
+            return;
+        }
+        var replyTo = Sender;
+        Persist(new ScheduleRemoved(), e =>
+        {
+            Apply(e);
+            Timers.CancelAll();
+            replyTo.Tell(new ScheduleDeleted(_name, _ns));
+            // Nothing of it needs keeping: the journal and snapshots go, and the entity stops (and is forgotten by remember-entities).
+            DeleteMessages(LastSequenceNr);
+            DeleteSnapshots(new SnapshotSelectionCriteria(long.MaxValue));
+            Context.Parent.Tell(new Passivate(PoisonPill.Instance));
+        });
+    }
+
+    private void Apply(Persistence.IConduitEvent e)
+    {
+        _state.Apply(e);
+        _attempt++;
+        SetReceiveTimeout(_state.Exists ? null : IdleStopAfter);
+        if (LastSequenceNr % SnapshotEvery == 0 && _state.Exists) SaveSnapshot(_state.ToSnapshot());
+    }
+
+    /// <summary>Decides what is due now and does it: a timer to the next due time, a skip recorded, or a run started.</summary>
+    private void Plan()
+    {
+        if (!_state.Exists) SetReceiveTimeout(IdleStopAfter);
+        if (_running) return;
+        var now = _now();
+        switch (_state.Decide(now, Jitter))
+        {
+            case ScheduleDecision.WaitUntil wait:
+                var delay = TimeSpan.FromMilliseconds(Math.Max(0, wait.AtUnixMs - now));
+                Timers.StartSingleTimer(TickKey, new Tick(_attempt), delay < MaxTimer ? delay : MaxTimer);
+                break;
+            case ScheduleDecision.Skip skip:
+                Persist(new ScheduleSkipped { UpToDueUnixMs = skip.UpToDueUnixMs, Count = skip.Count }, e =>
+                {
+                    Apply(e);
+                    Plan();
+                });
+                break;
+            case ScheduleDecision.Run run:
+                StartRun(run.DueUnixMs, run.SkippedBefore);
+                break;
+            default:
+                Timers.Cancel(TickKey);
+                break;
+        }
+    }
+
+    private const string TickKey = "tick";
+
+    /// <summary>A due time's delay within the spec's jitter, the same for that due time wherever the schedule runs.</summary>
+    private long Jitter(long due) => _state.Spec is { JitterMs: > 0 } spec
+        ? (long)(StableHash.Of($"{_ns}/{_name}@{due}") % (ulong)(spec.JitterMs + 1))
+        : 0;
+
+    private void StartRun(long due, long skippedBefore)
+    {
+        _running = true;
+        var attempt = _attempt;
+        if (_state.Spec!.Overlap == OverlapPolicy.Skip && _state.LastTaskId is { } last && TaskId.TryParse(last, out var lastId))
+        {
+            _partitions.Ask<object>(new PartitionEnvelope(lastId.Partition.EntityId, new GetTask(last)), EnqueueTimeout)
+                .PipeTo(Self, success: reply => new RunChecked(attempt, due, skippedBefore, reply),
+                    failure: _ => new RunChecked(attempt, due, skippedBefore, null));
+            return;
+        }
+        Enqueue(attempt, due, skippedBefore);
+    }
+
+    private void OnRunChecked(RunChecked check)
+    {
+        if (check.Attempt != _attempt) { _running = false; Plan(); return; }
+        switch (check.Reply)
+        {
+            case TaskInfo { Status: TaskStatus.Scheduled or TaskStatus.Ready or TaskStatus.Running or TaskStatus.Failed }:
+                // The previous run is not finished: this due time is skipped (OverlapPolicy.Skip).
+                _running = false;
+                Persist(new ScheduleSkipped { UpToDueUnixMs = check.Due, Count = check.SkippedBefore + 1 }, e =>
+                {
+                    Apply(e);
+                    Plan();
+                });
+                break;
+            case TaskInfo or Rejected { Code: ErrorCode.TaskNotFound }:
+                Enqueue(check.Attempt, check.Due, check.SkippedBefore);
+                break;
+            default:
+                RetryLater(check.Reply as Rejected);
+                break;
+        }
+    }
+
+    private void Enqueue(long attempt, long due, long skippedBefore)
+    {
+        var key = due > 0 ? $"schedule:{_name}:{due}" : $"schedule:{_name}:trigger:{Guid.NewGuid():N}";
+        var (request, partition) = RunRequest(key, due > 0 ? due.ToString(System.Globalization.CultureInfo.InvariantCulture) : "manual");
+        _partitions.Ask<object>(new PartitionEnvelope(partition, request), EnqueueTimeout)
+            .PipeTo(Self, success: reply => new RunEnqueued(attempt, due, skippedBefore, reply, null),
+                failure: _ => new RunEnqueued(attempt, due, skippedBefore, null, null));
+    }
+
+    private (Enqueue Request, string Partition) RunRequest(string key, string dueText)
+    {
+        var spec = _state.Spec!;
+        var headers = new Dictionary<string, string>(spec.Task.Headers ?? [], StringComparer.Ordinal)
+        {
+            [ScheduleSpec.ScheduleHeader] = _name,
+            [ScheduleSpec.DueHeader] = dueText,
+        };
+        var request = new Enqueue(spec.Queue, spec.Task with { IdempotencyKey = key, Headers = headers }, _ns);
+        var partitions = _topology.PartitionsOf(_ns, spec.Queue);
+        // The frontend's rule for keyed enqueues (QueueFrontend.KeyPartition): the same key always reaches the same partition.
+        var index = (int)(StableHash.Of(key) % (uint)partitions);
+        return (request, new PartitionId(_ns, spec.Queue, index).EntityId);
+    }
+
+    private void OnRunEnqueued(RunEnqueued result)
+    {
+        if (result.Trigger is { } replyTo)
+        {
+            if (result.Reply is Enqueued triggered)
+            {
+                Persist(new ScheduleRan { DueUnixMs = 0, TaskId = triggered.TaskId }, e =>
+                {
+                    Apply(e);
+                    replyTo.Tell(new ScheduleTriggered(_name, _ns, triggered.TaskId));
+                    Plan();
+                });
+            }
+            else
+            {
+                replyTo.Tell(result.Reply as Rejected ?? new Rejected(ErrorCode.Unavailable,
+                    $"the queue did not answer within {EnqueueTimeout.TotalSeconds:0} s; the run may or may not have been enqueued"));
+            }
+            return;
+        }
+        if (result.Reply is Enqueued enqueued && result.Attempt == _attempt)
+        {
+            _failures = 0;
+            Persist(new ScheduleRan { DueUnixMs = result.Due, TaskId = enqueued.TaskId, SkippedBefore = result.SkippedBefore }, e =>
+            {
+                _running = false;
+                Apply(e);
+                Plan();
+            });
+            return;
+        }
+        if (result.Attempt != _attempt)
+        {
+            // The schedule changed while the run was on its way (replaced, paused, deleted): decide again. A run that was
+            // enqueued is found again by its key if the same due time is still to run.
+            _running = false;
+            Plan();
+            return;
+        }
+        if (result.Reply is Rejected { Code: not (ErrorCode.Unavailable or ErrorCode.Overloaded or ErrorCode.QuotaExceeded) } permanent)
+        {
+            _log.Warning("Schedule {0}: the run due at {1} was refused ({2}); skipped", SafeText.Escape(PersistenceId, 300), result.Due,
+                SafeText.Escape(permanent.Message, 300));
+            _running = false;
+            Persist(new ScheduleSkipped { UpToDueUnixMs = result.Due, Count = result.SkippedBefore + 1 }, e =>
+            {
+                Apply(e);
+                Plan();
+            });
+            return;
+        }
+        RetryLater(result.Reply as Rejected);
+    }
+
+    private void RetryLater(Rejected? why)
+    {
+        _running = false;
+        _failures++;
+        var delay = TimeSpan.FromMilliseconds(Math.Min(MaxRetryDelay.TotalMilliseconds, 1000 * Math.Pow(2, Math.Min(10, _failures - 1))));
+        if (_failures == 1 || _failures % 10 == 0)
+            _log.Warning("Schedule {0}: a run could not be enqueued ({1}); trying again in {2:0.#} s", SafeText.Escape(PersistenceId, 300),
+                SafeText.Escape(why?.Message ?? "no answer", 300), delay.TotalSeconds);
+        Timers.StartSingleTimer(TickKey, new Tick(_attempt), delay);
+    }
+
+    private void Trigger()
+    {
+        if (!_state.Exists)
+        {
+            Sender.Tell(NotFound());
+            return;
+        }
+        var (request, partition) = RunRequest($"schedule:{_name}:trigger:{Guid.NewGuid():N}", "manual");
+        var replyTo = Sender;
+        var attempt = _attempt;
+        _partitions.Ask<object>(new PartitionEnvelope(partition, request), EnqueueTimeout)
+            .PipeTo(Self, success: reply => new RunEnqueued(attempt, 0, 0, reply, replyTo),
+                failure: _ => new RunEnqueued(attempt, 0, 0, null, replyTo));
+    }
+
+    private sealed record Tick(long Attempt);
+    private sealed record RunChecked(long Attempt, long Due, long SkippedBefore, object? Reply);
+    private sealed record RunEnqueued(long Attempt, long Due, long SkippedBefore, object? Reply, IActorRef? Trigger);
+}
