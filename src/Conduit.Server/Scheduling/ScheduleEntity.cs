@@ -64,10 +64,10 @@ internal sealed class ScheduleEntity : ReceivePersistentActor, IWithTimers
         });
         Command<SaveSnapshotFailure>(f => _log.Warning("Schedule {0}: snapshot not saved ({1}); tried again in {2} events",
             SafeText.Escape(PersistenceId, 300), SafeText.Escape(f.Cause.Message, 200), SnapshotEvery));
-        Command<DeleteMessagesSuccess>(_ => { });
-        Command<DeleteMessagesFailure>(_ => { });
-        Command<DeleteSnapshotsSuccess>(_ => { });
-        Command<DeleteSnapshotsFailure>(_ => { });
+        Command<DeleteMessagesSuccess>(_ => DeleteAnswered());
+        Command<DeleteMessagesFailure>(_ => DeleteAnswered());
+        Command<DeleteSnapshotsSuccess>(_ => DeleteAnswered());
+        Command<DeleteSnapshotsFailure>(_ => DeleteAnswered());
         Command<ReceiveTimeout>(_ => { if (!_state.Exists) Context.Parent.Tell(new Passivate(PoisonPill.Instance)); });
     }
 
@@ -135,11 +135,19 @@ internal sealed class ScheduleEntity : ReceivePersistentActor, IWithTimers
             Apply(e);
             Timers.CancelAll();
             replyTo.Tell(new ScheduleDeleted(_name, _ns));
-            // Nothing of it needs keeping: the journal and snapshots go, and the entity stops (and is forgotten by remember-entities).
+            // Nothing of it needs keeping: the journal and snapshots go, then the entity stops (and is forgotten by remember-entities).
+            _deletesPending = 2;
             DeleteMessages(LastSequenceNr);
             DeleteSnapshots(new SnapshotSelectionCriteria(long.MaxValue));
-            Context.Parent.Tell(new Passivate(PoisonPill.Instance));
         });
+    }
+
+    /// <summary>Deletes of a removed schedule not yet answered; the entity stops once both are (so no answer meets a stopped actor).</summary>
+    private int _deletesPending;
+
+    private void DeleteAnswered()
+    {
+        if (_deletesPending > 0 && --_deletesPending == 0) Context.Parent.Tell(new Passivate(PoisonPill.Instance));
     }
 
     private void Apply(Persistence.IConduitEvent e)
