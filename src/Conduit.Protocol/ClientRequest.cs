@@ -30,6 +30,13 @@ namespace Conduit.Protocol;
 [MemoryPackUnion(67, typeof(GetLocalPartitions))]
 [MemoryPackUnion(68, typeof(ListQueues))]
 [MemoryPackUnion(69, typeof(OperatorRequest))]
+[MemoryPackUnion(70, typeof(PutSchedule))]
+[MemoryPackUnion(71, typeof(GetSchedule))]
+[MemoryPackUnion(72, typeof(PauseSchedule))]
+[MemoryPackUnion(73, typeof(ResumeSchedule))]
+[MemoryPackUnion(74, typeof(DeleteSchedule))]
+[MemoryPackUnion(75, typeof(TriggerSchedule))]
+[MemoryPackUnion(76, typeof(ListSchedules))]
 public partial interface IClientRequest : IConduitMessage;
 
 /// <summary>

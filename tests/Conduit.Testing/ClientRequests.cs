@@ -53,6 +53,14 @@ public static class ClientRequests
             new GetLocalPartitions(),
             new ListQueues(),
             new OperatorRequest(new PurgeQueue("q", ns), by),
+            new PutSchedule("s", new ScheduleSpec("q", spec with { IdempotencyKey = null }, Cron: "0 9 * * *", TimeZone: "Europe/Berlin",
+                JitterMs: 100, Overlap: OverlapPolicy.Skip, MissedRuns: MissedRunPolicy.Skip), ns, by),
+            new GetSchedule("s", ns),
+            new PauseSchedule("s", ns, by),
+            new ResumeSchedule("s", ns, by),
+            new DeleteSchedule("s", ns, by),
+            new TriggerSchedule("s", ns, by),
+            new ListSchedules(ns),
         ];
         var samples = all.ToDictionary(r => r.GetType());
         var missing = UnionTypes.Where(t => !samples.ContainsKey(t)).Select(t => t.Name).ToList();

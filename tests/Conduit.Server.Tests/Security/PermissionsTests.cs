@@ -35,6 +35,13 @@ public sealed class PermissionsTests
         [typeof(GetShardingStats)] = (O, true),
         [typeof(GetLocalPartitions)] = (O, true),
         [typeof(ListQueues)] = (O, true),
+        [typeof(PutSchedule)] = (O, false),
+        [typeof(GetSchedule)] = (O, false),
+        [typeof(PauseSchedule)] = (O, false),
+        [typeof(ResumeSchedule)] = (O, false),
+        [typeof(DeleteSchedule)] = (O, false),
+        [typeof(TriggerSchedule)] = (O, false),
+        [typeof(ListSchedules)] = (O, false),
     };
 
     public static TheoryData<string, Role, bool> Cases()
