@@ -20,11 +20,14 @@ function niceMax(value) {
 
 function label(ms) {
   const s = Math.round(ms / 1000);
-  return s === 0 ? 'now' : s < 60 ? `-${s}s` : `-${Math.round(s / 60)}m`;
+  if (s === 0) return 'now';
+  if (s < 120) return `-${s}s`;
+  const minutes = s / 60;
+  return `-${Number.isInteger(minutes) ? minutes : minutes.toFixed(1)}m`;
 }
 
 /** Draws into `svg` (replacing what was there); returns the number of points drawn per series. */
-export function drawChart(svg, times, series, windowMs) {
+export function drawChart(svg, times, series, windowMs, emptyText = 'no samples yet') {
   svg.replaceChildren();
   svg.setAttribute('viewBox', `0 0 ${WIDTH} ${HEIGHT}`);
   svg.setAttribute('preserveAspectRatio', 'none');
@@ -45,7 +48,7 @@ export function drawChart(svg, times, series, windowMs) {
     svg.append(svgEl('text', { x: x(t), y: HEIGHT - 6, 'text-anchor': fraction === 0 ? 'start' : fraction === 1 ? 'end' : 'middle' }, label(now - t)));
   }
   if (times.length === 0) {
-    svg.append(svgEl('text', { x: LEFT + plotW / 2, y: TOP + plotH / 2, 'text-anchor': 'middle' }, 'no samples yet'));
+    svg.append(svgEl('text', { x: LEFT + plotW / 2, y: TOP + plotH / 2, 'text-anchor': 'middle' }, emptyText));
     return 0;
   }
   for (const s of series) {
@@ -59,12 +62,12 @@ export function drawChart(svg, times, series, windowMs) {
 }
 
 /** The chart of a depth history (points from the API: atUnixMs, ready, delayed, running, dead). */
-export function drawDepth(svg, points, windowMs) {
+export function drawDepth(svg, points, windowMs, emptyText) {
   const times = points.map((p) => p.atUnixMs);
   return drawChart(svg, times, [
     { name: 'ready', className: 's-ready', values: points.map((p) => p.ready) },
     { name: 'delayed', className: 's-delayed', values: points.map((p) => p.delayed) },
     { name: 'running', className: 's-running', values: points.map((p) => p.running) },
     { name: 'dead', className: 's-dead', values: points.map((p) => p.dead) },
-  ], windowMs);
+  ], windowMs, emptyText);
 }

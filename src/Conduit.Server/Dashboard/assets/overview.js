@@ -26,14 +26,17 @@ function queuesTable(list) {
   return [el('table', { id: 'queue-table' }, el('thead', {}, head), el('tbody', {}, rows)), ...notes];
 }
 
+// akka.tcp://conduit-cluster@10.0.0.5:5053 -> 10.0.0.5:5053 (the full address is the cell's tooltip).
+const shortAddress = (address) => address.replace(/^akka(\.tcp)?:\/\/[^@]*@/, '');
+
 function membersTable(cluster) {
-  const head = el('tr', {}, ...['Address', 'Roles', 'Status', 'Reachable', ''].map((h) => el('th', {}, h)));
+  const head = el('tr', {}, ...['Address', 'Roles', 'Status', 'Reachable'].map((h) => el('th', {}, h)));
   const rows = cluster.members.map((m) => el('tr', {},
-    el('td', {}, m.address, m.address === cluster.self ? el('span', { class: 'muted' }, ' (this node)') : null),
+    el('td', { title: m.address }, shortAddress(m.address), m.address === cluster.self ? el('span', { class: 'muted' }, ' (this node)') : null),
     el('td', {}, m.roles.join(', ')),
-    el('td', {}, el('span', { class: m.status === 'Up' ? 'badge ok' : 'badge warn' }, m.status)),
-    el('td', {}, el('span', { class: m.reachable ? 'badge ok' : 'badge bad' }, m.reachable ? 'yes' : 'unreachable')),
-    el('td', {}, m.address === cluster.leader ? el('span', { class: 'badge leader' }, 'leader') : '')));
+    el('td', {}, el('span', { class: m.status === 'Up' ? 'badge ok' : 'badge warn' }, m.status),
+      m.address === cluster.leader ? [' ', el('span', { class: 'badge leader' }, 'leader')] : null),
+    el('td', {}, el('span', { class: m.reachable ? 'badge ok' : 'badge bad' }, m.reachable ? 'yes' : 'unreachable'))));
   const leader = cluster.leader ? null : el('p', { class: 'error' }, 'No leader: the node has not joined a cluster yet.');
   return [el('table', {}, el('thead', {}, head), el('tbody', {}, rows)), leader];
 }
@@ -42,7 +45,7 @@ function partitionsTable(cluster) {
   if (!cluster.sharding) return [el('p', { class: 'error' }, `Shard stats unavailable: ${cluster.shardingError ?? 'no answer'}`)];
   const head = el('tr', {}, el('th', {}, 'Node'), el('th', { class: 'num' }, 'Shards'), el('th', { class: 'num' }, 'Partitions'));
   const rows = cluster.sharding.regions.map((r) => el('tr', {},
-    el('td', {}, r.node),
+    el('td', { title: r.node }, shortAddress(r.node)),
     el('td', { class: 'num' }, number(r.shards.length)),
     el('td', { class: 'num' }, number(r.shards.reduce((sum, s) => sum + s.entities, 0)))));
   const notes = [];
@@ -59,7 +62,7 @@ async function refresh() {
   const [queues, cluster, history] = await Promise.allSettled([get('/api/queues'), get('/api/cluster'), get('/api/history')]);
   fill('queues', queues.status === 'fulfilled' ? queuesTable(queues.value) : errorBox(queues.reason));
   if (cluster.status === 'fulfilled') {
-    fill('node', cluster.value.self);
+    fill('node', shortAddress(cluster.value.self));
     fill('members', membersTable(cluster.value));
     fill('partitions', partitionsTable(cluster.value));
   } else {

@@ -33,7 +33,8 @@ async function refreshStats() {
   document.getElementById('resume').disabled = !stats.paused;
   const chart = document.getElementById('chart');
   const span = history.length ? history[history.length - 1].atUnixMs - history[0].atUnixMs : 0;
-  chart.dataset.points = String(drawDepth(chart, history, Math.min(15 * 60000, Math.max(120000, span))));
+  chart.dataset.points = String(drawDepth(chart, history, Math.min(15 * 60000, Math.max(120000, span)),
+    'no samples yet: history is kept for the 20 deepest queues, sampled every 5 s'));
 }
 
 async function refreshDeadLetters() {

@@ -3,6 +3,7 @@ import { start, get, post, el, fill, errorBox, noticeBox, queueLink, number, tim
 
 const id = new URLSearchParams(location.search).get('id');
 const cancellable = new Set(['Scheduled', 'Ready', 'Running', 'Failed']);
+const badge = { Completed: 'badge ok', DeadLettered: 'badge bad', Cancelled: 'badge warn', Failed: 'badge warn' };
 
 async function show() {
   const task = await get(`/api/tasks?id=${encodeURIComponent(id)}`);
@@ -21,7 +22,7 @@ async function show() {
   fill('task', el('dl', {},
     el('dt', {}, 'Task'), el('dd', { id: 'task-id-value' }, task.taskId),
     el('dt', {}, 'Queue'), el('dd', {}, queueLink(task.namespace, task.queue)),
-    el('dt', {}, 'Status'), el('dd', {}, el('span', { class: 'badge', id: 'status' }, task.status)),
+    el('dt', {}, 'Status'), el('dd', {}, el('span', { class: badge[task.status] ?? 'badge', id: 'status' }, task.status)),
     el('dt', {}, 'Attempt'), el('dd', { id: 'attempts' }, `${number(task.attempt)} of ${number(task.maxAttempts)}`),
     el('dt', {}, 'Priority'), el('dd', {}, number(task.priority)),
     el('dt', {}, 'Runs at'), el('dd', {}, time(task.runAtUnixMs)),
