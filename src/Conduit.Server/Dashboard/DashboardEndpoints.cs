@@ -55,7 +55,11 @@ public static class DashboardEndpoints
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton<DashboardBackend>();
         services.AddSingleton<DashboardSessions>();
-        services.AddSingleton<DashboardGate>();
+        services.AddSingleton(provider =>
+        {
+            var backend = provider.GetRequiredService<DashboardBackend>();
+            return new DashboardGate(() => backend.Keys, provider.GetRequiredService<DashboardSessions>());
+        });
         services.AddSingleton(new QueueHistory());
         services.AddHostedService<QueueSampler>();
         return services;
