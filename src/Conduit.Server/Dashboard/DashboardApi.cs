@@ -198,7 +198,8 @@ internal static class DashboardApi
             : null;
     }
 
-    private static async Task<T?> ReadBody<T>(HttpContext context, CancellationToken ct) where T : class
+    /// <summary>The JSON body as a <typeparamref name="T"/> (null when empty); at most <see cref="MaxBodyBytes"/>, else <see cref="JsonException"/>.</summary>
+    internal static async Task<T?> ReadBody<T>(HttpContext context, CancellationToken ct) where T : class
     {
         if (context.Request.ContentLength is > MaxBodyBytes) throw new JsonException("too large");
         using var buffer = new MemoryStream();

@@ -5,6 +5,7 @@ using Conduit.Server.Security;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 
 namespace Conduit.Server.Dashboard;
@@ -52,7 +53,7 @@ public static class DashboardEndpoints
     /// <summary>The dashboard's services: the sessions, the gate, the history and its sampler. Call before building the app.</summary>
     public static IServiceCollection AddConduitDashboard(this IServiceCollection services)
     {
-        services.AddSingleton(TimeProvider.System);
+        services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<DashboardBackend>();
         services.AddSingleton<DashboardSessions>();
         services.AddSingleton(provider =>
@@ -150,13 +151,14 @@ public static class DashboardEndpoints
         LoginBody? body;
         try
         {
-            body = await context.Request.ReadFromJsonAsync<LoginBody>(DashboardJson.Options, context.RequestAborted);
+            body = await DashboardApi.ReadBody<LoginBody>(context, context.RequestAborted);
         }
         catch (JsonException)
         {
             return DashboardJson.BadRequest("send {\"key\": \"…\"} as application/json");
         }
         var key = body?.Key?.Trim();
+        if (string.IsNullOrEmpty(key)) return DashboardJson.BadRequest("enter an API key (id.secret) with the operator role");
         var peer = context.Connection.RemoteIpAddress?.ToString() ?? "unknown";
         if (keys.Authenticate(key, out var who) is { } refused)
         {

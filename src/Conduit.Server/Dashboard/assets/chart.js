@@ -14,16 +14,22 @@ function svgEl(tag, attributes, text) {
 function niceMax(value) {
   if (value <= 4) return 4;
   const magnitude = 10 ** Math.floor(Math.log10(value));
-  for (const step of [1, 2, 2.5, 5, 10]) if (step * magnitude >= value) return step * magnitude;
+  for (const step of [1, 1.5, 2, 2.5, 5, 10]) if (step * magnitude >= value) return step * magnitude;
   return 10 * magnitude;
 }
 
 function label(ms) {
   const s = Math.round(ms / 1000);
-  if (s === 0) return 'now';
-  if (s < 120) return `-${s}s`;
-  const minutes = s / 60;
-  return `-${Number.isInteger(minutes) ? minutes : minutes.toFixed(1)}m`;
+  return s === 0 ? 'now' : s % 60 === 0 ? `-${s / 60}m` : `-${s}s`;
+}
+
+// Time windows the chart shows (minutes) and the step of their ticks (seconds).
+const WINDOWS = [[2, 30], [5, 60], [10, 120], [15, 180]];
+
+/** The smallest window that holds `spanMs` of samples (at most the history's `maxMs`). */
+export function windowFor(spanMs, maxMs) {
+  for (const [minutes] of WINDOWS) if (minutes * 60000 >= Math.min(spanMs, maxMs)) return minutes * 60000;
+  return maxMs;
 }
 
 /** Draws into `svg` (replacing what was there); returns the number of points drawn per series. */
@@ -43,9 +49,10 @@ export function drawChart(svg, times, series, windowMs, emptyText = 'no samples 
     svg.append(svgEl('line', { class: 'axis', x1: LEFT, x2: WIDTH - RIGHT, y1: y(value), y2: y(value) }));
     svg.append(svgEl('text', { x: LEFT - 6, y: y(value) + 4, 'text-anchor': 'end' }, Math.round(value).toLocaleString('en-US')));
   }
-  for (const fraction of [0, 0.25, 0.5, 0.75, 1]) {
-    const t = now - span * (1 - fraction);
-    svg.append(svgEl('text', { x: x(t), y: HEIGHT - 6, 'text-anchor': fraction === 0 ? 'start' : fraction === 1 ? 'end' : 'middle' }, label(now - t)));
+  const stepMs = (WINDOWS.find(([minutes]) => minutes * 60000 >= span)?.[1] ?? span / 5000) * 1000;
+  for (let ago = 0; ago <= span + 1; ago += stepMs) {
+    const anchor = ago === 0 ? 'end' : ago + stepMs > span + 1 ? 'start' : 'middle';
+    svg.append(svgEl('text', { x: x(now - ago), y: HEIGHT - 6, 'text-anchor': anchor }, label(ago)));
   }
   if (times.length === 0) {
     svg.append(svgEl('text', { x: LEFT + plotW / 2, y: TOP + plotH / 2, 'text-anchor': 'middle' }, emptyText));

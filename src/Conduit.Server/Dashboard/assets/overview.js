@@ -1,6 +1,6 @@
 // The overview: depth chart of all queues, the queue table, cluster members and partitions per node. Refreshes every 5 s.
 import { start, get, el, fill, errorBox, queueLink, number, age, perMinute } from './dashboard.js';
-import { drawDepth } from './chart.js';
+import { drawDepth, windowFor } from './chart.js';
 
 const REFRESH_MS = 5000;
 
@@ -72,7 +72,7 @@ async function refresh() {
   if (history.status === 'fulfilled') {
     const points = history.value.totals;
     const span = points.length ? points[points.length - 1].atUnixMs - points[0].atUnixMs : 0;
-    const drawn = drawDepth(document.getElementById('chart'), points, Math.min(history.value.windowMs, Math.max(120000, span)));
+    const drawn = drawDepth(document.getElementById('chart'), points, windowFor(span, history.value.windowMs));
     document.getElementById('chart').dataset.points = String(drawn);
   } else {
     fill('problems', errorBox(history.reason));

@@ -1,6 +1,6 @@
 // One queue: its stats and chart, pause/resume, purge, and its dead letters (paged, requeue one or all).
 import { start, get, post, el, fill, errorBox, noticeBox, taskLink, number, age, time, perMinute } from './dashboard.js';
-import { drawDepth } from './chart.js';
+import { drawDepth, windowFor } from './chart.js';
 
 const PAGE_SIZE = 50;
 const REFRESH_MS = 5000;
@@ -33,7 +33,7 @@ async function refreshStats() {
   document.getElementById('resume').disabled = !stats.paused;
   const chart = document.getElementById('chart');
   const span = history.length ? history[history.length - 1].atUnixMs - history[0].atUnixMs : 0;
-  chart.dataset.points = String(drawDepth(chart, history, Math.min(15 * 60000, Math.max(120000, span)),
+  chart.dataset.points = String(drawDepth(chart, history, windowFor(span, 15 * 60000),
     'no samples yet: history is kept for the 20 deepest queues, sampled every 5 s'));
 }
 
