@@ -80,13 +80,21 @@ public sealed class OpenDashboardTests(OpenNodeFixture fixture, ITestOutputHelpe
         await Expect(page.Locator("[data-field=ready]")).ToHaveTextAsync("1");
     }
 
-    [Fact(DisplayName = "requeue all and purge from the queue page (after the confirmation) act on the whole queue")]
+    [Fact(DisplayName = "dead letters page with next and first page; requeue all and purge from the queue page (after the confirmation) act on the whole queue")]
     public async Task RequeueAllAndPurge()
     {
         for (var i = 0; i < 3; i++) await Node.DeadLetter("imports", $"bad row {i}");
         await Node.Enqueue("imports", "fine");
-        var page = await Open("/ui/queue?ns=default&q=imports");
-        await Expect(page.Locator("#dead-letter-table tbody tr")).ToHaveCountAsync(3);
+        var page = await Open("/ui/queue?ns=default&q=imports&size=2");
+        var rows = page.Locator("#dead-letter-table tbody tr");
+        await Expect(rows).ToHaveCountAsync(2);
+        var firstPage = await rows.EvaluateAllAsync<string[]>("rows => rows.map(r => r.dataset.task)");
+        await page.ClickAsync("#next-page");
+        await Expect(rows).ToHaveCountAsync(1);
+        Assert.DoesNotContain(await rows.GetAttributeAsync("data-task"), firstPage);
+        await Expect(page.Locator("#next-page")).ToBeDisabledAsync();
+        await page.ClickAsync("#first-page");
+        await Expect(rows).ToHaveCountAsync(2);
 
         await page.ClickAsync("#requeue-all");
         await Expect(page.Locator("#messages")).ToContainTextAsync("Requeued 3 dead letter(s).");

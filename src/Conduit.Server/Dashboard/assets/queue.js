@@ -2,9 +2,10 @@
 import { start, get, post, el, fill, errorBox, noticeBox, taskLink, number, age, time, perMinute } from './dashboard.js';
 import { drawDepth, windowFor } from './chart.js';
 
-const PAGE_SIZE = 50;
 const REFRESH_MS = 5000;
 const params = new URLSearchParams(location.search);
+// Dead letters per page: 50, or `size` from the URL (1-500, what the API allows).
+const PAGE_SIZE = Math.min(500, Math.max(1, Number.parseInt(params.get('size') ?? '50', 10) || 50));
 const ns = params.get('ns') ?? 'default';
 const queue = params.get('q') ?? '';
 const base = `/api/queues/${encodeURIComponent(ns)}/${encodeURIComponent(queue)}`;
