@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Http.Json;
 using System.Text.Json;
 using Conduit.Protocol;
 using Conduit.Protocol.Security;
@@ -15,6 +16,7 @@ public sealed class KeyedDashboardTests(ITestOutputHelper output) : IAsyncLifeti
 {
     private readonly string _operatorKey = ApiKey.Generate("ops");
     private readonly string _producerKey = ApiKey.Generate("app");
+    private readonly string _billingOperatorKey = ApiKey.Generate("billing-ops");
     private string _keysFile = null!;
     private TestNode _node = null!;
     private Chromium _chromium = null!;
@@ -28,6 +30,7 @@ public sealed class KeyedDashboardTests(ITestOutputHelper output) : IAsyncLifeti
             {
                 KeysFileEntry.For(_operatorKey, ["operator"], ["*"]),
                 KeysFileEntry.For(_producerKey, ["producer", "worker"], ["*"]),
+                KeysFileEntry.For(_billingOperatorKey, ["operator"], ["billing"]),
             },
         }));
         _chromium = await Chromium.LaunchAsync();
@@ -110,5 +113,34 @@ public sealed class KeyedDashboardTests(ITestOutputHelper output) : IAsyncLifeti
         // Login takes JSON only: a cross-site form post (urlencoded) cannot log a browser in.
         var form = await http.PostAsync("/api/login", new FormUrlEncodedContent([new("key", _operatorKey)]));
         Assert.Equal(HttpStatusCode.BadRequest, form.StatusCode);
+    }
+
+    [Fact(DisplayName = "with keys: an operator of one namespace sees that namespace's queues only and may not act elsewhere or read the cluster")]
+    public async Task NamespacedOperator()
+    {
+        await _node.Ask<Enqueued>(new Enqueue("invoices", new TaskSpec("i"u8.ToArray()), "billing"));
+        await _node.Enqueue("emails", "e");
+        using var http = new HttpClient(new HttpClientHandler { UseCookies = true, CookieContainer = new CookieContainer() })
+        {
+            BaseAddress = _node.HttpAddress,
+        };
+        using var login = await http.PostAsJsonAsync("/api/login", new { key = _billingOperatorKey });
+        Assert.Equal(HttpStatusCode.OK, login.StatusCode);
+        var token = JsonDocument.Parse(await login.Content.ReadAsStringAsync()).RootElement.GetProperty("csrfToken").GetString()!;
+
+        var queues = JsonDocument.Parse(await http.GetStringAsync("/api/queues")).RootElement.GetProperty("queues");
+        var listed = queues.EnumerateArray().Select(q => $"{q.GetProperty("namespace").GetString()}/{q.GetProperty("queue").GetString()}").ToList();
+        Assert.Equal(["billing/invoices"], listed);
+        Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/api/queues/billing/invoices")).StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, (await http.GetAsync("/api/queues/default/emails")).StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, (await http.GetAsync("/api/cluster")).StatusCode);
+
+        using var pause = new HttpRequestMessage(HttpMethod.Post, "/api/queues/default/emails/pause");
+        pause.Headers.Add("X-Conduit-Csrf", token);
+        var refused = await http.SendAsync(pause);
+        Assert.Equal(HttpStatusCode.Forbidden, refused.StatusCode);
+        Assert.Contains("in namespace 'default'",
+            JsonDocument.Parse(await refused.Content.ReadAsStringAsync()).RootElement.GetProperty("message").GetString());
+        Assert.False((await _node.Stats("emails")).Paused);
     }
 }
