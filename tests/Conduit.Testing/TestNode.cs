@@ -71,6 +71,8 @@ public sealed class TestNode : IAsyncDisposable
     /// <summary><c>127.0.0.1:port</c>: what a client takes as its contact point.</summary>
     public string Server => $"{Settings.Host}:{Port}";
     public TimeSpan AskTimeout { get; set; } = TimeSpan.FromSeconds(20);
+    /// <summary>The node's HTTP listener (<c>http://127.0.0.1:port</c>) when its settings have <see cref="NodeSettings.Http"/>; null otherwise.</summary>
+    public Uri? HttpAddress => NodeHost.HttpAddress(_host);
 
 
     /// <summary>Test defaults: fast ticks and backoff so tests wait milliseconds, not seconds.</summary>

@@ -18,10 +18,17 @@ namespace Conduit.Server.Gateway;
 /// </summary>
 public sealed class ClientEndpoint : IExtension
 {
-    private ClientEndpoint(ActorSystem system) => System = system;
+    private ClientEndpoint(ActorSystem system, Security.KeyStore keys)
+    {
+        System = system;
+        Keys = keys;
+    }
 
     /// <summary>The client endpoint's own ActorSystem.</summary>
     public ActorSystem System { get; }
+
+    /// <summary>The API keys this endpoint admits requests with (the node's keys file; open when it has none).</summary>
+    internal Security.KeyStore Keys { get; }
 
     /// <summary>Where clients reach this endpoint: <c>akka.tcp://conduit@host:port</c> (the real port when started with 0).</summary>
     public Address Address => ((ExtendedActorSystem)System).Provider.DefaultAddress;
@@ -58,7 +65,7 @@ public sealed class ClientEndpoint : IExtension
         limits.Validate();
         var logLevel = clusterSystem.Settings.Config.GetString("akka.loglevel", "WARNING");
         var system = ActorSystem.Create(WireNames.ClientSystemName, remoting.ToActorSystemSetup(BuildConfig(logLevel)));
-        var endpoint = new ClientEndpoint(system);
+        var endpoint = new ClientEndpoint(system, gate.Keys);
         var log = Logging.GetLogger(clusterSystem, "conduit.gateway");
         system.ActorOf(GatewayActor.Props(management, GatewayKind.Management, gate, log, limits), WireNames.ManagementPath["/user/".Length..]);
         if (frontend is not null)

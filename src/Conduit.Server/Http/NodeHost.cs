@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Akka.Hosting;
+using Conduit.Server.Dashboard;
 using Conduit.Server.Hosting;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
@@ -44,8 +45,10 @@ public static class NodeHost
             kestrel.Listen(ListenAddress(http.Host), http.Port);
         });
         AddNode(web.Services, settings, akka);
+        web.Services.AddConduitDashboard();
         var app = web.Build();
         app.MapConduitHealth();
+        app.MapConduitDashboard();
         return app;
     }
 

@@ -88,6 +88,12 @@ public sealed class KeyStore : IDisposable
     }
 
     /// <summary>
+    /// The key with id <paramref name="id"/> as it is in force now, or null (revoked, or never there). For sessions that
+    /// outlive the request that presented the key (the dashboard's): they end when the key is revoked or changed.
+    /// </summary>
+    internal KeysFile.StoredKey? Current(string id) => _keys.GetValueOrDefault(id);
+
+    /// <summary>
     /// As <see cref="TryAuthenticate"/>, with the refusal to send back when the key is missing, malformed, unknown or
     /// wrong (null when it is accepted). An unknown id and a wrong secret get the same answer; no answer quotes the secret.
     /// </summary>
