@@ -66,6 +66,8 @@ internal static class DashboardApi
     private static async Task<IResult> QueueListView(HttpContext context, DashboardBackend backend, QueueHistory history, CancellationToken ct)
     {
         var who = DashboardGate.Who(context);
+        // Someone allowed to see queues is looking: keep the chart's sampler running (QueueHistory.WatchedFor).
+        if (who.HasAny(Role.Operator)) history.Viewed(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
         // The queue list is cluster-wide; an operator of some namespaces sees the queues of those (what their stats requests would give).
         if (!who.IsInEveryNamespace && who.HasAny(Role.Operator))
         {
@@ -99,6 +101,7 @@ internal static class DashboardApi
     private static IResult HistoryView(HttpContext context, QueueHistory history)
     {
         if (Denied(context, new ListQueues()) is { } denied) return denied;
+        history.Viewed(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
         return DashboardJson.Ok(new
         {
             intervalMs = (long)QueueSampler.Interval.TotalMilliseconds,

@@ -14,6 +14,25 @@ internal sealed class QueueHistory(int capacity = QueueHistory.DefaultCapacity, 
     /// <summary>How many queues get a series of their own: the 20 deepest (ready + delayed + running + dead) at each sample.</summary>
     public const int DefaultTopQueues = 20;
 
+    /// <summary>
+    /// How long after the dashboard was last looked at the sampler keeps sampling: 15 minutes, the chart's window. A node
+    /// nobody watches does not ask for its queue list every few seconds (that fan-out asks every running queue for its
+    /// stats, which would keep idle partitions from passivating and cost CPU per queue).
+    /// </summary>
+    public static readonly TimeSpan WatchedFor = TimeSpan.FromMinutes(15);
+
+    private long _viewedAtMs = long.MinValue;
+
+    /// <summary>The dashboard's data was asked for at <paramref name="nowMs"/>: sample for <see cref="WatchedFor"/> from now.</summary>
+    public void Viewed(long nowMs) => Interlocked.Exchange(ref _viewedAtMs, nowMs);
+
+    /// <summary>Whether someone asked for the dashboard's data within <see cref="WatchedFor"/> of <paramref name="nowMs"/>.</summary>
+    public bool IsWatched(long nowMs)
+    {
+        var viewed = Interlocked.Read(ref _viewedAtMs);
+        return viewed != long.MinValue && nowMs - viewed <= (long)WatchedFor.TotalMilliseconds;
+    }
+
     /// <summary>One sample: a queue's (or all queues') depth at a time.</summary>
     public readonly record struct Point(long AtUnixMs, long Ready, long Delayed, long Running, long Dead)
     {

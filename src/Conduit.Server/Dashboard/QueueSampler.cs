@@ -4,9 +4,10 @@ using Microsoft.Extensions.Logging;
 namespace Conduit.Server.Dashboard;
 
 /// <summary>
-/// Asks the node for its queue list every <see cref="Interval"/> and records it in <see cref="QueueHistory"/>, so a page
-/// opened now shows the last minutes. One <see cref="ListQueues"/> per interval (what <c>conduit queues</c> asks: a
-/// fan-out to every task-service node, then one stats request per running queue).
+/// Asks the node for its queue list every <see cref="Interval"/> and records it in <see cref="QueueHistory"/>, so the
+/// chart shows the last minutes. One <see cref="ListQueues"/> per interval (what <c>conduit queues</c> asks: a fan-out
+/// to every task-service node, then one stats request per running queue), and only while the dashboard is watched
+/// (<see cref="QueueHistory.WatchedFor"/> after its data was last asked for): a node nobody looks at pays nothing.
 /// </summary>
 internal sealed class QueueSampler(DashboardBackend backend, QueueHistory history, ILogger<QueueSampler> log) : BackgroundService
 {
@@ -18,6 +19,7 @@ internal sealed class QueueSampler(DashboardBackend backend, QueueHistory histor
         using var timer = new PeriodicTimer(Interval);
         do
         {
+            if (!history.IsWatched(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds())) continue;
             try
             {
                 switch (await backend.Ask(new ListQueues(), stoppingToken))

@@ -9,6 +9,16 @@ public sealed class QueueHistoryTests
     private static QueueStats Queue(string name, long ready, long dead = 0, string ns = PartitionId.DefaultNamespace) =>
         new(name, ready, Delayed: 0, Running: 0, dead, OldestReadyAgeMs: 0, WaitingPollers: 0, Paused: false, Partitions: 1, ns);
 
+    [Fact(DisplayName = "the history is watched only within WatchedFor of the last view, and not before any view")]
+    public void WatchedOnlyAfterAView()
+    {
+        var history = new QueueHistory();
+        Assert.False(history.IsWatched(1_000_000));
+        history.Viewed(1_000_000);
+        Assert.True(history.IsWatched(1_000_000 + (long)QueueHistory.WatchedFor.TotalMilliseconds));
+        Assert.False(history.IsWatched(1_000_001 + (long)QueueHistory.WatchedFor.TotalMilliseconds));
+    }
+
     [Fact(DisplayName = "the totals keep the last Capacity samples, oldest first, summed over every queue")]
     public void TotalsAreARing()
     {
