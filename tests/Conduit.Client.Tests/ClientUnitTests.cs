@@ -94,6 +94,7 @@ public sealed class ClientUnitTests
             [ErrorCode.Unauthorized] = typeof(UnauthorizedException),
             [ErrorCode.QuotaExceeded] = typeof(QuotaExceededException),
             [ErrorCode.InvalidNamespace] = typeof(InvalidNamespaceException),
+            [ErrorCode.ScheduleNotFound] = typeof(ScheduleNotFoundException),
         };
         Assert.Equal(Enum.GetValues<ErrorCode>().Order(), expected.Keys.Order());
         foreach (var (code, type) in expected)

@@ -87,6 +87,27 @@ public sealed class WorkerTests(SqliteClientNodeFixture fixture) : IClassFixture
         Assert.Equal(3, worker.FailedCount);
     }
 
+    [Fact(DisplayName = "a handler that throws ConduitTaskException(retryable: false) dead-letters the task on its first attempt, with its message")]
+    public async Task NotRetryableDeadLettersAtOnce()
+    {
+        var q = NewQueue();
+        var id = (await Client.EnqueueAsync(q, "unparseable", new EnqueueOptions { MaxAttempts = 5 })).TaskId;
+        var attempts = new ConcurrentBag<int>();
+        await using var worker = new ConduitWorker(Client, q, (task, _) =>
+        {
+            attempts.Add(task.Attempt);
+            throw new ConduitTaskException($"cannot parse '{task.PayloadText}'", retryable: false);
+        }, Options());
+        worker.Start();
+
+        await Eventually.Holds(async () => Assert.Single(await Client.ListDeadLettersAsync(q)), timeoutMs: 30_000);
+        var dead = Assert.Single(await Client.ListDeadLettersAsync(q));
+        Assert.Equal((id, 1), (dead.TaskId, dead.Attempt));
+        Assert.Contains("cannot parse 'unparseable'", dead.Reason);
+        Assert.Equal([1], attempts);
+        Assert.Equal(TaskStatus.DeadLettered, (await Client.GetTaskAsync(id)).Status);
+    }
+
     [Fact(DisplayName = "cancelling a running task cancels its handler's token")]
     public async Task CancelReachesHandler()
     {

@@ -79,7 +79,9 @@ internal sealed class TaskExecution
                 return TaskOutcome.Completed;
             }
             var reason = error is OperationCanceledException && _abort.IsCancellationRequested ? ShutdownReason : Describe(error);
-            var failed = await _client.FailAsync(_task.LeaseToken, reason, retryable: true).ConfigureAwait(false);
+            // A handler says a failure is final with ConduitTaskException(retryable: false); anything else is retried.
+            var retryable = error is not ConduitTaskException { Retryable: false };
+            var failed = await _client.FailAsync(_task.LeaseToken, reason, retryable).ConfigureAwait(false);
             _log.LogWarning(error, "Task {TaskId} attempt {Attempt} failed; next: {Next}", _task.Id, _task.Attempt, failed.Next);
             return TaskOutcome.Failed;
         }

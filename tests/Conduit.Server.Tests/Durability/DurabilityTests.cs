@@ -98,7 +98,9 @@ public sealed class DurabilityTests(PostgresFixture pg, ITestOutputHelper output
     {
         for (var i = 0; i < 1000 && got.Count < until; i++)
         {
-            var tasks = await node.Poll(q, max: Math.Min(25, until - got.Count), waitMs: 2_000);
+            // A lease long enough for 25 completes one by one on a loaded machine: this test is about order, not expiry
+            // (with the fast options' 2 s lease, a machine at load 35 let one run out).
+            var tasks = await node.Poll(q, max: Math.Min(25, until - got.Count), waitMs: 2_000, leaseMs: 60_000);
             foreach (var t in tasks)
             {
                 got.Add(Text(t));
