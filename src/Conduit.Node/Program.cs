@@ -2,12 +2,13 @@ using Akka.Actor;
 using Akka.Cluster;
 using Akka.Hosting;
 using Conduit.Node;
+using Conduit.Server.Configuration;
 using Conduit.Server.Gateway;
 using Conduit.Server.Hosting;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Console;
 
 if (args.Contains("--help") || args.Contains("-h"))
 {
@@ -16,18 +17,34 @@ if (args.Contains("--help") || args.Contains("-h"))
 }
 
 var builder = Host.CreateApplicationBuilder();
-builder.Configuration.AddJsonFile("appsettings.json", optional: true).AddEnvironmentVariables();
+ConduitNodeOptions options;
 NodeSettings settings;
 try
 {
-    settings = NodeCommandLine.Parse(args, builder.Configuration);
+    var flags = NodeCommandLine.Parse(args);
+    // One configuration path: appsettings.json, deprecated CONDUIT_X names, CONDUIT__X variables, flags (highest).
+    builder.Configuration.Sources.Clear();
+    builder.Configuration.AddConduitNodeSources(flags);
+    (options, settings) = NodeSettingsFactory.FromConfiguration(builder.Configuration);
 }
-catch (NodeCommandLine.UsageException e)
+catch (Exception e) when (e is NodeCommandLine.UsageException or OptionsException)
 {
     Console.Error.WriteLine($"error: {e.Message}");
     Console.Error.WriteLine(NodeCommandLine.Usage);
     return 2;
 }
+settings = settings with { LogFormat = options.Logging.Format };
+if (options.Logging.Format == LogFormat.Json)
+{
+    // One JSON object a line; Logging:Console:FormatterName=json in configuration does the same.
+    builder.Services.Configure<ConsoleLoggerOptions>(o => o.FormatterName = ConsoleFormatterNames.Json);
+}
+builder.Services.Configure<JsonConsoleFormatterOptions>(o =>
+{
+    o.IncludeScopes = true;
+    o.UseUtcTimestamp = true;
+    o.TimestampFormat ??= "yyyy-MM-ddTHH:mm:ss.fffZ";
+});
 
 builder.Services.AddAkka(NodeSettings.SystemName, akka => akka.ConfigureConduitNode(settings));
 using var host = builder.Build();

@@ -48,6 +48,11 @@ public sealed record NodeSettings
     public Conduit.Protocol.Remoting.TlsSettings? Tls { get; init; }
     /// <summary>The operator chose plain TCP on a host other than loopback (<c>--insecure</c>). Defaults to false.</summary>
     public bool Insecure { get; init; }
+    /// <summary>
+    /// How the node logs (<c>--log-format</c>). With JSON, Akka's own lines before its loggers start and after they stop
+    /// are JSON too (<see cref="Diagnostics.JsonStdoutLogger"/>). Defaults to text.
+    /// </summary>
+    public Configuration.LogFormat LogFormat { get; init; } = Configuration.NodeLoggingOptions.DefaultFormat;
 }
 
 public static class ConduitNode
@@ -70,16 +75,18 @@ public static class ConduitNode
     public static AkkaConfigurationBuilder ConfigureConduitNode(this AkkaConfigurationBuilder builder, NodeSettings settings)
     {
         var config = ConfigurationFactory.ParseString(FailoverTimings.ClusterHocon).WithFallback(ConfigurationFactory.ParseString(BaseHocon));
+        if (settings.LogFormat == Configuration.LogFormat.Json)
+            config = ConfigurationFactory.ParseString(Diagnostics.JsonStdoutLogger.Hocon).WithFallback(config);
         if (!string.IsNullOrWhiteSpace(settings.ExtraHocon)) config = ConfigurationFactory.ParseString(settings.ExtraHocon).WithFallback(config);
         // Loaded once and shared by both endpoints for the life of the process (checked already when the options were read).
         var tls = settings.Tls?.Load(CertificateRole.Node);
         builder
             .AddHocon(config, HoconAddMode.Prepend)
-            // Akka's console output, with connection and storage floods cut to one line each (NodeConsoleLogger).
+            // Akka's log into Microsoft.Extensions.Logging, with connection and storage floods cut to one line each (NodeLogger).
             .ConfigureLoggers(loggers =>
             {
                 loggers.ClearLoggers();
-                loggers.AddLogger<Diagnostics.NodeConsoleLogger>();
+                loggers.AddLogger<Diagnostics.NodeLogger>();
             })
             // The cluster endpoint (frame size, TLS): with TLS only peers holding a node certificate of the CA get in.
             .WithConduitRemoting(new RemotingEndpoint { Host = settings.Host, Port = settings.ClusterPort, Tls = tls, Peers = PeerPolicy.NodesOnly })

@@ -31,7 +31,7 @@ public sealed class ManagementActor : ReceiveActor
         _region = region;
         _hostsPartitions = server.IsTaskService;
         _options = options;
-        _frontend = Context.ActorOf(QueueFrontend.Props(region, server.Topology, server.PollProbeMs, server.Partition), "frontend");
+        _frontend = Context.ActorOf(QueueFrontend.Props(region, server.Topology, server.PollProbeMs, server.Policies), "frontend");
 
         Receive<GetClusterState>(_ => Sender.Tell(ClusterStateReader.Read(_cluster)));
         Receive<ChangeMembership>(HandleMembership);
