@@ -56,7 +56,7 @@ internal static class OptionNames
             FlagsConfigurationProvider when option?.Flag is { } flag => flag,
             DeprecatedEnvironmentProvider => DeprecatedEnvironmentProvider.NameOf(key) ?? key,
             EnvironmentVariablesConfigurationProvider => OptionCatalog.EnvironmentNameOf(key),
-            FileConfigurationProvider file => $"{key} (in {file.Source.Path})",
+            FileConfigurationProvider file => $"{key} (in {file.Source.FileProvider?.GetFileInfo(file.Source.Path ?? "").PhysicalPath ?? file.Source.Path})",
             _ => key,
         };
     }
