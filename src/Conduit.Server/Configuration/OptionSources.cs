@@ -81,7 +81,7 @@ internal static class OptionNames
         if (exact is not null) return exact;
         var parts = key.Split(':');
         var queues = $"{ConduitNodeOptions.SectionName}:{nameof(ConduitNodeOptions.Queues)}";
-        if (parts.Length == 4 && string.Equals($"{parts[0]}:{parts[1]}", queues, StringComparison.OrdinalIgnoreCase))
+        if (parts.Length == 4 && parts[2] != OptionCatalog.QueuePlaceholder && string.Equals($"{parts[0]}:{parts[1]}", queues, StringComparison.OrdinalIgnoreCase))
             return Find($"{queues}:{OptionCatalog.QueuePlaceholder}:{parts[3]}");
         return null;
     }

@@ -16,10 +16,13 @@ public sealed record PartitionOptions
     public const int MaxPayloadBytesLimit = WireLimits.MaxReplyBytes - TaskSpecRules.MaxHeadersBytes - 64 * 1024;
 
     /// <summary>Largest payload accepted. Defaults to 256 KiB.</summary>
+    [Configuration.Flag("--max-payload-bytes", "N", "largest payload accepted, in bytes")]
     public int MaxPayloadBytes { get; init; } = DefaultMaxPayloadBytes;
     /// <summary>Attempts before a task is dead-lettered, when the producer does not say. Defaults to 10.</summary>
+    [Configuration.Flag("--max-attempts", "N", "attempts before a task is dead-lettered, when the producer does not say")]
     public int DefaultMaxAttempts { get; init; } = DefaultMaxAttemptsValue;
     /// <summary>Visibility timeout of a lease, when the poller does not say. Defaults to 30 s.</summary>
+    [Configuration.Flag("--lease-timeout-ms", "MS", "lease (visibility timeout) when the poller does not say")]
     public long LeaseTimeoutMs { get; init; } = DefaultLeaseTimeoutMs;
     /// <summary>Longest long-poll. Defaults to 5 minutes.</summary>
     public long LongPollTimeoutMaxMs { get; init; } = 300_000;
