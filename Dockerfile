@@ -14,13 +14,14 @@ COPY --from=build /app .
 # user `app` (UID $APP_UID = 1654). Mount a volume here to keep a single node's data: a new named volume takes this
 # ownership; a bind-mounted host directory must be writable by UID 1654.
 RUN mkdir /data && chown "$APP_UID:$APP_UID" /data && chmod 0700 /data
-ENV CONDUIT_DATA=/data
+ENV CONDUIT__DATA=/data
 # 4053: clients and the CLI (publish this one, on loopback or a private network).
 # 5053: the cluster (node to node only; never publish it).
 EXPOSE 4053 5053
 USER $APP_UID
 # Healthy once the client port accepts a TCP connection (bash is in the image; there is no curl or wget). It dials
-# CONDUIT_HOST:CONDUIT_PORT, so configure the port by environment (not --port) and not as 0.
+# CONDUIT__HOST:CONDUIT__PORT (or the deprecated CONDUIT_HOST:CONDUIT_PORT), so configure the port by environment
+# (not --port or appsettings.json) and not as 0.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
-    CMD ["bash", "-c", "exec 3<>\"/dev/tcp/${CONDUIT_HOST:-127.0.0.1}/${CONDUIT_PORT:-4053}\""]
+    CMD ["bash", "-c", "exec 3<>\"/dev/tcp/${CONDUIT__HOST:-${CONDUIT_HOST:-127.0.0.1}}/${CONDUIT__PORT:-${CONDUIT_PORT:-4053}}\""]
 ENTRYPOINT ["dotnet", "Conduit.Node.dll"]
