@@ -127,16 +127,14 @@ public sealed class NodeLogger : ActorBase, IRequiresMessageQueue<ILoggerMessage
         public AkkaEntry(LogEvent e, string? text = null, string? flood = null, int heldBack = 0)
         {
             Text = text ?? e.Message?.ToString() ?? "";
-            if (text is null && e.Message is LogMessage message)
+            if (e.Message is LogMessage message)
             {
                 foreach (var (name, value) in message.GetProperties())
-                    if (name.Length > 0 && !char.IsDigit(name[0])) _fields.Add(new(name, value));
-                _fields.Add(new("{OriginalFormat}", message.Format));
+                    if (name.Length > 0 && !char.IsDigit(name[0])) AddField(name, value);
             }
-            else
-            {
-                _fields.Add(new("{OriginalFormat}", Text.Replace("{", "{{", StringComparison.Ordinal).Replace("}", "}}", StringComparison.Ordinal)));
-            }
+            _fields.Add(new("{OriginalFormat}", text is null && e.Message is LogMessage m
+                ? m.Format
+                : Text.Replace("{", "{{", StringComparison.Ordinal).Replace("}", "}}", StringComparison.Ordinal)));
             _fields.Add(new("ActorPath", e.LogSource));
             if (flood is not null)
             {
@@ -144,6 +142,37 @@ public sealed class NodeLogger : ActorBase, IRequiresMessageQueue<ILoggerMessage
                 _fields.Add(new("HeldBack", heldBack));
             }
         }
+
+        /// <summary>
+        /// A field; a partition id or task id also gives the partition's <c>Namespace</c> and <c>Queue</c> (and a task id
+        /// its <c>Partition</c>), so every line about a partition or task can be found by queue.
+        /// </summary>
+        private void AddField(string name, object? value)
+        {
+            switch (value)
+            {
+                case PartitionId partition:
+                    _fields.Add(new(name, partition.EntityId));
+                    AddPartition(partition, withId: name != "Partition");
+                    break;
+                case TaskId task:
+                    _fields.Add(new(name, task.ToString()));
+                    AddPartition(task.Partition, withId: true);
+                    break;
+                default:
+                    _fields.Add(new(name, value));
+                    break;
+            }
+        }
+
+        private void AddPartition(PartitionId partition, bool withId)
+        {
+            if (withId && !Has("Partition")) _fields.Add(new("Partition", partition.EntityId));
+            if (!Has("Namespace")) _fields.Add(new("Namespace", partition.Namespace));
+            if (!Has("Queue")) _fields.Add(new("Queue", partition.Queue));
+        }
+
+        private bool Has(string name) => _fields.Exists(f => f.Key == name);
 
         public string Text { get; }
         public int Count => _fields.Count;
