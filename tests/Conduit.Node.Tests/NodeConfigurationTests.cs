@@ -123,7 +123,11 @@ public sealed class NodeConfigurationTests
         {
             await node.WaitForOutput("Conduit node listening on");
             await using (var client = ConduitClient.Connect($"127.0.0.1:{port}"))
+            {
                 await client.EnqueueAsync("json", "x");
+                await client.PurgeAsync("json");
+            }
+            await node.WaitForOutput("purged queue default/json");
             // A stranger's garbage: the compact connection line is JSON too.
             using (var socket = new System.Net.Sockets.TcpClient())
             {
@@ -142,6 +146,10 @@ public sealed class NodeConfigurationTests
         }
         var listening = lines.Select(l => JsonDocument.Parse(l).RootElement).Single(e => e.GetProperty("Message").GetString()!.StartsWith("Conduit node listening"));
         Assert.Equal($"akka.tcp://conduit@127.0.0.1:{port}", listening.GetProperty("State").GetProperty("Address").GetString());
+        var purge = lines.Select(l => JsonDocument.Parse(l).RootElement).Single(e => e.GetProperty("Message").GetString()!.Contains("purged queue"));
+        var fields = purge.GetProperty("State");
+        Assert.Equal(("purged", "default", "json"), (fields.GetProperty("Action").GetString(), fields.GetProperty("Namespace").GetString(), fields.GetProperty("Queue").GetString()));
+        Assert.StartsWith("anonymous@akka.tcp://", fields.GetProperty("Requester").GetString());
         var connection = lines.Select(l => JsonDocument.Parse(l).RootElement).First(e => e.GetProperty("Message").GetString()!.Contains("[connection]"));
         Assert.Equal("connection", connection.GetProperty("State").GetProperty("Flood").GetString());
         Assert.False(connection.TryGetProperty("Exception", out var exception) && exception.ValueKind == JsonValueKind.String, "a flood line carries no stack trace");
