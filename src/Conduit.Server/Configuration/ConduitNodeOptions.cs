@@ -48,7 +48,7 @@ public sealed record ConduitNodeOptions
     /// Seed nodes, by their cluster port (<c>akka.tcp://conduit-cluster@host:5053</c>; <c>akka.ssl.tcp://</c> with TLS),
     /// comma-separated in a variable. Defaults to none: the node forms a cluster of its own.
     /// </summary>
-    [Flag("--seed", "akka.tcp://conduit-cluster@host:5053", "a seed node (its cluster port); repeatable", Repeatable = true), DeprecatedEnvironmentName("CONDUIT_SEEDS")]
+    [Flag("--seed", "ADDR", "a seed node by its cluster port, akka.tcp://" + WireNames.ClusterSystemName + "@host:port; repeatable", Repeatable = true), DeprecatedEnvironmentName("CONDUIT_SEEDS")]
     public IReadOnlyList<string> Seeds { get; init; } = [];
 
     /// <summary>Without <see cref="Seeds"/>, join itself and form a one-node cluster; false waits for <c>conduit cluster join</c>. Defaults to true.</summary>

@@ -37,7 +37,7 @@ public sealed record NodeSettings
     /// <summary>HOCON applied over the defaults (files from <c>hocon/</c>, tests' tweaks).</summary>
     public string? ExtraHocon { get; init; }
     /// <summary>
-    /// The keys file (<c>--keys</c>, <c>CONDUIT_KEYS</c>; see <see cref="Security.KeyStore"/>). Defaults to none: auth off,
+    /// The keys file (<c>--keys</c>, <c>CONDUIT__KEYS</c>; see <see cref="Security.KeyStore"/>). Defaults to none: auth off,
     /// every request is made as the anonymous identity with every role in every namespace.
     /// </summary>
     public string? KeysFile { get; init; }
