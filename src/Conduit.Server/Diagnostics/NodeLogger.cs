@@ -40,11 +40,15 @@ public sealed class NodeLogger : ActorBase, IRequiresMessageQueue<ILoggerMessage
     private readonly LogThrottle _storage = new(StorageInterval);
     private readonly ILoggerFactory? _factory;
     private readonly Dictionary<string, ILogger> _loggers = new(StringComparer.Ordinal);
+    /// <summary>The system's log filters (<see cref="LogFilterSetup"/>, e.g. the shard region's drop lines): loggers apply them, not the event stream.</summary>
+    private readonly LogFilterEvaluator? _filter;
 
     public NodeLogger()
     {
         var setup = Context.System.Settings.Setup.Get<LoggerFactorySetup>();
         _factory = setup.HasValue ? setup.Value.LoggerFactory : null;
+        var filters = Context.System.Settings.Setup.Get<LogFilterSetup>();
+        _filter = filters.HasValue ? filters.Value.CreateEvaluator() : null;
     }
 
     protected override bool Receive(object message)
@@ -64,6 +68,7 @@ public sealed class NodeLogger : ActorBase, IRequiresMessageQueue<ILoggerMessage
 
     private void Write(LogEvent e)
     {
+        if (_filter is not null && !_filter.ShouldTryKeepMessage(e, out _)) return;
         switch (Classify(e))
         {
             case Noise.Connection:

@@ -91,6 +91,28 @@ public sealed class StructuredLogTests : IAsyncLifetime
         Assert.DoesNotContain("Somewhere", flood.Message);
     }
 
+    [Fact(DisplayName = "the system's log filters (LogFilterSetup) hold back what they exclude before the logger factory")]
+    public async Task Filters()
+    {
+        var captured = new CapturingProvider();
+        var factory = LoggerFactory.Create(b => b.AddProvider(captured));
+        var config = ConfigurationFactory.ParseString($"""akka.loggers = ["{typeof(NodeLogger).FullName}, {typeof(NodeLogger).Assembly.GetName().Name}"]""");
+        var filters = new LogFilterBuilder().ExcludeMessageContaining("region drop").Build();
+        var system = ActorSystem.Create("filtered-log", BootstrapSetup.Create().WithConfig(config).And(new LoggerFactorySetup(factory)).And(filters));
+        try
+        {
+            var log = Logging.GetLogger(system, "filter-test");
+            log.Warning("a region drop line");
+            log.Warning("a line that stays");
+            await captured.Single(e => e.Message.Contains("a line that stays"));
+            Assert.DoesNotContain(captured.Entries, e => e.Message.Contains("region drop"));
+        }
+        finally
+        {
+            await system.Terminate();
+        }
+    }
+
     private sealed record Entry(string Category, MelLogLevel Level, string Message, Exception? Exception, IReadOnlyDictionary<string, object?> Fields);
 
     private sealed class CapturingProvider : ILoggerProvider
