@@ -33,11 +33,15 @@ catch (Exception e) when (e is NodeCommandLine.UsageException or OptionsExceptio
     Console.Error.WriteLine(NodeCommandLine.Usage);
     return 2;
 }
-settings = settings with { LogFormat = options.Logging.Format };
 if (options.Logging.Format == LogFormat.Json)
 {
-    // One JSON object a line; Logging:Console:FormatterName=json in configuration does the same.
+    // One JSON object a line, for the logger factory's lines...
     builder.Services.Configure<ConsoleLoggerOptions>(o => o.FormatterName = ConsoleFormatterNames.Json);
+}
+else if (string.Equals(builder.Configuration["Logging:Console:FormatterName"], ConsoleFormatterNames.Json, StringComparison.OrdinalIgnoreCase))
+{
+    // ...and for Akka's lines before its loggers start and after they stop, whichever way JSON was asked for.
+    settings = settings with { LogFormat = LogFormat.Json };
 }
 builder.Services.Configure<JsonConsoleFormatterOptions>(o =>
 {

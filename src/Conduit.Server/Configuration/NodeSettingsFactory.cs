@@ -108,6 +108,7 @@ public static class NodeSettingsFactory
             KeysFile = options.Keys is { Length: > 0 } k ? Path.GetFullPath(k) : null,
             Tls = tls,
             Insecure = options.Insecure,
+            LogFormat = options.Logging.Format,
         };
     }
 
