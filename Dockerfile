@@ -15,7 +15,7 @@ COPY --from=build /app .
 # user `app` (UID $APP_UID = 1654). Mount a volume here to keep a single node's data: a new named volume takes this
 # ownership; a bind-mounted host directory must be writable by UID 1654.
 RUN mkdir /data && chown "$APP_UID:$APP_UID" /data && chmod 0700 /data
-ENV CONDUIT_DATA=/data
+ENV CONDUIT__DATA=/data
 # 4053: clients and the CLI (publish this one, on loopback or a private network).
 # 5053: the cluster (node to node only; never publish it).
 # 8053: HTTP, /healthz and /readyz (on 127.0.0.1 inside the container unless CONDUIT_HTTP_HOST says otherwise).
@@ -23,7 +23,8 @@ EXPOSE 4053 5053 8053
 USER $APP_UID
 # Healthy once /readyz answers 200: an Up cluster member whose shard coordinator answers and, on task-service nodes,
 # whose database answers (bash is in the image; there is no curl or wget). Configure the HTTP port by environment
-# (CONDUIT_HTTP_PORT, not --http-port) and not as 0 or off, or the check dials the wrong port.
+# (CONDUIT__HTTP__PORT, or the deprecated CONDUIT_HTTP_PORT; not --http-port or appsettings.json) and not as 0, or the
+# check dials the wrong port.
 HEALTHCHECK --interval=10s --timeout=5s --start-period=60s --retries=3 \
-    CMD ["bash", "-c", "exec 3<>\"/dev/tcp/127.0.0.1/${CONDUIT_HTTP_PORT:-8053}\" && printf 'GET /readyz HTTP/1.0\\r\\nHost: localhost\\r\\n\\r\\n' >&3 && head -n 1 <&3 | grep -q ' 200 '"]
+    CMD ["bash", "-c", "exec 3<>\"/dev/tcp/127.0.0.1/${CONDUIT__HTTP__PORT:-${CONDUIT_HTTP_PORT:-8053}}\" && printf 'GET /readyz HTTP/1.0\\r\\nHost: localhost\\r\\n\\r\\n' >&3 && head -n 1 <&3 | grep -q ' 200 '"]
 ENTRYPOINT ["dotnet", "Conduit.Node.dll"]

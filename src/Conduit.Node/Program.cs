@@ -1,6 +1,7 @@
 using Akka.Actor;
 using Akka.Cluster;
 using Conduit.Node;
+using Conduit.Server.Configuration;
 using Conduit.Server.Gateway;
 using Conduit.Server.Hosting;
 using Conduit.Server.Http;
@@ -8,6 +9,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Console;
 
 if (args.Contains("--help") || args.Contains("-h"))
 {
@@ -15,27 +17,48 @@ if (args.Contains("--help") || args.Contains("-h"))
     return 0;
 }
 
-var configuration = new ConfigurationBuilder().AddJsonFile("appsettings.json", optional: true).AddEnvironmentVariables().Build();
+// One configuration path: appsettings.json, deprecated CONDUIT_X names, CONDUIT__X variables, flags (highest).
+var configuration = new ConfigurationManager();
+ConduitNodeOptions options;
 NodeSettings settings;
 try
 {
-    settings = NodeCommandLine.Parse(args, configuration);
+    configuration.AddConduitNodeSources(NodeCommandLine.Parse(args));
+    (options, settings) = NodeSettingsFactory.FromConfiguration(configuration);
 }
-catch (NodeCommandLine.UsageException e)
+catch (Exception e) when (e is NodeCommandLine.UsageException or OptionsException)
 {
     Console.Error.WriteLine($"error: {e.Message}");
     Console.Error.WriteLine(NodeCommandLine.Usage);
     return 2;
 }
+var json = options.Logging.Format == LogFormat.Json;
+if (!json && string.Equals(configuration["Logging:Console:FormatterName"], ConsoleFormatterNames.Json, StringComparison.OrdinalIgnoreCase))
+{
+    // JSON asked for the standard way: Akka's lines before its loggers start and after they stop are JSON too.
+    settings = settings with { LogFormat = LogFormat.Json };
+}
 
-using var host = NodeHost.Build(settings, builder => builder.Configuration.AddConfiguration(configuration));
+using var host = NodeHost.Build(settings, builder =>
+{
+    builder.Configuration.Sources.Clear();
+    builder.Configuration.AddConfiguration(configuration);
+    // One JSON object a line, for the logger factory's lines.
+    if (json) builder.Services.Configure<ConsoleLoggerOptions>(o => o.FormatterName = ConsoleFormatterNames.Json);
+    builder.Services.Configure<JsonConsoleFormatterOptions>(o =>
+    {
+        o.IncludeScopes = true;
+        o.UseUtcTimestamp = true;
+        o.TimestampFormat ??= "yyyy-MM-ddTHH:mm:ss.fffZ";
+    });
+});
 try
 {
     await host.StartAsync();
 }
 catch (IOException e) when (e.InnerException is System.Net.Sockets.SocketException || e.Message.Contains("address already in use", StringComparison.OrdinalIgnoreCase))
 {
-    Console.Error.WriteLine($"error: the HTTP listener cannot bind {settings.Http?.Host}:{settings.Http?.Port} ({e.Message}); give --http-port another port, 0 or off");
+    Console.Error.WriteLine($"error: the HTTP listener cannot bind {settings.Http?.Host}:{settings.Http?.Port} ({e.Message}); give --http-port another port or 0, or --no-http");
     return 2;
 }
 
@@ -44,7 +67,7 @@ var logger = host.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Co
 logger.LogInformation("Conduit node listening on {Address} for clients, {ClusterAddress} for the cluster (roles: {Roles}); storage: {Storage}",
     ClientEndpoint.Of(system)?.Address, Cluster.Get(system).SelfAddress, string.Join(",", settings.Server.Roles), settings.Storage.Describe());
 if (NodeHost.HttpAddress(host) is { } http)
-    logger.LogInformation("HTTP on {HttpAddress} (health: {Liveness}, {Readiness})", http, NodeHost.LivenessPath, NodeHost.ReadinessPath);
+    logger.LogInformation("HTTP on {HttpAddress} (health: {Liveness}, {Readiness}; dashboard: /ui/)", http, NodeHost.LivenessPath, NodeHost.ReadinessPath);
 logger.LogInformation("Press Ctrl-C to stop");
 await host.WaitForShutdownAsync();
 // Non-zero when the node stopped itself because something it needs stopped (its client endpoint), so it is restarted.

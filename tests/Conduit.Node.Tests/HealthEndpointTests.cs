@@ -62,11 +62,11 @@ public sealed class HealthEndpointTests
         }, timeoutMs: 30_000, intervalMs: 200);
     }
 
-    [Fact(DisplayName = "--http-port off starts the node without an HTTP listener")]
+    [Fact(DisplayName = "--no-http starts the node without an HTTP listener")]
     public async Task HttpOff()
     {
         var data = Path.Combine(Path.GetTempPath(), "conduit-node-tests", Guid.NewGuid().ToString("N"));
-        await using var node = NodeProcess.Start("--port", "0", "--cluster-port", "0", "--data", data, "--http-port", "off");
+        await using var node = NodeProcess.Start("--port", "0", "--cluster-port", "0", "--data", data, "--no-http");
         await node.WaitForOutput("Conduit node listening on");
         await node.WaitForOutput("Press Ctrl-C to stop");
         Assert.DoesNotContain("HTTP on", node.Output);

@@ -10,18 +10,29 @@ public sealed class NodeProcess : IAsyncDisposable
 {
     private readonly Process _process;
     private readonly StringBuilder _output = new();
+    private readonly StringBuilder _stdout = new();
     private readonly object _gate = new();
 
     private NodeProcess(Process process)
     {
         _process = process;
-        process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (_gate) _output.AppendLine(e.Data); };
+        process.OutputDataReceived += (_, e) =>
+        {
+            if (e.Data is null) return;
+            lock (_gate)
+            {
+                _output.AppendLine(e.Data);
+                _stdout.AppendLine(e.Data);
+            }
+        };
         process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (_gate) _output.AppendLine(e.Data); };
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
     }
 
     public string Output { get { lock (_gate) return _output.ToString(); } }
+    /// <summary>What the node wrote to stdout only.</summary>
+    public string StandardOutput { get { lock (_gate) return _stdout.ToString(); } }
     public int Id => _process.Id;
 
     public static string NodeDll() => Conduit.Testing.BuiltProgram.Dll("src/Conduit.Node", "Conduit.Node.dll");
@@ -32,12 +43,18 @@ public sealed class NodeProcess : IAsyncDisposable
     /// Starts the node with these environment variables set (<c>CONDUIT_*</c>, as a container gets them). Its HTTP listener
     /// takes a free port (<c>--http-port 0</c>) unless the arguments or the environment name one: test nodes run side by side.
     /// </summary>
-    public static NodeProcess Start(IReadOnlyDictionary<string, string> environment, params string[] args)
+    public static NodeProcess Start(IReadOnlyDictionary<string, string> environment, params string[] args) => StartIn(null, environment, args);
+
+    /// <summary>Starts the node in <paramref name="workingDirectory"/> (where it also reads an <c>appsettings.json</c>), with these environment variables.</summary>
+    public static NodeProcess StartIn(string? workingDirectory, IReadOnlyDictionary<string, string> environment, params string[] args)
     {
         var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        if (workingDirectory is not null) info.WorkingDirectory = workingDirectory;
         info.ArgumentList.Add(NodeDll());
         foreach (var a in args) info.ArgumentList.Add(a);
-        if (!args.Contains("--http-port") && !environment.ContainsKey("CONDUIT_HTTP_PORT") && !args.Contains("--help"))
+        // Test nodes run side by side: the HTTP listener takes a free port unless the test names one or turns it off.
+        string[] httpNames = ["CONDUIT_HTTP_PORT", "CONDUIT__HTTP__PORT", "CONDUIT__HTTP__DISABLED"];
+        if (!args.Contains("--http-port") && !args.Contains("--no-http") && !args.Contains("--help") && !httpNames.Any(environment.ContainsKey))
         {
             info.ArgumentList.Add("--http-port");
             info.ArgumentList.Add("0");

@@ -1,4 +1,5 @@
 using Conduit.Client.Worker;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
@@ -16,6 +17,23 @@ public static class ConduitServiceCollectionExtensions
         configure?.Invoke(options);
         return services.AddConduitClient(options);
     }
+
+    /// <summary>
+    /// Registers one shared <see cref="ConduitClient"/> with options bound from <paramref name="section"/>
+    /// (<c>services.AddConduitClient(configuration.GetSection("Conduit:Client"))</c>; see <see cref="ConduitConfiguration"/>),
+    /// then <paramref name="configure"/>. Bad configuration throws here, naming the key.
+    /// </summary>
+    public static IServiceCollection AddConduitClient(this IServiceCollection services, IConfiguration section, Action<ConduitClientOptions>? configure = null)
+    {
+        var options = ConduitConfiguration.ClientOptions(section);
+        configure?.Invoke(options);
+        return services.AddConduitClient(options);
+    }
+
+    /// <summary>Runs a worker on <paramref name="queue"/> with options bound from <paramref name="section"/> (<see cref="ConduitConfiguration"/>).</summary>
+    public static IServiceCollection AddConduitWorker<THandler>(this IServiceCollection services, string queue, IConfiguration section)
+        where THandler : class, IConduitTaskHandler =>
+        services.AddConduitWorker<THandler>(queue, ConduitConfiguration.WorkerOptions(section));
 
     /// <summary>Registers one shared <see cref="ConduitClient"/> with <paramref name="options"/>. A second call changes nothing.</summary>
     public static IServiceCollection AddConduitClient(this IServiceCollection services, ConduitClientOptions options)

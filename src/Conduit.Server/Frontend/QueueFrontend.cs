@@ -20,12 +20,13 @@ public sealed class QueueFrontend : ReceiveActor
     private readonly IActorRef _region;
     private readonly QueueTopology _topology;
     private readonly long _pollProbeMs;
-    private readonly PartitionOptions _partitionOptions;
+    /// <summary>Each queue's limits (its payload cap may be its own), checked before a request is routed.</summary>
+    private readonly QueuePolicies _policies;
     private readonly LoadView _loads = new();
 
-    public QueueFrontend(IActorRef region, QueueTopology topology, long pollProbeMs = 200, PartitionOptions? partitionOptions = null)
+    public QueueFrontend(IActorRef region, QueueTopology topology, long pollProbeMs = 200, QueuePolicies? policies = null)
     {
-        _partitionOptions = partitionOptions ?? new PartitionOptions();
+        _policies = policies ?? new QueuePolicies(new PartitionOptions());
         _region = region;
         _topology = topology;
         _pollProbeMs = pollProbeMs;
@@ -33,8 +34,8 @@ public sealed class QueueFrontend : ReceiveActor
         Receive<Changed>(changed => _loads.Update(changed.Get(LoadPublisher.Key).Entries.Values));
     }
 
-    public static Props Props(IActorRef region, QueueTopology topology, long pollProbeMs = 200, PartitionOptions? partitionOptions = null) =>
-        Akka.Actor.Props.Create(() => new QueueFrontend(region, topology, pollProbeMs, partitionOptions));
+    public static Props Props(IActorRef region, QueueTopology topology, long pollProbeMs = 200, QueuePolicies? policies = null) =>
+        Akka.Actor.Props.Create(() => new QueueFrontend(region, topology, pollProbeMs, policies));
 
     protected override void PreStart()
     {
@@ -79,7 +80,7 @@ public sealed class QueueFrontend : ReceiveActor
             case Enqueue e:
                 Forward(ns, queue, e.Task?.IdempotencyKey is { } key ? KeyPartition(key, partitions) : _loads.ForEnqueue(ns, queue, partitions), e);
                 break;
-            case EnqueueBatch b when TaskSpecRules.CheckBatch(b.Tasks, _partitionOptions) is { } invalid:
+            case EnqueueBatch b when TaskSpecRules.CheckBatch(b.Tasks, _policies.For(ns, queue)) is { } invalid:
                 Sender.Tell(invalid);
                 break;
             case EnqueueBatch b when partitions == 1:
@@ -88,7 +89,7 @@ public sealed class QueueFrontend : ReceiveActor
             case EnqueueBatch b:
                 SplitBatch(ns, queue, b, partitions);
                 break;
-            case Poll p when TaskSpecRules.CheckPoll(p, _partitionOptions) is { } invalid:
+            case Poll p when TaskSpecRules.CheckPoll(p, _policies.For(ns, queue)) is { } invalid:
                 Sender.Tell(invalid);
                 break;
             case Poll p when partitions == 1:
@@ -134,9 +135,10 @@ public sealed class QueueFrontend : ReceiveActor
     {
         var tasks = batch.Tasks ?? [];
         var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        var options = _policies.For(ns, queue);
         foreach (var spec in tasks)
         {
-            if (TaskSpecRules.Check(spec, _partitionOptions, now) is not { } refusal) continue;
+            if (TaskSpecRules.Check(spec, options, now) is not { } refusal) continue;
             Sender.Tell(refusal);
             return;
         }

@@ -38,7 +38,8 @@ public sealed class ClientEndpoint : IExtension
         clusterSystem.HasExtension<ClientEndpoint>() ? clusterSystem.GetExtension<ClientEndpoint>() : null;
 
     /// <summary>The endpoint's HOCON: remoting only, untrusted mode, the two trusted paths, Conduit's serializers.</summary>
-    internal static Config BuildConfig(string logLevel) =>
+    /// <param name="stdoutLoggerClass">The cluster system's <c>akka.stdout-logger-class</c> (JSON when the node logs JSON), or empty.</param>
+    internal static Config BuildConfig(string logLevel, string stdoutLoggerClass = "") =>
         ConfigurationFactory.ParseString($$"""
             akka {
               # A gateway that fails is resumed, never stopped.
@@ -46,8 +47,10 @@ public sealed class ClientEndpoint : IExtension
               # A peer may select only the gateways (untrusted mode, from UntrustedPeersConfig); system messages,
               # PoisonPill and Kill are refused on arrival (see docs/security.md, "Two endpoints").
               remote.trusted-selection-paths = ["{{WireNames.FrontendPath}}", "{{WireNames.ManagementPath}}"]
-              # Strangers' connections are logged one line at a time, without stack traces (NodeConsoleLogger).
-              loggers = ["{{typeof(Diagnostics.NodeConsoleLogger).FullName}}, {{typeof(Diagnostics.NodeConsoleLogger).Assembly.GetName().Name}}"]
+              # Into the node's logger factory, as the cluster system's are; strangers' connections one line at a time,
+              # without stack traces (NodeLogger).
+              loggers = ["{{typeof(Diagnostics.NodeLogger).FullName}}, {{typeof(Diagnostics.NodeLogger).Assembly.GetName().Name}}"]
+              stdout-logger-class = "{{stdoutLoggerClass}}"
             }
             """)
             .WithFallback(RemotingEndpoint.RemoteOnlyConfig(logLevel))
@@ -64,7 +67,11 @@ public sealed class ClientEndpoint : IExtension
         limits ??= new GatewayOptions();
         limits.Validate();
         var logLevel = clusterSystem.Settings.Config.GetString("akka.loglevel", "WARNING");
-        var system = ActorSystem.Create(WireNames.ClientSystemName, remoting.ToActorSystemSetup(BuildConfig(logLevel)));
+        var setup = remoting.ToActorSystemSetup(BuildConfig(logLevel, clusterSystem.Settings.Config.GetString("akka.stdout-logger-class", "")));
+        // The host's logger factory, which Akka.Hosting gave the cluster system: both systems log through it.
+        var loggerFactory = clusterSystem.Settings.Setup.Get<Akka.Hosting.Logging.LoggerFactorySetup>();
+        if (loggerFactory.HasValue) setup = setup.And(loggerFactory.Value);
+        var system = ActorSystem.Create(WireNames.ClientSystemName, setup);
         var endpoint = new ClientEndpoint(system, gate.Keys);
         var log = Logging.GetLogger(clusterSystem, "conduit.gateway");
         system.ActorOf(GatewayActor.Props(management, GatewayKind.Management, gate, log, limits), WireNames.ManagementPath["/user/".Length..]);

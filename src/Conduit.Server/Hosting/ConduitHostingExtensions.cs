@@ -77,6 +77,7 @@ public static class ConduitHostingExtensions
     public static AkkaConfigurationBuilder WithConduitServer(this AkkaConfigurationBuilder builder, ConduitServerOptions options)
     {
         var topology = options.Topology;
+        var policies = options.Policies;
         var extractor = new PartitionMessageExtractor(topology, options.MaxShards);
         // The shard region logs every message its extractor refuses, whole and per message; the extractor logs them instead, escaped and at most once a minute.
         var filters = new LogFilterBuilder();
@@ -89,7 +90,7 @@ public static class ConduitHostingExtensions
             builder.WithActors((system, _) =>
                 system.ActorOf(LoadPublisher.Props(TimeSpan.FromMilliseconds(options.Partition.GossipIntervalMs)), LoadPublisher.Name));
             builder.WithShardRegion<PartitionRegion>(PartitionsTypeName,
-                entityId => PartitionProps(entityId, topology, options, census),
+                entityId => PartitionProps(entityId, topology, policies, options, census),
                 extractor,
                 new ShardOptions
                 {
@@ -113,7 +114,7 @@ public static class ConduitHostingExtensions
             builder.WithActors((system, registry) =>
             {
                 var region = registry.Get<PartitionRegion>();
-                var frontend = system.ActorOf(QueueFrontend.Props(region, options.Topology, options.PollProbeMs, options.Partition), FrontendName);
+                var frontend = system.ActorOf(QueueFrontend.Props(region, options.Topology, options.PollProbeMs, policies), FrontendName);
                 // Clients reach it through the node's client endpoint (Gateway/ClientEndpoint), never directly.
                 registry.Register<ConduitFrontend>(frontend);
             });
@@ -152,7 +153,8 @@ public static class ConduitHostingExtensions
     /// The entity factory: never throws, whatever the id (an id can come straight from the network, or be remembered from
     /// before). Ids that name no partition, and partitions past the node's limit, get a <see cref="RefusedPartition"/>.
     /// </summary>
-    private static Props PartitionProps(string entityId, QueueTopology topology, ConduitServerOptions options, PartitionCensus census)
+    private static Props PartitionProps(string entityId, QueueTopology topology, QueuePolicies policies, ConduitServerOptions options,
+        PartitionCensus census)
     {
         if (!topology.TryResolve(entityId, out var id))
             return RefusedPartition.Props(new Rejected(ErrorCode.TaskNotFound, "no such partition in this cluster's topology"));
@@ -161,6 +163,6 @@ public static class ConduitHostingExtensions
                 $"this node already runs its limit of {options.MaxLivePartitionsPerNode} live partitions; idle ones passivate after " +
                 $"{options.Partition.PassivateIdleAfterMs / 1000} s, or raise --max-live-partitions"));
         // Only partitions of queues with several partitions gossip their load: frontends route nothing else by it.
-        return QueuePartition.Props(id, options.Partition, census, gossips: topology.PartitionsOf(id.Namespace, id.Queue) > 1);
+        return QueuePartition.Props(id, policies.For(id), census, gossips: topology.PartitionsOf(id.Namespace, id.Queue) > 1);
     }
 }

@@ -37,7 +37,7 @@ public sealed record NodeSettings
     /// <summary>HOCON applied over the defaults (files from <c>hocon/</c>, tests' tweaks).</summary>
     public string? ExtraHocon { get; init; }
     /// <summary>
-    /// The keys file (<c>--keys</c>, <c>CONDUIT_KEYS</c>; see <see cref="Security.KeyStore"/>). Defaults to none: auth off,
+    /// The keys file (<c>--keys</c>, <c>CONDUIT__KEYS</c>; see <see cref="Security.KeyStore"/>). Defaults to none: auth off,
     /// every request is made as the anonymous identity with every role in every namespace.
     /// </summary>
     public string? KeysFile { get; init; }
@@ -53,6 +53,10 @@ public sealed record NodeSettings
     /// told otherwise); defaults to null here: no listener, as in-process test nodes run.
     /// </summary>
     public Http.NodeHttpOptions? Http { get; init; }
+    /// How the node logs (<c>--log-format</c>). With JSON, Akka's own lines before its loggers start and after they stop
+    /// are JSON too (<see cref="Diagnostics.JsonStdoutLogger"/>). Defaults to text.
+    /// </summary>
+    public Configuration.LogFormat LogFormat { get; init; } = Configuration.NodeLoggingOptions.DefaultFormat;
 }
 
 public static class ConduitNode
@@ -75,16 +79,18 @@ public static class ConduitNode
     public static AkkaConfigurationBuilder ConfigureConduitNode(this AkkaConfigurationBuilder builder, NodeSettings settings)
     {
         var config = ConfigurationFactory.ParseString(FailoverTimings.ClusterHocon).WithFallback(ConfigurationFactory.ParseString(BaseHocon));
+        if (settings.LogFormat == Configuration.LogFormat.Json)
+            config = ConfigurationFactory.ParseString(Diagnostics.JsonStdoutLogger.Hocon).WithFallback(config);
         if (!string.IsNullOrWhiteSpace(settings.ExtraHocon)) config = ConfigurationFactory.ParseString(settings.ExtraHocon).WithFallback(config);
         // Loaded once and shared by both endpoints for the life of the process (checked already when the options were read).
         var tls = settings.Tls?.Load(CertificateRole.Node);
         builder
             .AddHocon(config, HoconAddMode.Prepend)
-            // Akka's console output, with connection and storage floods cut to one line each (NodeConsoleLogger).
+            // Akka's log into Microsoft.Extensions.Logging, with connection and storage floods cut to one line each (NodeLogger).
             .ConfigureLoggers(loggers =>
             {
                 loggers.ClearLoggers();
-                loggers.AddLogger<Diagnostics.NodeConsoleLogger>();
+                loggers.AddLogger<Diagnostics.NodeLogger>();
             })
             // The cluster endpoint (frame size, TLS): with TLS only peers holding a node certificate of the CA get in.
             .WithConduitRemoting(new RemotingEndpoint { Host = settings.Host, Port = settings.ClusterPort, Tls = tls, Peers = PeerPolicy.NodesOnly })

@@ -44,7 +44,8 @@ public sealed record ConduitServerOptions
     /// </summary>
     public IReadOnlyDictionary<string, int> QueuePartitions { get; init; } = new Dictionary<string, int>();
     /// <summary>Shards the partitions are spread over. Defaults to 100.</summary>
-    public int MaxShards { get; init; } = 100;
+    public int MaxShards { get; init; } = DefaultMaxShards;
+    public const int DefaultMaxShards = 100;
     public PartitionOptions Partition { get; init; } = new();
     /// <summary>Bounds on the requests the client endpoint lets into the cluster at once (backpressure at the edge). Defaults to <see cref="Gateway.GatewayOptions"/>' defaults.</summary>
     public Conduit.Server.Gateway.GatewayOptions Gateway { get; init; } = new();
@@ -56,7 +57,16 @@ public sealed record ConduitServerOptions
     public int MaxLivePartitionsPerNode { get; init; } = DefaultMaxLivePartitionsPerNode;
     public const int DefaultMaxLivePartitionsPerNode = 100_000;
     /// <summary>In a busy system a poll asks one partition at a time for this long before moving on. Defaults to 200 ms.</summary>
-    public long PollProbeMs { get; init; } = 200;
+    public long PollProbeMs { get; init; } = DefaultPollProbeMs;
+    public const long DefaultPollProbeMs = 200;
+    /// <summary>
+    /// Per-queue overrides of <see cref="Partition"/> (lease, retries, attempts, payload cap), keyed like
+    /// <see cref="QueuePartitions"/>. Defaults to none.
+    /// </summary>
+    public IReadOnlyDictionary<string, Configuration.QueueOverrides> Queues { get; init; } = new Dictionary<string, Configuration.QueueOverrides>();
+
+    /// <summary>The effective partition options of each queue (<see cref="Partition"/> with <see cref="Queues"/>' overrides).</summary>
+    public QueuePolicies Policies => new(Partition, Queues);
 
     /// <summary>The queues' partition counts (<see cref="PartitionsPerQueue"/>, <see cref="QueuePartitions"/>) as one object, shared by everything that names a partition.</summary>
     public QueueTopology Topology => new(PartitionsPerQueue, QueuePartitions);

@@ -35,7 +35,7 @@ public sealed class ManagementActor : ReceiveActor
         _server = server;
         _hostsPartitions = server.IsTaskService;
         _options = options;
-        _frontend = Context.ActorOf(QueueFrontend.Props(region, server.Topology, server.PollProbeMs, server.Partition), "frontend");
+        _frontend = Context.ActorOf(QueueFrontend.Props(region, server.Topology, server.PollProbeMs, server.Policies), "frontend");
 
         Receive<GetClusterState>(_ => Sender.Tell(ClusterStateReader.Read(_cluster)));
         Receive<ChangeMembership>(HandleMembership);
@@ -130,11 +130,11 @@ public sealed class ManagementActor : ReceiveActor
                     $"{address} is not a member of this cluster (members: {string.Join(", ", state.Members.Select(m => m.Address))})"));
                 return;
             case MembershipAction.Leave:
-                _log.Warning("Operator {0} asked member {1} to leave the cluster", SafeText.Escape(change.By?.ToString(), 100), address);
+                _log.Warning("Operator {Requester} asked member {Member} to {Action} the cluster", SafeText.Escape(change.By?.ToString(), 300), address.ToString(), "leave");
                 _cluster.Leave(address);
                 break;
             case MembershipAction.Down:
-                _log.Warning("Operator {0} marked member {1} down", SafeText.Escape(change.By?.ToString(), 100), address);
+                _log.Warning("Operator {Requester} marked member {Member} {Action}", SafeText.Escape(change.By?.ToString(), 300), address.ToString(), "down");
                 _cluster.Down(address);
                 break;
             case MembershipAction.Join when ClusterStateReader.HasJoined(_cluster):
@@ -143,7 +143,7 @@ public sealed class ManagementActor : ReceiveActor
                     "a node joins once: stop it and start it with --seed, or ask a node that has not joined yet"));
                 return;
             case MembershipAction.Join:
-                _log.Info("Operator {0} asked this node to join {1}", SafeText.Escape(change.By?.ToString(), 100), address);
+                _log.Info("Operator {Requester} asked this node to {Action} {Member}", SafeText.Escape(change.By?.ToString(), 300), "join", address.ToString());
                 _cluster.Join(address);
                 break;
             default:

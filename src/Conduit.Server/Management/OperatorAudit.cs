@@ -7,7 +7,9 @@ namespace Conduit.Server.Management;
 /// The audit lines of operator queue requests, the same whichever way they came in (an <see cref="OperatorRequest"/> to
 /// the management actor, or the request itself to the frontend gateway): purges and dead-letter requeues at warning
 /// level, pauses, resumes and cancellations at info level, with who asked (the authenticated identity and the peer's
-/// address, set by the gateway) and the queue as <c>ns/queue</c>, everything escaped.
+/// address, set by the gateway) and the queue as <c>ns/queue</c>, everything escaped. The requester, the action, the
+/// namespace and queue (or the task id) are named template properties, so they are structured fields of the entry
+/// (<see cref="Diagnostics.NodeLogger"/>).
 /// </summary>
 internal static class OperatorAudit
 {
@@ -17,21 +19,23 @@ internal static class OperatorAudit
         switch (request)
         {
             case PurgeQueue purge:
-                log.Warning("Operator {0} purged queue {1}", who, QueueText(purge));
+                log.Warning(QueueTemplate, who, "purged", Ns(purge), Queue(purge));
                 break;
             case RequeueDeadLetters requeue:
-                log.Warning("Operator {0} requeued {1} dead letters of queue {2}", who,
+                log.Warning("Operator {Requester} {Action} {Count} dead letters of queue {Namespace}/{Queue}", who, "requeued",
                     requeue.TaskIds is null ? "all" : requeue.TaskIds.Length.ToString(System.Globalization.CultureInfo.InvariantCulture),
-                    QueueText(requeue));
+                    Ns(requeue), Queue(requeue));
                 break;
             case PauseQueue pause:
-                log.Info("Operator {0} paused queue {1}", who, QueueText(pause));
+                log.Info(QueueTemplate, who, "paused", Ns(pause), Queue(pause));
                 break;
             case ResumeQueue resume:
-                log.Info("Operator {0} resumed queue {1}", who, QueueText(resume));
+                log.Info(QueueTemplate, who, "resumed", Ns(resume), Queue(resume));
                 break;
             case CancelTask cancel:
-                log.Info("Operator {0} cancelled task {1}", who, SafeText.Escape(cancel.TaskId, TaskId.MaxTextLength));
+                // The task id as a field names its partition, queue and namespace (NodeLogger adds them) when it parses.
+                log.Info("Operator {Requester} {Action} task {TaskId}", who, "cancelled",
+                    TaskId.TryParse(cancel.TaskId, out var id) ? id : (object)SafeText.Escape(cancel.TaskId, TaskId.MaxTextLength));
                 break;
         }
     }
@@ -40,10 +44,12 @@ internal static class OperatorAudit
     public static bool IsAudited(IPartitionRequest request) =>
         request is PurgeQueue or RequeueDeadLetters or PauseQueue or ResumeQueue or CancelTask;
 
-    /// <summary><c>ns/queue</c> of a queue request, escaped for a log line.</summary>
-    private static string QueueText(IPartitionRequest request)
-    {
-        var (ns, queue) = QueueFrontend.QueueOf(request);
-        return $"{SafeText.Escape(ns, 140)}/{SafeText.Escape(queue, 140)}";
-    }
+    /// <summary>An action on a whole queue; the requester, the action, the namespace and the queue are structured fields.</summary>
+    private const string QueueTemplate = "Operator {Requester} {Action} queue {Namespace}/{Queue}";
+
+    /// <summary>The namespace of a queue request, escaped for a log line.</summary>
+    private static string Ns(IPartitionRequest request) => SafeText.Escape(QueueFrontend.QueueOf(request).Namespace, 140);
+
+    /// <summary>The queue of a queue request, escaped for a log line.</summary>
+    private static string Queue(IPartitionRequest request) => SafeText.Escape(QueueFrontend.QueueOf(request).Queue, 140);
 }

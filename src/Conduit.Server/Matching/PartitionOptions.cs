@@ -6,12 +6,23 @@ public sealed record PartitionOptions
     public const int DefaultMaxPayloadBytes = 256 * 1024;
     public const int DefaultMaxAttemptsValue = 10;
     public const long DefaultLeaseTimeoutMs = 30_000;
+    public const long DefaultRetryInitialMs = 1_000;
+    public const long DefaultRetryMaxMs = 300_000;
+    public const double DefaultRetryJitter = 0.2;
+    /// <summary>
+    /// Largest payload cap a node accepts: a task, with its headers and ids, must fit in one reply
+    /// (<see cref="WireLimits.MaxReplyBytes"/>) to be polled.
+    /// </summary>
+    public const int MaxPayloadBytesLimit = WireLimits.MaxReplyBytes - TaskSpecRules.MaxHeadersBytes - 64 * 1024;
 
     /// <summary>Largest payload accepted. Defaults to 256 KiB.</summary>
+    [Configuration.Flag("--max-payload-bytes", "N", "largest payload accepted, in bytes")]
     public int MaxPayloadBytes { get; init; } = DefaultMaxPayloadBytes;
     /// <summary>Attempts before a task is dead-lettered, when the producer does not say. Defaults to 10.</summary>
+    [Configuration.Flag("--max-attempts", "N", "attempts before a task is dead-lettered, when the producer does not say")]
     public int DefaultMaxAttempts { get; init; } = DefaultMaxAttemptsValue;
     /// <summary>Visibility timeout of a lease, when the poller does not say. Defaults to 30 s.</summary>
+    [Configuration.Flag("--lease-timeout-ms", "MS", "lease (visibility timeout) when the poller does not say")]
     public long LeaseTimeoutMs { get; init; } = DefaultLeaseTimeoutMs;
     /// <summary>Longest long-poll. Defaults to 5 minutes.</summary>
     public long LongPollTimeoutMaxMs { get; init; } = 300_000;
@@ -21,17 +32,18 @@ public sealed record PartitionOptions
     public long MaxScheduleAheadMs { get; init; } = 365L * 24 * 3600 * 1000;
     /// <summary>Most tasks in one enqueue batch (never more than <see cref="OutstandingWriteLimit"/>, so a batch that is refused as Overloaded can succeed later). Defaults to 5,000.</summary>
     public int MaxEnqueueBatch { get; init; } = 5_000;
+    [Configuration.NotAnOption]
     public int MaxEnqueueBatchTasks => Math.Min(MaxEnqueueBatch, OutstandingWriteLimit);
     /// <summary>Ready tasks (with payload) kept in memory per partition; the rest is paged in from the journal. Defaults to 1000.</summary>
     public int ReadyWindow { get; init; } = 1000;
     /// <summary>Journal events read per page-in. Defaults to 16.</summary>
     public int ReadPageEvents { get; init; } = 16;
     /// <summary>First retry delay. Defaults to 1 s; each further attempt doubles it up to <see cref="RetryMaxMs"/>.</summary>
-    public long RetryInitialMs { get; init; } = 1_000;
+    public long RetryInitialMs { get; init; } = DefaultRetryInitialMs;
     /// <summary>Longest retry delay. Defaults to 5 minutes.</summary>
-    public long RetryMaxMs { get; init; } = 300_000;
+    public long RetryMaxMs { get; init; } = DefaultRetryMaxMs;
     /// <summary>Random spread of a retry delay, as a fraction. Defaults to 0.2 (±20%).</summary>
-    public double RetryJitter { get; init; } = 0.2;
+    public double RetryJitter { get; init; } = DefaultRetryJitter;
     /// <summary>Most entries (tasks or changes) in one journal event. Defaults to 500.</summary>
     public int MaxWriteBatch { get; init; } = 500;
     /// <summary>Most payload bytes in one journal event. Defaults to 4 MiB.</summary>
@@ -95,5 +107,40 @@ public sealed record PartitionOptions
         var baseMs = Math.Min(RetryMaxMs, RetryInitialMs * (double)(1L << exp));
         var spread = 1 + RetryJitter * (2 * random01 - 1);
         return Math.Max(1, (long)(baseMs * spread));
+    }
+
+    /// <summary>
+    /// What is wrong with these options, by property name: nothing when empty. Every time and count must be positive
+    /// (the jitter a fraction 0..1, the longest retry delay no shorter than the first, the payload cap within
+    /// <see cref="MaxPayloadBytesLimit"/>, a batch within the outstanding-write limit).
+    /// </summary>
+    public IEnumerable<(string Option, string Problem)> Problems()
+    {
+        if (MaxPayloadBytes is < 1 or > MaxPayloadBytesLimit) yield return (nameof(MaxPayloadBytes), $"must be 1..{MaxPayloadBytesLimit} bytes");
+        if (DefaultMaxAttempts is < 1 or > TaskSpecRules.MaxAttemptsLimit) yield return (nameof(DefaultMaxAttempts), $"must be 1..{TaskSpecRules.MaxAttemptsLimit}");
+        if (LeaseTimeoutMs is < 100 or > 24 * 3600 * 1000L) yield return (nameof(LeaseTimeoutMs), "must be 100 ms..24 h (in ms)");
+        if (LongPollTimeoutMaxMs < 1) yield return (nameof(LongPollTimeoutMaxMs), "must be at least 1 ms");
+        if (MaxPollTasks is < 1 or > WireLimits.MaxIdsPerRequest) yield return (nameof(MaxPollTasks), $"must be 1..{WireLimits.MaxIdsPerRequest}");
+        if (MaxScheduleAheadMs < 1) yield return (nameof(MaxScheduleAheadMs), "must be at least 1 ms");
+        if (MaxEnqueueBatch < 1) yield return (nameof(MaxEnqueueBatch), "must be at least 1");
+        if (ReadyWindow < 1) yield return (nameof(ReadyWindow), "must be at least 1");
+        if (ReadPageEvents < 1) yield return (nameof(ReadPageEvents), "must be at least 1");
+        if (RetryInitialMs < 1) yield return (nameof(RetryInitialMs), "must be at least 1 ms");
+        if (RetryMaxMs < RetryInitialMs) yield return (nameof(RetryMaxMs), $"must be at least RetryInitialMs ({RetryInitialMs} ms)");
+        if (double.IsNaN(RetryJitter) || RetryJitter is < 0 or > 1) yield return (nameof(RetryJitter), "must be a fraction 0..1");
+        if (MaxWriteBatch < 1) yield return (nameof(MaxWriteBatch), "must be at least 1");
+        if (MaxWriteBatchBytes < 1) yield return (nameof(MaxWriteBatchBytes), "must be at least 1");
+        if (UnawaitedWriteDelayMs < 0) yield return (nameof(UnawaitedWriteDelayMs), "must be 0 or more ms");
+        if (MaxWritesInFlight < 1) yield return (nameof(MaxWritesInFlight), "must be at least 1");
+        if (OutstandingWriteLimit < 1) yield return (nameof(OutstandingWriteLimit), "must be at least 1");
+        if (SnapshotEvery < 1) yield return (nameof(SnapshotEvery), "must be at least 1");
+        if (CompactAtRestAfterMs < 1) yield return (nameof(CompactAtRestAfterMs), "must be at least 1 ms");
+        if (TickMs < 1) yield return (nameof(TickMs), "must be at least 1 ms");
+        if (IdempotencyRetentionMs < 0) yield return (nameof(IdempotencyRetentionMs), "must be 0 or more ms");
+        if (RecoveryBackoffMs < 1) yield return (nameof(RecoveryBackoffMs), "must be at least 1 ms");
+        if (RecoveryWaitMs < 1) yield return (nameof(RecoveryWaitMs), "must be at least 1 ms");
+        if (RecoveryTimeoutMs < 1) yield return (nameof(RecoveryTimeoutMs), "must be at least 1 ms");
+        if (GossipIntervalMs < 1) yield return (nameof(GossipIntervalMs), "must be at least 1 ms");
+        if (PassivateIdleAfterMs < 1) yield return (nameof(PassivateIdleAfterMs), "must be at least 1 ms");
     }
 }

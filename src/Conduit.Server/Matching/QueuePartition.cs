@@ -120,10 +120,10 @@ public sealed class QueuePartition : ReceiveActor, IWithStash, IWithTimers, IPar
             _engine = new PartitionEngine(_id, _options, recovered.Durable, this);
             if (_unavailableSinceMs >= 0)
             {
-                _log.Info("Partition {0} serves again after {1:F1} s unavailable", _id, (Environment.TickCount64 - _unavailableSinceMs) / 1000.0);
+                _log.Info("Partition {Partition} serves again after {UnavailableSeconds} s unavailable", _id, Math.Round((Environment.TickCount64 - _unavailableSinceMs) / 1000.0, 1));
                 _unavailableSinceMs = -1;
             }
-            _log.Info("Partition {0} recovered at event {1}, epoch {2}: {3} ready, {4} other live tasks",
+            _log.Info("Partition {Partition} recovered at event {SequenceNr}, epoch {Epoch}: {Ready} ready, {OtherLive} other live tasks",
                 _id, recovered.Durable.LastEventSeqNr, recovered.Durable.Epoch, recovered.Durable.TotalFresh, recovered.Durable.Exceptions.Count);
             Become(Active);
             _serving = true;
@@ -146,7 +146,7 @@ public sealed class QueuePartition : ReceiveActor, IWithStash, IWithTimers, IPar
             // The storage is slow or away: whoever waits gets an answer now; the recovery goes on.
             waitOver = true;
             if (OutageStarts())
-                _log.Warning("Partition {0} has not recovered within {1} ms; answering Unavailable until it has", _id, _options.RecoveryWaitMs);
+                _log.Warning("Partition {Partition} has not recovered within {RecoveryWaitMs} ms; answering Unavailable until it has", _id, _options.RecoveryWaitMs);
             foreach (var envelope in Stash.ClearStash())
                 envelope.Sender.Tell(new Rejected(ErrorCode.Unavailable, $"partition {_id} is still recovering; retry"));
         });
@@ -183,7 +183,7 @@ public sealed class QueuePartition : ReceiveActor, IWithStash, IWithTimers, IPar
         Receive<JournalPage>(page => _engine!.OnJournalPage(page));
         Receive<ReadFailed>(failed =>
         {
-            _log.Warning(failed.Cause, "Paging in from the journal of {0} failed; trying again", _id);
+            _log.Warning(failed.Cause, "Paging in from the journal of {Partition} failed; trying again", _id);
             _engine!.OnReadFailed(failed.Request);
         });
         Receive<Tick>(_ =>
@@ -340,8 +340,8 @@ public sealed class QueuePartition : ReceiveActor, IWithStash, IWithTimers, IPar
 
     private void BecomeUnavailable(string reason)
     {
-        if (OutageStarts()) _log.Warning("Partition {0} is unavailable ({1}); recovering every {2} ms until it serves again", _id, reason, _options.RecoveryBackoffMs);
-        else _log.Debug("Partition {0} is still unavailable ({1})", _id, reason);
+        if (OutageStarts()) _log.Warning("Partition {Partition} is unavailable ({Reason}); recovering every {RecoveryBackoffMs} ms until it serves again", _id, reason, _options.RecoveryBackoffMs);
+        else _log.Debug("Partition {Partition} is still unavailable ({Reason})", _id, reason);
         _engine?.AbandonPollers(new Rejected(ErrorCode.Unavailable, $"partition {_id} lost its storage: {reason}"));
         _engine = null;
         _serving = false;

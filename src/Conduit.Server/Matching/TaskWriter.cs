@@ -64,6 +64,12 @@ internal sealed class TaskWriter : UntypedPersistentActor, IWithTimers
 
     public override string PersistenceId => _persistenceId;
 
+    /// <summary>The partition, for log lines (a structured field with its queue and namespace); the persistence id when it names none.</summary>
+    private object PartitionForLog =>
+        _persistenceId.StartsWith("partition-", StringComparison.Ordinal) && PartitionId.TryParse(_persistenceId["partition-".Length..], out var id)
+            ? id
+            : _persistenceId;
+
     public ITimerScheduler Timers { get; set; } = null!;
 
     protected override void OnRecover(object message)
@@ -133,11 +139,11 @@ internal sealed class TaskWriter : UntypedPersistentActor, IWithTimers
                 break;
             case SaveSnapshotFailure failed:
                 _deleteAfterSnapshot.Remove(failed.Metadata.SequenceNr);
-                _log.Warning(failed.Cause, "Snapshot of {0} at {1} failed; the journal is kept", PersistenceId, failed.Metadata.SequenceNr);
+                _log.Warning(failed.Cause, "Snapshot of {Partition} at {SequenceNr} failed; the journal is kept", PartitionForLog, failed.Metadata.SequenceNr);
                 _partition.Tell(CompactionFailed.Instance);
                 break;
             case DeleteMessagesFailure failed:
-                _log.Warning(failed.Cause, "Deleting events of {0} up to {1} failed", PersistenceId, failed.ToSequenceNr);
+                _log.Warning(failed.Cause, "Deleting events of {Partition} up to {SequenceNr} failed", PartitionForLog, failed.ToSequenceNr);
                 _partition.Tell(CompactionFailed.Instance);
                 break;
             case DeleteMessagesSuccess or DeleteSnapshotsSuccess or DeleteSnapshotsFailure:
@@ -205,21 +211,21 @@ internal sealed class TaskWriter : UntypedPersistentActor, IWithTimers
 
     protected override void OnPersistFailure(Exception cause, object @event, long sequenceNr)
     {
-        _log.Error(cause, "Write {0} of {1} failed; the partition stops and recovers from the journal", sequenceNr, PersistenceId);
+        _log.Error(cause, "Write {SequenceNr} of {Partition} failed; the partition stops and recovers from the journal", sequenceNr, PartitionForLog);
         FailEverything(cause);
         base.OnPersistFailure(cause, @event, sequenceNr);
     }
 
     protected override void OnPersistRejected(Exception cause, object @event, long sequenceNr)
     {
-        _log.Error(cause, "Write {0} of {1} was rejected; the partition stops and recovers from the journal", sequenceNr, PersistenceId);
+        _log.Error(cause, "Write {SequenceNr} of {Partition} was rejected; the partition stops and recovers from the journal", sequenceNr, PartitionForLog);
         FailEverything(cause);
         Context.Stop(Self);
     }
 
     protected override void OnRecoveryFailure(Exception reason, object? message = null)
     {
-        _log.Error(reason, "Recovery of {0} failed", PersistenceId);
+        _log.Error(reason, "Recovery of {Partition} failed", PartitionForLog);
         _partition.Tell(new Failed(reason));
         base.OnRecoveryFailure(reason, message);
     }

@@ -6,21 +6,21 @@ using Xunit;
 
 namespace Conduit.Server.Tests.Diagnostics;
 
-public sealed class NodeConsoleLoggerTests
+public sealed class NodeLoggerTests
 {
     [Fact(DisplayName = "storage errors and remoting's channel errors are told apart from everything else")]
     public void Classifies()
     {
-        Assert.Equal(NodeConsoleLogger.Noise.Storage,
-            NodeConsoleLogger.Classify(new Error(new InvalidOperationException("write failed", new SqliteException("locked", 5)), "akka://x/user/w", typeof(object), "Write 5 failed")));
-        Assert.Equal(NodeConsoleLogger.Noise.Storage,
-            NodeConsoleLogger.Classify(new Error(new OpenCircuitException("open"), "akka://x/system/journal", typeof(object), "replay failed")));
-        Assert.Equal(NodeConsoleLogger.Noise.Connection,
-            NodeConsoleLogger.Classify(new Error(new Exception("bad frame"), "TcpServerHandler (akka://conduit)", typeof(object), "Error caught channel")));
-        Assert.Equal(NodeConsoleLogger.Noise.None,
-            NodeConsoleLogger.Classify(new Error(new InvalidOperationException("bug"), "akka://x/user/p", typeof(object), "a bug")));
-        Assert.Equal(NodeConsoleLogger.Noise.None,
-            NodeConsoleLogger.Classify(new Info("TcpServerHandler (akka://conduit)", typeof(object), "bound")));
+        Assert.Equal(NodeLogger.Noise.Storage,
+            NodeLogger.Classify(new Error(new InvalidOperationException("write failed", new SqliteException("locked", 5)), "akka://x/user/w", typeof(object), "Write 5 failed")));
+        Assert.Equal(NodeLogger.Noise.Storage,
+            NodeLogger.Classify(new Error(new OpenCircuitException("open"), "akka://x/system/journal", typeof(object), "replay failed")));
+        Assert.Equal(NodeLogger.Noise.Connection,
+            NodeLogger.Classify(new Error(new Exception("bad frame"), "TcpServerHandler (akka://conduit)", typeof(object), "Error caught channel")));
+        Assert.Equal(NodeLogger.Noise.None,
+            NodeLogger.Classify(new Error(new InvalidOperationException("bug"), "akka://x/user/p", typeof(object), "a bug")));
+        Assert.Equal(NodeLogger.Noise.None,
+            NodeLogger.Classify(new Info("TcpServerHandler (akka://conduit)", typeof(object), "bound")));
     }
 
     [Fact(DisplayName = "a compact line has no stack trace, escapes what it prints and counts what was held back")]
@@ -29,7 +29,7 @@ public sealed class NodeConsoleLoggerTests
         Exception cause;
         try { throw new InvalidOperationException("outer", new SqliteException("disk\nI/O error", 10)); }
         catch (Exception e) { cause = e; }
-        var line = NodeConsoleLogger.Compact(new Error(cause, "akka://x/user/w", typeof(object), "Write 5 failed\nsecond line"), "storage", 3);
+        var line = NodeLogger.Compact(new Error(cause, "akka://x/user/w", typeof(object), "Write 5 failed\nsecond line"), "storage", 3);
         Assert.DoesNotContain("\n", line);
         Assert.DoesNotContain(" at ", line);
         Assert.Contains("Write 5 failed", line);
@@ -42,8 +42,8 @@ public sealed class NodeConsoleLoggerTests
     public void StorageKey()
     {
         Assert.Equal("akka://c/system/sharding/partitions/3/default%2Fq%230",
-            NodeConsoleLogger.StorageKey("akka://c/system/sharding/partitions/3/default%2Fq%230/writer-1a2b3c4d"));
-        Assert.Equal("akka://c/system/journal", NodeConsoleLogger.StorageKey("akka://c/system/journal"));
+            NodeLogger.StorageKey("akka://c/system/sharding/partitions/3/default%2Fq%230/writer-1a2b3c4d"));
+        Assert.Equal("akka://c/system/journal", NodeLogger.StorageKey("akka://c/system/journal"));
     }
 
     [Fact(DisplayName = "the throttle lets one line per key per interval through and counts the rest")]

@@ -1,0 +1,237 @@
+using System.Collections;
+using System.Data.Common;
+using System.Net.Sockets;
+using System.Security.Authentication;
+using Akka.Actor;
+using Akka.Dispatch;
+using Akka.Event;
+using Akka.Hosting.Logging;
+using Akka.Pattern;
+using Akka.Util;
+using Microsoft.Extensions.Logging;
+using MelLogLevel = Microsoft.Extensions.Logging.LogLevel;
+
+namespace Conduit.Server.Diagnostics;
+
+/// <summary>
+/// The Akka logger of both of a node's ActorSystems (the cluster and the client endpoint): Akka's log events go to
+/// Microsoft.Extensions.Logging (the <see cref="ILoggerFactory"/> of the host, from Akka.Hosting's
+/// <see cref="LoggerFactorySetup"/>), so the node's own lines and Akka's share one format (text or JSON) and one set of
+/// level filters. The category is the class that logged (<c>Akka.Remote.Transport.DotNetty.TcpServerHandler</c>,
+/// <c>Conduit.Server.Matching.QueuePartition</c>); the named properties of a message template (<c>{TaskId}</c>,
+/// <c>{Queue}</c>, <c>{Partition}</c>) and the log source (<c>ActorPath</c>) are structured fields of the entry.
+/// <para>
+/// Two kinds of line come in floods and say the same thing each time, and are cut down before they reach the logger
+/// factory: a connection that is not a well-formed peer (a port scan, a health probe, garbage, a refused TLS handshake)
+/// gets one line without a stack trace, at most one a second for the whole system; a storage error (the database down,
+/// the journal's circuit breaker open) gets one line without a stack trace per actor at most every
+/// <see cref="StorageInterval"/>. Held-back lines are counted in the next line written. Text from the network is escaped.
+/// Without a logger factory (an ActorSystem built by hand) lines go to the console as Akka's default logger writes them.
+/// </para>
+/// </summary>
+public sealed class NodeLogger : ActorBase, IRequiresMessageQueue<ILoggerMessageQueueSemantics>
+{
+    /// <summary>One connection line a second for the whole system.</summary>
+    public static readonly TimeSpan ConnectionInterval = TimeSpan.FromSeconds(1);
+    /// <summary>One storage line per actor (a partition's writer, say) every 30 s.</summary>
+    public static readonly TimeSpan StorageInterval = TimeSpan.FromSeconds(30);
+
+    private readonly LogThrottle _connections = new(ConnectionInterval);
+    private readonly LogThrottle _storage = new(StorageInterval);
+    private readonly ILoggerFactory? _factory;
+    private readonly Dictionary<string, ILogger> _loggers = new(StringComparer.Ordinal);
+    /// <summary>The system's log filters (<see cref="LogFilterSetup"/>, e.g. the shard region's drop lines): loggers apply them, not the event stream.</summary>
+    private readonly LogFilterEvaluator? _filter;
+
+    public NodeLogger()
+    {
+        var setup = Context.System.Settings.Setup.Get<LoggerFactorySetup>();
+        _factory = setup.HasValue ? setup.Value.LoggerFactory : null;
+        var filters = Context.System.Settings.Setup.Get<LogFilterSetup>();
+        _filter = filters.HasValue ? filters.Value.CreateEvaluator() : null;
+    }
+
+    protected override bool Receive(object message)
+    {
+        switch (message)
+        {
+            case InitializeLogger:
+                Sender.Tell(new LoggerInitialized());
+                return true;
+            case LogEvent e:
+                Write(e);
+                return true;
+            default:
+                return false;
+        }
+    }
+
+    private void Write(LogEvent e)
+    {
+        if (_filter is not null && !_filter.ShouldTryKeepMessage(e, out _)) return;
+        switch (Classify(e))
+        {
+            case Noise.Connection:
+                if (_connections.Allow("connection", e.Timestamp, out var held)) WriteCompact(e, "connection", held);
+                break;
+            case Noise.Storage:
+                if (_storage.Allow(StorageKey(e.LogSource), e.Timestamp, out held)) WriteCompact(e, "storage", held);
+                break;
+            default:
+                if (_factory is null)
+                {
+                    StandardOutWriter.WriteLine(e.ToString());
+                    break;
+                }
+                var entry = new AkkaEntry(e);
+                LoggerFor(e).Log(LevelOf(e), default, entry, e.Cause, static (state, _) => state.Text);
+                break;
+        }
+    }
+
+    private void WriteCompact(LogEvent e, string kind, int heldBack)
+    {
+        if (_factory is null)
+        {
+            StandardOutWriter.WriteLine(Compact(e, kind, heldBack));
+            return;
+        }
+        var entry = new AkkaEntry(e, CompactMessage(e, kind, heldBack), kind, heldBack);
+        LoggerFor(e).Log(LevelOf(e), default, entry, null, static (state, _) => state.Text);
+    }
+
+    private ILogger LoggerFor(LogEvent e)
+    {
+        // Lines logged with a string source (remoting, the cluster) have no class of their own: "Akka", their source in ActorPath.
+        var category = e.LogClass is { } type && type.Name != "DummyClassForStringSources" ? type.FullName ?? "Akka" : "Akka";
+        if (!_loggers.TryGetValue(category, out var logger))
+        {
+            if (_loggers.Count > 1_000) _loggers.Clear();
+            _loggers[category] = logger = _factory!.CreateLogger(category);
+        }
+        return logger;
+    }
+
+    private static MelLogLevel LevelOf(LogEvent e) => e.LogLevel() switch
+    {
+        Akka.Event.LogLevel.DebugLevel => MelLogLevel.Debug,
+        Akka.Event.LogLevel.InfoLevel => MelLogLevel.Information,
+        Akka.Event.LogLevel.WarningLevel => MelLogLevel.Warning,
+        _ => MelLogLevel.Error,
+    };
+
+    /// <summary>
+    /// The state of one entry: the message's named template properties, the log source (<c>ActorPath</c>), the template
+    /// (<c>{OriginalFormat}</c>) and, for a cut-down flood line, its kind and the count held back. Positional arguments
+    /// (<c>{0}</c>) are not fields: they have no names.
+    /// </summary>
+    private sealed class AkkaEntry : IReadOnlyList<KeyValuePair<string, object?>>
+    {
+        private readonly List<KeyValuePair<string, object?>> _fields = [];
+
+        public AkkaEntry(LogEvent e, string? text = null, string? flood = null, int heldBack = 0)
+        {
+            Text = text ?? e.Message?.ToString() ?? "";
+            if (e.Message is LogMessage message)
+            {
+                foreach (var (name, value) in message.GetProperties())
+                    if (name.Length > 0 && !char.IsDigit(name[0])) AddField(name, value);
+            }
+            _fields.Add(new("{OriginalFormat}", text is null && e.Message is LogMessage m
+                ? m.Format
+                : Text.Replace("{", "{{", StringComparison.Ordinal).Replace("}", "}}", StringComparison.Ordinal)));
+            _fields.Add(new("ActorPath", e.LogSource));
+            if (flood is not null)
+            {
+                _fields.Add(new("Flood", flood));
+                _fields.Add(new("HeldBack", heldBack));
+            }
+        }
+
+        /// <summary>
+        /// A field; a partition id or task id also gives the partition's <c>Namespace</c> and <c>Queue</c> (and a task id
+        /// its <c>Partition</c>), so every line about a partition or task can be found by queue.
+        /// </summary>
+        private void AddField(string name, object? value)
+        {
+            switch (value)
+            {
+                case PartitionId partition:
+                    _fields.Add(new(name, partition.EntityId));
+                    AddPartition(partition, withId: name != "Partition");
+                    break;
+                case TaskId task:
+                    _fields.Add(new(name, task.ToString()));
+                    AddPartition(task.Partition, withId: true);
+                    break;
+                default:
+                    _fields.Add(new(name, value));
+                    break;
+            }
+        }
+
+        private void AddPartition(PartitionId partition, bool withId)
+        {
+            if (withId && !Has("Partition")) _fields.Add(new("Partition", partition.EntityId));
+            if (!Has("Namespace")) _fields.Add(new("Namespace", partition.Namespace));
+            if (!Has("Queue")) _fields.Add(new("Queue", partition.Queue));
+        }
+
+        private bool Has(string name) => _fields.Exists(f => f.Key == name);
+
+        public string Text { get; }
+        public int Count => _fields.Count;
+        public KeyValuePair<string, object?> this[int index] => _fields[index];
+        public IEnumerator<KeyValuePair<string, object?>> GetEnumerator() => _fields.GetEnumerator();
+        IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
+        public override string ToString() => Text;
+    }
+
+    internal enum Noise { None, Connection, Storage }
+
+    /// <summary>
+    /// The actor a storage line is counted against: a partition's writer gets a new name each time it starts
+    /// (<c>…/default%2Fq%230/writer-1a2b3c4d</c>), so its lines count against the partition.
+    /// </summary>
+    internal static string StorageKey(string? source)
+    {
+        if (source is null) return "";
+        var slash = source.LastIndexOf('/');
+        return slash > 0 && source.AsSpan(slash + 1).StartsWith("writer-", StringComparison.Ordinal) ? source[..slash] : source;
+    }
+
+    /// <summary>Which flood, if any, a warning or error belongs to: by its source (remoting's channel handlers) or by its cause.</summary>
+    internal static Noise Classify(LogEvent e)
+    {
+        if (e is not (Error or Warning)) return Noise.None;
+        var source = e.LogSource ?? "";
+        if (source.Contains("TcpServerHandler", StringComparison.Ordinal) || source.Contains("TcpClientHandler", StringComparison.Ordinal)
+            || source.Contains("DotNettyTransport", StringComparison.Ordinal))
+            return Noise.Connection;
+        for (var cause = e.Cause; cause is not null; cause = cause.InnerException)
+        {
+            if (cause is DbException or OpenCircuitException || cause.GetType().Namespace?.StartsWith("Npgsql", StringComparison.Ordinal) == true
+                || cause.GetType().Namespace?.StartsWith("LinqToDB", StringComparison.Ordinal) == true)
+                return Noise.Storage;
+            if (cause is SocketException or AuthenticationException || cause.GetType().Namespace?.StartsWith("DotNetty", StringComparison.Ordinal) == true)
+                return Noise.Connection;
+        }
+        return Noise.None;
+    }
+
+    /// <summary>One line: level, time, then <see cref="CompactMessage"/>; as written to the console without a logger factory.</summary>
+    internal static string Compact(LogEvent e, string kind, int heldBack) =>
+        $"[{e.LogLevel().ToString().Replace("Level", "").ToUpperInvariant()}][{e.Timestamp:MM/dd/yyyy HH:mm:ss.fffZ}]{CompactMessage(e, kind, heldBack)}";
+
+    /// <summary>Kind, source, the message's first line, and the innermost cause's type and message; no stack trace, all escaped.</summary>
+    internal static string CompactMessage(LogEvent e, string kind, int heldBack)
+    {
+        var innermost = e.Cause;
+        while (innermost?.InnerException is { } inner) innermost = inner;
+        var text = e.Message?.ToString() ?? "";
+        var firstLine = text.Split('\n', 2)[0].TrimEnd('\r');
+        var cause = innermost is null ? "" : $" ({innermost.GetType().Name}: {SafeText.Escape(innermost.Message, 300)})";
+        var held = heldBack > 0 ? $" [{heldBack} more like it held back]" : "";
+        return $"[{kind}][{SafeText.Escape(e.LogSource, 200)}] {SafeText.Escape(firstLine, 300)}{cause}{held}";
+    }
+}
