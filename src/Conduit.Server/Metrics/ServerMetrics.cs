@@ -58,6 +58,8 @@ public sealed class ServerMetrics : IDisposable
         [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300];
 
     public MetricsOptions Options { get; }
+    /// <summary>This node's meter (a process may run several nodes; an in-process listener tells them apart by this instance).</summary>
+    public Meter Meter => _meter;
     internal QueueStatsRegistry Queues { get; }
 
     /// <summary>Every live queue on this node with its current figures (unfolded, unsorted): a read API for the dashboard.</summary>
