@@ -3,6 +3,7 @@ using Conduit.Protocol.Remoting;
 using Conduit.Server.Frontend;
 using Conduit.Server.Hosting;
 using Conduit.Server.Http;
+using Conduit.Server.Metrics;
 using Conduit.Server.Security;
 using Microsoft.Extensions.Configuration;
 
@@ -13,7 +14,7 @@ namespace Conduit.Node;
 /// variables <c>CONDUIT_PORT</c>, <c>CONDUIT_CLUSTER_PORT</c>, <c>CONDUIT_HOST</c>, <c>CONDUIT_DATA</c>, <c>CONDUIT_POSTGRES</c>,
 /// <c>CONDUIT_ROLES</c>, <c>CONDUIT_SEEDS</c> (comma-separated), <c>CONDUIT_PARTITIONS</c>, <c>CONDUIT_QUEUE_PARTITIONS</c>,
 /// <c>CONDUIT_MAX_LIVE_PARTITIONS</c>, <c>CONDUIT_HOCON</c>, <c>CONDUIT_KEYS</c>, <c>CONDUIT_TLS_CERT</c>, <c>CONDUIT_TLS_CERT_PASSWORD</c>,
-/// <c>CONDUIT_TLS_CA</c>, <c>CONDUIT_INSECURE</c>), then defaults.
+/// <c>CONDUIT_TLS_CA</c>, <c>CONDUIT_INSECURE</c>, <c>CONDUIT_METRICS_QUEUE_LABELS</c>, <c>CONDUIT_OTLP_ENDPOINT</c>), then defaults.
 /// </summary>
 public static class NodeCommandLine
 {
@@ -33,10 +34,15 @@ public static class NodeCommandLine
                                  namespace; ns/q: in one)                               env CONDUIT_QUEUE_PARTITIONS
           --max-live-partitions N   most queue partitions this node runs at once (default 100000)
                                                                                         env CONDUIT_MAX_LIVE_PARTITIONS
-          --http-port N|off      HTTP listener: /healthz, /readyz (default 8053; 0: free; off: none)
+          --http-port N|off      HTTP listener: /healthz, /readyz, /metrics (default 8053; 0: free; off: none)
                                                                                         env CONDUIT_HTTP_PORT
           --http-host ADDR       address of the HTTP listener (default 127.0.0.1, whatever --host says)
                                                                                         env CONDUIT_HTTP_HOST
+          --metrics-queue-labels N  most queues with labels of their own in the metrics; the rest
+                                 are summed as queue="_other" (default 200; 0..1000)    env CONDUIT_METRICS_QUEUE_LABELS
+          --otlp-endpoint URL    also push metrics over OTLP/gRPC, e.g. http://collector:4317
+                                 (default: none; /metrics on the HTTP listener either way)
+                                                                                        env CONDUIT_OTLP_ENDPOINT
           --hocon FILE           extra HOCON applied over the defaults                   env CONDUIT_HOCON
           --keys FILE.json       API keys and their roles (default: none, auth off; see docs/credentials.md)
                                                                                         env CONDUIT_KEYS
@@ -54,7 +60,8 @@ public static class NodeCommandLine
     public static NodeSettings Parse(string[] args, IConfiguration configuration)
     {
         string? port = null, clusterPort = null, host = null, data = null, postgres = null, roles = null, partitions = null, hocon = null,
-            queuePartitions = null, maxLive = null, httpPort = null, httpHost = null, keys = null, tlsCert = null, tlsPassword = null, tlsCa = null;
+            queuePartitions = null, maxLive = null, httpPort = null, httpHost = null, keys = null, tlsCert = null, tlsPassword = null, tlsCa = null,
+            queueLabels = null, otlp = null;
         var insecure = false;
         var seeds = new List<string>();
         for (var i = 0; i < args.Length; i++)
@@ -83,6 +90,8 @@ public static class NodeCommandLine
                 case "--tls-cert-password": tlsPassword = Value(); break;
                 case "--tls-ca": tlsCa = Value(); break;
                 case "--insecure": insecure = true; break;
+                case "--metrics-queue-labels": queueLabels = Value(); break;
+                case "--otlp-endpoint": otlp = Value(); break;
                 default: throw new UsageException($"unknown option '{arg}'");
             }
         }
@@ -102,6 +111,8 @@ public static class NodeCommandLine
         tlsCert ??= configuration["CONDUIT_TLS_CERT"];
         tlsPassword ??= configuration["CONDUIT_TLS_CERT_PASSWORD"];
         tlsCa ??= configuration["CONDUIT_TLS_CA"];
+        queueLabels ??= configuration["CONDUIT_METRICS_QUEUE_LABELS"];
+        otlp ??= configuration["CONDUIT_OTLP_ENDPOINT"];
         if (!insecure && configuration["CONDUIT_INSECURE"] is { Length: > 0 } insecureText)
         {
             insecure = bool.TryParse(insecureText, out var parsed)
@@ -121,6 +132,7 @@ public static class NodeCommandLine
         if (portNumber != 0 && portNumber == clusterPortNumber)
             throw new UsageException($"--port and --cluster-port must differ (both are {portNumber}): clients and nodes use separate endpoints");
         var http = ReadHttp(httpPort, httpHost);
+        var metrics = ReadMetrics(queueLabels, otlp);
         var partitionCount = 1;
         if (partitions is not null && (!int.TryParse(partitions, NumberStyles.None, CultureInfo.InvariantCulture, out partitionCount) || partitionCount is < 1 or > 1024))
             throw new UsageException($"--partitions must be 1..1024, not '{partitions}'");
@@ -176,7 +188,27 @@ public static class NodeCommandLine
             Tls = tls,
             Insecure = insecure,
             Http = http,
+            Metrics = metrics,
         };
+    }
+
+    /// <summary>The metrics options (<see cref="MetricsOptions"/>), checked now.</summary>
+    private static MetricsOptions ReadMetrics(string? queueLabels, string? otlp)
+    {
+        var options = new MetricsOptions();
+        if (queueLabels is not null)
+        {
+            if (!int.TryParse(queueLabels, NumberStyles.None, CultureInfo.InvariantCulture, out var n) || n > MetricsOptions.MaxMaxQueueLabels)
+                throw new UsageException($"--metrics-queue-labels must be a number 0..{MetricsOptions.MaxMaxQueueLabels}, not '{queueLabels}'");
+            options = options with { MaxQueueLabels = n };
+        }
+        if (otlp is { Length: > 0 })
+        {
+            if (!Uri.TryCreate(otlp, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
+                throw new UsageException($"--otlp-endpoint must be an http:// or https:// URL (e.g. http://collector:4317), not '{otlp}'");
+            options = options with { OtlpEndpoint = uri };
+        }
+        return options;
     }
 
     /// <summary>The HTTP listener's options (null: <c>--http-port off</c>), checked now.</summary>
