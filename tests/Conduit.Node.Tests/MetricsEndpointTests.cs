@@ -167,4 +167,23 @@ public sealed class MetricsEndpointTests
             Assert.All(scrape.Of(Ready).Where(s => s.Label("queue") != "_other"), s => Assert.Equal(5, s.Value));
         }, timeoutMs: 30_000, intervalMs: 200);
     }
+
+    [Fact(DisplayName = "with --otlp-endpoint the node pushes its metrics over OTLP/gRPC to that address")]
+    public async Task OtlpPush()
+    {
+        using var collector = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        collector.Start();
+        var endpoint = $"http://127.0.0.1:{((System.Net.IPEndPoint)collector.LocalEndpoint).Port}";
+        var data = Path.Combine(Path.GetTempPath(), "conduit-node-tests", Guid.NewGuid().ToString("N"));
+        await using var node = NodeProcess.Start(new Dictionary<string, string> { ["CONDUIT_OTLP_ENDPOINT"] = endpoint },
+            "--data", data, "--port", "0", "--cluster-port", "0", "--http-port", "off");
+        await node.WaitForOutput($"Metrics pushed over OTLP to {endpoint}");
+
+        // The first export comes one interval (15 s) after the start: a gRPC call, so an HTTP/2 connection preface.
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        using var connection = await collector.AcceptTcpClientAsync(timeout.Token);
+        var preface = new byte[24];
+        await connection.GetStream().ReadExactlyAsync(preface, timeout.Token);
+        Assert.Equal("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", System.Text.Encoding.ASCII.GetString(preface));
+    }
 }
