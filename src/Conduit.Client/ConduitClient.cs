@@ -69,6 +69,29 @@ public sealed partial class ConduitClient : IAsyncDisposable, IDisposable
         ArgumentNullException.ThrowIfNull(message);
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
         cancellationToken.ThrowIfCancellationRequested();
+        if (!ConduitClientMetrics.RequestsEnabled) return await AskWithBackoffAsync(servicePath, message, timeout, cancellationToken).ConfigureAwait(false);
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        try
+        {
+            var reply = await AskWithBackoffAsync(servicePath, message, timeout, cancellationToken).ConfigureAwait(false);
+            ConduitClientMetrics.Request(message, ConduitClientMetrics.OutcomeOf(reply), started);
+            return reply;
+        }
+        catch (Exception e)
+        {
+            ConduitClientMetrics.Request(message, e switch
+            {
+                ConduitUnreachableException => "unreachable",
+                ConduitTimeoutException => "timeout",
+                OperationCanceledException => "cancelled",
+                _ => "error",
+            }, started);
+            throw;
+        }
+    }
+
+    private async Task<object> AskWithBackoffAsync(string servicePath, object message, TimeSpan? timeout, CancellationToken cancellationToken)
+    {
         var wait = timeout ?? Options.RequestTimeout;
         var deadline = DateTime.UtcNow + wait;
         var lane = OverloadBackoff.LaneOf(message);

@@ -67,7 +67,10 @@ var logger = host.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Co
 logger.LogInformation("Conduit node listening on {Address} for clients, {ClusterAddress} for the cluster (roles: {Roles}); storage: {Storage}",
     ClientEndpoint.Of(system)?.Address, Cluster.Get(system).SelfAddress, string.Join(",", settings.Server.Roles), settings.Storage.Describe());
 if (NodeHost.HttpAddress(host) is { } http)
-    logger.LogInformation("HTTP on {HttpAddress} (health: {Liveness}, {Readiness}; dashboard: /ui/)", http, NodeHost.LivenessPath, NodeHost.ReadinessPath);
+    logger.LogInformation("HTTP on {HttpAddress} (health: {Liveness}, {Readiness}; metrics: {Metrics}; dashboard: /ui/)", http,
+        NodeHost.LivenessPath, NodeHost.ReadinessPath, Conduit.Server.Metrics.MetricsHosting.ScrapePath);
+if (settings.Metrics.OtlpEndpoint is { } otlp)
+    logger.LogInformation("Metrics pushed over OTLP to {OtlpEndpoint} every {Interval} s", otlp, settings.Metrics.OtlpExportIntervalMs / 1000);
 logger.LogInformation("Press Ctrl-C to stop");
 await host.WaitForShutdownAsync();
 // Non-zero when the node stopped itself because something it needs stopped (its client endpoint), so it is restarted.

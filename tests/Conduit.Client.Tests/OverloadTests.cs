@@ -60,6 +60,25 @@ public sealed class OverloadTests(ITestOutputHelper output) : IAsyncLifetime
         var completedDuringStorm = 0;
         var completeLatencies = new ConcurrentBag<(double AtS, double Ms)>();
         var stormOver = false;
+        // The node's refusal counter, read as its metrics exporter would (this node's meter only).
+        var refusals = new ConcurrentDictionary<string, long>();
+        using var refusalListener = new System.Diagnostics.Metrics.MeterListener();
+        refusalListener.InstrumentPublished = (instrument, l) =>
+        {
+            if (ReferenceEquals(instrument.Meter, _node.Metrics.Meter) && instrument.Name == Conduit.Server.Metrics.MetricNames.RequestsRefused)
+                l.EnableMeasurementEvents(instrument);
+        };
+        refusalListener.SetMeasurementEventCallback<long>((_, value, tags, _) =>
+        {
+            string reason = "", source = "";
+            foreach (var tag in tags)
+            {
+                if (tag.Key == "reason") reason = (string)tag.Value!;
+                if (tag.Key == "source") source = (string)tag.Value!;
+            }
+            refusals.AddOrUpdate($"{reason}/{source}", value, (_, n) => n + value);
+        });
+        refusalListener.Start();
         var clock = Stopwatch.StartNew();
 
         var worker = Task.Run(async () =>
@@ -147,6 +166,9 @@ public sealed class OverloadTests(ITestOutputHelper output) : IAsyncLifetime
         // answered at the rate the shared CPU allows; they are reported, and bounded here only well within the timeout.)
         Assert.Empty(failures.Select(f => f.GetType().Name + ": " + f.Message).Distinct());
         Assert.NotEmpty(overloaded); // the storm was more than the node takes, and it said so
+        // ...and counted it: every Overloaded the producer got was one refusal counted by the node (the worker's may add more).
+        var countedOverloaded = refusals.Where(r => r.Key.StartsWith("overloaded/", StringComparison.Ordinal)).Sum(r => r.Value);
+        Assert.True(countedOverloaded >= overloaded.Count, $"the node counted {countedOverloaded} Overloaded refusals, the producer got {overloaded.Count}");
         Assert.True(P(overloaded, 100) < 10_000, $"an Overloaded answer took {P(overloaded, 100):0} ms");
         // Polls and completes on the stormed queue kept being answered while it lasted (a poll that was not would have
         // failed the worker, checked above).

@@ -11,7 +11,7 @@ public sealed class OpenNodeFixture : IAsyncLifetime
 {
     public TestNode Node { get; private set; } = null!;
     public Chromium Chromium { get; private set; } = null!;
-    public Uri Http => Node.HttpAddress ?? throw new InvalidOperationException("the node has no HTTP listener");
+    public Uri Http => Node.HttpAddress;
 
     public async Task InitializeAsync()
     {

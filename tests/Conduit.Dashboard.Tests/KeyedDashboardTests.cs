@@ -48,7 +48,7 @@ public sealed class KeyedDashboardTests(ITestOutputHelper output) : IAsyncLifeti
     public async Task LoginFlow()
     {
         await _node.Enqueue("billing", "invoice");
-        var http = _node.HttpAddress!;
+        var http = _node.HttpAddress;
         var page = await _chromium.NewPageAsync(http);
         page.PageError += (_, error) => output.WriteLine($"page error: {error}");
 

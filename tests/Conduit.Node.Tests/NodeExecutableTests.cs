@@ -50,6 +50,8 @@ public sealed class NodeExecutableTests
     [InlineData("--http-port", "web", "--http-port must be a number")]
     [InlineData("--http-host", "example.com", "--http-host must be an IP address or localhost")]
     [InlineData("--queue-partitions", "Billing/emails=2", "--queue-partitions wants queue=N pairs, or namespace/queue=N")]
+    [InlineData("--metrics-queue-labels", "5000", "--metrics-queue-labels must be a number 0..1000")]
+    [InlineData("--otlp-endpoint", "collector:4317", "--otlp-endpoint must be an http:// or https:// URL")]
     public async Task BadOption(string option, string value, string message)
     {
         await using var node = NodeProcess.Start(option, value);

@@ -70,9 +70,13 @@ public sealed class TestNode : IAsyncDisposable
     public int Port => ClientEndpoint.Address.Port ?? throw new InvalidOperationException("no port");
     /// <summary><c>127.0.0.1:port</c>: what a client takes as its contact point.</summary>
     public string Server => $"{Settings.Host}:{Port}";
+
+    /// <summary>The node's HTTP listener (health, <c>/metrics</c>, the dashboard); only when <see cref="NodeSettings.Http"/> was set.</summary>
+    public Uri HttpAddress => NodeHost.HttpAddress(_host) ?? throw new InvalidOperationException("this node has no HTTP listener (NodeSettings.Http)");
+
+    /// <summary>The node's metrics: its meter (for a <see cref="global::System.Diagnostics.Metrics.MeterListener"/>) and per-queue figures.</summary>
+    public Conduit.Server.Metrics.ServerMetrics Metrics => _host.Services.GetRequiredService<Conduit.Server.Metrics.ServerMetrics>();
     public TimeSpan AskTimeout { get; set; } = TimeSpan.FromSeconds(20);
-    /// <summary>The node's HTTP listener (<c>http://127.0.0.1:port</c>) when its settings have <see cref="NodeSettings.Http"/>; null otherwise.</summary>
-    public Uri? HttpAddress => NodeHost.HttpAddress(_host);
 
 
     /// <summary>Test defaults: fast ticks and backoff so tests wait milliseconds, not seconds.</summary>

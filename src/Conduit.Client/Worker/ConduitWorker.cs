@@ -300,6 +300,8 @@ public sealed class ConduitWorker : IAsyncDisposable
         _ = Task.Run(async () =>
         {
             var outcome = TaskOutcome.NotReported;
+            var started = Stopwatch.GetTimestamp();
+            ConduitClientMetrics.HandlerStarted(Queue);
             try
             {
                 outcome = await execution.RunAsync().ConfigureAwait(false);
@@ -313,6 +315,7 @@ public sealed class ConduitWorker : IAsyncDisposable
             }
             finally
             {
+                ConduitClientMetrics.HandlerFinished(Queue, outcome, Stopwatch.GetElapsedTime(started));
                 HandlerReturned();
                 _running.TryRemove(id, out _);
                 Unhold(1);

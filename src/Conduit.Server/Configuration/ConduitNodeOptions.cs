@@ -94,6 +94,9 @@ public sealed record ConduitNodeOptions
     /// <summary>The HTTP listener: health probes and the dashboard.</summary>
     public Http.NodeHttpOptions Http { get; init; } = new();
 
+    /// <summary>Metrics: the queue label limit and an optional OTLP push (docs/metrics.md).</summary>
+    public Metrics.MetricsOptions Metrics { get; init; } = new();
+
     /// <summary>How the node writes its log.</summary>
     public NodeLoggingOptions Logging { get; init; } = new();
 

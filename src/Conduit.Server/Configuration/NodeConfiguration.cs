@@ -134,6 +134,7 @@ public static class NodeConfiguration
             _ when target == typeof(double) => double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) && double.IsFinite(d) ? d : null,
             _ when target == typeof(bool) => bool.TryParse(text, out var b) ? b : null,
             _ when target == typeof(TimeSpan) => TimeSpan.TryParse(text, CultureInfo.InvariantCulture, out var t) ? t : null,
+            _ when target == typeof(Uri) => Uri.TryCreate(text, UriKind.Absolute, out var u) ? u : null,
             _ when target.IsEnum => Enum.GetNames(target).FirstOrDefault(n => string.Equals(n, text, StringComparison.OrdinalIgnoreCase)) is { } name
                 ? Enum.Parse(target, name)
                 : null,
@@ -148,6 +149,7 @@ public static class NodeConfiguration
         _ when type == typeof(double) => "must be a number (like 0.2)",
         _ when type == typeof(bool) => "must be true or false",
         _ when type == typeof(TimeSpan) => "must be a duration (hh:mm:ss, like 00:00:02)",
+        _ when type == typeof(Uri) => "must be an absolute URL (like http://collector:4317)",
         _ when type.IsEnum => $"must be one of {string.Join(", ", Enum.GetNames(type).Select(n => n.ToLowerInvariant()))}",
         _ => "is not valid",
     };

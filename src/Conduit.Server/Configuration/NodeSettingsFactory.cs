@@ -67,6 +67,13 @@ public static class NodeSettingsFactory
             throw Bad($"{nameof(options.Gateway)}:{e.ParamName}", $"{e.Message.Split(" (Parameter", 2)[0]}, not '{e.ActualValue}'");
         }
 
+        var metrics = options.Metrics;
+        if (metrics.MaxQueueLabels is < 0 or > Metrics.MetricsOptions.MaxMaxQueueLabels)
+            throw Bad("Metrics:MaxQueueLabels", $"must be a number 0..{Metrics.MetricsOptions.MaxMaxQueueLabels}, not '{metrics.MaxQueueLabels}'");
+        if (metrics.OtlpEndpoint is { } otlp && otlp.Scheme is not ("http" or "https"))
+            throw Bad("Metrics:OtlpEndpoint", $"must be an http:// or https:// URL, not '{SafeText.Escape(otlp.ToString(), 200)}'");
+        if (metrics.OtlpExportIntervalMs < 1000)
+            throw Bad("Metrics:OtlpExportIntervalMs", $"must be at least 1000 ms, not '{metrics.OtlpExportIntervalMs}'");
         if (options.Http.Port is < 0 or > 65535) throw Bad("Http:Port", $"must be a number 0..65535, not '{options.Http.Port}'");
         if (!string.Equals(options.Http.Host, "localhost", StringComparison.OrdinalIgnoreCase) && !System.Net.IPAddress.TryParse(options.Http.Host, out _))
             throw Bad("Http:Host", $"must be an IP address or localhost, not '{SafeText.Escape(options.Http.Host, 100)}'");
@@ -113,6 +120,7 @@ public static class NodeSettingsFactory
             Insecure = options.Insecure,
             LogFormat = options.Logging.Format,
             Http = options.Http.Disabled ? null : options.Http,
+            Metrics = options.Metrics,
         };
     }
 

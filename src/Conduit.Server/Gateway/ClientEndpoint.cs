@@ -62,7 +62,7 @@ public sealed class ClientEndpoint : IExtension
     /// <paramref name="frontend"/>.
     /// </summary>
     internal static ClientEndpoint Start(ActorSystem clusterSystem, RemotingEndpoint remoting, IActorRef management, IActorRef? frontend,
-        RequestGate gate, GatewayOptions? limits = null)
+        RequestGate gate, GatewayOptions? limits = null, Metrics.ServerMetrics? metrics = null)
     {
         limits ??= new GatewayOptions();
         limits.Validate();
@@ -74,9 +74,9 @@ public sealed class ClientEndpoint : IExtension
         var system = ActorSystem.Create(WireNames.ClientSystemName, setup);
         var endpoint = new ClientEndpoint(system, gate.Keys);
         var log = Logging.GetLogger(clusterSystem, "conduit.gateway");
-        system.ActorOf(GatewayActor.Props(management, GatewayKind.Management, gate, log, limits), WireNames.ManagementPath["/user/".Length..]);
+        system.ActorOf(GatewayActor.Props(management, GatewayKind.Management, gate, log, limits, metrics), WireNames.ManagementPath["/user/".Length..]);
         if (frontend is not null)
-            system.ActorOf(GatewayActor.Props(frontend, GatewayKind.Frontend, gate, log, limits), WireNames.FrontendPath["/user/".Length..]);
+            system.ActorOf(GatewayActor.Props(frontend, GatewayKind.Frontend, gate, log, limits, metrics), WireNames.FrontendPath["/user/".Length..]);
         clusterSystem.RegisterExtension(new Id(endpoint));
         CoordinatedShutdown.Get(clusterSystem).AddTask(CoordinatedShutdown.PhaseServiceUnbind, "conduit-client-endpoint",
             async () =>

@@ -33,13 +33,17 @@ internal sealed class GatewayActor : ReceiveActor, IWithTimers
     private readonly RequestGate _gate;
     private readonly ILoggingAdapter _log;
     private readonly InFlightLimit _inFlight;
+    private readonly Metrics.ServerMetrics? _metrics;
     private int _unloggedRefusals;
     private string _lastUnlogged = "";
 
     /// <param name="log">The cluster system's logger, so the gateway's lines go where the node's do.</param>
-    public GatewayActor(IActorRef target, GatewayKind kind, RequestGate gate, ILoggingAdapter log, GatewayOptions? options = null)
+    /// <param name="metrics">Where Overloaded and Unavailable answers are counted (null: nowhere).</param>
+    public GatewayActor(IActorRef target, GatewayKind kind, RequestGate gate, ILoggingAdapter log, GatewayOptions? options = null,
+        Metrics.ServerMetrics? metrics = null)
     {
         _inFlight = new InFlightLimit(options ?? new GatewayOptions());
+        _metrics = metrics;
         _target = target;
         _kind = kind;
         _gate = gate;
@@ -50,8 +54,9 @@ internal sealed class GatewayActor : ReceiveActor, IWithTimers
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    public static Props Props(IActorRef target, GatewayKind kind, RequestGate gate, ILoggingAdapter log, GatewayOptions? options = null) =>
-        Akka.Actor.Props.Create(() => new GatewayActor(target, kind, gate, log, options));
+    public static Props Props(IActorRef target, GatewayKind kind, RequestGate gate, ILoggingAdapter log, GatewayOptions? options = null,
+        Metrics.ServerMetrics? metrics = null) =>
+        Akka.Actor.Props.Create(() => new GatewayActor(target, kind, gate, log, options, metrics));
 
     /// <summary>How long a poll's answer is still waited for after the gateway gave up on it, to release its tasks: 10 s.</summary>
     public static readonly TimeSpan LateAnswerGrace = TimeSpan.FromSeconds(10);
@@ -86,21 +91,29 @@ internal sealed class GatewayActor : ReceiveActor, IWithTimers
         var takenAt = _inFlight.TryTake(kind);
         if (takenAt < 0)
         {
+            _metrics?.CountRefusal(ErrorCode.Overloaded, atGateway: true);
             client.Tell(_inFlight.Refusal(kind));
             return;
         }
         var timeout = RequestGate.AnswerTimeout(request);
+        var metrics = _metrics;
         if (request is Poll)
         {
             var polls = _inFlight;
-            PollAsk.Run(_target, request, timeout, LateAnswerGrace, answer => client.Tell(answer), () => polls.Give(kind, takenAt));
+            PollAsk.Run(_target, request, timeout, LateAnswerGrace, answer =>
+            {
+                if (answer is Rejected refused) metrics?.CountRefusal(refused.Code, atGateway: false);
+                client.Tell(answer);
+            }, () => polls.Give(kind, takenAt));
             return;
         }
         var inFlight = _inFlight;
         _target.Ask<object>(request, timeout).ContinueWith(t =>
             {
                 inFlight.Give(kind, takenAt);
-                client.Tell(t.IsCompletedSuccessfully ? t.Result : NoAnswer(t, timeout));
+                var answer = t.IsCompletedSuccessfully ? t.Result : NoAnswer(t, timeout);
+                if (answer is Rejected refused) metrics?.CountRefusal(refused.Code, atGateway: false);
+                client.Tell(answer);
             },
             TaskContinuationOptions.ExecuteSynchronously);
     }

@@ -74,7 +74,9 @@ public static class ConduitHostingExtensions
     /// The partitions' shard region on <c>taskservice</c> nodes (a proxy elsewhere) and, on <c>frontend</c> nodes,
     /// the <see cref="QueueFrontend"/> registered as <see cref="ConduitFrontend"/>.
     /// </summary>
-    public static AkkaConfigurationBuilder WithConduitServer(this AkkaConfigurationBuilder builder, ConduitServerOptions options)
+    /// <param name="metrics">The node's metrics, which partitions, writers and the node-level gauges report to (null: none).</param>
+    public static AkkaConfigurationBuilder WithConduitServer(this AkkaConfigurationBuilder builder, ConduitServerOptions options,
+        Metrics.ServerMetrics? metrics = null)
     {
         var topology = options.Topology;
         var policies = options.Policies;
@@ -87,10 +89,11 @@ public static class ConduitHostingExtensions
         if (options.IsTaskService)
         {
             var census = new PartitionCensus();
+            builder.WithActors((system, _) => metrics?.Attach(system, census));
             builder.WithActors((system, _) =>
                 system.ActorOf(LoadPublisher.Props(TimeSpan.FromMilliseconds(options.Partition.GossipIntervalMs)), LoadPublisher.Name));
             builder.WithShardRegion<PartitionRegion>(PartitionsTypeName,
-                entityId => PartitionProps(entityId, topology, policies, options, census),
+                entityId => PartitionProps(entityId, topology, policies, options, census, metrics),
                 extractor,
                 new ShardOptions
                 {
@@ -107,6 +110,7 @@ public static class ConduitHostingExtensions
         else
         {
             builder.WithShardRegionProxy<PartitionRegion>(PartitionsTypeName, ConduitServerOptions.TaskServiceRole, extractor);
+            builder.WithActors((system, _) => metrics?.Attach(system, null));
         }
         WithSchedules(builder, options);
         if (options.IsFrontend)
@@ -154,7 +158,8 @@ public static class ConduitHostingExtensions
     /// before). Ids that name no partition, and partitions past the node's limit, get a <see cref="RefusedPartition"/>.
     /// </summary>
     private static Props PartitionProps(string entityId, QueueTopology topology, QueuePolicies policies, ConduitServerOptions options,
-        PartitionCensus census)
+        PartitionCensus census,
+        Metrics.ServerMetrics? metrics)
     {
         if (!topology.TryResolve(entityId, out var id))
             return RefusedPartition.Props(new Rejected(ErrorCode.TaskNotFound, "no such partition in this cluster's topology"));
@@ -163,6 +168,6 @@ public static class ConduitHostingExtensions
                 $"this node already runs its limit of {options.MaxLivePartitionsPerNode} live partitions; idle ones passivate after " +
                 $"{options.Partition.PassivateIdleAfterMs / 1000} s, or raise --max-live-partitions"));
         // Only partitions of queues with several partitions gossip their load: frontends route nothing else by it.
-        return QueuePartition.Props(id, policies.For(id), census, gossips: topology.PartitionsOf(id.Namespace, id.Queue) > 1);
+        return QueuePartition.Props(id, policies.For(id), census, gossips: topology.PartitionsOf(id.Namespace, id.Queue) > 1, metrics);
     }
 }

@@ -53,10 +53,16 @@ public sealed record NodeSettings
     /// told otherwise); defaults to null here: no listener, as in-process test nodes run.
     /// </summary>
     public Http.NodeHttpOptions? Http { get; init; }
+    /// <summary>
     /// How the node logs (<c>--log-format</c>). With JSON, Akka's own lines before its loggers start and after they stop
     /// are JSON too (<see cref="Diagnostics.JsonStdoutLogger"/>). Defaults to text.
     /// </summary>
     public Configuration.LogFormat LogFormat { get; init; } = Configuration.NodeLoggingOptions.DefaultFormat;
+    /// <summary>
+    /// Metrics: the queue label limit and an optional OTLP push (<c>--otlp-endpoint</c>); the Prometheus endpoint
+    /// <c>/metrics</c> is on the HTTP listener. Defaults to <see cref="Metrics.MetricsOptions"/>' defaults. See docs/metrics.md.
+    /// </summary>
+    public Metrics.MetricsOptions Metrics { get; init; } = new();
 }
 
 public static class ConduitNode
@@ -76,7 +82,9 @@ public static class ConduitNode
         """;
 
     /// <summary>Wires remoting, the cluster, storage, serialization and Conduit's actors onto <paramref name="builder"/>.</summary>
-    public static AkkaConfigurationBuilder ConfigureConduitNode(this AkkaConfigurationBuilder builder, NodeSettings settings)
+    /// <param name="metrics">The node's metrics (<see cref="Http.NodeHost"/> makes them and exports them); null: none are kept.</param>
+    public static AkkaConfigurationBuilder ConfigureConduitNode(this AkkaConfigurationBuilder builder, NodeSettings settings,
+        Metrics.ServerMetrics? metrics = null)
     {
         var config = ConfigurationFactory.ParseString(FailoverTimings.ClusterHocon).WithFallback(ConfigurationFactory.ParseString(BaseHocon));
         if (settings.LogFormat == Configuration.LogFormat.Json)
@@ -101,9 +109,9 @@ public static class ConduitNode
             })
             .WithConduitSerialization()
             .WithConduitStorage(settings.Storage)
-            .WithConduitServer(settings.Server)
+            .WithConduitServer(settings.Server, metrics)
             .WithConduitManagement(settings.Server)
-            .WithConduitClientEndpoint(settings, tls);
+            .WithConduitClientEndpoint(settings, tls, metrics);
         if (settings.Seeds.Count == 0 && settings.FormClusterAlone)
         {
             // No seeds: this node is the cluster. Join itself (works with port 0, unlike a seed list).
@@ -118,7 +126,7 @@ public static class ConduitNode
     /// </summary>
     /// <param name="tls">The node's certificate (null: plain TCP); the endpoint admits peers with any certificate of the CA.</param>
     public static AkkaConfigurationBuilder WithConduitClientEndpoint(this AkkaConfigurationBuilder builder, NodeSettings settings,
-        TlsCredentials? tls = null) =>
+        TlsCredentials? tls = null, Metrics.ServerMetrics? metrics = null) =>
         builder.WithActors((system, registry, resolver) =>
         {
             var frontend = registry.TryGet<ConduitFrontend>(out var f) ? f : null;
@@ -127,6 +135,6 @@ public static class ConduitNode
                 : KeyStore.Open();
             system.RegisterOnTermination(keys.Dispose);
             var endpoint = new RemotingEndpoint { Host = settings.Host, Port = settings.Port, Tls = tls, Peers = PeerPolicy.AnyCertifiedPeer };
-            ClientEndpoint.Start(system, endpoint, registry.Get<ConduitManagement>(), frontend, new RequestGate(keys), settings.Server.Gateway);
+            ClientEndpoint.Start(system, endpoint, registry.Get<ConduitManagement>(), frontend, new RequestGate(keys), settings.Server.Gateway, metrics);
         });
 }

@@ -2,6 +2,7 @@ using System.Text.Json;
 using Akka.Hosting;
 using Conduit.Server.Dashboard;
 using Conduit.Server.Hosting;
+using Conduit.Server.Metrics;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.Hosting;
@@ -17,7 +18,8 @@ namespace Conduit.Server.Http;
 
 /// <summary>
 /// The process host of a node: the ActorSystems (Akka.Hosting) and, when <see cref="NodeSettings.Http"/> is set, the
-/// HTTP listener (Kestrel) with the health probes. One path for the shipped node and for in-process test nodes.
+/// HTTP listener (Kestrel) with the health probes and the Prometheus scrape endpoint (<see cref="MetricsHosting.ScrapePath"/>).
+/// One path for the shipped node and for in-process test nodes.
 /// </summary>
 public static class NodeHost
 {
@@ -34,7 +36,7 @@ public static class NodeHost
         {
             var plain = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = false });
             configure?.Invoke(plain);
-            AddNode(plain.Services, settings, akka);
+            AddNode(plain.Services, settings, akka, prometheus: false);
             return plain.Build();
         }
         var web = WebApplication.CreateSlimBuilder();
@@ -44,20 +46,26 @@ public static class NodeHost
             kestrel.AddServerHeader = false;
             kestrel.Listen(ListenAddress(http.Host), http.Port);
         });
-        AddNode(web.Services, settings, akka);
+        AddNode(web.Services, settings, akka, prometheus: true);
         web.Services.AddConduitDashboard();
         var app = web.Build();
         app.MapConduitHealth();
+        app.MapConduitMetrics();
         app.MapConduitDashboard();
         return app;
     }
 
-    private static void AddNode(IServiceCollection services, NodeSettings settings, Action<AkkaConfigurationBuilder>? akka)
+    private static void AddNode(IServiceCollection services, NodeSettings settings, Action<AkkaConfigurationBuilder>? akka, bool prometheus)
     {
+        settings.Metrics.Validate();
+        var metrics = new ServerMetrics(settings.Metrics);
+        services.AddConduitMetrics(settings, metrics, prometheus);
         services.AddHealthChecks();
         services.AddAkka(NodeSettings.SystemName, builder =>
         {
-            builder.ConfigureConduitNode(settings).WithConduitHealthChecks(settings);
+            builder.ConfigureConduitNode(settings, metrics).WithConduitHealthChecks(settings);
+            // The meter lives as long as the node's ActorSystem (a process may run several nodes, as tests do).
+            builder.WithActors((system, _) => system.RegisterOnTermination(metrics.Dispose));
             akka?.Invoke(builder);
         });
     }

@@ -14,6 +14,8 @@ internal sealed class Lease
     /// <summary>The epoch of the owner that handed the task out, as it is in the token.</summary>
     public required long Epoch { get; init; }
     public long ExpiresAtMs { get; set; }
+    /// <summary>When this delivery was handed out (for its run time); 0 for a lease recovered after a failover, whose start is unknown.</summary>
+    public long LeasedAtMs { get; init; }
     public bool CancelRequested { get; set; }
 
     /// <summary>Whether <paramref name="token"/> names exactly this delivery (its MAC is checked before).</summary>

@@ -161,6 +161,19 @@ internal sealed partial class PartitionEngine
         return new PartitionLoad(Durable.TotalFresh + waiting - delayed, delayed, _leases.Count, _pollers.Count, oldest, now);
     }
 
+    /// <summary>
+    /// Writes the gauges the node's metrics read into this partition's <see cref="PartitionStats"/>: called after every
+    /// message, so it reads only counts kept as things change (no walk over tasks): ready and delayed as <see cref="Load"/>
+    /// splits them, and the age of the task at the head of the ready line (the next to go: highest priority, then oldest).
+    /// </summary>
+    public void PublishGauges()
+    {
+        var waiting = Durable.CountOf(TaskState.Scheduled) + Durable.CountOf(TaskState.Failed);
+        var delayed = Math.Min(waiting, _schedule.WaitingCount);
+        _stats.SetGauges(Durable.TotalFresh + waiting - delayed, delayed, _leases.Count, Durable.CountOf(TaskState.Dead), _pollers.Count,
+            _window.Best?.Task.EnqueuedAtMs ?? 0);
+    }
+
     private void HandlePurge(object replyTo)
     {
         var purged = Durable.TotalFresh + Durable.Exceptions.Values.Count(e => e.State != TaskState.Running);

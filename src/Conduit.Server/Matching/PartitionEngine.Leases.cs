@@ -1,3 +1,4 @@
+using Conduit.Server.Metrics;
 using Conduit.Server.Persistence;
 
 namespace Conduit.Server.Matching;
@@ -16,7 +17,7 @@ internal sealed partial class PartitionEngine
     {
         if (complete.MoreLeaseTokens is { Length: > 0 } more) { HandleCompleteBatch(replyTo, complete.LeaseToken, more); return; }
         if (ResolveLease(replyTo, complete.LeaseToken) is not { } lease) return;
-        if (TakeForCompletion(lease) is { } refused) { _fx.Reply(replyTo, refused); return; }
+        if (TakeForCompletion(lease, _now()) is { } refused) { _fx.Reply(replyTo, refused); return; }
         Append([BatchEntry.Of(EntryKind.Completed, lease.Seq)], replyTo, new Completed(TaskIdOf(lease.Seq)));
     }
 
@@ -26,10 +27,11 @@ internal sealed partial class PartitionEngine
         if (TaskSpecRules.CheckIdCount(more.Length + 1, "lease tokens") is { } tooMany) { _fx.Reply(replyTo, tooMany); return; }
         var refusals = new Rejected?[more.Length + 1];
         var entries = new List<BatchEntry>(refusals.Length);
+        var now = _now();
         for (var i = 0; i < refusals.Length; i++)
         {
             var lease = TryResolveLease(i == 0 ? first : more[i - 1], out var why);
-            refusals[i] = lease is null ? why : TakeForCompletion(lease);
+            refusals[i] = lease is null ? why : TakeForCompletion(lease, now);
             if (refusals[i] is null) entries.Add(BatchEntry.Of(EntryKind.Completed, lease!.Seq));
         }
         if (entries.Count == 0) _fx.Reply(replyTo, new CompletedBatch(refusals));
@@ -37,9 +39,10 @@ internal sealed partial class PartitionEngine
     }
 
     /// <summary>Takes a live lease out of dispatch for completion; null when it may complete, otherwise why not.</summary>
-    private Rejected? TakeForCompletion(Lease lease)
+    private Rejected? TakeForCompletion(Lease lease, long now)
     {
         _leases.Remove(lease.Seq);
+        RecordRunTime(lease, now);
         if (lease.CancelRequested) return new Rejected(ErrorCode.UnknownLease, $"task {TaskIdOf(lease.Seq)} was cancelled");
         _pending.MarkSettling(lease.Seq, TaskStatus.Completed);
         return null;
@@ -49,8 +52,11 @@ internal sealed partial class PartitionEngine
     {
         if (ResolveLease(replyTo, fail.LeaseToken) is not { } lease) return;
         _leases.Remove(lease.Seq);
+        var now = _now();
+        RecordRunTime(lease, now);
         if (lease.CancelRequested) { Reject(replyTo, ErrorCode.UnknownLease, $"task {TaskIdOf(lease.Seq)} was cancelled"); return; }
-        var entry = FailureEntry(lease, fail.Reason, fail.Retryable, _now());
+        _stats.Count(PartitionCounter.Failed);
+        var entry = FailureEntry(lease, fail.Reason, fail.Retryable, now);
         var next = entry.Kind == EntryKind.DeadLettered ? TaskStatus.DeadLettered : TaskStatus.Failed;
         Append([entry], replyTo, new Failed(TaskIdOf(lease.Seq), next, next == TaskStatus.Failed ? entry.AtMs : 0));
     }
@@ -58,9 +64,17 @@ internal sealed partial class PartitionEngine
     private BatchEntry FailureEntry(Lease lease, string? reason, bool retryable, long now)
     {
         reason = reason is { Length: > MaxReasonLength } ? reason[..MaxReasonLength] : reason;
-        return !retryable || lease.Attempt >= lease.MaxAttempts
+        var dead = !retryable || lease.Attempt >= lease.MaxAttempts;
+        _stats.Count(dead ? PartitionCounter.DeadLettered : PartitionCounter.Retried);
+        return dead
             ? BatchEntry.Of(EntryKind.DeadLettered, lease.Seq, lease.Attempt, now, reason)
             : BatchEntry.Of(EntryKind.Retried, lease.Seq, lease.Attempt, now + _o.RetryDelayMs(lease.Attempt, _random.NextDouble()), reason);
+    }
+
+    private void RecordRunTime(Lease lease, long now)
+    {
+        if (lease.LeasedAtMs > 0 && _stats.Metrics is { } metrics && metrics.RunDuration.Enabled)
+            metrics.RunDuration.Record(Math.Max(0, now - lease.LeasedAtMs) / 1000.0);
     }
 
     /// <summary>The live lease a token names, or null after replying with why not.</summary>
@@ -116,6 +130,7 @@ internal sealed partial class PartitionEngine
         var entries = new List<BatchEntry>(expired.Count);
         foreach (var lease in expired)
             if (!lease.CancelRequested) entries.Add(FailureEntry(lease, "lease expired", retryable: true, now));
+        _stats.Count(PartitionCounter.LeaseExpired, entries.Count);
         if (entries.Count > 0) Append(entries.ToArray(), null, null);
     }
 }

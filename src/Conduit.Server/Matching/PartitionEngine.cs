@@ -1,3 +1,4 @@
+using Conduit.Server.Metrics;
 using Conduit.Server.Persistence;
 
 namespace Conduit.Server.Matching;
@@ -47,11 +48,14 @@ internal sealed partial class PartitionEngine
     private long _lastSnapshotSeqNr;
     private long _lastPersistedAtMs;
     private bool _compactionPending;
+    /// <summary>What the node's metrics read (<see cref="PublishGauges"/>, counts as things happen); the partition actor's, so it outlives engines.</summary>
+    private readonly PartitionStats _stats;
 
     public PartitionEngine(PartitionId id, PartitionOptions options, DurablePartitionState durable, IPartitionEffects effects,
-        Func<long>? nowMs = null, Random? random = null)
+        Func<long>? nowMs = null, Random? random = null, PartitionStats? stats = null)
     {
         _id = id;
+        _stats = stats ?? new PartitionStats(id.Namespace, id.Queue);
         _o = options;
         _fx = effects;
         _now = nowMs ?? (() => DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
@@ -230,7 +234,8 @@ internal sealed partial class PartitionEngine
     }
 
     /// <summary>Hands ready tasks to waiting pollers, highest priority first, never ahead of a higher-priority backlog still in the journal.</summary>
-    private void TryDispatch()
+    /// <param name="afterWrite">Called as a write became durable: what goes now goes to pollers that were waiting for it (a sync match).</param>
+    private void TryDispatch(bool afterWrite = false)
     {
         if (!Durable.Paused && _pollers.Count > 0 && _window.Count > 0)
         {
@@ -251,6 +256,7 @@ internal sealed partial class PartitionEngine
                     tasks.Add(LeaseOut(ready, waiter.LeaseMs, now, hints ??= []));
                 }
                 _fx.Reply(waiter.ReplyTo, new Polled(tasks.ToArray()));
+                _stats.Count(afterWrite ? PartitionCounter.DispatchedSync : PartitionCounter.DispatchedBacklog, tasks.Count);
             }
             // The dispatch hints tell a recovering partition which tasks may still be running; nobody waits for them.
             if (hints is not null) Append(hints.ToArray(), null, null);
@@ -278,8 +284,10 @@ internal sealed partial class PartitionEngine
         var lease = new Lease
         {
             Seq = task.Seq, Attempt = ready.Attempt + 1, MaxAttempts = ready.MaxAttempts, EnqueuedAtMs = task.EnqueuedAtMs,
-            LeaseMs = leaseMs, Nonce = LeaseSigner.NewNonce(), Epoch = Durable.Epoch, ExpiresAtMs = now + leaseMs,
+            LeaseMs = leaseMs, Nonce = LeaseSigner.NewNonce(), Epoch = Durable.Epoch, ExpiresAtMs = now + leaseMs, LeasedAtMs = now,
         };
+        if (ready.Attempt == 0 && _stats.Metrics is { } metrics && metrics.ScheduleToStart.Enabled)
+            metrics.ScheduleToStart.Record(Math.Max(0, now - Math.Max(task.EnqueuedAtMs, task.RunAtMs)) / 1000.0);
         _leases.Add(lease);
         hints.Add(new BatchEntry
         {
@@ -318,6 +326,7 @@ internal sealed partial class PartitionEngine
     {
         _pending.Persisted(batch.Entries.Length);
         Durable.Apply(batch, seqNr);
+        int enqueued = 0, completed = 0;
         _lastPersistedAtMs = _now();
         _scanWaitsForNotice = false;
         foreach (var entry in batch.Entries)
@@ -325,6 +334,7 @@ internal sealed partial class PartitionEngine
             switch (entry.Kind)
             {
                 case EntryKind.Enqueued:
+                    enqueued++;
                     var task = entry.Task!;
                     if (task.IdempotencyKey is { } key) _pending.KeyPersisted(key, task.Seq);
                     if (Durable.IsFresh(task.Seq) && !_pending.IsSettling(task.Seq)) MakeAvailable(task, seqNr);
@@ -335,7 +345,11 @@ internal sealed partial class PartitionEngine
                     if (Durable.Exceptions.TryGetValue(entry.Seq, out var failed) && failed.State == TaskState.Failed)
                         _schedule.Add(entry.Seq, failed.RunAtMs);
                     break;
-                case EntryKind.Completed or EntryKind.Cancelled:
+                case EntryKind.Completed:
+                    completed++;
+                    _pending.ForgetSettling(entry.Seq);
+                    break;
+                case EntryKind.Cancelled:
                     _pending.ForgetSettling(entry.Seq);
                     break;
                 case EntryKind.Purged:
@@ -343,9 +357,11 @@ internal sealed partial class PartitionEngine
                     break;
             }
         }
+        if (enqueued > 0) _stats.Count(PartitionCounter.Enqueued, enqueued);
+        if (completed > 0) _stats.Count(PartitionCounter.Completed, completed);
         var now = _now();
         PromoteDue(now);
-        TryDispatch();
+        TryDispatch(afterWrite: true);
         MaybeSnapshot(seqNr, now);
         ContinueRelocation();
     }

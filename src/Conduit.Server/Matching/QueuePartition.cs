@@ -1,6 +1,7 @@
 using Akka.Actor;
 using Akka.Event;
 using Conduit.Server.Gossip;
+using Conduit.Server.Metrics;
 using Conduit.Server.Persistence;
 
 namespace Conduit.Server.Matching;
@@ -70,20 +71,26 @@ public sealed class QueuePartition : ReceiveActor, IWithStash, IWithTimers, IPar
     private readonly UnansweredAppends _unanswered = new();
     /// <summary>When the partition stopped serving (<see cref="Environment.TickCount64"/>), or -1 while it serves: outages are logged when they start and end, not at every retry.</summary>
     private long _unavailableSinceMs = -1;
+    private readonly ServerMetrics? _metrics;
+    /// <summary>This incarnation's figures for the node's metrics (registered while it lives; see <see cref="QueueStatsRegistry"/>).</summary>
+    private readonly PartitionStats _stats;
 
-    public QueuePartition(PartitionId id, PartitionOptions options, PartitionCensus? census = null, bool gossips = true)
+    public QueuePartition(PartitionId id, PartitionOptions options, PartitionCensus? census = null, bool gossips = true, ServerMetrics? metrics = null)
     {
         _id = id;
         _options = options;
         _gossips = gossips;
         _census = census;
+        _metrics = metrics;
+        _stats = metrics?.Queues.Register(id.Namespace, id.Queue, metrics) ?? new PartitionStats(id.Namespace, id.Queue);
         _reader = new BacklogReader(Context.System, PersistenceIdOf(id));
         Recovering();
     }
 
     /// <param name="gossips">Report load to the node's <see cref="LoadPublisher"/>: whether the queue has more than one partition.</param>
-    public static Props Props(PartitionId id, PartitionOptions options, PartitionCensus? census = null, bool gossips = true) =>
-        Akka.Actor.Props.Create(() => new QueuePartition(id, options, census, gossips));
+    /// <param name="metrics">The node's metrics (null: none, as in engine-level tests).</param>
+    public static Props Props(PartitionId id, PartitionOptions options, PartitionCensus? census = null, bool gossips = true, ServerMetrics? metrics = null) =>
+        Akka.Actor.Props.Create(() => new QueuePartition(id, options, census, gossips, metrics));
 
     public static string PersistenceIdOf(PartitionId id) => "partition-" + id.EntityId;
 
@@ -103,7 +110,7 @@ public sealed class QueuePartition : ReceiveActor, IWithStash, IWithTimers, IPar
     /// <summary>A new writer recovers the partition; requests wait for it, but never longer than the options say.</summary>
     private void StartRecovery()
     {
-        _writer = Context.ActorOf(TaskWriter.Props(PersistenceIdOf(_id), _options, Self), "writer-" + Guid.NewGuid().ToString("N")[..8]);
+        _writer = Context.ActorOf(TaskWriter.Props(PersistenceIdOf(_id), _options, Self, _metrics), "writer-" + Guid.NewGuid().ToString("N")[..8]);
         Context.Watch(_writer);
         Timers.StartSingleTimer("recovery-wait", RecoveryWaitOver.Instance, TimeSpan.FromMilliseconds(_options.RecoveryWaitMs));
         Timers.StartSingleTimer("recovery-timeout", RecoveryTimedOut.Instance, TimeSpan.FromMilliseconds(_options.RecoveryTimeoutMs));
@@ -117,7 +124,7 @@ public sealed class QueuePartition : ReceiveActor, IWithStash, IWithTimers, IPar
         {
             Timers.Cancel("recovery-wait");
             Timers.Cancel("recovery-timeout");
-            _engine = new PartitionEngine(_id, _options, recovered.Durable, this);
+            _engine = new PartitionEngine(_id, _options, recovered.Durable, this, stats: _stats);
             if (_unavailableSinceMs >= 0)
             {
                 _log.Info("Partition {Partition} serves again after {UnavailableSeconds} s unavailable", _id, Math.Round((Environment.TickCount64 - _unavailableSinceMs) / 1000.0, 1));
@@ -238,6 +245,7 @@ public sealed class QueuePartition : ReceiveActor, IWithStash, IWithTimers, IPar
     private void AfterMessage(object message)
     {
         var engine = _engine!;
+        engine.PublishGauges();
         TickIfNeeded();
         if (_gossips && message is not GossipTick && !Timers.IsTimerActive("gossip"))
             Timers.StartSingleTimer("gossip", GossipTick.Instance, TimeSpan.FromMilliseconds(_options.GossipIntervalMs));
@@ -269,6 +277,7 @@ public sealed class QueuePartition : ReceiveActor, IWithStash, IWithTimers, IPar
     protected override void PostStop()
     {
         _census?.Stopped();
+        _metrics?.Queues.Unregister(_stats);
         if (_gossips && _lastLoad is not null) Context.ActorSelection(LoadPublisher.Path).Tell(new LoadPublisher.Report(_id.EntityId, null));
     }
 
@@ -395,8 +404,11 @@ public sealed class QueuePartition : ReceiveActor, IWithStash, IWithTimers, IPar
         foreach (var requester in orphans) requester.Tell(unavailable);
     }
 
-    void IPartitionEffects.Read(ReadRequest request) =>
+    void IPartitionEffects.Read(ReadRequest request)
+    {
+        _metrics?.CountPageIn(request is ScanRequest);
         _reader.ReadAsync(request).PipeTo(Self, success: page => page, failure: ex => new ReadFailed(request, ex));
+    }
 
     void IPartitionEffects.SaveSnapshot(PartitionSnapshot snapshot, long seqNr, long deleteEventsUpTo) =>
         _writer.Tell(new TaskWriter.SaveSnapshotRequest(snapshot, seqNr, deleteEventsUpTo));

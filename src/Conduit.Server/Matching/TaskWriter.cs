@@ -52,15 +52,19 @@ internal sealed class TaskWriter : UntypedPersistentActor, IWithTimers
     private long _answered;
     private long _replayed;
 
-    public TaskWriter(string persistenceId, PartitionOptions options, IActorRef partition)
+    private readonly Metrics.ServerMetrics? _metrics;
+
+    public TaskWriter(string persistenceId, PartitionOptions options, IActorRef partition, Metrics.ServerMetrics? metrics = null)
     {
         _persistenceId = persistenceId;
         _options = options;
         _partition = partition;
+        _metrics = metrics;
     }
 
-    public static Props Props(string persistenceId, PartitionOptions options, IActorRef partition) =>
-        Akka.Actor.Props.Create(() => new TaskWriter(persistenceId, options, partition));
+    /// <param name="metrics">Where each write's size and time are recorded (null: nowhere).</param>
+    public static Props Props(string persistenceId, PartitionOptions options, IActorRef partition, Metrics.ServerMetrics? metrics = null) =>
+        Akka.Actor.Props.Create(() => new TaskWriter(persistenceId, options, partition, metrics));
 
     public override string PersistenceId => _persistenceId;
 
@@ -185,8 +189,12 @@ internal sealed class TaskWriter : UntypedPersistentActor, IWithTimers
     private void Write(List<Append> appends, List<BatchEntry> entries)
     {
         _inFlight.AddLast(appends);
+        // Once per event, never per task: its size now, its time when the journal confirms it.
+        var started = _metrics is { } metrics && metrics.WriteDuration.Enabled ? System.Diagnostics.Stopwatch.GetTimestamp() : 0;
+        if (_metrics is { } m && m.WriteBatchSize.Enabled) m.WriteBatchSize.Record(entries.Count);
         PersistAsync(new PartitionBatch { Entries = entries.ToArray() }, batch =>
         {
+            if (started != 0) _metrics!.WriteDuration.Record(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds);
             var done = _inFlight.First!.Value;
             _inFlight.RemoveFirst();
             _partition.Tell(new Persisted(batch, LastSequenceNr, _answered + done.Count));

@@ -27,7 +27,7 @@ internal sealed class EngineHarness : IPartitionEffects
     public EngineHarness(PartitionOptions? options = null, DurablePartitionState? log = null)
     {
         Options = options ?? new PartitionOptions();
-        Engine = new PartitionEngine(Id, Options, ClaimEpoch(log ?? new DurablePartitionState()), this, () => Now, new Random(42));
+        Engine = new PartitionEngine(Id, Options, ClaimEpoch(log ?? new DurablePartitionState()), this, () => Now, new Random(42), Stats);
     }
 
     /// <summary>What the writer does before the engine starts: a new owner epoch, with the lease key on the first.</summary>
@@ -44,6 +44,8 @@ internal sealed class EngineHarness : IPartitionEffects
     }
 
     public PartitionOptions Options { get; }
+    /// <summary>What the node's metrics read of this partition; kept across <see cref="Crash"/>es, as the actor keeps it.</summary>
+    public Conduit.Server.Metrics.PartitionStats Stats { get; } = new(Id.Namespace, Id.Queue);
     /// <summary>The journal without the owner epochs the harness writes on each (re)start: what requests wrote.</summary>
     public List<(long SeqNr, PartitionBatch Batch)> Writes =>
         Journal.Where(e => e.Batch.Entries.Any(x => x.Kind != EntryKind.OwnerEpochStarted)).ToList();
@@ -354,7 +356,7 @@ internal sealed class EngineHarness : IPartitionEffects
         while (_heldSnapshots.TryDequeue(out var held)) StoreSnapshot(held.Snapshot, held.SeqNr, held.DeleteUpTo, engine: null);
         var log = LastSnapshot is { } s ? DurablePartitionState.FromSnapshot(s.Snapshot, s.SeqNr) : new DurablePartitionState();
         foreach (var (seqNr, batch) in Journal.Where(e => e.SeqNr > (LastSnapshot?.SeqNr ?? 0))) log.Apply(batch, seqNr);
-        Engine = new PartitionEngine(Id, Options, ClaimEpoch(log), this, () => Now, new Random(7 + Crashes));
+        Engine = new PartitionEngine(Id, Options, ClaimEpoch(log), this, () => Now, new Random(7 + Crashes), Stats);
     }
 
     public T LastReplyTo<T>(object to) => Replies.Where(r => ReferenceEquals(r.To, to)).Select(r => r.Message).OfType<T>().Last();
