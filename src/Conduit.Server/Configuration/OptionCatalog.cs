@@ -38,7 +38,7 @@ public static class OptionCatalog
 
     /// <summary>Whether <paramref name="type"/> is a section (an options class of its own) rather than a value.</summary>
     public static bool IsSection(Type type) =>
-        type.IsClass && type != typeof(string) && !typeof(IEnumerable).IsAssignableFrom(type);
+        type.IsClass && type != typeof(string) && type != typeof(Uri) && !typeof(IEnumerable).IsAssignableFrom(type);
 
     private static IEnumerable<OptionInfo> Walk(Type type, object defaults, string prefix)
     {
