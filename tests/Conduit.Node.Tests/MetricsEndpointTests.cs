@@ -176,7 +176,7 @@ public sealed class MetricsEndpointTests
         var endpoint = $"http://127.0.0.1:{((System.Net.IPEndPoint)collector.LocalEndpoint).Port}";
         var data = Path.Combine(Path.GetTempPath(), "conduit-node-tests", Guid.NewGuid().ToString("N"));
         await using var node = NodeProcess.Start(new Dictionary<string, string> { ["CONDUIT_OTLP_ENDPOINT"] = endpoint },
-            "--data", data, "--port", "0", "--cluster-port", "0", "--http-port", "off");
+            "--data", data, "--port", "0", "--cluster-port", "0", "--no-http");
         await node.WaitForOutput($"Metrics pushed over OTLP to {endpoint}");
 
         // The first export comes one interval (15 s) after the start: a gRPC call, so an HTTP/2 connection preface.
