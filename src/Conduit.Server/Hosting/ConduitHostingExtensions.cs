@@ -95,17 +95,9 @@ public static class ConduitHostingExtensions
             builder.WithShardRegion<PartitionRegion>(PartitionsTypeName,
                 entityId => PartitionProps(entityId, topology, policies, options, census, metrics),
                 extractor,
-                new ShardOptions
-                {
-                    Role = ConduitServerOptions.TaskServiceRole,
-                    StateStoreMode = StateStoreMode.DData,
-                    // Partitions holding work restart after a rebalance or crash, so delayed tasks fire on time;
-                    // empty ones passivate themselves (PartitionOptions.PassivateIdleAfterMs).
-                    RememberEntities = true,
-                    RememberEntitiesStore = RememberEntitiesStore.Eventsourced,
-                    HandOffStopMessage = PartitionHandOff.Instance,
-                    PassivateIdleEntityAfter = TimeSpan.Zero,
-                });
+                // Partitions holding work restart after a rebalance or crash, so delayed tasks fire on time; empty ones
+                // passivate themselves (PartitionOptions.PassivateIdleAfterMs).
+                RememberedEntities(PartitionHandOff.Instance));
         }
         else
         {
@@ -140,17 +132,30 @@ public static class ConduitHostingExtensions
         }
         builder.WithShardRegion<ScheduleRegion>(SchedulesTypeName,
             (system, registry, _) => entityId => Scheduling.ScheduleMessageExtractor.TryParse(entityId, out var ns, out var name)
-                ? Scheduling.ScheduleEntity.Props(ns, name, registry.Get<PartitionRegion>(), options.Topology, options.Partition)
+                ? Scheduling.ScheduleEntity.Props(ns, name, registry.Get<PartitionRegion>(), options.Topology, options.Policies)
                 : RefusedPartition.Props(new Rejected(ErrorCode.InvalidArgument, "no such schedule id")),
             extractor,
-            new ShardOptions
-            {
-                Role = ConduitServerOptions.TaskServiceRole,
-                StateStoreMode = StateStoreMode.DData,
-                RememberEntities = true,
-                RememberEntitiesStore = RememberEntitiesStore.Eventsourced,
-                PassivateIdleEntityAfter = TimeSpan.Zero,
-            });
+            RememberedEntities(handOffStopMessage: null));
+    }
+
+    /// <summary>
+    /// Shard options of Conduit's regions: on task-service nodes, entities remembered (eventsourced, as durable
+    /// DistributedData is not usable here) so they run again after a rebalance or a crash, no idle passivation by the
+    /// shard (entities passivate themselves). <paramref name="handOffStopMessage"/>: what an entity gets when its shard
+    /// moves (null: Akka's PoisonPill).
+    /// </summary>
+    private static ShardOptions RememberedEntities(object? handOffStopMessage)
+    {
+        var options = new ShardOptions
+        {
+            Role = ConduitServerOptions.TaskServiceRole,
+            StateStoreMode = StateStoreMode.DData,
+            RememberEntities = true,
+            RememberEntitiesStore = RememberEntitiesStore.Eventsourced,
+            PassivateIdleEntityAfter = TimeSpan.Zero,
+        };
+        if (handOffStopMessage is not null) options.HandOffStopMessage = handOffStopMessage;
+        return options;
     }
 
     /// <summary>

@@ -55,7 +55,9 @@ public sealed class ManagementActor : ReceiveActor
     {
         var refusal = Scheduling.ScheduleRules.CheckName(request.Name, request.Namespace)
                       ?? (request is PutSchedule put
-                          ? Scheduling.ScheduleRules.CheckSpec(put.Spec, _server.Partition, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds())
+                          ? Scheduling.ScheduleRules.CheckSpec(put.Spec,
+                              put.Spec is { Queue: { } queue } ? _server.Policies.For(NamespaceName.OrDefault(put.Namespace), queue) : _server.Policies.Defaults,
+                              DateTimeOffset.UtcNow.ToUnixTimeMilliseconds())
                           : null);
         if (refusal is not null || _schedules is null)
         {

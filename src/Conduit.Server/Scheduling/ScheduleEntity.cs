@@ -31,7 +31,7 @@ internal sealed class ScheduleEntity : ReceivePersistentActor, IWithTimers
     private readonly string _name;
     private readonly IActorRef _partitions;
     private readonly QueueTopology _topology;
-    private readonly PartitionOptions _options;
+    private readonly QueuePolicies _policies;
     private readonly Func<long> _now;
     private readonly ScheduleState _state = new();
     private readonly ILoggingAdapter _log = Context.GetLogger();
@@ -39,9 +39,9 @@ internal sealed class ScheduleEntity : ReceivePersistentActor, IWithTimers
     private int _failures;
     private long _attempt;
 
-    public ScheduleEntity(string ns, string name, IActorRef partitions, QueueTopology topology, PartitionOptions options, Func<long>? now)
+    public ScheduleEntity(string ns, string name, IActorRef partitions, QueueTopology topology, QueuePolicies policies, Func<long>? now)
     {
-        (_ns, _name, _partitions, _topology, _options) = (ns, name, partitions, topology, options);
+        (_ns, _name, _partitions, _topology, _policies) = (ns, name, partitions, topology, policies);
         _now = now ?? (() => DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
         PersistenceId = $"schedule-{ns}/{name}";
 
@@ -74,8 +74,8 @@ internal sealed class ScheduleEntity : ReceivePersistentActor, IWithTimers
     public override string PersistenceId { get; }
     public ITimerScheduler Timers { get; set; } = null!;
 
-    public static Props Props(string ns, string name, IActorRef partitions, QueueTopology topology, PartitionOptions options, Func<long>? now = null) =>
-        Akka.Actor.Props.Create(() => new ScheduleEntity(ns, name, partitions, topology, options, now));
+    public static Props Props(string ns, string name, IActorRef partitions, QueueTopology topology, QueuePolicies policies, Func<long>? now = null) =>
+        Akka.Actor.Props.Create(() => new ScheduleEntity(ns, name, partitions, topology, policies, now));
 
     protected override void OnReplaySuccess()
     {
@@ -98,7 +98,8 @@ internal sealed class ScheduleEntity : ReceivePersistentActor, IWithTimers
     private void Put(PutSchedule put)
     {
         var now = _now();
-        if (ScheduleRules.CheckSpec(put.Spec, _options, now) is { } refused)
+        // The task template against its queue's own policy (payload cap, attempts: per-queue overrides included).
+        if (ScheduleRules.CheckSpec(put.Spec, put.Spec is { Queue: { } q } ? _policies.For(_ns, q) : _policies.Defaults, now) is { } refused)
         {
             Sender.Tell(refused);
             return;
