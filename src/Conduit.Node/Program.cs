@@ -69,6 +69,9 @@ logger.LogInformation("Conduit node listening on {Address} for clients, {Cluster
 if (NodeHost.HttpAddress(host) is { } http)
     logger.LogInformation("HTTP on {HttpAddress} (health: {Liveness}, {Readiness}; metrics: {Metrics}; dashboard: /ui/)", http,
         NodeHost.LivenessPath, NodeHost.ReadinessPath, Conduit.Server.Metrics.MetricsHosting.ScrapePath);
+if (settings.Http is { } listener && !NodeHost.ServesDashboard(settings, listener))
+    logger.LogWarning("No dashboard: the HTTP listener is on {HttpHost}, not loopback, and the node has no keys file (--keys); " +
+        "without keys the dashboard is served on loopback only", listener.Host);
 if (settings.Metrics.OtlpEndpoint is { } otlp)
     logger.LogInformation("Metrics pushed over OTLP to {OtlpEndpoint} every {Interval} s", otlp, settings.Metrics.OtlpExportIntervalMs / 1000);
 logger.LogInformation("Press Ctrl-C to stop");

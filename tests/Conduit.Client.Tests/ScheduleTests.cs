@@ -102,6 +102,38 @@ public sealed class ScheduleTests(PostgresClientNodeFixture fixture) : IClassFix
         await Client.DeleteScheduleAsync("no-overlap");
     }
 
+    [Fact(DisplayName = "a client's enqueue may not use a schedule's idempotency key prefix or headers: refused, nothing enqueued")]
+    public async Task ReservedKeysAndHeaders()
+    {
+        var key = await Assert.ThrowsAsync<InvalidArgumentException>(() =>
+            Client.EnqueueAsync("sched-reserved", "x", new EnqueueOptions { IdempotencyKey = "schedule:nightly:1:2" }));
+        Assert.Contains("reserved for schedules", key.Message);
+        var header = await Assert.ThrowsAsync<InvalidArgumentException>(() => Client.EnqueueBatchAsync("sched-reserved",
+            [new TaskSpec([1], new Dictionary<string, string> { [ScheduleSpec.DueHeader] = "1" })]));
+        Assert.Contains("set by schedules only", header.Message);
+        Assert.Equal(0, (await Client.GetQueueStatsAsync("sched-reserved")).Ready);
+    }
+
+    [Fact(DisplayName = "a schedule deleted and at once created again runs, with its counters from zero")]
+    public async Task DeleteThenCreateAgain()
+    {
+        await Client.PutScheduleAsync("again", EverySecond("sched-again"));
+        var first = Assert.Single(await PollUntil("sched-again", 1, TimeSpan.FromSeconds(10)));
+        await Client.CompleteAsync(first.LeaseToken);
+        await Client.DeleteScheduleAsync("again");
+        var created = await Client.PutScheduleAsync("again", EverySecond("sched-again", "second life"));
+        Assert.Equal((0L, 0L, (string?)null), (created.Runs, created.Skipped, created.LastTaskId));
+        // Drain what the first life left, then the new one's runs keep coming (the entity was not passivated away).
+        await Eventually.Holds(async () =>
+        {
+            var tasks = await Client.PollAsync("sched-again", 10, TimeSpan.FromSeconds(2), TimeSpan.FromMinutes(1));
+            foreach (var t in tasks) await Client.CompleteAsync(t.LeaseToken);
+            Assert.Contains(tasks, t => t.PayloadText == "second life");
+        }, timeoutMs: 20_000, intervalMs: 100);
+        Assert.True((await Client.GetScheduleAsync("again")).Runs >= 1);
+        await Client.DeleteScheduleAsync("again");
+    }
+
     [Theory(DisplayName = "a schedule that cannot run is refused with InvalidArgument, and nothing is created")]
     [InlineData("cron", "not a cron", 0L, "invalid cron expression")]
     [InlineData("both", "*/5 * * * *", 5_000L, "exactly one of a cron expression and an interval")]

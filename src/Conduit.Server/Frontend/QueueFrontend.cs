@@ -77,6 +77,13 @@ public sealed class QueueFrontend : ReceiveActor
         var partitions = _topology.PartitionsOf(ns, queue);
         switch (request)
         {
+            // Clients' enqueues may not pose as a schedule's runs (schedules enqueue past the frontend, straight to the partition).
+            case Enqueue e when Scheduling.ScheduleRules.CheckNotReserved(e.Task) is { } reserved:
+                Sender.Tell(reserved);
+                break;
+            case EnqueueBatch b when b.Tasks?.Select(Scheduling.ScheduleRules.CheckNotReserved).FirstOrDefault(r => r is not null) is { } reserved:
+                Sender.Tell(reserved);
+                break;
             case Enqueue e:
                 Forward(ns, queue, e.Task?.IdempotencyKey is { } key ? KeyPartition(key, partitions) : _loads.ForEnqueue(ns, queue, partitions), e);
                 break;

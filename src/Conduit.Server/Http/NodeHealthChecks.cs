@@ -84,8 +84,8 @@ internal static class NodeHealthChecks
             }
             catch (Exception e) when (e is System.Data.Common.DbException or TimeoutException or InvalidOperationException or IOException)
             {
-                // The exception's message only: a connection string (and its password) is never in it, and no stack trace.
-                return HealthCheckResult.Unhealthy($"the database does not answer: {Protocol.SafeText.Escape(e.Message, 300)}");
+                // The probes need no credential: say what kind of failure, not the server's message (user and host names).
+                return HealthCheckResult.Unhealthy($"the database does not answer ({e.GetType().Name})");
             }
         }
 

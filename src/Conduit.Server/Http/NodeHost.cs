@@ -47,13 +47,22 @@ public static class NodeHost
             kestrel.Listen(ListenAddress(http.Host), http.Port);
         });
         AddNode(web.Services, settings, akka, prometheus: true);
-        web.Services.AddConduitDashboard();
+        var dashboard = ServesDashboard(settings, http);
+        if (dashboard) web.Services.AddConduitDashboard();
         var app = web.Build();
         app.MapConduitHealth();
         app.MapConduitMetrics();
-        app.MapConduitDashboard();
+        if (dashboard) app.MapConduitDashboard();
         return app;
     }
+
+    /// <summary>
+    /// Whether the listener serves the dashboard: with a keys file (it asks for an operator login), or without one only
+    /// when the listener is bound to loopback. Without keys the dashboard lets any local connection administer queues,
+    /// and on a listener bound to another address a same-host proxy or sidecar makes remote requests look local.
+    /// </summary>
+    public static bool ServesDashboard(NodeSettings settings, NodeHttpOptions http) =>
+        settings.KeysFile is not null || Configuration.NodeAddresses.IsLoopback(http.Host);
 
     private static void AddNode(IServiceCollection services, NodeSettings settings, Action<AkkaConfigurationBuilder>? akka, bool prometheus)
     {

@@ -50,8 +50,8 @@ internal sealed class ScheduleEntity : ReceivePersistentActor, IWithTimers
 
         Command<PutSchedule>(Put);
         Command<GetSchedule>(_ => Answer(() => Info()));
-        Command<PauseSchedule>(_ => Change(new SchedulePauseChanged { Paused = true, AtUnixMs = _now() }));
-        Command<ResumeSchedule>(_ => Change(new SchedulePauseChanged { Paused = false, AtUnixMs = _now() }));
+        Command<PauseSchedule>(_ => SetPaused(true));
+        Command<ResumeSchedule>(_ => SetPaused(false));
         Command<DeleteSchedule>(_ => Delete());
         Command<TriggerSchedule>(_ => Trigger());
         Command<Tick>(tick => { if (tick.Attempt == _attempt) Plan(); });
@@ -107,6 +107,13 @@ internal sealed class ScheduleEntity : ReceivePersistentActor, IWithTimers
         Change(new ScheduleSaved { Spec = put.Spec, AtUnixMs = now }, mustExist: false);
     }
 
+    /// <summary>Pauses or resumes; asking for the state the schedule is already in changes nothing (a resume would otherwise move its floor and drop a run waiting out its jitter or a retry).</summary>
+    private void SetPaused(bool paused)
+    {
+        if (_state.Exists && _state.Paused == paused) Sender.Tell(Info());
+        else Change(new SchedulePauseChanged { Paused = paused, AtUnixMs = _now() });
+    }
+
     private void Change(Persistence.IConduitEvent change, bool mustExist = true)
     {
         if (mustExist && !_state.Exists)
@@ -148,7 +155,8 @@ internal sealed class ScheduleEntity : ReceivePersistentActor, IWithTimers
 
     private void DeleteAnswered()
     {
-        if (_deletesPending > 0 && --_deletesPending == 0) Context.Parent.Tell(new Passivate(PoisonPill.Instance));
+        // Not if it was created again meanwhile: a passivated schedule would be forgotten by remember-entities and never fire.
+        if (_deletesPending > 0 && --_deletesPending == 0 && !_state.Exists) Context.Parent.Tell(new Passivate(PoisonPill.Instance));
     }
 
     private void Apply(Persistence.IConduitEvent e)
@@ -233,12 +241,20 @@ internal sealed class ScheduleEntity : ReceivePersistentActor, IWithTimers
 
     private void Enqueue(long attempt, long due, long skippedBefore)
     {
-        var key = due > 0 ? $"schedule:{_name}:{due}" : $"schedule:{_name}:trigger:{Guid.NewGuid():N}";
+        var key = due > 0 ? RunKey(due.ToString(System.Globalization.CultureInfo.InvariantCulture)) : RunKey($"trigger:{Guid.NewGuid():N}");
         var (request, partition) = RunRequest(key, due > 0 ? due.ToString(System.Globalization.CultureInfo.InvariantCulture) : "manual");
         _partitions.Ask<object>(new PartitionEnvelope(partition, request), EnqueueTimeout)
             .PipeTo(Self, success: reply => new RunEnqueued(attempt, due, skippedBefore, reply, null),
                 failure: _ => new RunEnqueued(attempt, due, skippedBefore, null, null));
     }
+
+    /// <summary>
+    /// The idempotency key of a run: <c>schedule:NAME:CREATED:DUE</c>. The creation time keeps a schedule deleted and
+    /// created again under the same name from getting the old one's tasks back; clients cannot send keys with this
+    /// prefix (<see cref="ScheduleRules.CheckNotReserved"/>), so nobody can enqueue a run in a schedule's place.
+    /// </summary>
+    private string RunKey(string run) =>
+        $"{ScheduleRules.ReservedKeyPrefix}{_name}:{_state.CreatedAtUnixMs.ToString(System.Globalization.CultureInfo.InvariantCulture)}:{run}";
 
     private (Enqueue Request, string Partition) RunRequest(string key, string dueText)
     {
@@ -327,7 +343,7 @@ internal sealed class ScheduleEntity : ReceivePersistentActor, IWithTimers
             Sender.Tell(NotFound());
             return;
         }
-        var (request, partition) = RunRequest($"schedule:{_name}:trigger:{Guid.NewGuid():N}", "manual");
+        var (request, partition) = RunRequest(RunKey($"trigger:{Guid.NewGuid():N}"), "manual");
         var replyTo = Sender;
         var attempt = _attempt;
         _partitions.Ask<object>(new PartitionEnvelope(partition, request), EnqueueTimeout)

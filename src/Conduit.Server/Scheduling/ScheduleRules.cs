@@ -11,6 +11,25 @@ internal static class ScheduleRules
     public const long MaxMissedAfterMs = 24L * 3600 * 1000;
     public const int MaxCronLength = 200;
 
+    /// <summary>Idempotency keys with this prefix are the schedules' own: a client's enqueue may not use one.</summary>
+    public const string ReservedKeyPrefix = "schedule:";
+    /// <summary>Headers with this prefix are set by schedules only (<see cref="ScheduleSpec.ScheduleHeader"/>, <see cref="ScheduleSpec.DueHeader"/>).</summary>
+    public const string ReservedHeaderPrefix = "conduit-schedule";
+
+    /// <summary>
+    /// Null when <paramref name="task"/>, sent by a client, uses neither a schedule's idempotency key nor its headers.
+    /// Otherwise a producer could enqueue a run in a schedule's place (its key is predictable), or pass a task off as a
+    /// schedule's run to the workers.
+    /// </summary>
+    public static Rejected? CheckNotReserved(TaskSpec? task) => task switch
+    {
+        { IdempotencyKey: { } key } when key.StartsWith(ReservedKeyPrefix, StringComparison.Ordinal) =>
+            new Rejected(ErrorCode.InvalidArgument, $"idempotency keys starting with '{ReservedKeyPrefix}' are reserved for schedules"),
+        { Headers: { } headers } when headers.Keys.Any(h => h?.StartsWith(ReservedHeaderPrefix, StringComparison.OrdinalIgnoreCase) == true) =>
+            new Rejected(ErrorCode.InvalidArgument, $"headers starting with '{ReservedHeaderPrefix}' are set by schedules only"),
+        _ => null,
+    };
+
     /// <summary>Null when the request names a valid schedule; otherwise the refusal.</summary>
     public static Rejected? CheckName(string? name, string? ns)
     {

@@ -66,8 +66,8 @@ internal sealed class ScheduleState
                 FloorUnixMs = Math.Max(FloorUnixMs, skipped.UpToDueUnixMs);
                 break;
             case ScheduleRemoved:
-                Spec = null;
-                Paused = false;
+                // Nothing carries over to a schedule created again under the name: a new creation time, and so new run keys.
+                (Spec, Paused, CreatedAtUnixMs, FloorUnixMs, LastDueUnixMs, LastTaskId, Runs, Skipped) = (null, false, 0, 0, 0, null, 0, 0);
                 _times = null;
                 break;
             case ScheduleSnapshot snapshot:
