@@ -18,7 +18,7 @@ RUN mkdir /data && chown "$APP_UID:$APP_UID" /data && chmod 0700 /data
 ENV CONDUIT__DATA=/data
 # 4053: clients and the CLI (publish this one, on loopback or a private network).
 # 5053: the cluster (node to node only; never publish it).
-# 8053: HTTP, /healthz, /readyz and /metrics (on 127.0.0.1 inside the container unless CONDUIT_HTTP_HOST says otherwise).
+# 8053: HTTP, /healthz, /readyz and /metrics (on 127.0.0.1 inside the container unless CONDUIT__HTTP__HOST says otherwise).
 EXPOSE 4053 5053 8053
 USER $APP_UID
 # Healthy once /readyz answers 200: an Up cluster member whose shard coordinator answers and, on task-service nodes,
