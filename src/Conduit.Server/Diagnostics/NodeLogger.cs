@@ -191,13 +191,18 @@ public sealed class NodeLogger : ActorBase, IRequiresMessageQueue<ILoggerMessage
 
     /// <summary>
     /// The actor a storage line is counted against: a partition's writer gets a new name each time it starts
-    /// (<c>…/default%2Fq%230/writer-1a2b3c4d</c>), so its lines count against the partition.
+    /// (<c>…/default%2Fq%230/writer-1a2b3c4d</c>), and so does a shard's remember-entities store restarted while the
+    /// database is down (<c>…/partitions/17/RememberEntitiesStore/store-3</c>, <see cref="Hosting.RetryingStore"/>), so
+    /// their lines count against the partition or the store's keeper.
     /// </summary>
     internal static string StorageKey(string? source)
     {
         if (source is null) return "";
         var slash = source.LastIndexOf('/');
-        return slash > 0 && source.AsSpan(slash + 1).StartsWith("writer-", StringComparison.Ordinal) ? source[..slash] : source;
+        if (slash <= 0) return source;
+        var name = source.AsSpan(slash + 1);
+        return name.StartsWith("writer-", StringComparison.Ordinal) || name.StartsWith(Hosting.RetryingStore.StoreNamePrefix, StringComparison.Ordinal)
+            ? source[..slash] : source;
     }
 
     /// <summary>Which flood, if any, a warning or error belongs to: by its source (remoting's channel handlers) or by its cause.</summary>

@@ -84,11 +84,14 @@ public static class ConduitHostingExtensions
         // The shard region logs every message its extractor refuses, whole and per message; the extractor logs them instead, escaped and at most once a minute.
         var filters = new LogFilterBuilder();
         foreach (var text in PartitionMessageExtractor.RegionDropLogTexts) filters.ExcludeMessageContaining(text);
+        // Sharding warns about any custom remember-entities store; Conduit's is Akka's own store, restarted (RetryingRememberEntitiesProvider).
+        filters.ExcludeMessageContaining(RetryingRememberEntitiesProvider.CustomStoreWarning);
         builder.AddSetup(filters.Build());
         builder.WithActors((system, _) => extractor.AttachLog(Logging.GetLogger(system, "conduit.partitions")));
         if (options.IsTaskService)
         {
             var census = new PartitionCensus();
+            builder.AddHocon(RetryingRememberEntitiesProvider.Hocon, HoconAddMode.Append);
             builder.WithActors((system, _) => metrics?.Attach(system, census));
             builder.WithActors((system, _) =>
                 system.ActorOf(LoadPublisher.Props(TimeSpan.FromMilliseconds(options.Partition.GossipIntervalMs)), LoadPublisher.Name));
@@ -151,7 +154,8 @@ public static class ConduitHostingExtensions
             Role = ConduitServerOptions.TaskServiceRole,
             StateStoreMode = StateStoreMode.DData,
             RememberEntities = true,
-            RememberEntitiesStore = RememberEntitiesStore.Eventsourced,
+            // Akka's event-sourced store, started again while the database is down (RetryingRememberEntitiesProvider).
+            RememberEntitiesStore = RememberEntitiesStore.Custom,
             PassivateIdleEntityAfter = TimeSpan.Zero,
         };
         if (handOffStopMessage is not null) options.HandOffStopMessage = handOffStopMessage;

@@ -38,11 +38,13 @@ public sealed class NodeLoggerTests
         Assert.Contains("[3 more like it held back]", line);
     }
 
-    [Fact(DisplayName = "a partition's writers, each with a new name, count as the partition")]
+    [Fact(DisplayName = "a partition's writers, and a shard's remember-entities stores, each with a new name, count as one actor")]
     public void StorageKey()
     {
         Assert.Equal("akka://c/system/sharding/partitions/3/default%2Fq%230",
             NodeLogger.StorageKey("akka://c/system/sharding/partitions/3/default%2Fq%230/writer-1a2b3c4d"));
+        Assert.Equal("akka://c/system/sharding/partitions/17/RememberEntitiesStore",
+            NodeLogger.StorageKey("akka://c/system/sharding/partitions/17/RememberEntitiesStore/store-3"));
         Assert.Equal("akka://c/system/journal", NodeLogger.StorageKey("akka://c/system/journal"));
     }
 
