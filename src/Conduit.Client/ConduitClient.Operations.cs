@@ -114,7 +114,15 @@ public sealed partial class ConduitClient
     /// dead-lettered. The answer says which (<see cref="Failed.Next"/>).
     /// </summary>
     public Task<Failed> FailAsync(string leaseToken, string reason, bool retryable = true, CancellationToken cancellationToken = default) =>
-        RequestAsync<Failed>(new Fail(leaseToken, reason, retryable), null, cancellationToken);
+        FailAsync(leaseToken, reason, retryable, retryAfter: null, cancellationToken);
+
+    /// <summary>
+    /// Reports a failed attempt, as <see cref="FailAsync(string, string, bool, CancellationToken)"/>; a retry is due
+    /// <paramref name="retryAfter"/> from now instead of after the queue's backoff (null: the backoff; at most 7 days).
+    /// </summary>
+    public Task<Failed> FailAsync(string leaseToken, string reason, bool retryable, TimeSpan? retryAfter, CancellationToken cancellationToken = default) =>
+        RequestAsync<Failed>(new Fail(leaseToken, reason, retryable, retryAfter is { } delay ? Math.Clamp((long)delay.TotalMilliseconds, 1, Fail.MaxRetryDelayMs) : 0), null,
+            cancellationToken);
 
     /// <summary>
     /// Gives leased tasks back undelivered: they are ready again at once and the attempt is not used up (a worker that
@@ -156,6 +164,15 @@ public sealed partial class ConduitClient
     /// <summary>Dispatches from the queue again.</summary>
     public Task<QueueStateChanged> ResumeAsync(string queue, CancellationToken cancellationToken = default) =>
         RequestAsync<QueueStateChanged>(new ResumeQueue(queue, Namespace), null, cancellationToken);
+
+    /// <summary>
+    /// Replaces the queue's dispatch limits (docs/limits.md): at most <see cref="QueueLimits.RatePerSecond"/> tasks handed
+    /// out a second and <see cref="QueueLimits.MaxRunning"/> leased at once, over all its partitions. <see cref="QueueLimits.None"/>
+    /// lifts them. Operators only.
+    /// </summary>
+    /// <exception cref="InvalidArgumentException">Invalid limits (for example a running limit below the queue's partition count).</exception>
+    public Task<QueueLimitsChanged> SetQueueLimitsAsync(string queue, QueueLimits limits, CancellationToken cancellationToken = default) =>
+        RequestAsync<QueueLimitsChanged>(new SetQueueLimits(queue, limits, Namespace), null, cancellationToken);
 
     /// <summary>Drops the queue's ready, delayed and dead-lettered tasks (running ones finish); returns how many were dropped.</summary>
     public async Task<long> PurgeAsync(string queue, CancellationToken cancellationToken = default) =>

@@ -53,12 +53,26 @@ public sealed partial record TaskSpec(
 /// </param>
 [MemoryPackable] public sealed partial record Complete(string LeaseToken, string[]? MoreLeaseTokens = null) : IPartitionRequest;
 /// <param name="Retryable">false sends the task to the dead-letter list at once.</param>
-[MemoryPackable] public sealed partial record Fail(string LeaseToken, string Reason, bool Retryable = true) : IPartitionRequest;
+/// <param name="RetryDelayMs">
+/// When the next attempt is due, from now, instead of the queue's backoff (0: the backoff; at most
+/// <see cref="MaxRetryDelayMs"/>): a handler that was told "retry after 30 s" by an API says so.
+/// </param>
+[MemoryPackable]
+public sealed partial record Fail(string LeaseToken, string Reason, bool Retryable = true, long RetryDelayMs = 0) : IPartitionRequest
+{
+    /// <summary>The longest retry delay a worker can ask for: 7 days.</summary>
+    public const long MaxRetryDelayMs = 7L * 24 * 3600 * 1000;
+}
 [MemoryPackable] public sealed partial record CancelTask(string TaskId) : IPartitionRequest;
 [MemoryPackable] public sealed partial record GetTask(string TaskId) : IPartitionRequest;
 [MemoryPackable] public sealed partial record GetQueueStats(string Queue, string Namespace = PartitionId.DefaultNamespace) : IPartitionRequest;
 [MemoryPackable] public sealed partial record PauseQueue(string Queue, string Namespace = PartitionId.DefaultNamespace) : IPartitionRequest;
 [MemoryPackable] public sealed partial record ResumeQueue(string Queue, string Namespace = PartitionId.DefaultNamespace) : IPartitionRequest;
+/// <summary>
+/// Replaces the queue's dispatch limits (docs/limits.md); answered with <see cref="QueueLimitsChanged"/> once every
+/// partition has made them durable. <see cref="QueueLimits.None"/> lifts them. Operators only.
+/// </summary>
+[MemoryPackable] public sealed partial record SetQueueLimits(string Queue, QueueLimits Limits, string Namespace = PartitionId.DefaultNamespace) : IPartitionRequest;
 [MemoryPackable] public sealed partial record PurgeQueue(string Queue, string Namespace = PartitionId.DefaultNamespace) : IPartitionRequest;
 /// <summary>
 /// Dead letters oldest first (by failure time, then task id), at most <paramref name="Limit"/> (1..10,000) and at most

@@ -24,6 +24,7 @@ public interface IConduitMessage;
 [MemoryPackUnion(13, typeof(RequeueDeadLetters))]
 [MemoryPackUnion(14, typeof(CancelPoll))]
 [MemoryPackUnion(15, typeof(ReleaseTasks))]
+[MemoryPackUnion(16, typeof(SetQueueLimits))]
 public partial interface IPartitionRequest : IClientRequest;
 
 /// <summary>Routes a request to partition <paramref name="PartitionId"/> (entity id <c>ns/queue#index</c>).</summary>

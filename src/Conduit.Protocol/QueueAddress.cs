@@ -3,7 +3,8 @@ namespace Conduit.Protocol;
 /// <summary>
 /// The namespace and queue a queue-addressed request names (<see cref="Enqueue"/>, <see cref="EnqueueBatch"/>,
 /// <see cref="Poll"/>, <see cref="CancelPoll"/>, <see cref="GetQueueStats"/>, <see cref="PauseQueue"/>,
-/// <see cref="ResumeQueue"/>, <see cref="PurgeQueue"/>, <see cref="ListDeadLetters"/>, <see cref="RequeueDeadLetters"/>).
+/// <see cref="ResumeQueue"/>, <see cref="PurgeQueue"/>, <see cref="ListDeadLetters"/>, <see cref="RequeueDeadLetters"/>,
+/// <see cref="SetQueueLimits"/>).
 /// A null namespace (what a client from before namespaces sends) is the default one. Requests that name a task id or
 /// lease token instead have none: their namespace is in the id.
 /// </summary>
@@ -20,6 +21,7 @@ public static class QueueAddress
             CancelPoll r => (r.Namespace, r.Queue),
             GetQueueStats r => (r.Namespace, r.Queue),
             PauseQueue r => (r.Namespace, r.Queue),
+            SetQueueLimits r => (r.Namespace, r.Queue),
             ResumeQueue r => (r.Namespace, r.Queue),
             PurgeQueue r => (r.Namespace, r.Queue),
             ListDeadLetters r => (r.Namespace, r.Queue),

@@ -102,7 +102,8 @@ public sealed partial record QueueStats(
     int WaitingPollers,
     bool Paused,
     int Partitions,
-    string Namespace = PartitionId.DefaultNamespace) : IConduitMessage;
+    string Namespace = PartitionId.DefaultNamespace,
+    QueueLimits? Limits = null) : IConduitMessage;
 
 [MemoryPackable] public sealed partial record QueueStateChanged(string Queue, bool Paused, string Namespace = PartitionId.DefaultNamespace) : IConduitMessage;
 [MemoryPackable] public sealed partial record QueuePurged(string Queue, long Purged, string Namespace = PartitionId.DefaultNamespace) : IConduitMessage;

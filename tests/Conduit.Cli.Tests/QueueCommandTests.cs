@@ -221,6 +221,35 @@ public sealed class QueueCommandTests(CliNodeFixture fixture) : IClassFixture<Cl
         }
     }
 
+    [Fact(DisplayName = "queue limits shows, sets (changing only what is given), refuses bad values with exit 2 or 1, and --clear lifts them; the stats carry them")]
+    public async Task Limits()
+    {
+        var none = await fixture.Cli("queue", "limits", "cli-limits");
+        Ok(none);
+        Assert.Equal("queue cli-limits: no limits", none.Out.Trim());
+
+        var rate = await fixture.Cli("queue", "limits", "cli-limits", "--rate", "12.5", "--burst", "30");
+        Ok(rate);
+        Assert.Equal("queue cli-limits: 12.5/s (burst 30)", rate.Out.Trim());
+        var running = await fixture.Cli("queue", "limits", "cli-limits", "--max-running", "3", "--json");
+        Ok(running);
+        var limits = running.Json.GetProperty("limits");
+        Assert.Equal((12.5, 30, 3), (limits.GetProperty("ratePerSecond").GetDouble(), limits.GetProperty("burst").GetInt32(), limits.GetProperty("maxRunning").GetInt32()));
+        Assert.Equal(3, (await Stats("cli-limits")).GetProperty("limits").GetProperty("maxRunning").GetInt32());
+
+        var usage = await fixture.Cli("queue", "limits", "cli-limits", "--rate", "fast");
+        Assert.Equal(2, usage.ExitCode);
+        Assert.Contains("--rate must be a number", usage.Err);
+        var refused = await fixture.Cli("queue", "limits", "cli-limits", "--rate", "0", "--burst", "5");
+        Assert.Equal(1, refused.ExitCode);
+        Assert.StartsWith("InvalidArgument: a burst needs a rate", refused.Err);
+
+        var cleared = await fixture.Cli("queue", "limits", "cli-limits", "--clear");
+        Ok(cleared);
+        Assert.Equal("queue cli-limits: no limits", cleared.Out.Trim());
+        Assert.Equal(JsonValueKind.Null, (await Stats("cli-limits")).GetProperty("limits").ValueKind);
+    }
+
     [Fact(DisplayName = "sharding regions and stats show the node's region with the shard of a queue that was used")]
     public async Task Sharding()
     {

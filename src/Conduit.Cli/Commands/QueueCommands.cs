@@ -4,7 +4,7 @@ using static Conduit.Cli.Commands.ClusterCommands;
 
 namespace Conduit.Cli.Commands;
 
-/// <summary><c>queues</c>, <c>queue stats | pause | resume | purge</c> and <c>dlq list | requeue</c>.</summary>
+/// <summary><c>queues</c>, <c>queue stats | pause | resume | purge | limits</c> and <c>dlq list | requeue</c>.</summary>
 public static class QueueCommands
 {
     public static Command Queues() =>
@@ -45,7 +45,54 @@ public static class QueueCommands
                 var purged = await ctx.Operator<QueuePurged>(new PurgeQueue(queue, ctx.Settings.Namespace));
                 ctx.Output.Result(purged, () => ctx.Output.Line($"purged {Number(purged.Purged)} tasks from {queue}"));
             }),
+            Limits(),
         };
+    }
+
+    /// <summary>
+    /// <c>queue limits QUEUE [--rate R] [--burst N] [--max-running N] [--clear]</c>: without options shows the limits in force;
+    /// with them changes the ones given (0 lifts one; the others stay as they are), <c>--clear</c> lifts them all.
+    /// </summary>
+    private static Command Limits()
+    {
+        var queue = Arguments.Queue();
+        var rate = new Option<double?>("--rate")
+        {
+            Description = "at most this many tasks handed to workers a second, over the whole queue (0: no rate limit)",
+            HelpName = "per-second",
+            CustomParser = r =>
+            {
+                var text = r.Tokens.Count > 0 ? r.Tokens[0].Value : null;
+                if (double.TryParse(text, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var value)
+                    && double.IsFinite(value) && value >= 0 && value <= QueueLimits.MaxRate)
+                    return value;
+                r.AddError($"--rate must be a number 0..{QueueLimits.MaxRate:0} (tasks a second), not '{text}'");
+                return null;
+            },
+        };
+        var burst = Arguments.Int("--burst", "how many tasks may go at once after a quiet spell (0: one second's worth of the rate)", null, 0, QueueLimits.MaxCount, "tasks");
+        var running = Arguments.Int("--max-running", "at most this many tasks of the queue leased at once (0: no limit)", null, 0, QueueLimits.MaxCount, "tasks");
+        var clear = new Option<bool>("--clear") { Description = "lift every limit of the queue" };
+        var command = new Command("limits", "show or set the queue's rate and running limits (docs/limits.md)") { queue, rate, burst, running, clear };
+        return command.Runs(async (ctx, parse) =>
+        {
+            var name = parse.GetValue(queue)!;
+            var (newRate, newBurst, newRunning, lift) = (parse.GetValue(rate), parse.GetResult(burst) is { Implicit: false } ? parse.GetValue(burst) : (int?)null,
+                parse.GetResult(running) is { Implicit: false } ? parse.GetValue(running) : (int?)null, parse.GetValue(clear));
+            if (!lift && newRate is null && newBurst is null && newRunning is null)
+            {
+                var stats = await ctx.Queue<QueueStats>(new GetQueueStats(name, ctx.Settings.Namespace));
+                var shown = stats.Limits ?? QueueLimits.None;
+                ctx.Output.Result(new QueueLimitsChanged(name, shown, stats.Namespace), () => ctx.Output.Line($"queue {name}: {shown}"));
+                return;
+            }
+            var current = lift ? QueueLimits.None
+                : (await ctx.Queue<QueueStats>(new GetQueueStats(name, ctx.Settings.Namespace))).Limits ?? QueueLimits.None;
+            var wanted = new QueueLimits(newRate ?? current.RatePerSecond, newBurst ?? current.Burst, newRunning ?? current.MaxRunning);
+            if (wanted.RatePerSecond <= 0 && newBurst is null) wanted = wanted with { Burst = 0 }; // the rate lifted: its burst goes with it
+            var changed = await ctx.Operator<QueueLimitsChanged>(new SetQueueLimits(name, wanted, ctx.Settings.Namespace));
+            ctx.Output.Result(changed, () => ctx.Output.Line($"queue {name}: {changed.Limits}"));
+        });
     }
 
     private static Command QueueAction(string name, string description, Func<CliContext, string, Task> run)

@@ -81,7 +81,7 @@ internal sealed class TaskExecution
             var reason = error is OperationCanceledException && _abort.IsCancellationRequested ? ShutdownReason : Describe(error);
             // A handler says a failure is final with ConduitTaskException(retryable: false); anything else is retried.
             var retryable = error is not ConduitTaskException { Retryable: false };
-            var failed = await _client.FailAsync(_task.LeaseToken, reason, retryable).ConfigureAwait(false);
+            var failed = await _client.FailAsync(_task.LeaseToken, reason, retryable, (error as ConduitTaskException)?.RetryAfter).ConfigureAwait(false);
             _log.LogWarning(error, "Task {TaskId} attempt {Attempt} failed; next: {Next}", _task.Id, _task.Attempt, failed.Next);
             return TaskOutcome.Failed;
         }

@@ -45,6 +45,8 @@ public sealed class ProtocolSerializer(ExtendedActorSystem system) : MemoryPackS
         ("release", typeof(ReleaseTasks)),
         ("release!", typeof(Released)),
         ("load", typeof(PartitionLoad)),
+        ("limits", typeof(SetQueueLimits)),
+        ("limits!", typeof(QueueLimitsChanged)),
         ("m:cluster?", typeof(GetClusterState)),
         ("m:cluster", typeof(ClusterState)),
         ("m:member", typeof(ChangeMembership)),

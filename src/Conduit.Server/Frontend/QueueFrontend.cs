@@ -126,6 +126,9 @@ public sealed class QueueFrontend : ReceiveActor
                 // Nobody waits for an answer: tell every partition, no asks.
                 for (var p = 0; p < partitions; p++) _region.Tell(new PartitionEnvelope(new PartitionId(ns, queue, p).EntityId, c));
                 break;
+            case SetQueueLimits l when TaskSpecRules.CheckLimits(l.Limits, partitions) is { } invalid:
+                Sender.Tell(invalid);
+                break;
             case ListDeadLetters l when TaskSpecRules.CheckDeadLetterLimit(l) is { } invalid:
                 Sender.Tell(invalid);
                 break;
@@ -228,7 +231,8 @@ public sealed class QueueFrontend : ReceiveActor
                 answers.Cast<QueueStats>().Sum(x => x.Ready), answers.Cast<QueueStats>().Sum(x => x.Delayed),
                 answers.Cast<QueueStats>().Sum(x => x.Running), answers.Cast<QueueStats>().Sum(x => x.DeadLettered),
                 answers.Cast<QueueStats>().Max(x => x.OldestReadyAgeMs), answers.Cast<QueueStats>().Sum(x => x.WaitingPollers),
-                answers.Cast<QueueStats>().All(x => x.Paused), answers.Count, s.Namespace),
+                answers.Cast<QueueStats>().All(x => x.Paused), answers.Count, s.Namespace,
+                answers.Cast<QueueStats>().Select(x => x.Limits).FirstOrDefault(l => l is not null)),
             QueuePurged p => p with { Purged = answers.Cast<QueuePurged>().Sum(x => x.Purged) },
             DeadLettersRequeued d => d with { Count = answers.Cast<DeadLettersRequeued>().Sum(x => x.Count) },
             var first => first,

@@ -177,6 +177,7 @@ public static class ConduitHostingExtensions
                 $"this node already runs its limit of {options.MaxLivePartitionsPerNode} live partitions; idle ones passivate after " +
                 $"{options.Partition.PassivateIdleAfterMs / 1000} s, or raise --max-live-partitions"));
         // Only partitions of queues with several partitions gossip their load: frontends route nothing else by it.
-        return QueuePartition.Props(id, policies.For(id), census, gossips: topology.PartitionsOf(id.Namespace, id.Queue) > 1, metrics);
+        var partitions = topology.PartitionsOf(id.Namespace, id.Queue);
+        return QueuePartition.Props(id, policies.For(id), census, gossips: partitions > 1, metrics, partitions);
     }
 }

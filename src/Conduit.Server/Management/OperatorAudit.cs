@@ -32,6 +32,10 @@ internal static class OperatorAudit
             case ResumeQueue resume:
                 log.Info(QueueTemplate, who, "resumed", Ns(resume), Queue(resume));
                 break;
+            case SetQueueLimits limits:
+                log.Info("Operator {Requester} {Action} queue {Namespace}/{Queue} to {Limits}", who, "limited", Ns(limits), Queue(limits),
+                    limits.Limits?.ToString() ?? "nothing");
+                break;
             case CancelTask cancel:
                 // The task id as a field names its partition, queue and namespace (NodeLogger adds them) when it parses.
                 log.Info("Operator {Requester} {Action} task {TaskId}", who, "cancelled",
@@ -42,7 +46,7 @@ internal static class OperatorAudit
 
     /// <summary>Whether <paramref name="request"/> is one <see cref="Log"/> writes a line for.</summary>
     public static bool IsAudited(IPartitionRequest request) =>
-        request is PurgeQueue or RequeueDeadLetters or PauseQueue or ResumeQueue or CancelTask;
+        request is PurgeQueue or RequeueDeadLetters or PauseQueue or ResumeQueue or CancelTask or SetQueueLimits;
 
     /// <summary>An action on a whole queue; the requester, the action, the namespace and the queue are structured fields.</summary>
     private const string QueueTemplate = "Operator {Requester} {Action} queue {Namespace}/{Queue}";

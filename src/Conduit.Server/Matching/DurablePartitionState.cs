@@ -22,6 +22,8 @@ internal sealed class DurablePartitionState
     /// <summary>The key lease tokens are authenticated with: made by the partition's first owner, kept in the journal and snapshots. Null before the first epoch.</summary>
     public byte[]? LeaseKey { get; private set; }
     public bool Paused { get; private set; }
+    /// <summary>The queue's dispatch limits (each partition enforces its share: <see cref="DispatchLimits"/>); null: none.</summary>
+    public LimitsRecord? Limits { get; private set; }
     /// <summary>The counter the next enqueued task gets. Counters start at 1.</summary>
     public long NextCounter { get; private set; } = 1;
     public long LastEventSeqNr { get; private set; }
@@ -152,6 +154,9 @@ internal sealed class DurablePartitionState
                 case EntryKind.Resumed:
                     Paused = false;
                     break;
+                case EntryKind.LimitsSet:
+                    Limits = entry.Limits;
+                    break;
                 case EntryKind.OwnerEpochStarted:
                     Epoch = entry.AtMs;
                     if (LeaseKey is null && entry.LeaseKey is { Length: > 0 } key) LeaseKey = key;
@@ -277,6 +282,7 @@ internal sealed class DurablePartitionState
             IdempotencyAtMs = keys.Select(k => k.Value.AtMs).ToArray(),
             RecentlyCancelled = _recentlyCancelledOrder.ToArray(),
             LeaseKey = LeaseKey,
+            Limits = Limits,
         };
     }
 
@@ -286,6 +292,7 @@ internal sealed class DurablePartitionState
         {
             Epoch = s.Epoch, Paused = s.Paused, NextCounter = s.NextCounter, LastEventSeqNr = snapshotSeqNr,
             Settled = CounterSet.FromPairs(s.Settled), LeaseKey = s.LeaseKey is { Length: > 0 } key ? key : null,
+            Limits = s.Limits,
         };
         foreach (var e in s.Exceptions)
         {

@@ -144,7 +144,8 @@ internal sealed partial class PartitionEngine
         }
         long oldest = 0;
         foreach (var t in _window.Tasks) oldest = Math.Max(oldest, now - t.Task.EnqueuedAtMs);
-        return new QueueStats(_id.Queue, Math.Max(0, ready), delayed, running, dead, oldest, _pollers.Count, Durable.Paused, 1, _id.Namespace);
+        return new QueueStats(_id.Queue, Math.Max(0, ready), delayed, running, dead, oldest, _pollers.Count, Durable.Paused, 1, _id.Namespace,
+            _limits.Queue.IsNone ? null : _limits.Queue);
     }
 
     /// <summary>
@@ -158,7 +159,10 @@ internal sealed partial class PartitionEngine
         var delayed = Math.Min(waiting, _schedule.WaitingCount);
         long oldest = 0;
         foreach (var t in _window.Tasks) oldest = Math.Max(oldest, now - t.Task.EnqueuedAtMs);
-        return new PartitionLoad(Durable.TotalFresh + waiting - delayed, delayed, _leases.Count, _pollers.Count, oldest, now);
+        // Frontends route polls to the partitions with the most ready tasks: under the queue's limits, only what may go now
+        // counts, so polls wait where a task can be handed out rather than where the limits hold tasks back.
+        var ready = Math.Min(Durable.TotalFresh + waiting - delayed, _limits.Allowance(now, _leases.Count));
+        return new PartitionLoad(ready, delayed, _leases.Count, _pollers.Count, oldest, now);
     }
 
     /// <summary>

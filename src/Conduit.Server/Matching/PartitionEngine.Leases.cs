@@ -50,25 +50,32 @@ internal sealed partial class PartitionEngine
 
     private void HandleFail(object replyTo, Fail fail)
     {
+        if (fail.RetryDelayMs is < 0 or > Fail.MaxRetryDelayMs)
+        {
+            Reject(replyTo, ErrorCode.InvalidArgument, $"a retry delay must be 0..{Fail.MaxRetryDelayMs} ms (0: the queue's backoff), not {fail.RetryDelayMs}");
+            return;
+        }
         if (ResolveLease(replyTo, fail.LeaseToken) is not { } lease) return;
         _leases.Remove(lease.Seq);
         var now = _now();
         RecordRunTime(lease, now);
         if (lease.CancelRequested) { Reject(replyTo, ErrorCode.UnknownLease, $"task {TaskIdOf(lease.Seq)} was cancelled"); return; }
         _stats.Count(PartitionCounter.Failed);
-        var entry = FailureEntry(lease, fail.Reason, fail.Retryable, now);
+        var entry = FailureEntry(lease, fail.Reason, fail.Retryable, now, fail.RetryDelayMs);
         var next = entry.Kind == EntryKind.DeadLettered ? TaskStatus.DeadLettered : TaskStatus.Failed;
         Append([entry], replyTo, new Failed(TaskIdOf(lease.Seq), next, next == TaskStatus.Failed ? entry.AtMs : 0));
     }
 
-    private BatchEntry FailureEntry(Lease lease, string? reason, bool retryable, long now)
+    /// <param name="retryDelayMs">The worker's own delay before the next attempt (0: the queue's backoff).</param>
+    private BatchEntry FailureEntry(Lease lease, string? reason, bool retryable, long now, long retryDelayMs = 0)
     {
         reason = reason is { Length: > MaxReasonLength } ? reason[..MaxReasonLength] : reason;
         var dead = !retryable || lease.Attempt >= lease.MaxAttempts;
         _stats.Count(dead ? PartitionCounter.DeadLettered : PartitionCounter.Retried);
         return dead
             ? BatchEntry.Of(EntryKind.DeadLettered, lease.Seq, lease.Attempt, now, reason)
-            : BatchEntry.Of(EntryKind.Retried, lease.Seq, lease.Attempt, now + _o.RetryDelayMs(lease.Attempt, _random.NextDouble()), reason);
+            : BatchEntry.Of(EntryKind.Retried, lease.Seq, lease.Attempt,
+                now + (retryDelayMs > 0 ? retryDelayMs : _o.RetryDelayMs(lease.Attempt, _random.NextDouble())), reason);
     }
 
     private void RecordRunTime(Lease lease, long now)

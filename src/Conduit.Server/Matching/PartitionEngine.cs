@@ -37,6 +37,9 @@ internal sealed partial class PartitionEngine
     private readonly DelaySchedule _schedule = new();
     private readonly PendingWrites _pending;
     private readonly PendingLookups _lookups = new();
+    private readonly DispatchLimits _limits = new();
+    /// <summary>How many partitions the queue has where this one runs: its share of the queue's limits depends on it.</summary>
+    private readonly int _partitions;
     /// <summary>The window's read in flight (a scan or a fetch of due tasks); a page for any other request is ignored.</summary>
     private ReadRequest? _reading;
     /// <summary>The relocation read in flight.</summary>
@@ -52,9 +55,10 @@ internal sealed partial class PartitionEngine
     private readonly PartitionStats _stats;
 
     public PartitionEngine(PartitionId id, PartitionOptions options, DurablePartitionState durable, IPartitionEffects effects,
-        Func<long>? nowMs = null, Random? random = null, PartitionStats? stats = null)
+        Func<long>? nowMs = null, Random? random = null, PartitionStats? stats = null, int partitions = 1)
     {
         _id = id;
+        _partitions = Math.Max(1, partitions);
         _stats = stats ?? new PartitionStats(id.Namespace, id.Queue);
         _o = options;
         _fx = effects;
@@ -84,6 +88,7 @@ internal sealed partial class PartitionEngine
                     break;
             }
         }
+        _limits.Set(durable.Limits?.ToLimits(), id.Index, _partitions, now);
         PromoteDue(now);
         RequestReadIfNeeded(); // page the backlog in before the first poll asks
     }
@@ -94,7 +99,8 @@ internal sealed partial class PartitionEngine
     /// Whether <see cref="OnTick"/> has anything to do: leases to expire, delayed or due tasks, backlog still to page
     /// in. An idle partition needs no timer, so thousands of quiet queues cost no CPU.
     /// </summary>
-    public bool NeedsTick => _leases.Count > 0 || _schedule.WaitingCount > 0 || _schedule.DueCount > 0 || _window.HighestNotLoaded() >= 0;
+    public bool NeedsTick => _leases.Count > 0 || _schedule.WaitingCount > 0 || _schedule.DueCount > 0 || _window.HighestNotLoaded() >= 0
+                             || (_limits.RateLimited && _pollers.Count > 0 && _window.Count > 0);
     public int WindowCount => _window.Count;
     public int WaitingPollers => _pollers.Count;
     public long Outstanding => _pending.Outstanding;
@@ -131,6 +137,7 @@ internal sealed partial class PartitionEngine
             case PauseQueue: Append([BatchEntry.Of(EntryKind.Paused)], replyTo, new QueueStateChanged(_id.Queue, true, _id.Namespace)); break;
             case ResumeQueue: Append([BatchEntry.Of(EntryKind.Resumed)], replyTo, new QueueStateChanged(_id.Queue, false, _id.Namespace)); break;
             case PurgeQueue: HandlePurge(replyTo); break;
+            case SetQueueLimits l: HandleSetLimits(replyTo, l); break;
             case ListDeadLetters l: HandleListDeadLetters(replyTo, l); break;
             case RequeueDeadLetters r: HandleRequeue(replyTo, r); break;
             default: Reject(replyTo, ErrorCode.InvalidArgument, $"unsupported request {request.GetType().Name}"); break;
@@ -221,6 +228,7 @@ internal sealed partial class PartitionEngine
             _leases.Remove(lease.Seq);
             if (!lease.CancelRequested) entries.Add(BatchEntry.Of(EntryKind.Retried, lease.Seq, lease.Attempt - 1, now));
         }
+        _limits.Refund(entries.Count);
         Append(entries.ToArray(), replyTo, new Released(entries.Count));
     }
 
@@ -233,6 +241,18 @@ internal sealed partial class PartitionEngine
         _pollers.Clear();
     }
 
+    /// <summary>Replaces the queue's limits; in force once durable (<see cref="OnPersisted"/>), like a pause.</summary>
+    private void HandleSetLimits(object replyTo, SetQueueLimits request)
+    {
+        if (TaskSpecRules.CheckLimits(request.Limits) is { } invalid) { _fx.Reply(replyTo, invalid); return; }
+        var limits = request.Limits.IsNone ? QueueLimits.None : request.Limits;
+        Append([new BatchEntry { Kind = EntryKind.LimitsSet, Limits = LimitsRecord.Of(limits) }], replyTo,
+            new QueueLimitsChanged(_id.Queue, limits, _id.Namespace));
+    }
+
+    /// <summary>The queue's limits and this partition's share of them.</summary>
+    public DispatchLimits Limits => _limits;
+
     /// <summary>Hands ready tasks to waiting pollers, highest priority first, never ahead of a higher-priority backlog still in the journal.</summary>
     /// <param name="afterWrite">Called as a write became durable: what goes now goes to pollers that were waiting for it (a sync match).</param>
     private void TryDispatch(bool afterWrite = false)
@@ -241,16 +261,20 @@ internal sealed partial class PartitionEngine
         {
             var now = _now();
             List<BatchEntry>? hints = null;
-            while (_pollers.Count > 0 && CanDispatchBest())
+            // The queue's limits (rate, running), this partition's share: what they hold back waits for the next tick or completion.
+            var allowance = _limits.Allowance(now, _leases.Count);
+            var taken = 0;
+            while (_pollers.Count > 0 && allowance > taken && CanDispatchBest())
             {
                 var waiter = _pollers.TakeOldest();
                 _fx.CancelPollDeadline(waiter.Id);
                 var tasks = new List<LeasedTask>(Math.Min(waiter.MaxTasks, _window.Count));
                 long bytes = 0;
                 // Fewer tasks rather than a reply too big to send: what would not fit stays ready for the next poll.
-                while (tasks.Count < waiter.MaxTasks && CanDispatchBest()
+                while (tasks.Count < waiter.MaxTasks && allowance > taken && CanDispatchBest()
                        && (tasks.Count == 0 || bytes + WireBytes(_window.Best!.Task) <= WireLimits.MaxReplyBytes))
                 {
+                    taken++;
                     var ready = _window.TakeBest();
                     bytes += WireBytes(ready.Task);
                     tasks.Add(LeaseOut(ready, waiter.LeaseMs, now, hints ??= []));
@@ -258,6 +282,7 @@ internal sealed partial class PartitionEngine
                 _fx.Reply(waiter.ReplyTo, new Polled(tasks.ToArray()));
                 _stats.Count(afterWrite ? PartitionCounter.DispatchedSync : PartitionCounter.DispatchedBacklog, tasks.Count);
             }
+            _limits.Took(taken);
             // The dispatch hints tell a recovering partition which tasks may still be running; nobody waits for them.
             if (hints is not null) Append(hints.ToArray(), null, null);
         }
@@ -354,6 +379,9 @@ internal sealed partial class PartitionEngine
                     break;
                 case EntryKind.Purged:
                     PurgeRuntime(entry.AtMs);
+                    break;
+                case EntryKind.LimitsSet:
+                    _limits.Set(Durable.Limits?.ToLimits(), _id.Index, _partitions, _now());
                     break;
             }
         }

@@ -55,6 +55,7 @@ public sealed class QueuePartition : ReceiveActor, IWithStash, IWithTimers, IPar
 
     private readonly PartitionId _id;
     private readonly PartitionOptions _options;
+    private readonly int _partitions;
     /// <summary>Whether this partition reports its load: only when its queue has several partitions (frontends route a single partition's requests without it).</summary>
     private readonly bool _gossips;
     /// <summary>While serving: when it last became idle (<see cref="Environment.TickCount64"/>), or -1 while it is not.</summary>
@@ -75,9 +76,11 @@ public sealed class QueuePartition : ReceiveActor, IWithStash, IWithTimers, IPar
     /// <summary>This incarnation's figures for the node's metrics (registered while it lives; see <see cref="QueueStatsRegistry"/>).</summary>
     private readonly PartitionStats _stats;
 
-    public QueuePartition(PartitionId id, PartitionOptions options, PartitionCensus? census = null, bool gossips = true, ServerMetrics? metrics = null)
+    public QueuePartition(PartitionId id, PartitionOptions options, PartitionCensus? census = null, bool gossips = true, ServerMetrics? metrics = null,
+        int partitions = 1)
     {
         _id = id;
+        _partitions = partitions;
         _options = options;
         _gossips = gossips;
         _census = census;
@@ -89,8 +92,10 @@ public sealed class QueuePartition : ReceiveActor, IWithStash, IWithTimers, IPar
 
     /// <param name="gossips">Report load to the node's <see cref="LoadPublisher"/>: whether the queue has more than one partition.</param>
     /// <param name="metrics">The node's metrics (null: none, as in engine-level tests).</param>
-    public static Props Props(PartitionId id, PartitionOptions options, PartitionCensus? census = null, bool gossips = true, ServerMetrics? metrics = null) =>
-        Akka.Actor.Props.Create(() => new QueuePartition(id, options, census, gossips, metrics));
+    /// <param name="partitions">How many partitions the queue has (this partition enforces its share of the queue's limits).</param>
+    public static Props Props(PartitionId id, PartitionOptions options, PartitionCensus? census = null, bool gossips = true, ServerMetrics? metrics = null,
+        int partitions = 1) =>
+        Akka.Actor.Props.Create(() => new QueuePartition(id, options, census, gossips, metrics, partitions));
 
     public static string PersistenceIdOf(PartitionId id) => "partition-" + id.EntityId;
 
@@ -124,7 +129,7 @@ public sealed class QueuePartition : ReceiveActor, IWithStash, IWithTimers, IPar
         {
             Timers.Cancel("recovery-wait");
             Timers.Cancel("recovery-timeout");
-            _engine = new PartitionEngine(_id, _options, recovered.Durable, this, stats: _stats);
+            _engine = new PartitionEngine(_id, _options, recovered.Durable, this, stats: _stats, partitions: _partitions);
             if (_unavailableSinceMs >= 0)
             {
                 _log.Info("Partition {Partition} serves again after {UnavailableSeconds} s unavailable", _id, Math.Round((Environment.TickCount64 - _unavailableSinceMs) / 1000.0, 1));

@@ -85,6 +85,29 @@ internal static class TaskSpecRules
             ? new Rejected(ErrorCode.InvalidArgument, $"limit must be 1..{ListDeadLetters.MaxLimit}, not {list.Limit}")
             : null;
 
+    /// <summary>
+    /// A queue's limits: a finite rate of 0..<see cref="QueueLimits.MaxRate"/> a second, burst and running limit
+    /// 0..<see cref="QueueLimits.MaxCount"/> (0: none), and, with <paramref name="partitions"/> known (the frontend), a
+    /// running limit of at least one per partition, so each partition may run at least one task.
+    /// </summary>
+    public static Rejected? CheckLimits(QueueLimits? limits, int partitions = 1)
+    {
+        if (limits is null) return new Rejected(ErrorCode.InvalidArgument, "limits are missing (send QueueLimits.None to lift them)");
+        if (!double.IsFinite(limits.RatePerSecond) || limits.RatePerSecond < 0 || limits.RatePerSecond > QueueLimits.MaxRate)
+            return new Rejected(ErrorCode.InvalidArgument, $"the rate must be 0..{QueueLimits.MaxRate:0} tasks a second (0: no limit)");
+        if (limits.Burst < 0 || limits.Burst > QueueLimits.MaxCount)
+            return new Rejected(ErrorCode.InvalidArgument, $"the burst must be 0..{QueueLimits.MaxCount} (0: one second's worth of the rate)");
+        if (limits.Burst > 0 && limits.RatePerSecond <= 0)
+            return new Rejected(ErrorCode.InvalidArgument, "a burst needs a rate");
+        if (limits.MaxRunning < 0 || limits.MaxRunning > QueueLimits.MaxCount)
+            return new Rejected(ErrorCode.InvalidArgument, $"the running limit must be 0..{QueueLimits.MaxCount} (0: no limit)");
+        if (limits.MaxRunning > 0 && limits.MaxRunning < partitions)
+            return new Rejected(ErrorCode.InvalidArgument,
+                $"the queue has {partitions} partitions, each of which runs at least one task: the running limit must be at least {partitions} " +
+                "(give the queue fewer partitions for a lower limit: --queue-partitions)");
+        return null;
+    }
+
     /// <summary>A list of ids in one request: at most <see cref="MaxIdsPerRequest"/>.</summary>
     public static Rejected? CheckIdCount(int count, string what) =>
         count > MaxIdsPerRequest ? new Rejected(ErrorCode.InvalidArgument, $"at most {MaxIdsPerRequest} {what} per request, not {count}") : null;

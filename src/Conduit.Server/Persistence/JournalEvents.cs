@@ -37,6 +37,8 @@ public enum EntryKind : byte
     /// old event that held it can be deleted. Its state is unchanged.
     /// </summary>
     Relocated = 12,
+    /// <summary>The queue's dispatch limits are now <see cref="BatchEntry.Limits"/> (docs/limits.md).</summary>
+    LimitsSet = 13,
 }
 
 [MemoryPackable(GenerateType.VersionTolerant)]
@@ -59,6 +61,8 @@ public sealed partial class BatchEntry
     /// authenticated with. Every later owner recovers it (from here or the snapshot); it never leaves the journal.
     /// </summary>
     [MemoryPackOrder(10)] public byte[]? LeaseKey { get; set; }
+    /// <summary>Set on <see cref="EntryKind.LimitsSet"/>: the whole queue's limits (each partition enforces its share).</summary>
+    [MemoryPackOrder(11)] public LimitsRecord? Limits { get; set; }
 
     public static BatchEntry Of(EntryKind kind, long seq = 0, int attempt = 0, long atMs = 0, string? reason = null) =>
         new() { Kind = kind, Seq = seq, Attempt = attempt, AtMs = atMs, Reason = reason };
@@ -134,4 +138,20 @@ public sealed partial class PartitionSnapshot : IConduitEvent
     [MemoryPackOrder(10)] public long[] RecentlyCancelled { get; set; } = [];
     /// <summary>The partition's lease key (see <see cref="BatchEntry.LeaseKey"/>).</summary>
     [MemoryPackOrder(11)] public byte[]? LeaseKey { get; set; }
+    /// <summary>The queue's dispatch limits (see <see cref="BatchEntry.Limits"/>); null: none.</summary>
+    [MemoryPackOrder(12)] public LimitsRecord? Limits { get; set; }
+}
+
+/// <summary>A queue's dispatch limits as the journal keeps them (<see cref="Conduit.Protocol.QueueLimits"/>; 0: no limit).</summary>
+[MemoryPackable(GenerateType.VersionTolerant)]
+public sealed partial class LimitsRecord
+{
+    [MemoryPackOrder(0)] public double RatePerSecond { get; set; }
+    [MemoryPackOrder(1)] public int Burst { get; set; }
+    [MemoryPackOrder(2)] public int MaxRunning { get; set; }
+
+    public static LimitsRecord? Of(QueueLimits? limits) =>
+        limits is null || limits.IsNone ? null : new() { RatePerSecond = limits.RatePerSecond, Burst = limits.Burst, MaxRunning = limits.MaxRunning };
+
+    public QueueLimits ToLimits() => new(RatePerSecond, Burst, MaxRunning);
 }

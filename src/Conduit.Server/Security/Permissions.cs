@@ -41,6 +41,7 @@ internal static class Permissions
         [typeof(PauseQueue)] = new(Role.Operator, "pause a queue"),
         [typeof(ResumeQueue)] = new(Role.Operator, "resume a queue"),
         [typeof(PurgeQueue)] = new(Role.Operator, "purge a queue"),
+        [typeof(SetQueueLimits)] = new(Role.Operator, "set a queue's limits"),
         [typeof(ListDeadLetters)] = new(Role.Operator, "list dead letters"),
         [typeof(RequeueDeadLetters)] = new(Role.Operator, "requeue dead letters"),
         [typeof(OperatorRequest)] = new(Role.Operator, "make an operator request"),
