@@ -108,6 +108,26 @@ public sealed class WorkerTests(SqliteClientNodeFixture fixture) : IClassFixture
         Assert.Equal(TaskStatus.DeadLettered, (await Client.GetTaskAsync(id)).Status);
     }
 
+    [Fact(DisplayName = "a handler that throws ConduitTaskException(retryAfter) has its task retried after that delay, not the queue's backoff")]
+    public async Task RetryAfterSetsTheRetry()
+    {
+        var q = NewQueue();
+        var id = (await Client.EnqueueAsync(q, "throttled")).TaskId;
+        var failedAt = new TaskCompletionSource<long>(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var worker = new ConduitWorker(Client, q, (_, _) =>
+        {
+            failedAt.TrySetResult(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+            throw new ConduitTaskException("upstream said: retry in an hour", retryAfter: TimeSpan.FromHours(1));
+        }, Options());
+        worker.Start();
+        var at = await failedAt.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        await Eventually.Holds(async () => Assert.Equal(TaskStatus.Failed, (await Client.GetTaskAsync(id)).Status), timeoutMs: 30_000);
+        var info = await Client.GetTaskAsync(id);
+        // The test node's backoff is at most 200 ms: an hour can only be the handler's.
+        Assert.InRange(info.RunAtUnixMs - at, 3_590_000, 3_610_000);
+        Assert.Contains("retry in an hour", info.LastError);
+    }
+
     [Fact(DisplayName = "cancelling a running task cancels its handler's token")]
     public async Task CancelReachesHandler()
     {

@@ -54,17 +54,31 @@ public sealed class TaskSeqJournalBytesTests
 {
     // Bytes as journals and snapshots hold them; the serialized members are those main had before TaskSeq
     // (only [MemoryPackIgnore] accessors changed), so these are the bytes existing journals contain.
-    private const string BatchHex =
+    /// <summary>The same event as written before queue limits (<see cref="BatchEntry.Limits"/>) existed: still read.</summary>
+    private const string BatchHexBeforeLimits =
         "0184B200020000000B0108330408040408080004013700000000000000070807040808040437000000000000000300000001"
         + "0203FFFFFFFF00E897B69A01000000E897B69A01000005000000FFFFFFFF000000000000000000000000FFFFFFFF00000000"
         + "00000000000000000000000000000000FFFFFFFF0B0108010408040408080004032900000000000000FF0000000000000000"
         + "00000000FFFFFFFF0000000000000000000000000000000000000000FFFFFFFF";
-    private const string SnapshotHex =
+    /// <summary>The same snapshot as written before queue limits existed: still read.</summary>
+    private const string SnapshotHexBeforeLimits =
         "0C08010814555404040404040402000000000000000004000000000000000200000001000000000000000300000000000000"
         + "010000000B080801040408080804080837000000000000000C00000000000000040500000005000000000000000000000000"
         + "000000000000000000000000000000FFFFFFFF000000000000000000000000000000000A0000000000000000000000000000"
         + "0000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000"
         + "000000000000000000000000000000000000000000000000000000000000000000000000000000FFFFFFFF";
+
+    private const string BatchHex =
+        "0184B600020000000C0108330408040408080004010137000000000000000708070408080404370000000000000003000000"
+        + "010203FFFFFFFF00E897B69A01000000E897B69A01000005000000FFFFFFFF000000000000000000000000FFFFFFFF000000"
+        + "0000000000000000000000000000000000FFFFFFFFFF0C010801040804040808000401032900000000000000FF0000000000"
+        + "00000000000000FFFFFFFF0000000000000000000000000000000000000000FFFFFFFFFF";
+    private const string SnapshotHex =
+        "0D08010814555404040404040401020000000000000000040000000000000002000000010000000000000003000000000000"
+        + "00010000000B080801040408080804080837000000000000000C000000000000000405000000050000000000000000000000"
+        + "00000000000000000000000000000000FFFFFFFF000000000000000000000000000000000A00000000000000000000000000"
+        + "0000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000"
+        + "00000000000000000000000000000000000000000000000000000000000000000000000000000000FFFFFFFFFF";
 
     private static PartitionBatch Batch() => new()
     {
@@ -89,16 +103,24 @@ public sealed class TaskSeqJournalBytesTests
     public void BatchBytes()
     {
         Assert.Equal(BatchHex, Convert.ToHexString(MemoryPack.MemoryPackSerializer.Serialize(Batch())));
-        var read = MemoryPack.MemoryPackSerializer.Deserialize<PartitionBatch>(Convert.FromHexString(BatchHex))!;
-        Assert.Equal((3L, 7), (read.Entries[0].Task!.Counter, read.Entries[0].Task!.Priority));
-        Assert.Equal((2L, 9), (new TaskSeq(read.Entries[1].Seq).Counter, new TaskSeq(read.Entries[1].Seq).Priority));
+        foreach (var hex in new[] { BatchHex, BatchHexBeforeLimits })
+        {
+            var read = MemoryPack.MemoryPackSerializer.Deserialize<PartitionBatch>(Convert.FromHexString(hex))!;
+            Assert.Equal((3L, 7), (read.Entries[0].Task!.Counter, read.Entries[0].Task!.Priority));
+            Assert.Equal((2L, 9), (new TaskSeq(read.Entries[1].Seq).Counter, new TaskSeq(read.Entries[1].Seq).Priority));
+            Assert.Null(read.Entries[0].Limits);
+        }
     }
 
     [Fact(DisplayName = "a snapshot is written with the same bytes as before, and its exceptions read back with their counter and priority")]
     public void SnapshotBytes()
     {
         Assert.Equal(SnapshotHex, Convert.ToHexString(MemoryPack.MemoryPackSerializer.Serialize(Snapshot())));
-        var read = MemoryPack.MemoryPackSerializer.Deserialize<PartitionSnapshot>(Convert.FromHexString(SnapshotHex))!;
-        Assert.Equal((3L, 7), (read.Exceptions[0].Counter, read.Exceptions[0].Priority));
+        foreach (var hex in new[] { SnapshotHex, SnapshotHexBeforeLimits })
+        {
+            var read = MemoryPack.MemoryPackSerializer.Deserialize<PartitionSnapshot>(Convert.FromHexString(hex))!;
+            Assert.Equal((3L, 7), (read.Exceptions[0].Counter, read.Exceptions[0].Priority));
+            Assert.Null(read.Limits);
+        }
     }
 }

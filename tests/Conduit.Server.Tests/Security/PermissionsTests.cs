@@ -27,6 +27,7 @@ public sealed class PermissionsTests
         [typeof(PauseQueue)] = (O, false),
         [typeof(ResumeQueue)] = (O, false),
         [typeof(PurgeQueue)] = (O, false),
+        [typeof(SetQueueLimits)] = (O, false),
         [typeof(ListDeadLetters)] = (O, false),
         [typeof(RequeueDeadLetters)] = (O, false),
         [typeof(OperatorRequest)] = (O, false),
