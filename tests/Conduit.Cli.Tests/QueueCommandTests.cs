@@ -103,9 +103,12 @@ public sealed class QueueCommandTests(CliNodeFixture fixture) : IClassFixture<Cl
         var completed = await fixture.Cli("complete", leases[0]);
         Ok(completed);
         Assert.StartsWith("completed default/cli-lease#0:", completed.Out);
-        var failed = await fixture.Cli("fail", leases[1], "--reason", "flaky", "--json");
+        var before = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        var failed = await fixture.Cli("fail", leases[1], "--reason", "flaky", "--retry-after", "10m", "--json");
         Ok(failed);
         Assert.Equal("Failed", failed.Json.GetProperty("next").GetString());
+        // The test node's backoff is at most 200 ms: ten minutes is the --retry-after.
+        Assert.InRange(failed.Json.GetProperty("retryAtUnixMs").GetInt64() - before, 590_000, 610_000);
 
         var again = await fixture.Cli("complete", leases[0]);
         Assert.Equal(1, again.ExitCode);

@@ -56,10 +56,12 @@ public static class TaskCommands
     {
         var lease = Arguments.Lease();
         var reason = new Option<string>("--reason") { Description = $"why (default \"{DefaultFailReason}\")", DefaultValueFactory = _ => DefaultFailReason };
-        var command = new Command("fail", "fail a leased task: it is retried with backoff, or dead-lettered after its last attempt") { lease, reason };
+        var retryAfter = GlobalOptions.DurationOption("--retry-after", "retry no earlier than this from now, instead of the queue's backoff (at most 7d)");
+        var command = new Command("fail", "fail a leased task: it is retried with backoff, or dead-lettered after its last attempt") { lease, reason, retryAfter };
         return command.Runs(async (ctx, parse) =>
         {
-            var failed = await ctx.Queue<Failed>(new Protocol.Fail(parse.GetValue(lease)!, parse.GetValue(reason)!));
+            var delayMs = parse.GetValue(retryAfter) is { } after ? Math.Max(1, (long)after.TotalMilliseconds) : 0;
+            var failed = await ctx.Queue<Failed>(new Protocol.Fail(parse.GetValue(lease)!, parse.GetValue(reason)!, RetryDelayMs: delayMs));
             ctx.Output.Result(failed, () => ctx.Output.Line(failed.Next == TaskStatus.DeadLettered
                 ? $"failed {failed.TaskId}: no attempts left, dead-lettered (see `conduit dlq list`)"
                 : $"failed {failed.TaskId}: retry at {QueueCommands.Time(failed.RetryAtUnixMs)}"));

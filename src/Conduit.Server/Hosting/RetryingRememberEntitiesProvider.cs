@@ -78,10 +78,13 @@ public sealed class RetryingRememberEntitiesProvider : IRememberEntitiesProvider
 
 /// <summary>
 /// Runs a store actor of sharding's request/reply protocol as its child and keeps it alive: each request is passed on
-/// and remembered until the store answers it (one answer per request, in order); when the store stops with requests
-/// unanswered, a new one starts after the retry interval and gets them again, in order. The messages are passed on
-/// as they are (the protocol's types are internal to Akka). A request repeated after a failed write is harmless: the
-/// store's state is a set of ids, and an id started or stopped twice is started or stopped.
+/// and remembered until the store answers; when the store stops with requests unanswered, a new one starts (after the
+/// retry interval) and gets them again, in order. The messages are passed on as they are (the protocol's types are
+/// internal to Akka), so an answer is not matched to its request: the keeper serves one asker, its parent (a shard or
+/// the shard coordinator), which gets every answer, and an answer only takes the oldest request off the list (the
+/// coordinator's store may answer a read before an earlier write; the list then says only how many are unanswered).
+/// A request repeated after a failed write is harmless: the store's state is a set of ids, and an id started or
+/// stopped twice is started or stopped.
 /// </summary>
 internal sealed class RetryingStore : UntypedActor, IWithTimers
 {
@@ -89,6 +92,14 @@ internal sealed class RetryingStore : UntypedActor, IWithTimers
     {
         public static readonly Restart Instance = new();
     }
+
+    /// <summary>For tests: answered with <see cref="State"/>.</summary>
+    internal sealed class Inspect
+    {
+        public static readonly Inspect Instance = new();
+    }
+
+    internal sealed record State(bool StoreRunning, int Unanswered);
 
     /// <summary>Each incarnation of the store is <c>store-1</c>, <c>store-2</c>, … (NodeLogger counts their storage lines as one actor's).</summary>
     public const string StoreNamePrefix = "store-";
@@ -121,22 +132,25 @@ internal sealed class RetryingStore : UntypedActor, IWithTimers
                 break;
             case Terminated:
                 break; // an earlier store, already replaced
+            case Inspect:
+                Sender.Tell(new State(_store is not null, _unanswered.Count));
+                break;
             case Restart:
                 if (_store is not null) break;
                 StartStore();
                 foreach (var (request, _) in _unanswered) _store!.Tell(request);
                 break;
             case var reply when _store is not null && Sender.Equals(_store):
-                // The store's answer to the oldest unanswered request; anything else it says goes to the shard.
-                var replyTo = _unanswered.TryDequeue(out var oldest) ? oldest.ReplyTo : Context.Parent;
-                replyTo.Tell(reply);
+                _unanswered.TryDequeue(out _);
+                Context.Parent.Tell(reply);
                 break;
             default:
-                // The coordinator asks again after its own timeout; one answer to the first ask satisfies both.
-                if (_unanswered.Any(u => u.ReplyTo.Equals(Sender) && u.Request.Equals(message))) break;
+                // The coordinator asks again after its own timeout: while the store is down, the restart sends the first
+                // ask anyway and one answer satisfies both; a live store gets the repeat (it may have lost the first).
+                if (_store is null && _unanswered.Any(u => u.ReplyTo.Equals(Sender) && u.Request.Equals(message))) break;
                 _unanswered.Enqueue((message, Sender));
-                if (_store is not null) _store.Tell(message);
-                else ScheduleRestart();
+                if (_store is null && !Timers.IsTimerActive(Restart.Instance)) StartStore(); // it stopped while idle: try at once
+                _store?.Tell(message); // while a restart is due, the restart sends it
                 break;
         }
     }

@@ -36,6 +36,7 @@ internal sealed class DispatchLimits
         limits ??= QueueLimits.None;
         partitions = Math.Max(1, partitions);
         var wasLimited = RateLimited;
+        if (wasLimited) Refill(nowMs); // what the old rate earned so far is kept
         Queue = limits;
         _perMs = limits.RatePerSecond > 0 ? limits.RatePerSecond / partitions / 1000.0 : 0;
         // At least one second's worth of the share: a frontend's poll probes the busiest partitions one at a time (up to

@@ -100,7 +100,7 @@ internal sealed partial class PartitionEngine
     /// in. An idle partition needs no timer, so thousands of quiet queues cost no CPU.
     /// </summary>
     public bool NeedsTick => _leases.Count > 0 || _schedule.WaitingCount > 0 || _schedule.DueCount > 0 || _window.HighestNotLoaded() >= 0
-                             || (_limits.RateLimited && _pollers.Count > 0 && _window.Count > 0);
+                             || (_limits.RateLimited && !Durable.Paused && _pollers.Count > 0 && _window.Count > 0);
     public int WindowCount => _window.Count;
     public int WaitingPollers => _pollers.Count;
     public long Outstanding => _pending.Outstanding;
@@ -244,7 +244,7 @@ internal sealed partial class PartitionEngine
     /// <summary>Replaces the queue's limits; in force once durable (<see cref="OnPersisted"/>), like a pause.</summary>
     private void HandleSetLimits(object replyTo, SetQueueLimits request)
     {
-        if (TaskSpecRules.CheckLimits(request.Limits) is { } invalid) { _fx.Reply(replyTo, invalid); return; }
+        if (TaskSpecRules.CheckLimits(request.Limits, _partitions) is { } invalid) { _fx.Reply(replyTo, invalid); return; }
         var limits = request.Limits.IsNone ? QueueLimits.None : request.Limits;
         Append([new BatchEntry { Kind = EntryKind.LimitsSet, Limits = LimitsRecord.Of(limits) }], replyTo,
             new QueueLimitsChanged(_id.Queue, limits, _id.Namespace));

@@ -15,23 +15,41 @@ public sealed class RetryingStoreTests() : TestKit("akka.loglevel = WARNING")
     /// <summary>A store that dies on its first <paramref name="failures"/> requests (counted across incarnations) and echoes the rest.</summary>
     private sealed class FlakyStore : ReceiveActor
     {
-        public FlakyStore(int[] failures, IActorRef starts)
+        /// <param name="stopAfterAnswer">Stops right after each answer (a store that fails while nobody waits on it).</param>
+        public FlakyStore(int[] failures, IActorRef starts, bool stopAfterAnswer)
         {
             starts.Tell("started");
             ReceiveAny(request =>
             {
                 if (Interlocked.Decrement(ref failures[0]) >= 0) Context.Stop(Self);
-                else Sender.Tell($"done {request}");
+                else
+                {
+                    Sender.Tell($"done {request}");
+                    if (stopAfterAnswer) Context.Stop(Self);
+                }
             });
         }
     }
 
-    private IActorRef Keeper(int failures, TimeSpan retry, out Akka.TestKit.TestProbe starts)
+    private IActorRef Keeper(int failures, TimeSpan retry, out Akka.TestKit.TestProbe starts, bool stopAfterAnswer = false)
     {
         var probe = CreateTestProbe();
         var counter = new[] { failures };
         starts = probe;
-        return Sys.ActorOf(RetryingStore.Props(Props.Create(() => new FlakyStore(counter, probe.Ref)), retry));
+        // A child of the test actor: the keeper answers its parent.
+        return ChildActorOf(RetryingStore.Props(Props.Create(() => new FlakyStore(counter, probe.Ref, stopAfterAnswer)), retry));
+    }
+
+    [Fact(DisplayName = "a store that stopped while nobody waited on it is started again for the next request")]
+    public void IdleStopRestarts()
+    {
+        var keeper = Keeper(failures: 0, TimeSpan.FromMilliseconds(200), out var starts, stopAfterAnswer: true);
+        starts.ExpectMsg("started");
+        keeper.Tell("a");
+        ExpectMsg("done a");
+        keeper.Tell("b"); // reaches the stopped store (lost) or a new one: either way it is answered
+        starts.ExpectMsg("started");
+        ExpectMsg("done b");
     }
 
     [Fact(DisplayName = "a request the store stops on reaches a new store after the retry interval, and its answer reaches whoever asked")]
@@ -48,17 +66,24 @@ public sealed class RetryingStoreTests() : TestKit("akka.loglevel = WARNING")
         starts.ExpectNoMsg(TimeSpan.FromMilliseconds(300)); // a store that answers is kept
     }
 
-    [Fact(DisplayName = "answers go back in order to each asker; a request repeated before its answer is answered once")]
-    public void OrderAndRepeats()
+    [Fact(DisplayName = "a request repeated while the store is down is sent once, when it is back; repeated to a live store, it is sent again")]
+    public async Task Repeats()
     {
-        var keeper = Keeper(failures: 1, TimeSpan.FromMilliseconds(100), out _);
-        var other = CreateTestProbe();
+        var keeper = Keeper(failures: 1, TimeSpan.FromSeconds(1), out var starts);
+        Task<RetryingStore.State> State() => keeper.Ask<RetryingStore.State>(RetryingStore.Inspect.Instance, TimeSpan.FromSeconds(3));
+        starts.ExpectMsg("started");
         keeper.Tell("a");
-        keeper.Tell("a"); // the coordinator asking again after its own timeout
-        keeper.Tell("b", other.Ref);
+        await AwaitAssertAsync(async () => Assert.Equal(new RetryingStore.State(false, 1), await State()));
+        keeper.Tell("a"); // the coordinator asking again: the restart sends the first ask
+        Assert.Equal(new RetryingStore.State(false, 1), await State());
+        starts.ExpectMsg("started");
         ExpectMsg("done a");
-        other.ExpectMsg("done b");
         ExpectNoMsg(TimeSpan.FromMilliseconds(300));
+        keeper.Tell("b");
+        keeper.Tell("b"); // to a live store, which may have lost the first
+        ExpectMsg("done b");
+        ExpectMsg("done b");
+        Assert.Equal(new RetryingStore.State(true, 0), await State());
     }
 
     [Fact(DisplayName = "the provider finds Akka's event-sourced stores (internal in Akka.Cluster.Sharding) as it expects them")]

@@ -38,6 +38,34 @@ public sealed class DispatchLimitsTests
         Assert.Equal(25, limits.Allowance(10_000, 0)); // never past the burst
     }
 
+    [Fact(DisplayName = "tasks given back undelivered give their tokens back, never past the burst; a changed rate keeps what the old one earned")]
+    public void RefundAndChange()
+    {
+        var limits = new DispatchLimits();
+        limits.Set(new QueueLimits(RatePerSecond: 10), 0, 1, 0);
+        limits.Took(10);
+        limits.Refund(3);
+        Assert.Equal(3, limits.Allowance(0, 0));
+        limits.Refund(100);
+        Assert.Equal(10, limits.Allowance(0, 0));
+        limits.Took(10);
+        limits.Set(new QueueLimits(RatePerSecond: 20), 0, 1, 500); // 0.5 s at 10/s earned 5 before the change
+        Assert.Equal(5, limits.Allowance(500, 0));
+        Assert.Equal(15, limits.Allowance(1_000, 0));
+    }
+
+    [Fact(DisplayName = "limits in a journal entry and a snapshot read back as written")]
+    public void LimitsRoundTrip()
+    {
+        var entry = new BatchEntry { Kind = EntryKind.LimitsSet, Limits = LimitsRecord.Of(new QueueLimits(2.5, 7, 3)) };
+        var batch = MemoryPack.MemoryPackSerializer.Deserialize<PartitionBatch>(MemoryPack.MemoryPackSerializer.Serialize(new PartitionBatch { Entries = [entry] }))!;
+        Assert.Equal(new QueueLimits(2.5, 7, 3), batch.Entries[0].Limits!.ToLimits());
+        var snapshot = MemoryPack.MemoryPackSerializer.Deserialize<PartitionSnapshot>(
+            MemoryPack.MemoryPackSerializer.Serialize(new PartitionSnapshot { Limits = entry.Limits }))!;
+        Assert.Equal(new QueueLimits(2.5, 7, 3), snapshot.Limits!.ToLimits());
+        Assert.Null(LimitsRecord.Of(QueueLimits.None));
+    }
+
     [Fact(DisplayName = "a slow rate still lets one task go at once; a clock that steps back refills nothing")]
     public void SlowRateAndClock()
     {
