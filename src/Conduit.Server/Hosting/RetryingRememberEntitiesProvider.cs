@@ -28,7 +28,7 @@ namespace Conduit.Server.Hosting;
 /// </para>
 /// Sharding creates this by name (<see cref="Hocon"/>, <c>remember-entities-store = custom</c>) with the region's
 /// settings and type name. The two Akka types it uses are internal in Akka.Cluster.Sharding 1.5.73, hence reflection;
-/// it fails at the region's start, never at the first outage, if an upgrade changes them (a test starts every region).
+/// it fails at the region's start, never at the first outage, if an upgrade changes them (RetryingStoreTests creates one).
 /// </summary>
 public sealed class RetryingRememberEntitiesProvider : IRememberEntitiesProvider
 {
@@ -121,6 +121,9 @@ internal sealed class RetryingStore : UntypedActor, IWithTimers
     }
 
     protected override void PreStart() => StartStore();
+
+    /// <summary>A store that throws is stopped, not restarted in place (which would lose the request it was on): its requests are sent again to a new one.</summary>
+    protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(_ => Directive.Stop);
 
     protected override void OnReceive(object message)
     {

@@ -97,7 +97,8 @@ internal sealed partial class PartitionEngine
 
     /// <summary>
     /// Whether <see cref="OnTick"/> has anything to do: leases to expire, delayed or due tasks, backlog still to page
-    /// in. An idle partition needs no timer, so thousands of quiet queues cost no CPU.
+    /// in, pollers waiting for the queue's rate to let a ready task go. An idle partition needs no timer, so thousands of
+    /// quiet queues cost no CPU.
     /// </summary>
     public bool NeedsTick => _leases.Count > 0 || _schedule.WaitingCount > 0 || _schedule.DueCount > 0 || _window.HighestNotLoaded() >= 0
                              || (_limits.RateLimited && !Durable.Paused && _pollers.Count > 0 && _window.Count > 0);

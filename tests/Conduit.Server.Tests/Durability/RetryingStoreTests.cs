@@ -21,7 +21,11 @@ public sealed class RetryingStoreTests() : TestKit("akka.loglevel = WARNING")
             starts.Tell("started");
             ReceiveAny(request =>
             {
-                if (Interlocked.Decrement(ref failures[0]) >= 0) Context.Stop(Self);
+                if (Interlocked.Decrement(ref failures[0]) >= 0)
+                {
+                    if (request is "throw") throw new InvalidOperationException("a bug in the store");
+                    Context.Stop(Self);
+                }
                 else
                 {
                     Sender.Tell($"done {request}");
@@ -64,6 +68,16 @@ public sealed class RetryingStoreTests() : TestKit("akka.loglevel = WARNING")
         keeper.Tell("update");
         ExpectMsg("done update");
         starts.ExpectNoMsg(TimeSpan.FromMilliseconds(300)); // a store that answers is kept
+    }
+
+    [Fact(DisplayName = "a store that throws on a request is replaced, not restarted in place, and the new one gets the request")]
+    public void ThrowingStoreIsReplaced()
+    {
+        var keeper = Keeper(failures: 1, TimeSpan.FromMilliseconds(200), out var starts);
+        starts.ExpectMsg("started");
+        keeper.Tell("throw");
+        starts.ExpectMsg("started");
+        ExpectMsg("done throw");
     }
 
     [Fact(DisplayName = "a request repeated while the store is down is sent once, when it is back; repeated to a live store, it is sent again")]
