@@ -1,4 +1,5 @@
 using System.Net;
+using Conduit.Protocol;
 using Conduit.Testing;
 using Microsoft.Playwright;
 using Xunit;
@@ -106,12 +107,16 @@ public sealed class OpenDashboardTests(OpenNodeFixture fixture, ITestOutputHelpe
         Assert.Equal((0L, 0L), (stats.Ready, stats.DeadLettered));
     }
 
-    [Fact(DisplayName = "pause and resume from the queue page change the queue's state, as the protocol reports it")]
+    [Fact(DisplayName = "pause and resume from the queue page change the queue's state, as the protocol reports it; the page shows the queue's limits")]
     public async Task PauseResume()
     {
         await Node.Enqueue("thumbnails", "t");
         var page = await Open("/ui/queue?ns=default&q=thumbnails");
         await Expect(page.Locator("#state")).ToHaveTextAsync("active");
+        await Expect(page.Locator("[data-field=limits]")).ToHaveTextAsync("none");
+        await Node.Ask<QueueLimitsChanged>(new SetQueueLimits("thumbnails", new QueueLimits(RatePerSecond: 5, MaxRunning: 2)));
+        await page.ReloadAsync();
+        await Expect(page.Locator("[data-field=limits]")).ToHaveTextAsync("5/s (burst 5), at most 2 running");
 
         await page.ClickAsync("#pause");
         await Expect(page.Locator("#state")).ToHaveTextAsync("paused");

@@ -93,6 +93,8 @@ internal static class DashboardApi
         {
             q.Namespace, q.Queue, q.Ready, q.Delayed, q.Running, dead = q.DeadLettered, q.OldestReadyAgeMs, q.WaitingPollers,
             q.Paused, q.Partitions,
+            // The queue's dispatch limits (docs/limits.md), as the CLI prints them; null: none.
+            limits = q.Limits?.ToString(),
             backlogPerMinute = trend?.BacklogPerMinute,
             deadPerMinute = trend?.DeadPerMinute,
         };

@@ -29,6 +29,7 @@ async function refreshStats() {
     card('Oldest ready', stats.ready > 0 ? age(stats.oldestReadyAgeMs) : '–', 'oldest'),
     card('Pollers', number(stats.waitingPollers), 'pollers'),
     card('Partitions', number(stats.partitions), 'partitions'),
+    card('Limits', stats.limits ?? 'none', 'limits'),
     card('Backlog trend', perMinute(stats.backlogPerMinute), 'trend'));
   document.getElementById('pause').disabled = stats.paused;
   document.getElementById('resume').disabled = !stats.paused;
