@@ -2,9 +2,21 @@ using Conduit.Server.Persistence;
 
 namespace Conduit.Server.Matching;
 
-// Task and queue administration: cancel, get, stats, purge, dead letters.
+// Task and queue administration: cancel, get, stats, purge, dead letters, limits.
 internal sealed partial class PartitionEngine
 {
+    /// <summary>Replaces the queue's limits; in force once durable (<see cref="OnPersisted"/>), like a pause.</summary>
+    private void HandleSetLimits(object replyTo, SetQueueLimits request)
+    {
+        if (TaskSpecRules.CheckLimits(request.Limits, _partitions) is { } invalid) { _fx.Reply(replyTo, invalid); return; }
+        var limits = request.Limits.IsNone ? QueueLimits.None : request.Limits;
+        Append([new BatchEntry { Kind = EntryKind.LimitsSet, Limits = LimitsRecord.Of(limits) }], replyTo,
+            new QueueLimitsChanged(_id.Queue, limits, _id.Namespace));
+    }
+
+    /// <summary>The queue's limits and this partition's share of them.</summary>
+    public DispatchLimits Limits => _limits;
+
     /// <summary>Status as the partition sees it now, including decisions not yet durable.</summary>
     private TaskStatus? StatusOf(long seq, long now)
     {

@@ -3,9 +3,26 @@ using Conduit.Server.Persistence;
 
 namespace Conduit.Server.Matching;
 
-// Leases: heartbeat, complete, fail, and what happens when a lease runs out.
+// Leases: heartbeat, complete, fail, release, and what happens when a lease runs out.
 internal sealed partial class PartitionEngine
 {
+    /// <summary>Takes back leased tasks that were never handed to a worker; they are ready again at once, with the attempt not used up.</summary>
+    private void HandleRelease(object replyTo, ReleaseTasks release)
+    {
+        if (TaskSpecRules.CheckIdCount(release.LeaseTokens?.Length ?? 0, "lease tokens") is { } tooMany) { _fx.Reply(replyTo, tooMany); return; }
+        var now = _now();
+        var entries = new List<BatchEntry>();
+        foreach (var text in release.LeaseTokens ?? [])
+        {
+            if (!LeaseToken.TryParse(text, out var token) || token.Task.Partition != _id || !_signer.Verify(text)) continue;
+            if (!_leases.TryGet(token.Task.Seq, out var lease) || !lease.IsNamedBy(token)) continue;
+            _leases.Remove(lease.Seq);
+            if (!lease.CancelRequested) entries.Add(BatchEntry.Of(EntryKind.Retried, lease.Seq, lease.Attempt - 1, now));
+        }
+        _limits.Refund(entries.Count);
+        Append(entries.ToArray(), replyTo, new Released(entries.Count));
+    }
+
     private void HandleHeartbeat(object replyTo, Heartbeat heartbeat)
     {
         if (ResolveLease(replyTo, heartbeat.LeaseToken) is not { } lease) return;

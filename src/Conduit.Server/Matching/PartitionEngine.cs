@@ -216,23 +216,6 @@ internal sealed partial class PartitionEngine
         OnPollDeadline(id);
     }
 
-    /// <summary>Takes back leased tasks that were never handed to a worker; they are ready again at once, with the attempt not used up.</summary>
-    private void HandleRelease(object replyTo, ReleaseTasks release)
-    {
-        if (TaskSpecRules.CheckIdCount(release.LeaseTokens?.Length ?? 0, "lease tokens") is { } tooMany) { _fx.Reply(replyTo, tooMany); return; }
-        var now = _now();
-        var entries = new List<BatchEntry>();
-        foreach (var text in release.LeaseTokens ?? [])
-        {
-            if (!LeaseToken.TryParse(text, out var token) || token.Task.Partition != _id || !_signer.Verify(text)) continue;
-            if (!_leases.TryGet(token.Task.Seq, out var lease) || !lease.IsNamedBy(token)) continue;
-            _leases.Remove(lease.Seq);
-            if (!lease.CancelRequested) entries.Add(BatchEntry.Of(EntryKind.Retried, lease.Seq, lease.Attempt - 1, now));
-        }
-        _limits.Refund(entries.Count);
-        Append(entries.ToArray(), replyTo, new Released(entries.Count));
-    }
-
     /// <summary>Answers every waiting poller with <paramref name="reply"/> (the partition is going away).</summary>
     public void AbandonPollers(object reply)
     {
@@ -241,18 +224,6 @@ internal sealed partial class PartitionEngine
         foreach (var waiter in _pollers.All) _fx.Reply(waiter.ReplyTo, reply);
         _pollers.Clear();
     }
-
-    /// <summary>Replaces the queue's limits; in force once durable (<see cref="OnPersisted"/>), like a pause.</summary>
-    private void HandleSetLimits(object replyTo, SetQueueLimits request)
-    {
-        if (TaskSpecRules.CheckLimits(request.Limits, _partitions) is { } invalid) { _fx.Reply(replyTo, invalid); return; }
-        var limits = request.Limits.IsNone ? QueueLimits.None : request.Limits;
-        Append([new BatchEntry { Kind = EntryKind.LimitsSet, Limits = LimitsRecord.Of(limits) }], replyTo,
-            new QueueLimitsChanged(_id.Queue, limits, _id.Namespace));
-    }
-
-    /// <summary>The queue's limits and this partition's share of them.</summary>
-    public DispatchLimits Limits => _limits;
 
     /// <summary>Hands ready tasks to waiting pollers, highest priority first, never ahead of a higher-priority backlog still in the journal.</summary>
     /// <param name="afterWrite">Called as a write became durable: what goes now goes to pollers that were waiting for it (a sync match).</param>
