@@ -48,7 +48,9 @@ public sealed class LatePollAnswerTests : TestKit
     {
         var region = CreateTestProbe();
         var client = CreateTestProbe();
-        var poll = new Poll("q", 5, WaitMs: 100, PollId: 9);
+        // A wait far longer than the test: the router's own deadline (which withdraws the waits once more) must not
+        // come between the answers on a slow machine. Releases after the deadline: RouterReleasesLateProbeAnswers.
+        var poll = new Poll("q", 5, WaitMs: 60_000, PollId: 9);
         var router = Sys.ActorOf(PollRouter.Props(region, client, poll, partitions: 2, busiestFirst: [], probeMs: 50, Margin, Grace));
         region.ExpectMsg<PartitionEnvelope>();
         region.ExpectMsg<PartitionEnvelope>();
