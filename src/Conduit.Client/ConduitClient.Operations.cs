@@ -59,7 +59,8 @@ public sealed partial class ConduitClient
     private static long WireBytes(TaskSpec? spec)
     {
         if (spec is null) return 0;
-        long bytes = (spec.Payload?.Length ?? 0) + 32 + (spec.IdempotencyKey is { } key ? Encoding.UTF8.GetByteCount(key) : 0);
+        long bytes = (spec.Payload?.Length ?? 0) + 32 + (spec.IdempotencyKey is { } key ? Encoding.UTF8.GetByteCount(key) : 0)
+                     + (spec.ConcurrencyKey is { } concurrencyKey ? Encoding.UTF8.GetByteCount(concurrencyKey) : 0);
         if (spec.Headers is { } headers)
             foreach (var (name, value) in headers) bytes += 8 + Encoding.UTF8.GetByteCount(name) + (value is null ? 0 : Encoding.UTF8.GetByteCount(value));
         return bytes;

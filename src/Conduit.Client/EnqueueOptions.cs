@@ -23,6 +23,12 @@ public sealed record EnqueueOptions
     /// <summary>Attempts before the task is dead-lettered. Defaults to null: the queue's default (10).</summary>
     public int? MaxAttempts { get; init; }
 
+    /// <summary>
+    /// Tasks of the queue with the same key run at most the queue's per-key limit at once (<c>conduit queue limits Q
+    /// --max-running-per-key N</c>; docs/limits.md), e.g. one at a time per customer. Defaults to none.
+    /// </summary>
+    public string? ConcurrencyKey { get; init; }
+
     /// <summary>The wire form of a task with <paramref name="payload"/> and these options.</summary>
     public TaskSpec ToSpec(byte[] payload) => new(
         payload,
@@ -31,7 +37,8 @@ public sealed record EnqueueOptions
         Delay is { } d ? (long)d.TotalMilliseconds : 0, // a negative delay is the node's to refuse (InvalidArgument), not to clamp
         RunAt?.ToUnixTimeMilliseconds(),
         IdempotencyKey,
-        MaxAttempts ?? 0);
+        MaxAttempts ?? 0,
+        ConcurrencyKey);
 
     public static TaskSpec Spec(byte[] payload, EnqueueOptions? options = null) => (options ?? Default).ToSpec(payload);
 

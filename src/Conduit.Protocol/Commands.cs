@@ -15,6 +15,11 @@ namespace Conduit.Protocol;
 /// <param name="RunAtUnixMs">Run no earlier than this time (Unix milliseconds).</param>
 /// <param name="IdempotencyKey">A repeated key returns the original task id, flagged as duplicate.</param>
 /// <param name="MaxAttempts">Attempts before the task is dead-lettered. 0 means the queue default (10).</param>
+/// <param name="ConcurrencyKey">
+/// Tasks of a queue with the same key run at most <see cref="QueueLimits.MaxRunningPerKey"/> at once (docs/limits.md):
+/// "one at a time per customer". All tasks of a key go to one partition. Without a per-key limit on the queue the key
+/// only routes. 1 to 256 bytes (UTF-8).
+/// </param>
 [MemoryPackable]
 public sealed partial record TaskSpec(
     byte[] Payload,
@@ -23,7 +28,8 @@ public sealed partial record TaskSpec(
     long DelayMs = 0,
     long? RunAtUnixMs = null,
     string? IdempotencyKey = null,
-    int MaxAttempts = 0)
+    int MaxAttempts = 0,
+    string? ConcurrencyKey = null)
 {
     public const int DefaultPriority = 5;
     public const int MinPriority = 0;

@@ -239,6 +239,17 @@ public sealed class QueueCommandTests(CliNodeFixture fixture) : IClassFixture<Cl
         var limits = running.Json.GetProperty("limits");
         Assert.Equal((12.5, 30, 3), (limits.GetProperty("ratePerSecond").GetDouble(), limits.GetProperty("burst").GetInt32(), limits.GetProperty("maxRunning").GetInt32()));
         Assert.Equal(3, (await Stats("cli-limits")).GetProperty("limits").GetProperty("maxRunning").GetInt32());
+        var perKey = await fixture.Cli("queue", "limits", "cli-limits", "--max-running-per-key", "1");
+        Ok(perKey);
+        Assert.Equal("queue cli-limits: 12.5/s (burst 30), at most 3 running, at most 1 running per concurrency key", perKey.Out.Trim());
+
+        // Two tasks of one concurrency key: the first is handed out, the second waits for it.
+        Ok(await fixture.Cli("enqueue", "cli-limits", "--payload", "k1", "--concurrency-key", "customer-1"));
+        Ok(await fixture.Cli("enqueue", "cli-limits", "--payload", "k2", "--concurrency-key", "customer-1"));
+        var first = await fixture.Cli("poll", "cli-limits", "--max", "5", "--json");
+        Ok(first);
+        Assert.Equal(1, first.Json.GetProperty("tasks").GetArrayLength());
+        Assert.Equal(1, (await Stats("cli-limits")).GetProperty("running").GetInt64());
 
         var usage = await fixture.Cli("queue", "limits", "cli-limits", "--rate", "fast");
         Assert.Equal(2, usage.ExitCode);

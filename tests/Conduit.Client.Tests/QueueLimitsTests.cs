@@ -115,6 +115,56 @@ public sealed class QueueLimitsTests(QueueLimitsFixture fixture, ITestOutputHelp
         Assert.InRange(most, 2, limit); // the limit, and more than one partition's share at once
     }
 
+    [Fact(DisplayName = "a limit of 1 per concurrency key over four partitions and 16 workers: no key ever runs twice at once (the workers' own records), different keys run side by side, and every task is done")]
+    public async Task PerKeyLimitHolds()
+    {
+        const string queue = "limited-per-key";
+        const int keys = 10, perKey = 12, total = keys * perKey;
+        await Client.SetQueueLimitsAsync(queue, new QueueLimits(MaxRunningPerKey: 1));
+        // Interleaved by key, in batches and one by one, through the client's EnqueueOptions.
+        for (var i = 0; i < total / 2; i++)
+            await Client.EnqueueAsync(queue, $"t{i}", new EnqueueOptions { ConcurrencyKey = $"customer-{i % keys}" });
+        await Client.EnqueueBatchAsync(queue, Enumerable.Range(total / 2, total / 2)
+            .Select(i => EnqueueOptions.Spec($"t{i}", new EnqueueOptions { ConcurrencyKey = $"customer-{i % keys}" })));
+
+        var intervals = new ConcurrentQueue<(string Key, long Start, long End)>();
+        var clock = Stopwatch.StartNew();
+        var done = new ConcurrentDictionary<string, bool>();
+        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        var workers = Enumerable.Range(0, 16).Select(_ => Task.Run(async () =>
+        {
+            while (done.Count < total && !stop.IsCancellationRequested)
+            {
+                foreach (var t in await Client.PollAsync(queue, 2, TimeSpan.FromMilliseconds(500)))
+                {
+                    var n = int.Parse(t.PayloadText[1..]);
+                    var start = clock.ElapsedTicks;
+                    await Task.Delay(15);
+                    // Recorded before the complete is sent: the node lets the key's next task go only after that.
+                    intervals.Enqueue(($"customer-{n % keys}", start, clock.ElapsedTicks));
+                    await Client.CompleteAsync(t.LeaseToken);
+                    done[t.Id] = true;
+                }
+            }
+        })).ToArray();
+        await Task.WhenAll(workers);
+
+        Assert.Equal(total, done.Count);
+        static int MostAtOnce(IEnumerable<(string Key, long Start, long End)> runs)
+        {
+            int running = 0, most = 0;
+            foreach (var e in runs.SelectMany(i => new[] { (At: i.Start, Delta: 1), (At: i.End, Delta: -1) }).OrderBy(e => e.At).ThenBy(e => e.Delta))
+                most = Math.Max(most, running += e.Delta);
+            return most;
+        }
+        var perKeyMost = intervals.GroupBy(i => i.Key).ToDictionary(g => g.Key, MostAtOnce);
+        var overall = MostAtOnce(intervals);
+        output.WriteLine($"{intervals.Count} runs in {clock.ElapsedMilliseconds} ms; at most {overall} at once over all keys; per key at most {perKeyMost.Values.Max()}");
+        Assert.Equal(keys, perKeyMost.Count);
+        Assert.All(perKeyMost, kv => Assert.Equal(1, kv.Value));
+        Assert.InRange(overall, 3, keys); // keys ran side by side
+    }
+
     [Fact(DisplayName = "a running limit below the partition count, or a burst without a rate, is refused and changes nothing; QueueLimits.None lifts the limits")]
     public async Task BadLimitsAndLifting()
     {

@@ -27,7 +27,7 @@ public static class ClientRequests
     /// </summary>
     public static IReadOnlyDictionary<Type, IClientRequest> Samples(string ns = PartitionId.DefaultNamespace)
     {
-        var spec = new TaskSpec([1, 2, 3], new Dictionary<string, string> { ["h"] = "v" }, 7, 0, null, "idem", 3);
+        var spec = new TaskSpec([1, 2, 3], new Dictionary<string, string> { ["h"] = "v" }, 7, 0, null, "idem", 3, "customer-1");
         var by = new Requester("ops", "box");
         IClientRequest[] all =
         [
@@ -47,7 +47,7 @@ public static class ClientRequests
             new RequeueDeadLetters("q", [TaskIdIn(ns)], ns),
             new CancelPoll("q", 7, ns),
             new ReleaseTasks([LeaseIn(ns)]),
-            new SetQueueLimits("q", new QueueLimits(12.5, 30, 4), ns),
+            new SetQueueLimits("q", new QueueLimits(12.5, 30, 4, 1), ns),
             new GetClusterState(),
             new ChangeMembership(MembershipAction.Down, "akka.tcp://conduit@h:2", by),
             new GetShardingStats(),

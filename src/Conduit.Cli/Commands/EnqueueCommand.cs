@@ -7,7 +7,7 @@ using Conduit.Cli.Output;
 namespace Conduit.Cli.Commands;
 
 /// <summary>
-/// <c>enqueue QUEUE [--payload TEXT | --file F | --count N] [--delay 30s] [--priority N] [--key K] [--max-attempts N]</c>.
+/// <c>enqueue QUEUE [--payload TEXT | --file F | --count N] [--delay 30s] [--priority N] [--key K] [--max-attempts N] [--concurrency-key K]</c>.
 /// With <c>--count</c>, tasks go in batches of up to <see cref="BatchSize"/> (and <see cref="MaxBatchBytes"/>),
 /// <see cref="BatchesInFlight"/> at a time, with a progress bar on a terminal; batches in flight together may land in
 /// either order, so numbered tasks are not strictly in number order.
@@ -34,7 +34,8 @@ public static class EnqueueCommand
         var key = new Option<string>("--key", "-k") { Description = "idempotency key: a repeat returns the first task's id", HelpName = "key" };
         var maxAttempts = Arguments.Int("--max-attempts", "attempts before the task is dead-lettered (default: the queue's, 10)", null, 1, 1_000,
             "attempts before dead-lettering");
-        var command = new Command("enqueue", "add tasks to a queue") { queue, payload, file, count, delay, priority, key, maxAttempts };
+        var concurrencyKey = new Option<string>("--concurrency-key") { Description = "tasks with the same key run at most the queue's per-key limit at once", HelpName = "key" };
+        var command = new Command("enqueue", "add tasks to a queue") { queue, payload, file, count, delay, priority, key, maxAttempts, concurrencyKey };
         return command.Runs(async (ctx, parse) =>
         {
             var n = parse.GetValue(count);
@@ -50,7 +51,7 @@ public static class EnqueueCommand
             if (parse.GetValue(key) is not null && n > 1)
                 throw new UsageException("--key makes every task after the first a duplicate: drop --key, or --count");
             var spec = new TaskSpec(body ?? [], Priority: parse.GetValue(priority), DelayMs: (long)(parse.GetValue(delay) ?? TimeSpan.Zero).TotalMilliseconds,
-                IdempotencyKey: parse.GetValue(key), MaxAttempts: parse.GetValue(maxAttempts));
+                IdempotencyKey: parse.GetValue(key), MaxAttempts: parse.GetValue(maxAttempts), ConcurrencyKey: parse.GetValue(concurrencyKey));
             var q = parse.GetValue(queue)!;
             var watch = Stopwatch.StartNew();
             var results = n == 1

@@ -50,7 +50,7 @@ public static class QueueCommands
     }
 
     /// <summary>
-    /// <c>queue limits QUEUE [--rate R] [--burst N] [--max-running N] [--clear]</c>: without options shows the limits in force;
+    /// <c>queue limits QUEUE [--rate R] [--burst N] [--max-running N] [--max-running-per-key N] [--clear]</c>: without options shows the limits in force;
     /// with them changes the ones given (0 lifts one; the others stay as they are), <c>--clear</c> lifts them all.
     /// </summary>
     private static Command Limits()
@@ -72,14 +72,17 @@ public static class QueueCommands
         };
         var burst = Arguments.Int("--burst", "how many tasks may go at once after a quiet spell (0: one second's worth of the rate)", null, 0, QueueLimits.MaxCount, "tasks");
         var running = Arguments.Int("--max-running", "at most this many tasks of the queue leased at once (0: no limit)", null, 0, QueueLimits.MaxCount, "tasks");
+        var perKey = Arguments.Int("--max-running-per-key", "at most this many tasks with the same concurrency key leased at once (0: no limit)", null, 0,
+            QueueLimits.MaxCount, "tasks");
         var clear = new Option<bool>("--clear") { Description = "lift every limit of the queue" };
-        var command = new Command("limits", "show or set the queue's rate and running limits (docs/limits.md)") { queue, rate, burst, running, clear };
+        var command = new Command("limits", "show or set the queue's rate and running limits (docs/limits.md)") { queue, rate, burst, running, perKey, clear };
         return command.Runs(async (ctx, parse) =>
         {
             var name = parse.GetValue(queue)!;
             var (newRate, newBurst, newRunning, lift) = (parse.GetValue(rate), parse.GetResult(burst) is { Implicit: false } ? parse.GetValue(burst) : (int?)null,
                 parse.GetResult(running) is { Implicit: false } ? parse.GetValue(running) : (int?)null, parse.GetValue(clear));
-            if (!lift && newRate is null && newBurst is null && newRunning is null)
+            var newPerKey = parse.GetResult(perKey) is { Implicit: false } ? parse.GetValue(perKey) : (int?)null;
+            if (!lift && newRate is null && newBurst is null && newRunning is null && newPerKey is null)
             {
                 var stats = await ctx.Queue<QueueStats>(new GetQueueStats(name, ctx.Settings.Namespace));
                 var shown = stats.Limits ?? QueueLimits.None;
@@ -88,7 +91,8 @@ public static class QueueCommands
             }
             var current = lift ? QueueLimits.None
                 : (await ctx.Queue<QueueStats>(new GetQueueStats(name, ctx.Settings.Namespace))).Limits ?? QueueLimits.None;
-            var wanted = new QueueLimits(newRate ?? current.RatePerSecond, newBurst ?? current.Burst, newRunning ?? current.MaxRunning);
+            var wanted = new QueueLimits(newRate ?? current.RatePerSecond, newBurst ?? current.Burst, newRunning ?? current.MaxRunning,
+                newPerKey ?? current.MaxRunningPerKey);
             if (wanted.RatePerSecond <= 0 && newBurst is null) wanted = wanted with { Burst = 0 }; // the rate lifted: its burst goes with it
             var changed = await ctx.Operator<QueueLimitsChanged>(new SetQueueLimits(name, wanted, ctx.Settings.Namespace));
             ctx.Output.Result(changed, () => ctx.Output.Line($"queue {name}: {changed.Limits}"));

@@ -85,7 +85,7 @@ public sealed class QueueFrontend : ReceiveActor
                 Sender.Tell(reserved);
                 break;
             case Enqueue e:
-                Forward(ns, queue, e.Task?.IdempotencyKey is { } key ? KeyPartition(key, partitions) : _loads.ForEnqueue(ns, queue, partitions), e);
+                Forward(ns, queue, KeyRouting.PartitionOf(e.Task, partitions) ?? _loads.ForEnqueue(ns, queue, partitions), e);
                 break;
             case EnqueueBatch b when TaskSpecRules.CheckBatch(b.Tasks, _policies.For(ns, queue)) is { } invalid:
                 Sender.Tell(invalid);
@@ -156,7 +156,7 @@ public sealed class QueueFrontend : ReceiveActor
         var byPartition = new Dictionary<int, List<int>>();
         for (var i = 0; i < tasks.Length; i++)
         {
-            var p = tasks[i]?.IdempotencyKey is { } key ? KeyPartition(key, partitions) : fallback;
+            var p = KeyRouting.PartitionOf(tasks[i], partitions) ?? fallback;
             (byPartition.TryGetValue(p, out var list) ? list : byPartition[p] = []).Add(i);
         }
         if (byPartition.Count <= 1)
@@ -257,7 +257,7 @@ public sealed class QueueFrontend : ReceiveActor
     private void Forward(string ns, string queue, int partition, IPartitionRequest request) =>
         _region.Forward(new PartitionEnvelope(new PartitionId(ns, queue, partition).EntityId, request));
 
-    private static int KeyPartition(string key, int partitions) => (int)(StableHash.Of(key) % (uint)partitions);
+
 
     /// <summary>The namespace and queue a request names (<see cref="QueueAddress"/>); for one that names none, the default namespace and no queue (refused as an invalid queue name).</summary>
     internal static (string Namespace, string? Queue) QueueOf(IPartitionRequest request) =>

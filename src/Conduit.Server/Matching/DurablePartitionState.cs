@@ -179,6 +179,7 @@ internal sealed class DurablePartitionState
             {
                 Seq = task.Seq, EventSeqNr = eventSeqNr, State = TaskState.Scheduled, MaxAttempts = task.MaxAttempts,
                 RunAtMs = task.RunAtMs, EnqueuedAtMs = task.EnqueuedAtMs, UpdatedAtMs = task.EnqueuedAtMs,
+                ConcurrencyKey = task.ConcurrencyKey,
             };
         }
         else
@@ -215,6 +216,7 @@ internal sealed class DurablePartitionState
         // A dispatch hint is written by the owner of the epoch in force when it is applied (a stale owner's writes are
         // fenced off), so its epoch is not stored in the entry.
         (e.Nonce, e.DispatchEpoch) = state == TaskState.Running && dispatch is not null ? (dispatch.Nonce, Epoch) : (0, 0);
+        if (dispatch?.Reason is { } key) e.ConcurrencyKey = key; // a dispatch hint's Reason is the task's concurrency key
     }
 
     private void Settle(long seq)
@@ -311,6 +313,6 @@ internal sealed class DurablePartitionState
     {
         Seq = e.Seq, EventSeqNr = e.EventSeqNr, State = e.State, Attempt = e.Attempt, MaxAttempts = e.MaxAttempts,
         RunAtMs = e.RunAtMs, EnqueuedAtMs = e.EnqueuedAtMs, UpdatedAtMs = e.UpdatedAtMs, Reason = e.Reason,
-        Nonce = e.Nonce, DispatchEpoch = e.DispatchEpoch,
+        Nonce = e.Nonce, DispatchEpoch = e.DispatchEpoch, ConcurrencyKey = e.ConcurrencyKey,
     };
 }

@@ -17,23 +17,56 @@ internal sealed class Lease
     /// <summary>When this delivery was handed out (for its run time); 0 for a lease recovered after a failover, whose start is unknown.</summary>
     public long LeasedAtMs { get; init; }
     public bool CancelRequested { get; set; }
+    /// <summary>The task's concurrency key: the delivery counts against it until it ends (see <see cref="LeaseTable.RunningWithKey"/>).</summary>
+    public string? ConcurrencyKey { get; init; }
 
     /// <summary>Whether <paramref name="token"/> names exactly this delivery (its MAC is checked before).</summary>
     public bool IsNamedBy(LeaseToken token) => token.Attempt == Attempt && token.Epoch == Epoch && token.Nonce == Nonce;
 }
 
-/// <summary>The tasks handed out and not yet completed, failed or expired.</summary>
+/// <summary>The tasks handed out and not yet completed, failed or expired, and how many of them each concurrency key has.</summary>
 internal sealed class LeaseTable
 {
     private readonly Dictionary<long, Lease> _bySeq = new();
+    private readonly Dictionary<string, int> _byKey = new(StringComparer.Ordinal);
+    /// <summary>Keys a lease of which ended since <see cref="TakeEndedKeys"/> was last called.</summary>
+    private HashSet<string>? _ended;
 
     public int Count => _bySeq.Count;
     public IEnumerable<Lease> All => _bySeq.Values;
 
-    public void Add(Lease lease) => _bySeq[lease.Seq] = lease;
+    /// <summary>Leases held now by tasks with concurrency key <paramref name="key"/>.</summary>
+    public int RunningWithKey(string key) => _byKey.GetValueOrDefault(key);
+
+    public void Add(Lease lease)
+    {
+        Remove(lease.Seq);
+        _bySeq[lease.Seq] = lease;
+        if (lease.ConcurrencyKey is { } key) _byKey[key] = _byKey.GetValueOrDefault(key) + 1;
+    }
+
     public bool TryGet(long seq, out Lease lease) => _bySeq.TryGetValue(seq, out lease!);
     public bool Contains(long seq) => _bySeq.ContainsKey(seq);
-    public bool Remove(long seq) => _bySeq.Remove(seq);
+
+    public bool Remove(long seq)
+    {
+        if (!_bySeq.Remove(seq, out var lease)) return false;
+        if (lease.ConcurrencyKey is { } key)
+        {
+            if (_byKey[key] <= 1) _byKey.Remove(key);
+            else _byKey[key]--;
+            (_ended ??= new(StringComparer.Ordinal)).Add(key);
+        }
+        return true;
+    }
+
+    /// <summary>The concurrency keys that lost a lease since the last call (tasks waiting for them may go now), or null.</summary>
+    public HashSet<string>? TakeEndedKeys()
+    {
+        var ended = _ended;
+        _ended = null;
+        return ended;
+    }
 
     public List<Lease> TakeExpired(long nowMs)
     {
@@ -41,7 +74,7 @@ internal sealed class LeaseTable
         foreach (var lease in _bySeq.Values)
             if (lease.ExpiresAtMs <= nowMs) (expired ??= []).Add(lease);
         if (expired is null) return [];
-        foreach (var lease in expired) _bySeq.Remove(lease.Seq);
+        foreach (var lease in expired) Remove(lease.Seq);
         return expired;
     }
 }

@@ -173,7 +173,9 @@ internal sealed partial class PartitionEngine
         foreach (var t in _window.Tasks) oldest = Math.Max(oldest, now - t.Task.EnqueuedAtMs);
         // Frontends route polls to the partitions with the most ready tasks: under the queue's limits, only what may go now
         // counts, so polls wait where a task can be handed out rather than where the limits hold tasks back.
-        var ready = Math.Min(Durable.TotalFresh + waiting - delayed, _limits.Allowance(now, _leases.Count));
+        // Tasks parked behind their concurrency keys are not ready for a poll either.
+        var ready = Math.Max(0, Math.Min(Durable.TotalFresh + waiting - delayed - _window.ParkedCount, _limits.Allowance(now, _leases.Count)));
+        if (WindowRoom() <= 0) ready = Math.Min(ready, _window.Count); // past the parking bound nothing more pages in: only what is in line can go
         return new PartitionLoad(ready, delayed, _leases.Count, _pollers.Count, oldest, now);
     }
 

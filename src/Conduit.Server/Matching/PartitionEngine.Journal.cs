@@ -10,9 +10,9 @@ internal sealed partial class PartitionEngine
         if (_reading is not null) return;
         // Due tasks join the window only while it has room (and a page over, as a scan may): a million tasks due at
         // once must not all come into memory with their payloads.
-        if (_schedule.DueCount > 0 && _window.Count < _o.ReadyWindow)
+        if (_schedule.DueCount > 0 && WindowRoom() > 0)
         {
-            var need = Math.Max(MinPageTasks, _o.ReadyWindow - _window.Count);
+            var need = Math.Max(MinPageTasks, WindowRoom());
             var events = new List<long>();
             var tasks = 0;
             foreach (var group in _schedule.Due.Select(seq => Durable.Exceptions.TryGetValue(seq, out var e) ? e.EventSeqNr : 0)
@@ -32,7 +32,8 @@ internal sealed partial class PartitionEngine
         var p = _window.HighestNotLoaded();
         if (p < 0 || _scanWaitsForNotice) return;
         var best = _window.Best;
-        if (_window.Count < _o.ReadyWindow / 2 || best is null || p > best.Priority)
+        // Tasks parked for their keys hold no place in line, but their number is bounded: past it, only a higher priority pages in.
+        if (((_window.Count < _o.ReadyWindow / 2 || best is null) && WindowRoom() > 0) || (best is not null && p > best.Priority))
         {
             _fx.Read(_reading = new ScanRequest(p, _window.ScanFrom[p], _o.ReadPageEvents));
         }
@@ -85,7 +86,7 @@ internal sealed partial class PartitionEngine
             if (scan.FromSeqNr > Durable.LastEventSeqNr) _window.NotLoaded[p] = 0;
             return;
         }
-        var need = Math.Max(MinPageTasks, _o.ReadyWindow - _window.Count);
+        var need = Math.Max(MinPageTasks, WindowRoom());
         var taken = 0;
         foreach (var (seqNr, batch) in events)
         {
@@ -119,7 +120,7 @@ internal sealed partial class PartitionEngine
     {
         var now = _now();
         var bySeqNr = events.ToDictionary(e => e.SeqNr, e => e.Batch);
-        var room = Math.Max(MinPageTasks, _o.ReadyWindow - _window.Count);
+        var room = Math.Max(MinPageTasks, WindowRoom());
         foreach (var seq in _schedule.Due.ToArray())
         {
             if (room <= 0) break; // the rest stays due and is fetched again when the window has room

@@ -24,6 +24,11 @@ internal sealed partial class PartitionEngine
     private const int MaxReasonLength = 2000;
     private const int MinPageTasks = 64;
     private const int MaxFetchEvents = 64;
+    /// <summary>
+    /// How many windows' worth of tasks may wait in memory for their concurrency key (parked) before paging stops: the
+    /// bound on memory when many tasks of a few keys are held back (docs/limits.md).
+    /// </summary>
+    internal const int ParkedWindows = 4;
 
     private readonly PartitionId _id;
     private readonly PartitionOptions _o;
@@ -84,6 +89,7 @@ internal sealed partial class PartitionEngine
                     {
                         Seq = e.Seq, Attempt = e.Attempt, MaxAttempts = e.MaxAttempts, EnqueuedAtMs = e.EnqueuedAtMs,
                         LeaseMs = _o.LeaseTimeoutMs, ExpiresAtMs = now + _o.LeaseTimeoutMs, Nonce = e.Nonce, Epoch = e.DispatchEpoch,
+                        ConcurrencyKey = e.ConcurrencyKey,
                     });
                     break;
             }
@@ -103,11 +109,13 @@ internal sealed partial class PartitionEngine
     public bool NeedsTick => _leases.Count > 0 || _schedule.WaitingCount > 0 || _schedule.DueCount > 0 || _window.HighestNotLoaded() >= 0
                              || (_limits.RateLimited && !Durable.Paused && _pollers.Count > 0 && _window.Count > 0);
     public int WindowCount => _window.Count;
+    /// <summary>Tasks in memory with their payloads: in line and parked behind their concurrency keys.</summary>
+    public int TasksInMemory => _window.Total;
     public int WaitingPollers => _pollers.Count;
     public long Outstanding => _pending.Outstanding;
 
     /// <summary>Nothing to do and nothing to remember in memory: no tasks, no leases, no pollers, nothing being written.</summary>
-    public bool IsIdle => _pending.Outstanding == 0 && _pollers.Count == 0 && _leases.Count == 0 && _window.Count == 0
+    public bool IsIdle => _pending.Outstanding == 0 && _pollers.Count == 0 && _leases.Count == 0 && _window.Total == 0
                           && Durable.TotalFresh == 0 && Durable.Exceptions.Count == 0;
 
     /// <summary>The partition became idle (<see cref="IsIdle"/>): let go of what only work needs.</summary>
@@ -177,7 +185,7 @@ internal sealed partial class PartitionEngine
             {
                 Seq = seq, Payload = spec.Payload, Headers = spec.Headers is { Count: > 0 } h ? h : null, EnqueuedAtMs = now,
                 RunAtMs = Math.Max(runAt, now), MaxAttempts = spec.MaxAttempts > 0 ? spec.MaxAttempts : _o.DefaultMaxAttempts,
-                IdempotencyKey = key,
+                IdempotencyKey = key, ConcurrencyKey = spec.ConcurrencyKey,
             };
             if (key is not null) _pending.AddKey(key, seq);
             entries.Add(new BatchEntry { Kind = EntryKind.Enqueued, Seq = seq, Task = record });
@@ -229,6 +237,7 @@ internal sealed partial class PartitionEngine
     /// <param name="afterWrite">Called as a write became durable: what goes now goes to pollers that were waiting for it (a sync match).</param>
     private void TryDispatch(bool afterWrite = false)
     {
+        UnparkEndedKeys();
         if (!Durable.Paused && _pollers.Count > 0 && _window.Count > 0)
         {
             var now = _now();
@@ -273,7 +282,33 @@ internal sealed partial class PartitionEngine
         return bytes;
     }
 
-    private bool CanDispatchBest() => _window.Best is { } best && best.Priority >= _window.HighestNotLoaded();
+    /// <summary>
+    /// Whether the best task in line may go now: not behind a higher-priority backlog still in the journal. Tasks whose
+    /// concurrency key is at the queue's per-key limit are parked on the way (they wait for a lease of their key to end).
+    /// </summary>
+    private bool CanDispatchBest()
+    {
+        while (_window.Best is { } blocked && KeyIsFull(blocked.Task.ConcurrencyKey)) _window.Park(blocked);
+        return _window.Best is { } best && best.Priority >= _window.HighestNotLoaded();
+    }
+
+    private bool KeyIsFull(string? key) =>
+        key is not null && _limits.Queue.MaxRunningPerKey > 0 && _leases.RunningWithKey(key) >= _limits.Queue.MaxRunningPerKey;
+
+    /// <summary>Tasks parked for keys whose leases ended go back in line, as many as their keys have room for.</summary>
+    private void UnparkEndedKeys()
+    {
+        if (_leases.TakeEndedKeys() is not { } ended || _window.ParkedCount == 0) return;
+        var perKey = _limits.Queue.MaxRunningPerKey;
+        foreach (var key in ended)
+            _window.Unpark(key, perKey > 0 ? perKey - _leases.RunningWithKey(key) : int.MaxValue);
+    }
+
+    /// <summary>
+    /// How many more tasks the window may take in: up to <see cref="PartitionOptions.ReadyWindow"/> in line, and none
+    /// while <see cref="ParkedWindows"/> windows' worth wait for their keys.
+    /// </summary>
+    private int WindowRoom() => _window.ParkedCount >= ParkedWindows * _o.ReadyWindow ? 0 : _o.ReadyWindow - _window.Count;
 
     private LeasedTask LeaseOut(ReadyTask ready, long leaseMs, long now, List<BatchEntry> hints)
     {
@@ -282,6 +317,7 @@ internal sealed partial class PartitionEngine
         {
             Seq = task.Seq, Attempt = ready.Attempt + 1, MaxAttempts = ready.MaxAttempts, EnqueuedAtMs = task.EnqueuedAtMs,
             LeaseMs = leaseMs, Nonce = LeaseSigner.NewNonce(), Epoch = Durable.Epoch, ExpiresAtMs = now + leaseMs, LeasedAtMs = now,
+            ConcurrencyKey = task.ConcurrencyKey,
         };
         if (ready.Attempt == 0 && _stats.Metrics is { } metrics && metrics.ScheduleToStart.Enabled)
             metrics.ScheduleToStart.Record(Math.Max(0, now - Math.Max(task.EnqueuedAtMs, task.RunAtMs)) / 1000.0);
@@ -289,7 +325,7 @@ internal sealed partial class PartitionEngine
         hints.Add(new BatchEntry
         {
             Kind = EntryKind.Dispatched, Seq = task.Seq, Attempt = lease.Attempt, MaxAttempts = lease.MaxAttempts,
-            EnqueuedAtMs = task.EnqueuedAtMs, Nonce = lease.Nonce,
+            EnqueuedAtMs = task.EnqueuedAtMs, Nonce = lease.Nonce, Reason = task.ConcurrencyKey, // the hint's Reason: its key
         });
         var taskId = new TaskId(_id, task.Seq);
         var token = _signer.Sign(taskId, lease.Attempt, lease.Epoch, lease.Nonce);
@@ -354,6 +390,7 @@ internal sealed partial class PartitionEngine
                     break;
                 case EntryKind.LimitsSet:
                     _limits.Set(Durable.Limits?.ToLimits(), _id.Index, _partitions, _now());
+                    _window.UnparkAll(); // the per-key limit may have changed: dispatch parks again what must still wait
                     break;
             }
         }
@@ -370,7 +407,7 @@ internal sealed partial class PartitionEngine
     private void MakeAvailable(TaskRecord task, long eventSeqNr)
     {
         var p = task.Priority;
-        if (_window.NotLoaded[p] == 0 && _window.Count < _o.ReadyWindow)
+        if (_window.NotLoaded[p] == 0 && WindowRoom() > 0)
         {
             _window.Add(new ReadyTask(task, 0, task.MaxAttempts, eventSeqNr));
             _window.LoadedUpTo[p] = task.Counter;

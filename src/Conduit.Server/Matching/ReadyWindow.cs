@@ -14,6 +14,12 @@ internal sealed record ReadyTask(TaskRecord Task, int Attempt, int MaxAttempts, 
 /// The bounded in-memory window of ready tasks, ordered by priority (highest first), then age (lowest counter
 /// first), plus, per priority, where paging stands: tasks of priority p with counter above
 /// <see cref="LoadedUpTo"/> are still only in the journal (<see cref="NotLoaded"/> of them are fresh).
+/// <para>
+/// Tasks whose concurrency key has as many tasks running as the queue allows are <b>parked</b> out of the line
+/// (<see cref="Park"/>), in order per key, so dispatch never looks at them again until a lease of their key ends
+/// (<see cref="Unpark"/>). They are still in the window (<see cref="Contains"/>, <see cref="Remove"/>,
+/// <see cref="Total"/>) but not in <see cref="Count"/> or <see cref="Best"/>.
+/// </para>
 /// </summary>
 internal sealed class ReadyWindow
 {
@@ -25,14 +31,21 @@ internal sealed class ReadyWindow
 
     private readonly SortedSet<ReadyTask> _tasks = new(Order);
     private readonly Dictionary<long, ReadyTask> _bySeq = new();
+    private readonly Dictionary<string, SortedSet<ReadyTask>> _parked = new(StringComparer.Ordinal);
 
     public long[] LoadedUpTo { get; } = new long[DurablePartitionState.PriorityLevels];
     public long[] ScanFrom { get; } = new long[DurablePartitionState.PriorityLevels];
     public long[] NotLoaded { get; } = new long[DurablePartitionState.PriorityLevels];
 
+    /// <summary>Tasks in line to be handed out (not parked).</summary>
     public int Count => _tasks.Count;
+    /// <summary>Tasks waiting for their concurrency key.</summary>
+    public int ParkedCount { get; private set; }
+    /// <summary>Every task in memory: in line and parked.</summary>
+    public int Total => _bySeq.Count;
     public ReadyTask? Best => _tasks.Count == 0 ? null : _tasks.Min;
-    public IEnumerable<ReadyTask> Tasks => _tasks;
+    /// <summary>Every task in memory, in no particular order.</summary>
+    public IEnumerable<ReadyTask> Tasks => _bySeq.Values;
 
     /// <summary>The highest priority with fresh tasks still in the journal, or -1.</summary>
     public int HighestNotLoaded()
@@ -52,8 +65,43 @@ internal sealed class ReadyWindow
     public bool Remove(long seq)
     {
         if (!_bySeq.Remove(seq, out var task)) return false;
-        _tasks.Remove(task);
+        if (!_tasks.Remove(task) && task.Task.ConcurrencyKey is { } key && _parked.TryGetValue(key, out var parked) && parked.Remove(task))
+        {
+            ParkedCount--;
+            if (parked.Count == 0) _parked.Remove(key);
+        }
         return true;
+    }
+
+    /// <summary>Takes <paramref name="task"/> (in line, with a concurrency key) out of the line until <see cref="Unpark"/> lets its key go.</summary>
+    public void Park(ReadyTask task)
+    {
+        if (task.Task.ConcurrencyKey is not { } key || !_tasks.Remove(task)) return;
+        if (!_parked.TryGetValue(key, out var parked)) _parked[key] = parked = new SortedSet<ReadyTask>(Order);
+        parked.Add(task);
+        ParkedCount++;
+    }
+
+    /// <summary>Puts up to <paramref name="slots"/> of the tasks parked for <paramref name="key"/> back in line, best first.</summary>
+    public void Unpark(string key, int slots)
+    {
+        if (slots <= 0 || !_parked.TryGetValue(key, out var parked)) return;
+        while (slots-- > 0 && parked.Count > 0)
+        {
+            var next = parked.Min!;
+            parked.Remove(next);
+            ParkedCount--;
+            _tasks.Add(next);
+        }
+        if (parked.Count == 0) _parked.Remove(key);
+    }
+
+    /// <summary>Puts every parked task back in line (the per-key limit changed; dispatch parks again what must wait).</summary>
+    public void UnparkAll()
+    {
+        foreach (var parked in _parked.Values) _tasks.UnionWith(parked);
+        _parked.Clear();
+        ParkedCount = 0;
     }
 
     public ReadyTask TakeBest()
@@ -74,7 +122,7 @@ internal sealed class ReadyWindow
     /// <summary>Drops every task below <paramref name="counter"/> and forgets the journal's fresh backlog (after a purge).</summary>
     public void PurgeBelow(long counter)
     {
-        foreach (var t in _tasks.Where(t => t.Task.Counter < counter).ToList()) Remove(t.Seq);
+        foreach (var t in _bySeq.Values.Where(t => t.Task.Counter < counter).ToList()) Remove(t.Seq);
         Array.Clear(NotLoaded);
     }
 }

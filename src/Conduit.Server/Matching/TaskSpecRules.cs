@@ -16,6 +16,8 @@ internal static class TaskSpecRules
     public const int MaxHeaders = 64;
     /// <summary>Most bytes (UTF-8) of an idempotency key.</summary>
     public const int MaxIdempotencyKeyBytes = 256;
+    /// <summary>Most bytes (UTF-8) of a concurrency key.</summary>
+    public const int MaxConcurrencyKeyBytes = 256;
     public const int MaxAttemptsLimit = 1000;
     /// <summary>Most ids (task ids or lease tokens) one request may carry.</summary>
     public const int MaxIdsPerRequest = WireLimits.MaxIdsPerRequest;
@@ -42,6 +44,8 @@ internal static class TaskSpecRules
             return new Rejected(ErrorCode.InvalidArgument, $"max attempts must be 1..{MaxAttemptsLimit} (0 for the default)");
         if (spec.IdempotencyKey is { } key && (key.Length == 0 || Encoding.UTF8.GetByteCount(key) > MaxIdempotencyKeyBytes))
             return new Rejected(ErrorCode.InvalidArgument, $"idempotency key must be 1..{MaxIdempotencyKeyBytes} bytes (UTF-8)");
+        if (spec.ConcurrencyKey is { } concurrencyKey && (concurrencyKey.Length == 0 || Encoding.UTF8.GetByteCount(concurrencyKey) > MaxConcurrencyKeyBytes))
+            return new Rejected(ErrorCode.InvalidArgument, $"concurrency key must be 1..{MaxConcurrencyKeyBytes} bytes (UTF-8)");
         if (spec.Headers is { } headers)
         {
             if (headers.Count > MaxHeaders) return new Rejected(ErrorCode.InvalidArgument, $"a task may have at most {MaxHeaders} headers");
@@ -101,6 +105,8 @@ internal static class TaskSpecRules
             return new Rejected(ErrorCode.InvalidArgument, "a burst needs a rate");
         if (limits.MaxRunning < 0 || limits.MaxRunning > QueueLimits.MaxCount)
             return new Rejected(ErrorCode.InvalidArgument, $"the running limit must be 0..{QueueLimits.MaxCount} (0: no limit)");
+        if (limits.MaxRunningPerKey < 0 || limits.MaxRunningPerKey > QueueLimits.MaxCount)
+            return new Rejected(ErrorCode.InvalidArgument, $"the running limit per concurrency key must be 0..{QueueLimits.MaxCount} (0: no limit)");
         if (limits.MaxRunning > 0 && limits.MaxRunning < partitions)
             return new Rejected(ErrorCode.InvalidArgument,
                 $"the queue has {partitions} partitions, each of which runs at least one task: the running limit must be at least {partitions} " +

@@ -49,6 +49,11 @@ public sealed partial class BatchEntry
     [MemoryPackOrder(2)] public TaskRecord? Task { get; set; }
     [MemoryPackOrder(3)] public int Attempt { get; set; }
     [MemoryPackOrder(4)] public long AtMs { get; set; }
+    /// <summary>
+    /// Why a task failed or was dead-lettered. On <see cref="EntryKind.Dispatched"/>: the task's concurrency key, so a
+    /// new owner counts the deliveries it holds over per key (in this member rather than a new one: every member costs
+    /// bytes in each of the millions of dispatch and completion entries, null or not).
+    /// </summary>
     [MemoryPackOrder(5)] public string? Reason { get; set; }
     /// <summary>Set on <see cref="EntryKind.Dispatched"/>: what the partition needs to know of a fresh task once it runs.</summary>
     [MemoryPackOrder(6)] public int MaxAttempts { get; set; }
@@ -79,6 +84,8 @@ public sealed partial class TaskRecord
     [MemoryPackOrder(4)] public long RunAtMs { get; set; }
     [MemoryPackOrder(5)] public int MaxAttempts { get; set; }
     [MemoryPackOrder(6)] public string? IdempotencyKey { get; set; }
+    /// <summary>See <see cref="Conduit.Protocol.TaskSpec.ConcurrencyKey"/>.</summary>
+    [MemoryPackOrder(7)] public string? ConcurrencyKey { get; set; }
 
     [MemoryPackIgnore] public long Counter => new TaskSeq(Seq).Counter;
     [MemoryPackIgnore] public int Priority => new TaskSeq(Seq).Priority;
@@ -112,6 +119,8 @@ public sealed partial class TaskEntry
     /// <summary>While running: the nonce and owner epoch of the delivery (see <see cref="BatchEntry.Nonce"/>).</summary>
     [MemoryPackOrder(9)] public long Nonce { get; set; }
     [MemoryPackOrder(10)] public long DispatchEpoch { get; set; }
+    /// <summary>The task's concurrency key (known once it was scheduled or delivered; see <see cref="TaskRecord.ConcurrencyKey"/>).</summary>
+    [MemoryPackOrder(11)] public string? ConcurrencyKey { get; set; }
 
     [MemoryPackIgnore] public long Counter => new TaskSeq(Seq).Counter;
     [MemoryPackIgnore] public int Priority => new TaskSeq(Seq).Priority;
@@ -149,9 +158,11 @@ public sealed partial class LimitsRecord
     [MemoryPackOrder(0)] public double RatePerSecond { get; set; }
     [MemoryPackOrder(1)] public int Burst { get; set; }
     [MemoryPackOrder(2)] public int MaxRunning { get; set; }
+    [MemoryPackOrder(3)] public int MaxRunningPerKey { get; set; }
 
     public static LimitsRecord? Of(QueueLimits? limits) =>
-        limits is null || limits.IsNone ? null : new() { RatePerSecond = limits.RatePerSecond, Burst = limits.Burst, MaxRunning = limits.MaxRunning };
+        limits is null || limits.IsNone ? null
+            : new() { RatePerSecond = limits.RatePerSecond, Burst = limits.Burst, MaxRunning = limits.MaxRunning, MaxRunningPerKey = limits.MaxRunningPerKey };
 
-    public QueueLimits ToLimits() => new(RatePerSecond, Burst, MaxRunning);
+    public QueueLimits ToLimits() => new(RatePerSecond, Burst, MaxRunning, MaxRunningPerKey);
 }

@@ -265,9 +265,8 @@ internal sealed class ScheduleEntity : ReceivePersistentActor, IWithTimers
             [ScheduleSpec.DueHeader] = dueText,
         };
         var request = new Enqueue(spec.Queue, spec.Task with { IdempotencyKey = key, Headers = headers }, _ns);
-        var partitions = _topology.PartitionsOf(_ns, spec.Queue);
-        // The frontend's rule for keyed enqueues (QueueFrontend.KeyPartition): the same key always reaches the same partition.
-        var index = (int)(StableHash.Of(key) % (uint)partitions);
+        // The frontend's rule for keyed enqueues: the same run (and the same concurrency key) always reaches the same partition.
+        var index = KeyRouting.PartitionOf(request.Task, _topology.PartitionsOf(_ns, spec.Queue))!.Value;
         return (request, new PartitionId(_ns, spec.Queue, index).EntityId);
     }
 

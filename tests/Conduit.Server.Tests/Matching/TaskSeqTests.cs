@@ -69,11 +69,25 @@ public sealed class TaskSeqJournalBytesTests
         + "000000000000000000000000000000000000000000000000000000000000000000000000000000FFFFFFFF";
 
     private const string BatchHex =
+        "0184BB00020000000C0108380408040408080004010137000000000000000808070408080404043700000000000000030000"
+        + "00010203FFFFFFFF00E897B69A01000000E897B69A01000005000000FFFFFFFFFFFFFFFF000000000000000000000000FFFF"
+        + "FFFF0000000000000000000000000000000000000000FFFFFFFFFF0C010801040804040808000401032900000000000000FF"
+        + "000000000000000000000000FFFFFFFF0000000000000000000000000000000000000000FFFFFFFFFF";
+    private const string SnapshotHex =
+        "0D080108145A5404040404040401020000000000000000040000000000000002000000010000000000000003000000000000"
+        + "00010000000C08080104040808080408080437000000000000000C0000000000000004050000000500000000000000000000"
+        + "0000000000000000000000000000000000FFFFFFFF00000000000000000000000000000000FFFFFFFF0A0000000000000000"
+        + "0000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000"
+        + "000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000FFFFFFFFFF";
+
+    /// <summary>The same event as written before concurrency keys existed: still read.</summary>
+    private const string BatchHexBeforeKeys =
         "0184B600020000000C0108330408040408080004010137000000000000000708070408080404370000000000000003000000"
         + "010203FFFFFFFF00E897B69A01000000E897B69A01000005000000FFFFFFFF000000000000000000000000FFFFFFFF000000"
         + "0000000000000000000000000000000000FFFFFFFFFF0C010801040804040808000401032900000000000000FF0000000000"
         + "00000000000000FFFFFFFF0000000000000000000000000000000000000000FFFFFFFFFF";
-    private const string SnapshotHex =
+    /// <summary>The same snapshot as written before concurrency keys existed: still read.</summary>
+    private const string SnapshotHexBeforeKeys =
         "0D08010814555404040404040401020000000000000000040000000000000002000000010000000000000003000000000000"
         + "00010000000B080801040408080804080837000000000000000C000000000000000405000000050000000000000000000000"
         + "00000000000000000000000000000000FFFFFFFF000000000000000000000000000000000A00000000000000000000000000"
@@ -103,20 +117,31 @@ public sealed class TaskSeqJournalBytesTests
     public void BatchBytes()
     {
         Assert.Equal(BatchHex, Convert.ToHexString(MemoryPack.MemoryPackSerializer.Serialize(Batch())));
-        foreach (var hex in new[] { BatchHex, BatchHexBeforeLimits })
+        foreach (var hex in new[] { BatchHex, BatchHexBeforeKeys, BatchHexBeforeLimits })
         {
             var read = MemoryPack.MemoryPackSerializer.Deserialize<PartitionBatch>(Convert.FromHexString(hex))!;
             Assert.Equal((3L, 7), (read.Entries[0].Task!.Counter, read.Entries[0].Task!.Priority));
             Assert.Equal((2L, 9), (new TaskSeq(read.Entries[1].Seq).Counter, new TaskSeq(read.Entries[1].Seq).Priority));
             Assert.Null(read.Entries[0].Limits);
+            Assert.Null(read.Entries[0].Task!.ConcurrencyKey);
         }
+        var keyed = new PartitionBatch
+        {
+            Entries =
+            [
+                new BatchEntry { Kind = EntryKind.Enqueued, Seq = 1, Task = new TaskRecord { Seq = 1, Payload = [1], ConcurrencyKey = "customer-7" } },
+                new BatchEntry { Kind = EntryKind.Dispatched, Seq = 1, Reason = "customer-7" },
+            ],
+        };
+        var back = MemoryPack.MemoryPackSerializer.Deserialize<PartitionBatch>(MemoryPack.MemoryPackSerializer.Serialize(keyed))!;
+        Assert.Equal(("customer-7", "customer-7"), (back.Entries[0].Task!.ConcurrencyKey, back.Entries[1].Reason));
     }
 
     [Fact(DisplayName = "a snapshot is written with the same bytes as before, and its exceptions read back with their counter and priority")]
     public void SnapshotBytes()
     {
         Assert.Equal(SnapshotHex, Convert.ToHexString(MemoryPack.MemoryPackSerializer.Serialize(Snapshot())));
-        foreach (var hex in new[] { SnapshotHex, SnapshotHexBeforeLimits })
+        foreach (var hex in new[] { SnapshotHex, SnapshotHexBeforeKeys, SnapshotHexBeforeLimits })
         {
             var read = MemoryPack.MemoryPackSerializer.Deserialize<PartitionSnapshot>(Convert.FromHexString(hex))!;
             Assert.Equal((3L, 7), (read.Exceptions[0].Counter, read.Exceptions[0].Priority));
