@@ -81,6 +81,11 @@ internal sealed class ScheduleEntity : ReceivePersistentActor, IWithTimers
     {
         base.OnReplaySuccess();
         Plan();
+        var now = _now();
+        // As partitions do: where and when a schedule came back (after a restart or a failover), and what it had done.
+        if (_state.Exists)
+            _log.Info("Schedule {0} recovered at event {1}, decided by {2}: last run due {3}, {4} runs, {5} skipped",
+                SafeText.Escape(PersistenceId, 300), LastSequenceNr, now, _state.LastDueUnixMs, _state.Runs, _state.Skipped);
     }
 
     private ScheduleInfo Info() => _state.Info(_name, _ns, _now());
