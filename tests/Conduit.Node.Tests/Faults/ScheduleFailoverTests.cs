@@ -28,6 +28,8 @@ public sealed partial class ScheduleFailoverTests(ITestOutputHelper output)
     /// <summary>Short, as <see cref="QueueLoad"/>'s: a poll lost with the killed node is given up soon and the next one finds the new owner.</summary>
     private static readonly TimeSpan RequestTimeout = QueueLoad.RequestTimeout;
     private static readonly long RequestTimeoutMs = (long)RequestTimeout.TotalMilliseconds;
+    /// <summary>How long the collector's poll waits for a task.</summary>
+    private const long PollWaitMs = 1_000;
     /// <summary>The queue's partitions start on a new cluster's cold database; a first recovery may wait this long for it.</summary>
     private static readonly long ColdStartMs = (long)FailoverTimings.RecoveryEventTimeout.TotalMilliseconds;
     /// <summary>
@@ -81,9 +83,10 @@ public sealed partial class ScheduleFailoverTests(ITestOutputHelper output)
             var newRunners = await Runners(cluster, cluster.Alive);
             Assert.True(newRunners.Count == 1, $"the schedule runs on exactly one survivor after the kill: {string.Join(", ", newRunners.Select(r => r.Index))}");
 
-            // Every due time up to the schedule's last run is polled (the collector may be behind by a poll).
+            // Every due time up to the schedule's last run is polled (the collector may be behind by a poll, or by one lost
+            // with its request and the next).
             var info = await client.GetScheduleAsync(Name);
-            await Until(() => runs.Values.Count(r => r.Due <= info.LastDueUnixMs) >= info.Runs, 2 * RequestTimeoutMs + 2_000,
+            await Until(() => runs.Values.Count(r => r.Due <= info.LastDueUnixMs) >= info.Runs, 2 * (PollWaitMs + RequestTimeoutMs),
                 $"the {info.Runs} runs up to {info.LastDueUnixMs}");
             await stopCollecting.CancelAsync();
             await collector;
@@ -143,7 +146,7 @@ public sealed partial class ScheduleFailoverTests(ITestOutputHelper output)
         {
             try
             {
-                foreach (var task in await client.PollAsync(Queue, 10, TimeSpan.FromSeconds(1), QueueLoad.Lease))
+                foreach (var task in await client.PollAsync(Queue, 10, TimeSpan.FromMilliseconds(PollWaitMs), QueueLoad.Lease))
                 {
                     runs.TryAdd(task.Id, new Run(task.Id, long.Parse(task.Headers[ScheduleSpec.DueHeader], CultureInfo.InvariantCulture),
                         task.EnqueuedAt.ToUnixTimeMilliseconds()));
