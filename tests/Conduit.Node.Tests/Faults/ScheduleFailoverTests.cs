@@ -126,11 +126,16 @@ public sealed partial class ScheduleFailoverTests(ITestOutputHelper output)
             for (var i = 1; i < after.Count; i++)
                 Assert.True(after[i].Due - after[i - 1].Due == IntervalMs, $"after the failover the runs are not one interval apart: {string.Join(", ", after.Select(r => r.Due - start))}");
 
-            // Every due time from the first to the last run's was run or counted as skipped, once.
+            // Every due time from the first to the last run's was run or counted as skipped, once. A run the killed node
+            // enqueued but had not recorded yet (after the survivor's recovered last run) is counted as skipped when the
+            // survivor decides a later due time (docs/schedules.md, "Not yet"): one at most, as runs go one at a time.
+            var unrecorded = before.Where(r => r.Due > recovery.LastDueAtRecovery).ToList();
+            output.WriteLine($"run enqueued by the killed node but not recorded: {string.Join(", ", unrecorded.Select(r => $"due +{r.Due - start}, enqueued {r.EnqueuedAt - killedAt} ms from the kill"))}");
+            Assert.True(unrecorded.Count <= 1, $"more than one run of the killed node unrecorded: {string.Join(", ", unrecorded.Select(r => r.Due - start))}");
             var dueTimes = (info.LastDueUnixMs - firstDue) / IntervalMs + 1;
             Assert.Equal(dueTimes, info.Runs + info.Skipped);
-            Assert.Equal(info.Runs, all.Count(r => r.Due <= info.LastDueUnixMs));
-            Assert.True(info.Skipped >= missed, $"{missed} due times missed in the failover, {info.Skipped} counted as skipped");
+            Assert.Equal(info.Runs + unrecorded.Count, all.Count(r => r.Due <= info.LastDueUnixMs));
+            Assert.True(info.Skipped >= missed + unrecorded.Count, $"{missed} due times missed in the failover, {unrecorded.Count} unrecorded, {info.Skipped} counted as skipped");
         }
         finally
         {
@@ -178,7 +183,7 @@ public sealed partial class ScheduleFailoverTests(ITestOutputHelper output)
         return runners;
     }
 
-    private sealed record RecoveryLog(string Line, long DecidedAt, bool Retried);
+    private sealed record RecoveryLog(string Line, long DecidedAt, long LastDueAtRecovery, bool Retried);
 
     /// <summary>
     /// The schedule's first recovery on a survivor after the kill (ScheduleEntity logs it with when it decided what was
@@ -192,10 +197,11 @@ public sealed partial class ScheduleFailoverTests(ITestOutputHelper output)
             .MinBy(l => long.Parse(l.Match.Groups[1].Value, CultureInfo.InvariantCulture));
         if (recovered.Line is null) return null;
         var retried = lines.Any(l => l.Contains($"Schedule schedule-{EntityId}: a run could not be enqueued", StringComparison.Ordinal));
-        return new RecoveryLog(recovered.Line, long.Parse(recovered.Match.Groups[1].Value, CultureInfo.InvariantCulture), retried);
+        return new RecoveryLog(recovered.Line, long.Parse(recovered.Match.Groups[1].Value, CultureInfo.InvariantCulture),
+            long.Parse(recovered.Match.Groups[2].Value, CultureInfo.InvariantCulture), retried);
     }
 
-    [GeneratedRegex(@"Schedule schedule-default/ticker recovered at event \d+ and decided at (\d+)")]
+    [GeneratedRegex(@"Schedule schedule-default/ticker recovered at event \d+ and decided at (\d+): last run due (\d+)")]
     private static partial Regex RecoveredLine();
 
     private static async Task Until(Func<bool> condition, long timeoutMs, string what)
