@@ -38,6 +38,7 @@ namespace Conduit.Protocol;
 [MemoryPackUnion(74, typeof(DeleteSchedule))]
 [MemoryPackUnion(75, typeof(TriggerSchedule))]
 [MemoryPackUnion(76, typeof(ListSchedules))]
+[MemoryPackUnion(77, typeof(GetLocalSchedules))]
 public partial interface IClientRequest : IConduitMessage;
 
 /// <summary>

@@ -84,6 +84,11 @@ public interface IScheduleChange : IScheduleRequest
 /// <summary>The schedules of a namespace, by name (at most <see cref="ScheduleList.MaxSchedules"/>). Answered with <see cref="ScheduleList"/>.</summary>
 [MemoryPackable] public sealed partial record ListSchedules(string Namespace = PartitionId.DefaultNamespace) : IManagementRequest;
 
+/// <summary>Node to node, and for tests and operators: the schedule entity ids (<c>ns/name</c>, every namespace) the answering node runs now.</summary>
+[MemoryPackable] public sealed partial record GetLocalSchedules() : IManagementRequest;
+/// <param name="Truncated">The node runs more schedules than fit in one reply; these are the first by id.</param>
+[MemoryPackable] public sealed partial record LocalSchedules(string Node, string[] EntityIds, bool Truncated = false) : IConduitMessage;
+
 /// <summary>A schedule and where it stands.</summary>
 /// <param name="NextDueUnixMs">The next due times (up to 5; empty when paused or past its end).</param>
 /// <param name="LastDueUnixMs">The due time of the last run (0: none yet).</param>

@@ -62,6 +62,7 @@ public sealed class SerializationTests : IAsyncLifetime
             new MembershipChangeStarted(MembershipAction.Leave, "akka.tcp://conduit@h:2"),
             new GetShardingStats(), new ShardingStats([new RegionShards("akka.tcp://conduit@h:1", "partitions", [new ShardEntities("7", 2)])], ["x"]),
             new GetLocalPartitions(), new LocalPartitions("akka.tcp://conduit@h:1", ["default/q#0"]),
+            new GetLocalSchedules(), new LocalSchedules("akka.tcp://conduit@h:1", ["default/nightly"]),
             new ListQueues(), new QueueList([new QueueStats("q", 1, 2, 3, 4, 5, 6, true, 1)], []),
             new OperatorRequest(new PurgeQueue("q"), new Requester("ops", "box")),
             // The same requests and replies in a namespace of their own.

@@ -52,6 +52,7 @@ public static class ClientRequests
             new ChangeMembership(MembershipAction.Down, "akka.tcp://conduit@h:2", by),
             new GetShardingStats(),
             new GetLocalPartitions(),
+            new GetLocalSchedules(),
             new ListQueues(),
             new OperatorRequest(new PurgeQueue("q", ns), by),
             new PutSchedule("s", new ScheduleSpec("q", spec with { IdempotencyKey = null }, Cron: "0 9 * * *", TimeZone: "Europe/Berlin",

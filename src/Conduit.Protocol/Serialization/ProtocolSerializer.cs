@@ -72,5 +72,7 @@ public sealed class ProtocolSerializer(ExtendedActorSystem system) : MemoryPackS
         ("s:list", typeof(ScheduleList)),
         ("s:delete!", typeof(ScheduleDeleted)),
         ("s:trigger!", typeof(ScheduleTriggered)),
+        ("s:local?", typeof(GetLocalSchedules)),
+        ("s:local", typeof(LocalSchedules)),
     ];
 }

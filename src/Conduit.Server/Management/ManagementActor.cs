@@ -45,6 +45,7 @@ public sealed class ManagementActor : ReceiveActor
         Receive<OperatorRequest>(HandleOperatorRequest);
         Receive<IScheduleRequest>(HandleSchedule);
         Receive<ListSchedules>(list => Schedules(list).PipeTo(Sender, failure: Unavailable("schedule list")));
+        Receive<GetLocalSchedules>(_ => LocalSchedules().PipeTo(Sender, failure: Unavailable("local schedules")));
     }
 
     public static Props Props(IActorRef region, ConduitServerOptions server, ManagementOptions? options = null, IActorRef? schedules = null) =>
@@ -191,17 +192,32 @@ public sealed class ManagementActor : ReceiveActor
     {
         var self = _cluster.SelfAddress.ToString();
         if (!_hostsPartitions) return new LocalPartitions(self, []);
-        var state = await _region.Ask<CurrentShardRegionState>(GetShardRegionState.Instance, _options.FanOutTimeout);
+        var (ids, truncated) = await LocalEntities(_region);
+        return new LocalPartitions(self, ids, truncated);
+    }
+
+    /// <summary>The schedule entities this node runs now (a node without the task-service role has only a proxy: none).</summary>
+    private async Task<LocalSchedules> LocalSchedules()
+    {
+        var self = _cluster.SelfAddress.ToString();
+        if (!_hostsPartitions || _schedules is null) return new LocalSchedules(self, []);
+        var (ids, truncated) = await LocalEntities(_schedules);
+        return new LocalSchedules(self, ids, truncated);
+    }
+
+    private async Task<(string[] Ids, bool Truncated)> LocalEntities(IActorRef region)
+    {
+        var state = await region.Ask<CurrentShardRegionState>(GetShardRegionState.Instance, _options.FanOutTimeout);
         var ids = new List<string>();
         long bytes = 0;
         foreach (var id in state.Shards.SelectMany(s => s.EntityIds).OrderBy(e => e, StringComparer.Ordinal))
         {
             // A node may run 100,000 partitions: the reply stays within one frame.
             bytes += 8 + 3L * id.Length;
-            if (bytes > WireLimits.MaxReplyBytes) return new LocalPartitions(self, ids.ToArray(), Truncated: true);
+            if (bytes > WireLimits.MaxReplyBytes) return (ids.ToArray(), true);
             ids.Add(id);
         }
-        return new LocalPartitions(self, ids.ToArray());
+        return (ids.ToArray(), false);
     }
 
     private async Task<QueueList> QueueList()

@@ -80,7 +80,12 @@ internal sealed class ScheduleEntity : ReceivePersistentActor, IWithTimers
     protected override void OnReplaySuccess()
     {
         base.OnReplaySuccess();
-        Plan();
+        var now = _now();
+        Plan(now);
+        // As partitions do: where and when a schedule came back (after a restart or a failover), and what it had done.
+        if (_state.Exists)
+            _log.Info("Schedule {0} recovered at event {1} and decided at {2}: last run due {3}, {4} runs, {5} skipped",
+                SafeText.Escape(PersistenceId, 300), LastSequenceNr, now, _state.LastDueUnixMs, _state.Runs, _state.Skipped);
     }
 
     private ScheduleInfo Info() => _state.Info(_name, _ns, _now());
@@ -167,12 +172,12 @@ internal sealed class ScheduleEntity : ReceivePersistentActor, IWithTimers
         if (LastSequenceNr % SnapshotEvery == 0 && _state.Exists) SaveSnapshot(_state.ToSnapshot());
     }
 
-    /// <summary>Decides what is due now and does it: a timer to the next due time, a skip recorded, or a run started.</summary>
-    private void Plan()
+    /// <summary>Decides what is due now (or at <paramref name="at"/>, a time just read) and does it: a timer to the next due time, a skip recorded, or a run started.</summary>
+    private void Plan(long? at = null)
     {
         if (!_state.Exists) SetReceiveTimeout(IdleStopAfter);
         if (_running) return;
-        var now = _now();
+        var now = at ?? _now();
         switch (_state.Decide(now, Jitter))
         {
             case ScheduleDecision.WaitUntil wait:

@@ -12,7 +12,7 @@ namespace Conduit.Server.Security;
 /// <item><b>operator</b>: every queue request in its namespaces (also GetQueueStats, PauseQueue, ResumeQueue, PurgeQueue,
 /// ListDeadLetters, RequeueDeadLetters, CancelTask), and <see cref="OperatorRequest"/> in the namespace of the request it
 /// carries. The cluster-wide requests (GetClusterState, ChangeMembership, GetShardingStats, GetLocalPartitions,
-/// ListQueues) need the operator role in every namespace (<c>"*"</c>).</item>
+/// GetLocalSchedules, ListQueues) need the operator role in every namespace (<c>"*"</c>).</item>
 /// </list>
 /// A request type without a rule is refused (a test fails for any member of <see cref="IClientRequest"/> without one).
 /// </summary>
@@ -49,6 +49,7 @@ internal static class Permissions
         [typeof(ChangeMembership)] = new(Role.Operator, "change cluster membership", ClusterWide: true),
         [typeof(GetShardingStats)] = new(Role.Operator, "read sharding stats", ClusterWide: true),
         [typeof(GetLocalPartitions)] = new(Role.Operator, "list a node's partitions", ClusterWide: true),
+        [typeof(GetLocalSchedules)] = new(Role.Operator, "list a node's schedules", ClusterWide: true),
         [typeof(ListQueues)] = new(Role.Operator, "list the queues", ClusterWide: true),
         [typeof(PutSchedule)] = new(Role.Operator, "save a schedule"),
         [typeof(GetSchedule)] = new(Role.Operator, "read a schedule"),

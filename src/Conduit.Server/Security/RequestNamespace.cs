@@ -22,13 +22,13 @@ internal static class RequestNamespace
         OperatorRequest op => op.Request is null ? null : Of(op.Request),
         IScheduleRequest schedule => NamespaceName.OrDefault(schedule.Namespace),
         ListSchedules list => NamespaceName.OrDefault(list.Namespace),
-        GetClusterState or ChangeMembership or GetShardingStats or GetLocalPartitions or ListQueues => null,
+        GetClusterState or ChangeMembership or GetShardingStats or GetLocalPartitions or GetLocalSchedules or ListQueues => null,
         _ => null,
     };
 
     /// <summary>Whether <paramref name="request"/> acts on the cluster rather than in one namespace.</summary>
     public static bool IsClusterWide(IClientRequest request) =>
-        request is GetClusterState or ChangeMembership or GetShardingStats or GetLocalPartitions or ListQueues;
+        request is GetClusterState or ChangeMembership or GetShardingStats or GetLocalPartitions or GetLocalSchedules or ListQueues;
 
     private static string? OfTask(string? taskId) => TaskId.TryParse(taskId, out var id) ? id.Partition.Namespace : null;
 

@@ -15,7 +15,7 @@ public sealed class ProcessFaultTests(ITestOutputHelper output)
     private const int PartitionsPerQueue = 4;
     private static readonly string[] Queues = ["fault-a", "fault-b"];
     /// <summary>kill -9 of a task-service node: its partitions serve on the survivors within this of the kill.</summary>
-    private const long FailoverTargetMs = 15_000;
+    internal const long FailoverTargetMs = 15_000;
     /// <summary>PostgreSQL back: every partition serves again within this of its accepting connections.</summary>
     private const long StorageRecoveryTargetMs = 5_000;
     private static readonly TimeSpan DrainTimeout = TimeSpan.FromSeconds(60);

@@ -35,6 +35,7 @@ public sealed class PermissionsTests
         [typeof(ChangeMembership)] = (O, true),
         [typeof(GetShardingStats)] = (O, true),
         [typeof(GetLocalPartitions)] = (O, true),
+        [typeof(GetLocalSchedules)] = (O, true),
         [typeof(ListQueues)] = (O, true),
         [typeof(PutSchedule)] = (O, false),
         [typeof(GetSchedule)] = (O, false),
