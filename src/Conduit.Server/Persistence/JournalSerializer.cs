@@ -19,5 +19,6 @@ public sealed class JournalSerializer(ExtendedActorSystem system) : MemoryPackSe
         ("schedule.skipped.v1", typeof(Scheduling.ScheduleSkipped)),
         ("schedule.removed.v1", typeof(Scheduling.ScheduleRemoved)),
         ("schedule.snapshot.v1", typeof(Scheduling.ScheduleSnapshot)),
+        ("schedule.run-started.v1", typeof(Scheduling.ScheduleRunStarted)),
     ];
 }

@@ -10,9 +10,10 @@ namespace Conduit.Server.Scheduling;
 /// <summary>
 /// One schedule, a sharded persistent entity (<c>schedules</c> region on task-service nodes, remembered, so it runs
 /// again on another node after a failover). It keeps a single timer to its next due time, decides with
-/// <see cref="ScheduleState.Decide"/>, enqueues the run through the partitions' shard region with an idempotency key of
-/// the schedule and the due time (so a run whose record was lost with its node is found again, not doubled), and only
-/// then records it. One run at a time; a refused or unanswered enqueue is tried again with backoff.
+/// <see cref="ScheduleState.Decide"/>, records the run as started, enqueues it through the partitions' shard region with
+/// an idempotency key of the schedule and the due time, and only then records it as run: a run started by an
+/// incarnation that died is finished by the next one (found again by its key, not doubled). One run at a time; a
+/// refused or unanswered enqueue is tried again with backoff.
 /// </summary>
 internal sealed class ScheduleEntity : ReceivePersistentActor, IWithTimers
 {
@@ -48,6 +49,7 @@ internal sealed class ScheduleEntity : ReceivePersistentActor, IWithTimers
         Recover<SnapshotOffer>(offer => { if (offer.Snapshot is ScheduleSnapshot snapshot) _state.Apply(snapshot); });
         Recover<Persistence.IConduitEvent>(e => _state.Apply(e));
 
+        Recover<RecoveryCompleted>(_ => Recovered());
         Command<PutSchedule>(Put);
         Command<GetSchedule>(_ => Answer(() => Info()));
         Command<PauseSchedule>(_ => SetPaused(true));
@@ -77,15 +79,18 @@ internal sealed class ScheduleEntity : ReceivePersistentActor, IWithTimers
     public static Props Props(string ns, string name, IActorRef partitions, QueueTopology topology, QueuePolicies policies, Func<long>? now = null) =>
         Akka.Actor.Props.Create(() => new ScheduleEntity(ns, name, partitions, topology, policies, now));
 
-    protected override void OnReplaySuccess()
+    /// <summary>
+    /// Recovered: decide what is due. On <c>RecoveryCompleted</c>, not in <c>OnReplaySuccess</c>, as a decision may persist
+    /// (a run started, due times skipped), which Akka refuses during replay: the entity would fail and start over.
+    /// </summary>
+    private void Recovered()
     {
-        base.OnReplaySuccess();
         var now = _now();
-        Plan(now);
         // As partitions do: where and when a schedule came back (after a restart or a failover), and what it had done.
         if (_state.Exists)
-            _log.Info("Schedule {0} recovered at event {1} and decided at {2}: last run due {3}, {4} runs, {5} skipped",
-                SafeText.Escape(PersistenceId, 300), LastSequenceNr, now, _state.LastDueUnixMs, _state.Runs, _state.Skipped);
+            _log.Info("Schedule {0} recovered at event {1} and decided at {2}: last run due {3}, {4} runs, {5} skipped, run in flight due {6}",
+                new object[] { SafeText.Escape(PersistenceId, 300), LastSequenceNr, now, _state.LastDueUnixMs, _state.Runs, _state.Skipped, _state.PendingDueUnixMs });
+        Plan(now);
     }
 
     private ScheduleInfo Info() => _state.Info(_name, _ns, _now());
@@ -191,6 +196,12 @@ internal sealed class ScheduleEntity : ReceivePersistentActor, IWithTimers
                     Plan();
                 });
                 break;
+            case ScheduleDecision.Run { Resumed: true } resumed:
+                // Started before this incarnation (or before a failed attempt): enqueue it again, idempotently; no overlap check,
+                // it was made before the run started.
+                _running = true;
+                Enqueue(_attempt, resumed.DueUnixMs, resumed.SkippedBefore);
+                break;
             case ScheduleDecision.Run run:
                 StartRun(run.DueUnixMs, run.SkippedBefore);
                 break;
@@ -218,7 +229,7 @@ internal sealed class ScheduleEntity : ReceivePersistentActor, IWithTimers
                     failure: _ => new RunChecked(attempt, due, skippedBefore, null));
             return;
         }
-        Enqueue(attempt, due, skippedBefore);
+        StartAndEnqueue(attempt, due, skippedBefore);
     }
 
     private void OnRunChecked(RunChecked check)
@@ -236,13 +247,21 @@ internal sealed class ScheduleEntity : ReceivePersistentActor, IWithTimers
                 });
                 break;
             case TaskInfo or Rejected { Code: ErrorCode.TaskNotFound }:
-                Enqueue(check.Attempt, check.Due, check.SkippedBefore);
+                StartAndEnqueue(check.Attempt, check.Due, check.SkippedBefore);
                 break;
             default:
                 RetryLater(check.Reply as Rejected);
                 break;
         }
     }
+
+    /// <summary>Records the run as started, then enqueues it (<see cref="ScheduleRunStarted"/>).</summary>
+    private void StartAndEnqueue(long attempt, long due, long skippedBefore) =>
+        Persist(new ScheduleRunStarted { DueUnixMs = due, SkippedBefore = skippedBefore }, e =>
+        {
+            Apply(e);
+            Enqueue(_attempt, due, skippedBefore);
+        });
 
     private void Enqueue(long attempt, long due, long skippedBefore)
     {

@@ -32,6 +32,19 @@ public sealed partial class ScheduleRan : IConduitEvent
     [MemoryPackOrder(2)] public long SkippedBefore { get; set; }
 }
 
+/// <summary>
+/// The run of due time <see cref="DueUnixMs"/> is about to be enqueued (after <see cref="SkippedBefore"/> earlier due
+/// times that are not run). Written before the enqueue, so a schedule that recovers elsewhere before the run's
+/// <see cref="ScheduleRan"/> finishes this run (its enqueue is idempotent) instead of deciding anew and counting a run
+/// that happened as skipped.
+/// </summary>
+[MemoryPackable(GenerateType.VersionTolerant)]
+public sealed partial class ScheduleRunStarted : IConduitEvent
+{
+    [MemoryPackOrder(0)] public long DueUnixMs { get; set; }
+    [MemoryPackOrder(1)] public long SkippedBefore { get; set; }
+}
+
 /// <summary><see cref="Count"/> due times up to <see cref="UpToDueUnixMs"/> were not run (missed, or overlapping).</summary>
 [MemoryPackable(GenerateType.VersionTolerant)]
 public sealed partial class ScheduleSkipped : IConduitEvent
@@ -56,4 +69,7 @@ public sealed partial class ScheduleSnapshot : IConduitEvent
     [MemoryPackOrder(5)] public string? LastTaskId { get; set; }
     [MemoryPackOrder(6)] public long Runs { get; set; }
     [MemoryPackOrder(7)] public long Skipped { get; set; }
+    /// <summary>A run started and not yet recorded (<see cref="ScheduleRunStarted"/>); 0: none.</summary>
+    [MemoryPackOrder(8)] public long PendingDueUnixMs { get; set; }
+    [MemoryPackOrder(9)] public long PendingSkippedBefore { get; set; }
 }

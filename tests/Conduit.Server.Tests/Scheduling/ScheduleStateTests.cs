@@ -81,18 +81,44 @@ public sealed class ScheduleStateTests
         Assert.Equal(4, state.Skipped);
     }
 
-    [Fact(DisplayName = "a run enqueued but not recorded (its node died) is decided again for the same due time, so its idempotency key finds the first task")]
-    public void LostRecordRunsSameDue()
+    [Fact(DisplayName = "a run started but not recorded (its node died) is finished first when the schedule recovers, however late, so its idempotency key finds the first task and it counts as run")]
+    public void StartedRunIsFinished()
     {
         var state = Saved(Every(1_000));
         var first = Assert.IsType<ScheduleDecision.Run>(state.Decide(Created + 1_000, NoJitter));
-        // ... the enqueue happened, the node died before ScheduleRan was persisted; the schedule recovers 2.5 s later.
-        var again = Assert.IsType<ScheduleDecision.Run>(state.Decide(Created + 3_500, NoJitter));
-        Assert.Equal(Created + 3_000, again.DueUnixMs);
-        Assert.Equal(2, again.SkippedBefore);
-        // Within missed-after of the first decision, the same due time comes back.
-        var soon = Assert.IsType<ScheduleDecision.Run>(state.Decide(Created + 1_400, NoJitter));
-        Assert.Equal(first.DueUnixMs, soon.DueUnixMs);
+        Assert.False(first.Resumed);
+        state.Apply(new ScheduleRunStarted { DueUnixMs = first.DueUnixMs, SkippedBefore = first.SkippedBefore });
+        // ... the enqueue may have happened; the node died before ScheduleRan was persisted; the schedule recovers 2.5 s
+        // later, from a snapshot taken meanwhile.
+        var recovered = new ScheduleState();
+        recovered.Apply(state.ToSnapshot());
+        var again = Assert.IsType<ScheduleDecision.Run>(recovered.Decide(Created + 3_500, NoJitter));
+        Assert.Equal((first.DueUnixMs, 0L, true), (again.DueUnixMs, again.SkippedBefore, again.Resumed));
+        recovered.Apply(new ScheduleRan { DueUnixMs = again.DueUnixMs, TaskId = "t1", SkippedBefore = again.SkippedBefore });
+        // Then the due times missed meanwhile, by the policy (RunOnce: the latest, the one before it skipped).
+        var next = Assert.IsType<ScheduleDecision.Run>(recovered.Decide(Created + 3_500, NoJitter));
+        Assert.Equal((Created + 3_000, 1L, false), (next.DueUnixMs, next.SkippedBefore, next.Resumed));
+        Assert.Equal((1L, 0L), (recovered.Runs, recovered.Skipped));
+    }
+
+    [Fact(DisplayName = "a started run is dropped by a new spec, a pause and a refusal recorded as skipped; without a start (an older journal) a late recovery decides anew")]
+    public void StartedRunDropped()
+    {
+        foreach (var drop in new object[]
+                 {
+                     new ScheduleSaved { Spec = Every(1_000), AtUnixMs = Created + 1_500 }, new SchedulePauseChanged { Paused = true, AtUnixMs = Created + 1_500 },
+                     new ScheduleSkipped { UpToDueUnixMs = Created + 1_000, Count = 1 },
+                 })
+        {
+            var state = Saved(Every(1_000));
+            state.Apply(new ScheduleRunStarted { DueUnixMs = Created + 1_000 });
+            state.Apply(drop);
+            Assert.Equal(0, state.PendingDueUnixMs);
+        }
+        var old = Saved(Every(1_000));
+        Assert.IsType<ScheduleDecision.Run>(old.Decide(Created + 1_000, NoJitter));
+        var anew = Assert.IsType<ScheduleDecision.Run>(old.Decide(Created + 3_500, NoJitter));
+        Assert.Equal((Created + 3_000, 2L), (anew.DueUnixMs, anew.SkippedBefore));
     }
 
     [Fact(DisplayName = "paused, a schedule decides nothing; resumed, the due times while paused are not run")]
