@@ -257,8 +257,6 @@ public sealed class QueueFrontend : ReceiveActor
     private void Forward(string ns, string queue, int partition, IPartitionRequest request) =>
         _region.Forward(new PartitionEnvelope(new PartitionId(ns, queue, partition).EntityId, request));
 
-
-
     /// <summary>The namespace and queue a request names (<see cref="QueueAddress"/>); for one that names none, the default namespace and no queue (refused as an invalid queue name).</summary>
     internal static (string Namespace, string? Queue) QueueOf(IPartitionRequest request) =>
         QueueAddress.Of(request) ?? (PartitionId.DefaultNamespace, null);

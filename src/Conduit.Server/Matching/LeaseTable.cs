@@ -60,6 +60,8 @@ internal sealed class LeaseTable
         return true;
     }
 
+    public bool HasEndedKeys => _ended is not null;
+
     /// <summary>The concurrency keys that lost a lease since the last call (tasks waiting for them may go now), or null.</summary>
     public HashSet<string>? TakeEndedKeys()
     {

@@ -175,7 +175,7 @@ internal sealed partial class PartitionEngine
         // counts, so polls wait where a task can be handed out rather than where the limits hold tasks back.
         // Tasks parked behind their concurrency keys are not ready for a poll either.
         var ready = Math.Max(0, Math.Min(Durable.TotalFresh + waiting - delayed - _window.ParkedCount, _limits.Allowance(now, _leases.Count)));
-        if (WindowRoom() <= 0) ready = Math.Min(ready, _window.Count); // past the parking bound nothing more pages in: only what is in line can go
+        if (ParkingFull) ready = Math.Min(ready, _window.Count); // past the parking bound nothing more pages in: only what is in line can go
         return new PartitionLoad(ready, delayed, _leases.Count, _pollers.Count, oldest, now);
     }
 

@@ -151,6 +151,9 @@ internal sealed partial class PartitionEngine
             case RequeueDeadLetters r: HandleRequeue(replyTo, r); break;
             default: Reject(replyTo, ErrorCode.InvalidArgument, $"unsupported request {request.GetType().Name}"); break;
         }
+        // A lease that ended without a write (a cancelled task's worker answering, leases found expired) brings no
+        // durability notice, which is when dispatch runs: let its key's parked tasks go now.
+        if (_leases.HasEndedKeys && _window.ParkedCount > 0) TryDispatch();
     }
 
     // ---- enqueue -------------------------------------------------------------------------------------------
@@ -308,7 +311,9 @@ internal sealed partial class PartitionEngine
     /// How many more tasks the window may take in: up to <see cref="PartitionOptions.ReadyWindow"/> in line, and none
     /// while <see cref="ParkedWindows"/> windows' worth wait for their keys.
     /// </summary>
-    private int WindowRoom() => _window.ParkedCount >= ParkedWindows * _o.ReadyWindow ? 0 : _o.ReadyWindow - _window.Count;
+    private int WindowRoom() => ParkingFull ? 0 : _o.ReadyWindow - _window.Count;
+
+    private bool ParkingFull => _window.ParkedCount >= ParkedWindows * _o.ReadyWindow;
 
     private LeasedTask LeaseOut(ReadyTask ready, long leaseMs, long now, List<BatchEntry> hints)
     {

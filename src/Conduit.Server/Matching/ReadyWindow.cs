@@ -62,10 +62,20 @@ internal sealed class ReadyWindow
         if (_bySeq.TryAdd(task.Seq, task)) _tasks.Add(task);
     }
 
+    /// <summary>
+    /// Takes a task out (cancelled, purged). A task of a key taken out of line hands its place to the key's next parked
+    /// task: only a task in line or a lease ending lets parked tasks go, so otherwise they would wait for nothing
+    /// (dispatch parks it again if its key is still full).
+    /// </summary>
     public bool Remove(long seq)
     {
         if (!_bySeq.Remove(seq, out var task)) return false;
-        if (!_tasks.Remove(task) && task.Task.ConcurrencyKey is { } key && _parked.TryGetValue(key, out var parked) && parked.Remove(task))
+        var key = task.Task.ConcurrencyKey;
+        if (_tasks.Remove(task))
+        {
+            if (key is not null) Unpark(key, 1);
+        }
+        else if (key is not null && _parked.TryGetValue(key, out var parked) && parked.Remove(task))
         {
             ParkedCount--;
             if (parked.Count == 0) _parked.Remove(key);

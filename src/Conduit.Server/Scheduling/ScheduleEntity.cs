@@ -38,6 +38,12 @@ internal sealed class ScheduleEntity : ReceivePersistentActor, IWithTimers
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private bool _running;
     private int _failures;
+    /// <summary>
+    /// Whether the run in flight may be in the queue already: it was started by an earlier incarnation, or an attempt
+    /// got no answer or Unavailable. Such a run is finished (enqueued again with its key) whatever its lateness; one
+    /// the queue only ever refused before writing is decided again at its retry.
+    /// </summary>
+    private bool _runMayHaveLanded;
     private long _attempt;
 
     public ScheduleEntity(string ns, string name, IActorRef partitions, QueueTopology topology, QueuePolicies policies, Func<long>? now)
@@ -200,6 +206,7 @@ internal sealed class ScheduleEntity : ReceivePersistentActor, IWithTimers
                 // Started before this incarnation (or before a failed attempt): enqueue it again, idempotently; no overlap check,
                 // it was made before the run started.
                 _running = true;
+                _runMayHaveLanded = true;
                 Enqueue(_attempt, resumed.DueUnixMs, resumed.SkippedBefore);
                 break;
             case ScheduleDecision.Run run:
@@ -260,6 +267,7 @@ internal sealed class ScheduleEntity : ReceivePersistentActor, IWithTimers
         Persist(new ScheduleRunStarted { DueUnixMs = due, SkippedBefore = skippedBefore }, e =>
         {
             Apply(e);
+            _runMayHaveLanded = false;
             Enqueue(_attempt, due, skippedBefore);
         });
 
@@ -345,6 +353,10 @@ internal sealed class ScheduleEntity : ReceivePersistentActor, IWithTimers
             });
             return;
         }
+        if (result.Reply is Rejected { Code: ErrorCode.Overloaded or ErrorCode.QuotaExceeded } && !_runMayHaveLanded)
+            _state.ForgetPending(); // refused before anything was written: the retry decides again (lateness, missed-run policy)
+        else if (result.Reply is null or Rejected { Code: ErrorCode.Unavailable })
+            _runMayHaveLanded = true;
         RetryLater(result.Reply as Rejected);
     }
 

@@ -93,6 +93,12 @@ internal sealed class ScheduleState
         }
     }
 
+    /// <summary>
+    /// The started run was refused before anything was written: decide again (in memory only; the next decision's event,
+    /// a new start or a skip, replaces it in the journal, and until then a recovery finishes it, which is safe).
+    /// </summary>
+    public void ForgetPending() => PendingDueUnixMs = 0;
+
     public ScheduleSnapshot ToSnapshot() => new()
     {
         Spec = Spec, Paused = Paused, CreatedAtUnixMs = CreatedAtUnixMs, FloorUnixMs = FloorUnixMs,

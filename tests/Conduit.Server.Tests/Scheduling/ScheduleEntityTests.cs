@@ -46,6 +46,46 @@ public sealed class ScheduleEntityTests : TestKit
         partitions.ExpectNoMsg(TimeSpan.FromMilliseconds(300)); // nothing enqueued for the skipped due time
     }
 
+    [Theory(DisplayName = "a run the queue refused before writing (Overloaded) is decided again at its retry, by lateness and policy; one that may have landed (Unavailable) is finished with its due time however late")]
+    [InlineData(ErrorCode.Overloaded)]
+    [InlineData(ErrorCode.Unavailable)]
+    public void RefusedRunRetried(ErrorCode refusal)
+    {
+        var partitions = CreateTestProbe();
+        var first = Entity(partitions);
+        first.Tell(new PutSchedule("ticks", new ScheduleSpec("q", new TaskSpec([1]), IntervalMs: 5_000, MissedRuns: MissedRunPolicy.Skip, MissedAfterMs: 1_000)));
+        ExpectMsg<ScheduleInfo>();
+        Watch(first);
+        Sys.Stop(first);
+        ExpectTerminated(first);
+        Volatile.Write(ref _now, Created + 5_000); // back exactly at the first due time: it runs at once
+        var entity = Entity(partitions);
+        var attempt = partitions.ExpectMsg<PartitionEnvelope>(TimeSpan.FromSeconds(5));
+        Assert.Equal(Created + 5_000, DueOf(attempt));
+        Volatile.Write(ref _now, Created + 7_000); // by the retry (1 s from now) the due time is 2 s late: past missed-after
+        partitions.Reply(new Rejected(refusal, "busy"));
+        if (refusal == ErrorCode.Overloaded)
+        {
+            partitions.ExpectNoMsg(TimeSpan.FromSeconds(2)); // decided again: skipped (Skip policy), nothing enqueued
+            entity.Tell(new GetSchedule("ticks"));
+            var info = ExpectMsg<ScheduleInfo>();
+            Assert.Equal((0L, 1L, Created + 10_000), (info.Runs, info.Skipped, info.NextDueUnixMs[0]));
+        }
+        else
+        {
+            var again = partitions.ExpectMsg<PartitionEnvelope>(TimeSpan.FromSeconds(5));
+            Assert.Equal(Created + 5_000, DueOf(again)); // the same run, late as it is
+            Assert.Equal(((Enqueue)attempt.Request).Task.IdempotencyKey, ((Enqueue)again.Request).Task.IdempotencyKey);
+            partitions.Reply(new Enqueued("default/q#2:9", Duplicate: true));
+            AwaitAssert(() =>
+            {
+                entity.Tell(new GetSchedule("ticks"));
+                var info = ExpectMsg<ScheduleInfo>();
+                Assert.Equal((1L, 0L), (info.Runs, info.Skipped));
+            }, TimeSpan.FromSeconds(5));
+        }
+    }
+
     [Fact(DisplayName = "a run started by an incarnation that died before recording it is finished first by the next one, with the same idempotency key, and counts as a run; then the missed due times by the policy")]
     public void StartedRunFinishedAfterCrash()
     {
