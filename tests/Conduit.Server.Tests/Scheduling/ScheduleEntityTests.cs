@@ -20,6 +20,23 @@ public sealed class ScheduleEntityTests : TestKit
     private IActorRef Entity(IActorRef partitions) =>
         Sys.ActorOf(ScheduleEntity.Props("default", "ticks", partitions, new QueueTopology(4), new QueuePolicies(new PartitionOptions()), () => Volatile.Read(ref _now)));
 
+    /// <summary>An entity with schedule "ticks" saved at the test clock's time.</summary>
+    private IActorRef Saved(IActorRef partitions, ScheduleSpec spec)
+    {
+        var entity = Entity(partitions);
+        entity.Tell(new PutSchedule("ticks", spec));
+        ExpectMsg<ScheduleInfo>();
+        return entity;
+    }
+
+    /// <summary>Stops an incarnation and waits until it is gone (what it persisted stays in the journal).</summary>
+    private void Stop(IActorRef entity)
+    {
+        Watch(entity);
+        Sys.Stop(entity);
+        ExpectTerminated(entity);
+    }
+
     private static long DueOf(PartitionEnvelope envelope) =>
         long.Parse(((Enqueue)envelope.Request).Task.Headers![ScheduleSpec.DueHeader], System.Globalization.CultureInfo.InvariantCulture);
 
@@ -27,12 +44,7 @@ public sealed class ScheduleEntityTests : TestKit
     public void SkipAfterDowntime()
     {
         var partitions = CreateTestProbe();
-        var first = Entity(partitions);
-        first.Tell(new PutSchedule("ticks", new ScheduleSpec("q", new TaskSpec([1]), IntervalMs: 5_000, MissedRuns: MissedRunPolicy.Skip, MissedAfterMs: 1_000)));
-        ExpectMsg<ScheduleInfo>();
-        Watch(first);
-        Sys.Stop(first);
-        ExpectTerminated(first);
+        Stop(Saved(partitions, new ScheduleSpec("q", new TaskSpec([1]), IntervalMs: 5_000, MissedRuns: MissedRunPolicy.Skip, MissedAfterMs: 1_000)));
 
         Volatile.Write(ref _now, Created + 7_000); // down over the first due time (+5 s), back 2 s after it
         var recovered = Entity(partitions);
@@ -52,12 +64,7 @@ public sealed class ScheduleEntityTests : TestKit
     public void RefusedRunRetried(ErrorCode refusal)
     {
         var partitions = CreateTestProbe();
-        var first = Entity(partitions);
-        first.Tell(new PutSchedule("ticks", new ScheduleSpec("q", new TaskSpec([1]), IntervalMs: 5_000, MissedRuns: MissedRunPolicy.Skip, MissedAfterMs: 1_000)));
-        ExpectMsg<ScheduleInfo>();
-        Watch(first);
-        Sys.Stop(first);
-        ExpectTerminated(first);
+        Stop(Saved(partitions, new ScheduleSpec("q", new TaskSpec([1]), IntervalMs: 5_000, MissedRuns: MissedRunPolicy.Skip, MissedAfterMs: 1_000)));
         Volatile.Write(ref _now, Created + 5_000); // back exactly at the first due time: it runs at once
         var entity = Entity(partitions);
         var attempt = partitions.ExpectMsg<PartitionEnvelope>(TimeSpan.FromSeconds(5));
@@ -90,16 +97,12 @@ public sealed class ScheduleEntityTests : TestKit
     public void StartedRunFinishedAfterCrash()
     {
         var partitions = CreateTestProbe();
-        var first = Entity(partitions);
-        first.Tell(new PutSchedule("ticks", new ScheduleSpec("q", new TaskSpec([1]), IntervalMs: 1_000, MissedRuns: MissedRunPolicy.RunOnce, MissedAfterMs: 1_000)));
-        ExpectMsg<ScheduleInfo>();
+        var first = Saved(partitions, new ScheduleSpec("q", new TaskSpec([1]), IntervalMs: 1_000, MissedRuns: MissedRunPolicy.RunOnce, MissedAfterMs: 1_000));
         Volatile.Write(ref _now, Created + 1_000); // the first due time; the entity's timer fires about a second from now
         var started = partitions.ExpectMsg<PartitionEnvelope>(TimeSpan.FromSeconds(5));
         Assert.Equal(Created + 1_000, DueOf(started));
         // The incarnation dies before the enqueue's answer and so before ScheduleRan: what the journal has is the start.
-        Watch(first);
-        Sys.Stop(first);
-        ExpectTerminated(first);
+        Stop(first);
 
         Volatile.Write(ref _now, Created + 3_500); // it comes back 2.5 s later (a failover)
         var recovered = Entity(partitions);
@@ -119,9 +122,7 @@ public sealed class ScheduleEntityTests : TestKit
             Assert.Equal((2L, 1L, "default/q#1:33"), (info.Runs, info.Skipped, info.LastTaskId));
         }, TimeSpan.FromSeconds(5));
         // And that is what the journal says: another incarnation reads the same.
-        Watch(recovered);
-        Sys.Stop(recovered);
-        ExpectTerminated(recovered);
+        Stop(recovered);
         Entity(partitions).Tell(new GetSchedule("ticks"));
         var read = ExpectMsg<ScheduleInfo>();
         Assert.Equal((2L, 1L, Created + 3_000), (read.Runs, read.Skipped, read.LastDueUnixMs));
