@@ -57,7 +57,7 @@ public sealed class QueueLimitsTests(QueueLimitsFixture fixture, ITestOutputHelp
         var lease = TimeSpan.FromMinutes(1);
         var startMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
         var clock = Stopwatch.StartNew();
-        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(7));
+        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(12));
         var workers = Enumerable.Range(0, 8).Select(_ => Task.Run(async () =>
         {
             while (!stop.IsCancellationRequested)
@@ -71,11 +71,14 @@ public sealed class QueueLimitsTests(QueueLimitsFixture fixture, ITestOutputHelp
         })).ToArray();
         await Task.WhenAll(workers);
 
-        // The measured window leaves out the first second (the buckets start full) and the last (polls winding down).
-        var inWindow = received.Count(t => t >= 1_000 && t < 6_000);
-        output.WriteLine($"{received.Count} tasks in {clock.ElapsedMilliseconds} ms; {inWindow} in the 5 s window (limit {rate}/s: {rate * 5}); " +
+        // The measured window, 9 s, leaves out the first two seconds (the buckets start full) and the last (polls winding
+        // down). It is long because the suite runs other test processes beside this one: a stall of the node or the
+        // workers of up to a second (seen once in CI: 10 tasks in one second) is made up afterwards from the buckets,
+        // which hold a second's worth, and the window must hold the catching up too.
+        var inWindow = received.Count(t => t >= 2_000 && t < 11_000);
+        output.WriteLine($"{received.Count} tasks in {clock.ElapsedMilliseconds} ms; {inWindow} in the 9 s window (limit {rate}/s: {rate * 9}); " +
                          $"per second: {string.Join(" ", received.GroupBy(t => t / 1000).OrderBy(g => g.Key).Select(g => g.Count()))}");
-        Assert.InRange(inWindow, rate * 5 * 0.9, rate * 5 * 1.1);
+        Assert.InRange(inWindow, rate * 9 * 0.9, rate * 9 * 1.1);
     }
 
     [Fact(DisplayName = "a running limit of 4 over four partitions is never exceeded, as the workers' own records show, and the queue still drains")]
