@@ -246,7 +246,8 @@ public sealed class QueueCommandTests(CliNodeFixture fixture) : IClassFixture<Cl
         // Two tasks of one concurrency key: the first is handed out, the second waits for it.
         Ok(await fixture.Cli("enqueue", "cli-limits", "--payload", "k1", "--concurrency-key", "customer-1"));
         Ok(await fixture.Cli("enqueue", "cli-limits", "--payload", "k2", "--concurrency-key", "customer-1"));
-        var first = await fixture.Cli("poll", "cli-limits", "--max", "5", "--json");
+        // A lease that outlives the test (the test node's default is 2 s, less than a CLI process may take to start).
+        var first = await fixture.Cli("poll", "cli-limits", "--max", "5", "--lease", "5m", "--json");
         Ok(first);
         Assert.Equal(1, first.Json.GetProperty("tasks").GetArrayLength());
         Assert.Equal(1, (await Stats("cli-limits")).GetProperty("running").GetInt64());
