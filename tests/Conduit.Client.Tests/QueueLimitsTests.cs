@@ -138,7 +138,9 @@ public sealed class QueueLimitsTests(QueueLimitsFixture fixture, ITestOutputHelp
         {
             while (done.Count < total && !stop.IsCancellationRequested)
             {
-                foreach (var t in await Client.PollAsync(queue, 2, TimeSpan.FromMilliseconds(500)))
+                // A lease longer than any stall of a busy machine: an expired lease frees its key's slot by design, and the
+                // test node's default lease is 2 s.
+                foreach (var t in await Client.PollAsync(queue, 2, TimeSpan.FromMilliseconds(500), TimeSpan.FromMinutes(1)))
                 {
                     var n = int.Parse(t.PayloadText[1..]);
                     var start = clock.ElapsedTicks;
