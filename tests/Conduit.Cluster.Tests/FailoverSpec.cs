@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using Akka.Actor;
 using Conduit.Protocol;
+using Conduit.Server.Hosting;
 using Conduit.Server.Matching;
 using Conduit.Testing;
 using Xunit;
@@ -14,9 +15,11 @@ public sealed class FailoverSpec(PostgresFixture pg)
 {
     private static readonly PartitionOptions Options = TestNode.FastPartitionOptions with { LeaseTimeoutMs = 4_000 };
 
-    private sealed record Delivery(string Payload, LeasedTask Task)
+    private sealed record Delivery(string Payload, LeasedTask Task, long DeliveredAtMs)
     {
         public volatile bool Completed;
+        /// <summary>When its completion was acknowledged (ms since the test began), when it was.</summary>
+        public long CompletedAtMs;
         /// <summary>Why its completion was not acknowledged (no answer in time, Unavailable, …), when it was not.</summary>
         public volatile string? CompleteRefused;
     }
@@ -26,6 +29,7 @@ public sealed class FailoverSpec(PostgresFixture pg)
     {
         await using var cluster = await ThreeNodes.StartAsync(pg.Server);
         var (a, c) = (cluster.Frontend, cluster.Leaving);
+        var clock = Stopwatch.StartNew();
 
         // Long-running tasks, held by a worker that keeps heartbeating through the crash, on a queue whose partition
         // the node that will be killed holds (queues are tried until one lands there). A queue has 4 partitions and its
@@ -92,11 +96,12 @@ public sealed class FailoverSpec(PostgresFixture pg)
                 catch (Exception e) when (Moving(e)) { continue; }
                 foreach (var t in tasks)
                 {
-                    var d = new Delivery(Text(t), t);
+                    var d = new Delivery(Text(t), t, clock.ElapsedMilliseconds);
                     deliveries.Enqueue(d);
                     try
                     {
                         await a.Ask<Completed>(new Complete(t.LeaseToken), TimeSpan.FromSeconds(3));
+                        d.CompletedAtMs = clock.ElapsedMilliseconds;
                         d.Completed = true;
                     }
                     catch (Exception e) when (Moving(e) || e is RejectedException { Code: ErrorCode.LeaseExpired or ErrorCode.UnknownLease })
@@ -111,7 +116,9 @@ public sealed class FailoverSpec(PostgresFixture pg)
         // What the killed node held, and what was in flight (delivered, completion not yet acknowledged) at the kill.
         var onKilled = (await c.HostedPartitions()).Where(e => e.StartsWith($"default/{q}#", StringComparison.Ordinal)).ToHashSet();
         Assert.NotEmpty(onKilled);
+        var killedAtMs = clock.ElapsedMilliseconds;
         await c.KillAsync(); // no leave: the others must notice, down it and move its partitions
+        var goneAtMs = clock.ElapsedMilliseconds;
         // Taken once the node is gone (it handed out tasks until then): nothing from its partitions can come before they move.
         var inFlightAtKill = deliveries.Where(d => !d.Completed).Select(d => d.Payload).ToHashSet();
         await Task.WhenAll(producers);
@@ -136,10 +143,20 @@ public sealed class FailoverSpec(PostgresFixture pg)
         // At-least-once, and a duplicate only ever follows a delivery that was not completed, of a task of a partition the
         // killed node held: in flight there at the kill, or delivered by the partition's new owner while it was still
         // settling (its completion refused as Unavailable or unanswered, as a moving partition may).
+        // Enqueues are idempotent by key: one task per payload, the one its producer was told about, however often it was retried.
+        Assert.All(deliveries, d => Assert.True(!acked.TryGetValue(d.Payload, out var id) || id == d.Task.TaskId, // the probes are not in it
+            $"{d.Payload} was acknowledged as {acked.GetValueOrDefault(d.Payload)} but delivered as {d.Task.TaskId}: enqueued twice"));
         var duplicates = deliveries.GroupBy(d => d.Payload).Where(g => g.Count() > 1).ToList();
         foreach (var group in duplicates)
         {
-            Assert.All(group.SkipLast(1), d => Assert.False(d.Completed, $"{d.Payload} was completed, then delivered again"));
+            // Every delivery of the task, for the message: when (ms since the kill began), attempt, owner epoch, completion.
+            var history = string.Join("; ", group.Select(d =>
+                $"{d.Task.TaskId} at {d.DeliveredAtMs - killedAtMs} ms attempt {d.Task.Attempt} epoch {(LeaseToken.TryParse(d.Task.LeaseToken, out var lt) ? lt.Epoch : -1)} " +
+                (d.Completed ? $"completed at {d.CompletedAtMs - killedAtMs} ms" : $"not completed ({d.CompleteRefused})")));
+            var where = $"partition {TaskIdOf(group.First().Task).Partition.EntityId}, on the killed node: {onKilled.Contains(TaskIdOf(group.First().Task).Partition.EntityId)}; " +
+                        $"the kill took {goneAtMs - killedAtMs} ms";
+            if (group.SkipLast(1).Any(d => d.Completed))
+                Assert.Fail($"{group.Key} was completed, then delivered again: {history}; {where}\n{await JournalOf(cluster, TaskIdOf(group.First().Task))}");
             var first = group.First();
             Assert.True((inFlightAtKill.Contains(group.Key) || first.CompleteRefused is "Unavailable" or nameof(AskTimeoutException))
                         && onKilled.Contains(TaskIdOf(first.Task).Partition.EntityId),
@@ -201,7 +218,7 @@ public sealed class FailoverSpec(PostgresFixture pg)
     }
 
     /// <summary>A frontend node and two task-service nodes on one new database; the second one is the one that goes away.</summary>
-    private sealed record ThreeNodes(TestNode Frontend, TestNode Staying, TestNode Leaving) : IAsyncDisposable
+    private sealed record ThreeNodes(TestNode Frontend, TestNode Staying, TestNode Leaving, StorageOptions Storage) : IAsyncDisposable
     {
         public static async Task<ThreeNodes> StartAsync(PostgresServer server)
         {
@@ -210,7 +227,7 @@ public sealed class FailoverSpec(PostgresFixture pg)
             var b = await TestNode.StartClusterNodeAsync(storage, TaskService, a.Address, Options);
             var c = await TestNode.StartClusterNodeAsync(storage, TaskService, a.Address, Options);
             await AllUp(3, a, b, c);
-            return new ThreeNodes(a, b, c);
+            return new ThreeNodes(a, b, c, storage);
         }
 
         public async ValueTask DisposeAsync()
@@ -219,6 +236,36 @@ public sealed class FailoverSpec(PostgresFixture pg)
             await Staying.DisposeAsync();
             await Frontend.DisposeAsync();
         }
+    }
+
+    /// <summary>
+    /// For a failure message: the journal of <paramref name="task"/>'s partition as stored, each event with its writer
+    /// and what it says about that task (and any owner epoch it starts), and the snapshots.
+    /// </summary>
+    private static async Task<string> JournalOf(ThreeNodes cluster, TaskId task)
+    {
+        var persistenceId = "partition-" + task.Partition.EntityId;
+        var serialization = cluster.Frontend.System.Serialization;
+        var lines = new List<string> { $"journal of {persistenceId} (task seq {task.Seq}, counter {task.Counter}); snapshots at " +
+            string.Join(",", await JournalInspector.SnapshotSeqNrs(cluster.Storage, persistenceId)) };
+        var rows = await JournalInspector.Rows(cluster.Storage, persistenceId);
+        var enqueuedIn = new Dictionary<long, List<long>>(); // counter -> events that enqueue it
+        for (var i = 0; i < rows.Count; i++)
+        {
+            var row = rows[i];
+            if (i > 0 && row.SequenceNr != rows[i - 1].SequenceNr + 1) lines.Add($"  gap: {rows[i - 1].SequenceNr} then {row.SequenceNr}");
+            var batch = serialization.Deserialize(row.Message, row.SerializerId, row.Manifest) as Conduit.Server.Persistence.PartitionBatch;
+            foreach (var e in batch?.Entries ?? [])
+                if (e is { Kind: Conduit.Server.Persistence.EntryKind.Enqueued, Task: { } t })
+                    (enqueuedIn.TryGetValue(t.Counter, out var l) ? l : enqueuedIn[t.Counter] = []).Add(row.SequenceNr);
+            var about = batch?.Entries.Where(e => e.Seq == task.Seq || e.Task?.Seq == task.Seq || e.Kind == Conduit.Server.Persistence.EntryKind.OwnerEpochStarted)
+                .Select(e => e.Kind == Conduit.Server.Persistence.EntryKind.OwnerEpochStarted ? $"epoch {e.AtMs}" : $"{e.Kind} attempt {e.Attempt}").ToArray() ?? ["?"];
+            if (about.Length > 0 || i == 0 || i == rows.Count - 1)
+                lines.Add($"  {row.SequenceNr}{(row.Deleted ? " (deleted)" : "")} by {row.WriterUuid} at {row.Timestamp}: {batch?.Entries.Length} entries: {string.Join(", ", about)}");
+        }
+        foreach (var (counter, events) in enqueuedIn.Where(kv => kv.Value.Count > 1).Take(10))
+            lines.Add($"  counter {counter} enqueued in events {string.Join(",", events)}");
+        return string.Join("\n", lines);
     }
 
     /// <summary>What a request may meet while a partition moves: no answer in time, or Unavailable.</summary>
