@@ -115,7 +115,7 @@ public sealed class KeyedDashboardTests(ITestOutputHelper output) : IAsyncLifeti
         Assert.Equal(HttpStatusCode.BadRequest, form.StatusCode);
     }
 
-    [Fact(DisplayName = "with keys: an operator of one namespace sees that namespace's queues only and may not act elsewhere or read the cluster")]
+    [Fact(DisplayName = "with keys: an operator of one namespace sees that namespace's queues and schedules only and may not act elsewhere or read the cluster")]
     public async Task NamespacedOperator()
     {
         await _node.Ask<Enqueued>(new Enqueue("invoices", new TaskSpec("i"u8.ToArray()), "billing"));
@@ -142,5 +142,17 @@ public sealed class KeyedDashboardTests(ITestOutputHelper output) : IAsyncLifeti
         Assert.Contains("in namespace 'default'",
             JsonDocument.Parse(await refused.Content.ReadAsStringAsync()).RootElement.GetProperty("message").GetString());
         Assert.False((await _node.Stats("emails")).Paused);
+
+        // Schedules the same way: their own namespace's, not another's, to read or to change.
+        var spec = new ScheduleSpec("invoices", new TaskSpec("s"u8.ToArray()), IntervalMs: 3_600_000);
+        await _node.Manage<ScheduleInfo>(new PutSchedule("monthly-invoices", spec, "billing"));
+        await _node.Manage<ScheduleInfo>(new PutSchedule("digest", spec with { Queue = "emails" }));
+        var schedules = JsonDocument.Parse(await http.GetStringAsync("/api/schedules?ns=billing")).RootElement.GetProperty("schedules");
+        Assert.Equal(["monthly-invoices"], schedules.EnumerateArray().Select(x => x.GetProperty("name").GetString()).ToList());
+        Assert.Equal(HttpStatusCode.Forbidden, (await http.GetAsync("/api/schedules?ns=default")).StatusCode);
+        using var pauseDigest = new HttpRequestMessage(HttpMethod.Post, "/api/schedules/default/digest/pause");
+        pauseDigest.Headers.Add("X-Conduit-Csrf", token);
+        Assert.Equal(HttpStatusCode.Forbidden, (await http.SendAsync(pauseDigest)).StatusCode);
+        Assert.False((await _node.Manage<ScheduleInfo>(new GetSchedule("digest"))).Paused);
     }
 }

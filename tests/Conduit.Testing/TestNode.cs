@@ -181,6 +181,22 @@ public sealed class TestNode : IAsyncDisposable
         };
     }
 
+    /// <summary>
+    /// Sends <paramref name="request"/> to the node's management actor (what the CLI reaches: schedules, cluster
+    /// requests) and returns the reply; a <see cref="Rejected"/> reply throws <see cref="RejectedException"/>.
+    /// </summary>
+    public async Task<T> Manage<T>(IManagementRequest request, TimeSpan? timeout = null)
+    {
+        var management = _host.Services.GetRequiredService<ActorRegistry>().Get<Conduit.Server.Hosting.ConduitManagement>();
+        var reply = await management.Ask<object>(request, timeout ?? AskTimeout);
+        return reply switch
+        {
+            T t => t,
+            Rejected r => throw new RejectedException(r),
+            _ => throw new InvalidOperationException($"expected {typeof(T).Name}, got {reply}"),
+        };
+    }
+
     /// <summary>Sends <paramref name="request"/> and expects a refusal; returns its code.</summary>
     public async Task<ErrorCode> Refusal(IPartitionRequest request)
     {

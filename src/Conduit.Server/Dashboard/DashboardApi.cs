@@ -17,6 +17,7 @@ namespace Conduit.Server.Dashboard;
 /// <item><c>GET /api/queues/{ns}/{queue}</c>: one queue's stats and history; <c>…/dead-letters?limit=&amp;afterMs=&amp;afterId=</c>: a page of them.</item>
 /// <item><c>POST /api/queues/{ns}/{queue}/pause | resume | purge | dead-letters/requeue</c> (body <c>{"taskIds": [...]}</c> or <c>{"all": true}</c>).</item>
 /// <item><c>GET /api/tasks?id=</c>: one task's state; <c>POST /api/tasks/cancel?id=</c>.</item>
+/// <item>Schedules: <see cref="DashboardScheduleApi"/>.</item>
 /// </list>
 /// </summary>
 internal static class DashboardApi
@@ -42,6 +43,7 @@ internal static class DashboardApi
             QueueAction<QueuePurged>(c, ns, queue, b, new PurgeQueue(queue, ns), t));
         api.MapGet("/tasks", TaskLookup);
         api.MapPost("/tasks/cancel", CancelAction);
+        DashboardScheduleApi.Map(api);
     }
 
     private static async Task<IResult> ClusterView(HttpContext context, DashboardBackend backend, CancellationToken ct)
@@ -193,7 +195,7 @@ internal static class DashboardApi
         : null;
 
     /// <summary>403 when the caller may not make <paramref name="request"/> (the role table of remoting requests); null when they may.</summary>
-    private static IResult? Denied(HttpContext context, IClientRequest request)
+    internal static IResult? Denied(HttpContext context, IClientRequest request)
     {
         var who = DashboardGate.Who(context);
         // Queue requests go out wrapped, as the CLI's do: the operator role is what they need.

@@ -37,6 +37,7 @@ public static class DashboardEndpoints
         [""] = "index.html",
         ["queue"] = "queue.html",
         ["task"] = "task.html",
+        ["schedules"] = "schedules.html",
         ["login"] = "login.html",
     }.ToFrozenDictionary();
 

@@ -31,7 +31,7 @@ internal static class DashboardJson
     {
         ErrorCode.InvalidQueueName or ErrorCode.InvalidArgument or ErrorCode.InvalidNamespace or ErrorCode.PayloadTooLarge
             or ErrorCode.UnknownLease or ErrorCode.LeaseExpired => StatusCodes.Status400BadRequest,
-        ErrorCode.TaskNotFound => StatusCodes.Status404NotFound,
+        ErrorCode.TaskNotFound or ErrorCode.ScheduleNotFound => StatusCodes.Status404NotFound,
         ErrorCode.Unauthorized => StatusCodes.Status403Forbidden,
         ErrorCode.QuotaExceeded => StatusCodes.Status429TooManyRequests,
         _ => StatusCodes.Status503ServiceUnavailable,

@@ -97,6 +97,7 @@ function header(who) {
   return el('header', {},
     el('a', { class: 'brand', href: '/ui/' }, 'Conduit'),
     el('a', { href: '/ui/' }, 'Overview'),
+    el('a', { href: '/ui/schedules' }, 'Schedules'),
     form,
     el('span', { class: 'who' }, who.keysRequired ? `key ${who.user}` : 'no API keys (open)'),
     logout);
