@@ -171,4 +171,34 @@ public sealed class ScheduleTests(PostgresClientNodeFixture fixture) : IClassFix
         });
         await Client.DeleteScheduleAsync("berlin-nine");
     }
+    [Fact(DisplayName = "a namespace's schedule limit: one more is refused with QuotaExceeded and changes nothing; changing one that exists, another namespace, and a creation after a delete or after a lookup of the name are counted right")]
+    public async Task LimitPerNamespace()
+    {
+        await using var node = await TestNode.StartAsync(new Conduit.Server.Hosting.NodeSettings
+        {
+            Port = 0,
+            ClusterPort = 0,
+            Storage = TestStores.NewSqlite(),
+            Server = new Conduit.Server.Hosting.ConduitServerOptions { Partition = TestNode.FastPartitionOptions, MaxSchedulesPerNamespace = 2 },
+        });
+        await using var client = ConduitClient.Connect(node.Server);
+        await using var other = new ConduitClient(new ConduitClientOptions { Servers = [node.Server], Namespace = "other" });
+        var spec = new ScheduleSpec("capped", new TaskSpec("x"u8.ToArray()), IntervalMs: 3_600_000);
+        await client.PutScheduleAsync("a", spec);
+        await client.PutScheduleAsync("b", spec);
+
+        var refused = await Assert.ThrowsAsync<QuotaExceededException>(() => client.PutScheduleAsync("c", spec));
+        Assert.Contains("namespace default has 2 schedules, its limit (--max-schedules-per-namespace 2)", refused.Message);
+        await Assert.ThrowsAsync<ScheduleNotFoundException>(() => client.GetScheduleAsync("c"));
+        // A lookup of the name started its entity: the creation after it is still one more.
+        await Assert.ThrowsAsync<QuotaExceededException>(() => client.PutScheduleAsync("c", spec));
+        Assert.Equal(["a", "b"], (await client.ListSchedulesAsync()).Schedules.Select(s => s.Name));
+
+        Assert.Equal(7_200_000, (await client.PutScheduleAsync("a", spec with { IntervalMs = 7_200_000 })).Spec.IntervalMs);
+        await other.PutScheduleAsync("c", spec);
+
+        await client.DeleteScheduleAsync("b");
+        await client.PutScheduleAsync("c", spec); // counted among the schedules that exist, whether b's entity has stopped yet or not
+        Assert.Equal(["a", "c"], (await client.ListSchedulesAsync()).Schedules.Select(s => s.Name));
+    }
 }

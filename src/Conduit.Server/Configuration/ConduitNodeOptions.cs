@@ -70,6 +70,10 @@ public sealed record ConduitNodeOptions
     [Flag("--max-live-partitions", "N", "most queue partitions this node runs at once"), DeprecatedEnvironmentName("CONDUIT_MAX_LIVE_PARTITIONS")]
     public int MaxLivePartitions { get; init; } = ConduitServerOptions.DefaultMaxLivePartitionsPerNode;
 
+    /// <summary>Most schedules one namespace may have; creating one more is refused with QuotaExceeded. Defaults to 1,000.</summary>
+    [Flag("--max-schedules-per-namespace", "N", "most schedules one namespace may have")]
+    public int MaxSchedulesPerNamespace { get; init; } = ConduitServerOptions.DefaultMaxSchedulesPerNamespace;
+
     /// <summary>Shards the partitions are spread over; every node must agree. Defaults to 100.</summary>
     public int MaxShards { get; init; } = ConduitServerOptions.DefaultMaxShards;
 

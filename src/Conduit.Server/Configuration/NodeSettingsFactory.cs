@@ -40,6 +40,8 @@ public static class NodeSettingsFactory
                 throw Bad(nameof(options.QueuePartitions), $"{QueueCountRule}, not '{SafeText.Escape(queue, 200)}={count}'");
         if (options.MaxLivePartitions < 1)
             throw Bad(nameof(options.MaxLivePartitions), $"must be a number of at least 1, not '{options.MaxLivePartitions}'");
+        if (options.MaxSchedulesPerNamespace < 1)
+            throw Bad(nameof(options.MaxSchedulesPerNamespace), $"must be a number of at least 1, not '{options.MaxSchedulesPerNamespace}'");
         if (options.MaxShards < 1) throw Bad(nameof(options.MaxShards), $"must be at least 1, not '{options.MaxShards}'");
         if (options.PollProbeMs < 1) throw Bad(nameof(options.PollProbeMs), $"must be at least 1 ms, not '{options.PollProbeMs}'");
         if (options.Roles.Count == 0) throw Bad(nameof(options.Roles), "needs at least one role");
@@ -108,6 +110,7 @@ public static class NodeSettingsFactory
                 PartitionsPerQueue = options.Partitions,
                 QueuePartitions = options.QueuePartitions,
                 MaxLivePartitionsPerNode = options.MaxLivePartitions,
+                MaxSchedulesPerNamespace = options.MaxSchedulesPerNamespace,
                 MaxShards = options.MaxShards,
                 PollProbeMs = options.PollProbeMs,
                 Partition = options.Partition,

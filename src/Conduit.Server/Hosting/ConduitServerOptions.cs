@@ -56,6 +56,13 @@ public sealed record ConduitServerOptions
     /// </summary>
     public int MaxLivePartitionsPerNode { get; init; } = DefaultMaxLivePartitionsPerNode;
     public const int DefaultMaxLivePartitionsPerNode = 100_000;
+    /// <summary>
+    /// Most schedules one namespace may have; creating one more is refused with <see cref="ErrorCode.QuotaExceeded"/>
+    /// (changing an existing one is not). Every schedule is a live entity with its own timer on some node, so this bounds
+    /// what one tenant's operator can make the cluster run. Defaults to 1,000 (what one <see cref="ListSchedules"/> lists).
+    /// </summary>
+    public int MaxSchedulesPerNamespace { get; init; } = DefaultMaxSchedulesPerNamespace;
+    public const int DefaultMaxSchedulesPerNamespace = ScheduleList.MaxSchedules;
     /// <summary>In a busy system a poll asks one partition at a time for this long before moving on. Defaults to 200 ms.</summary>
     public long PollProbeMs { get; init; } = DefaultPollProbeMs;
     public const long DefaultPollProbeMs = 200;

@@ -26,6 +26,8 @@ public sealed class ManagementActor : ReceiveActor
     private readonly bool _hostsPartitions;
     private readonly ManagementOptions _options;
     private readonly Cluster _cluster = Cluster.Get(Context.System);
+    /// <summary>The node's system, for what runs after an await (where Context is not available).</summary>
+    private readonly ActorSystem _system = Context.System;
     private readonly ILoggingAdapter _log = Context.GetLogger();
 
     public ManagementActor(IActorRef region, ConduitServerOptions server, ManagementOptions options, IActorRef? schedules = null)
@@ -44,6 +46,11 @@ public sealed class ManagementActor : ReceiveActor
         Receive<ListQueues>(_ => QueueList().PipeTo(Sender, failure: Unavailable("queue list")));
         Receive<OperatorRequest>(HandleOperatorRequest);
         Receive<IScheduleRequest>(HandleSchedule);
+        Receive<ScheduleLimitChecked>(counted =>
+        {
+            if (counted.Refusal is { } refused) Sender.Tell(refused);
+            else Forward(counted.Put, Sender);
+        });
         Receive<ListSchedules>(list => Schedules(list).PipeTo(Sender, failure: Unavailable("schedule list")));
         Receive<GetLocalSchedules>(_ => LocalSchedules().PipeTo(Sender, failure: Unavailable("local schedules")));
     }
@@ -65,23 +72,76 @@ public sealed class ManagementActor : ReceiveActor
             Sender.Tell(refusal ?? new Rejected(ErrorCode.Unavailable, "this node runs no schedules"));
             return;
         }
-        if (request is IScheduleChange change) Scheduling.ScheduleAudit.Log(_log, change);
-        _schedules.Forward(request);
+        if (request is PutSchedule create)
+        {
+            // A new schedule counts against its namespace's limit; the answer comes from the schedule once the count allows it.
+            CheckScheduleLimit(create).PipeTo(Self, Sender, refusal => new ScheduleLimitChecked(create, refusal),
+                failure: e => new ScheduleLimitChecked(create,
+                    new Rejected(ErrorCode.Unavailable, $"could not count the schedules of namespace {create.Namespace}: {e.Message}")));
+            return;
+        }
+        Forward(request, Sender);
     }
 
-    /// <summary>The schedules of a namespace: the schedule entities every task-service node runs (they are remembered, so all run), each asked for its state.</summary>
-    private async Task<ScheduleList> Schedules(ListSchedules list)
+    /// <summary>A schedule change that passed its checks: audited here, answered by the schedule.</summary>
+    private void Forward(IScheduleRequest request, IActorRef sender)
     {
-        var ns = NamespaceName.OrDefault(list.Namespace);
-        if (!NamespaceName.IsValid(ns) || _schedules is null) return new ScheduleList([], [], false);
+        if (request is IScheduleChange change) Scheduling.ScheduleAudit.Log(_log, change);
+        _schedules!.Tell(request, sender);
+    }
+
+    /// <summary>A <see cref="PutSchedule"/> counted against its namespace's limit (sent to self): null <paramref name="Refusal"/> lets it through.</summary>
+    private sealed record ScheduleLimitChecked(PutSchedule Put, Rejected? Refusal);
+
+    /// <summary>
+    /// Null when <paramref name="put"/> may go on: it changes a schedule that exists, or the namespace has fewer than
+    /// <see cref="ConduitServerOptions.MaxSchedulesPerNamespace"/>. Otherwise the refusal: QuotaExceeded, or Unavailable
+    /// when a node did not say which schedules it runs (a new one cannot be counted then). Two creations on different nodes
+    /// at the same moment may both pass (docs/schedules.md).
+    /// </summary>
+    private async Task<Rejected?> CheckScheduleLimit(PutSchedule put)
+    {
+        var ns = NamespaceName.OrDefault(put.Namespace);
+        // The schedule itself says whether it exists (its entity may run without one: after a delete, or a lookup).
+        switch ((await ScheduleStates([put.Name], ns))[0])
+        {
+            case ScheduleInfo: return null;
+            case Rejected { Code: ErrorCode.ScheduleNotFound }: break;
+            default: return new Rejected(ErrorCode.Unavailable, $"schedule '{put.Name}' in namespace {ns} did not answer; retry");
+        }
+        var (names, unanswered) = await ScheduleNames(ns);
+        names.Remove(put.Name);
+        if (unanswered.Count > 0)
+            return new Rejected(ErrorCode.Unavailable,
+                $"could not count the schedules of namespace {ns} to create '{put.Name}': {string.Join(", ", unanswered)} did not answer; retry");
+        var limit = _server.MaxSchedulesPerNamespace;
+        if (names.Count < limit) return null;
+        // At the limit by entities: count the schedules among them (an entity may run for a name that has none, a moment
+        // after a delete or a lookup of an unknown name), so only schedules that exist count.
+        var states = await ScheduleStates(names, ns);
+        if (states.Any(s => s is null or Rejected { Code: not ErrorCode.ScheduleNotFound }))
+            return new Rejected(ErrorCode.Unavailable, $"could not count the schedules of namespace {ns} to create '{put.Name}': some did not answer; retry");
+        var existing = states.Count(s => s is ScheduleInfo);
+        return existing >= limit
+            ? new Rejected(ErrorCode.QuotaExceeded,
+                $"namespace {ns} has {existing} schedules, its limit (--max-schedules-per-namespace {limit}): delete one, or raise the limit")
+            : null;
+    }
+
+    /// <summary>
+    /// The names of the schedules of namespace <paramref name="ns"/> (sorted): the schedule entities every task-service
+    /// node runs (they are remembered, so all run), and the nodes that did not answer.
+    /// </summary>
+    private async Task<(List<string> Names, List<string> Unanswered)> ScheduleNames(string ns)
+    {
         var timeout = _options.FanOutTimeout;
-        var hosts = PartitionHosts().ToList();
-        var unanswered = new List<string>();
+        var hosts = PartitionHosts().ToList(); // the cluster's state is a snapshot, safe to read after an await (Context is not)
+        var system = _system;
         var answers = await Task.WhenAll(hosts.Select(async address =>
         {
             try
             {
-                var region = Context.System.ActorSelection(new RootActorPath(address) / "system" / "sharding" / ConduitHostingExtensions.SchedulesTypeName);
+                var region = system.ActorSelection(new RootActorPath(address) / "system" / "sharding" / ConduitHostingExtensions.SchedulesTypeName);
                 return await region.Ask<CurrentShardRegionState>(GetShardRegionState.Instance, timeout);
             }
             catch (Exception)
@@ -89,23 +149,38 @@ public sealed class ManagementActor : ReceiveActor
                 return null;
             }
         }));
-        for (var i = 0; i < hosts.Count; i++)
-            if (answers[i] is null) unanswered.Add(hosts[i].ToString());
+        var unanswered = hosts.Where((_, i) => answers[i] is null).Select(a => a.ToString()).ToList();
         var names = answers.Where(a => a is not null).SelectMany(a => a!.Shards.SelectMany(s => s.EntityIds))
             .Select(id => Scheduling.ScheduleMessageExtractor.TryParse(id, out var n, out var name) && n == ns ? name : null)
-            .Where(name => name is not null).Distinct().Order(StringComparer.Ordinal).ToList();
-        var asked = names.Take(ScheduleList.MaxSchedules).ToList();
-        var infos = await Task.WhenAll(asked.Select(async name =>
+            .OfType<string>().Distinct().Order(StringComparer.Ordinal).ToList();
+        return (names, unanswered);
+    }
+
+    /// <summary>Each named schedule's answer to <see cref="GetSchedule"/>: its state, a refusal (ScheduleNotFound: an entity without a schedule), or null for no answer in time.</summary>
+    private Task<object?[]> ScheduleStates(IReadOnlyList<string> names, string ns)
+    {
+        var (schedules, timeout) = (_schedules!, _options.FanOutTimeout);
+        return Task.WhenAll(names.Select(async name =>
         {
             try
             {
-                return await _schedules.Ask<object>(new GetSchedule(name!, ns), timeout);
+                return await schedules.Ask<object>(new GetSchedule(name, ns), timeout);
             }
             catch (Exception)
             {
                 return null;
             }
         }));
+    }
+
+    /// <summary>The schedules of a namespace (<see cref="ScheduleNames"/>), each asked for its state.</summary>
+    private async Task<ScheduleList> Schedules(ListSchedules list)
+    {
+        var ns = NamespaceName.OrDefault(list.Namespace);
+        if (!NamespaceName.IsValid(ns) || _schedules is null) return new ScheduleList([], [], false);
+        var (names, unanswered) = await ScheduleNames(ns);
+        var asked = names.Take(ScheduleList.MaxSchedules).ToList();
+        var infos = await ScheduleStates(asked, ns);
         for (var i = 0; i < asked.Count; i++)
             if (infos[i] is null or Rejected { Code: not ErrorCode.ScheduleNotFound }) unanswered.Add($"{ns}/{asked[i]}");
         return new ScheduleList(infos.OfType<ScheduleInfo>().ToArray(), unanswered.ToArray(), names.Count > asked.Count);

@@ -65,6 +65,17 @@ public sealed class OptionsBindingTests
         Assert.Same(settings.Server.Partition, policies.For("other-ns", "emails2"));
     }
 
+    [Fact(DisplayName = "the schedule limit per namespace reaches the server options from a flag, and must be at least 1")]
+    public void ScheduleLimit()
+    {
+        Assert.Equal(1000, NodeSettingsFactory.Create(NodeConfiguration.Bind(Layers())).Server.MaxSchedulesPerNamespace);
+        var options = NodeConfiguration.Bind(Layers(flags: new() { ["Conduit:MaxSchedulesPerNamespace"] = "5" }));
+        Assert.Equal(5, NodeSettingsFactory.Create(options).Server.MaxSchedulesPerNamespace);
+        var e = Assert.Throws<OptionsException>(() => NodeSettingsFactory.FromConfiguration(Layers("""{"Conduit": {"MaxSchedulesPerNamespace": 0}}""")));
+        Assert.Contains("MaxSchedulesPerNamespace", e.Message);
+        Assert.Contains("at least 1", e.Message);
+    }
+
     [Theory(DisplayName = "bad options are refused naming the option, whatever section it is in")]
     [InlineData("""{"Conduit": {"Partiton": {"TickMs": 5}}}""", "Conduit:Partiton:TickMs", "names no option")]
     [InlineData("""{"Conduit": {"Queues": {"Emails": {"MaxAttempts": 3}}}}""", "Conduit:Queues:Emails", "names no queue")]
