@@ -40,6 +40,12 @@ internal sealed class PartitionModel(EngineHarness h)
     private sealed record BatchRequest(Task[] Tasks) : Request;
     private sealed record PollRequest : Request;
     private sealed record SettleRequest(Task Task) : Request;
+    private sealed record ReleaseRequest : Request;
+    /// <summary>A completion, with when it was sent and how many restarts the partition had had by then.</summary>
+    private sealed record CompleteRequest(Task Task, LeasedTask Lease, long SentAt, int Crashes) : Request;
+
+    /// <summary>How many restarts the partition had had when each delivery (by lease token) was handed out.</summary>
+    private readonly Dictionary<string, int> _deliveredAfterCrashes = new(StringComparer.Ordinal);
 
     private readonly Dictionary<object, Request> _requests = new(ReferenceEqualityComparer.Instance);
     private int _repliesSeen;
@@ -77,7 +83,7 @@ internal sealed class PartitionModel(EngineHarness h)
     public void Complete(int pick)
     {
         if (Take(pick) is not { } l) return;
-        Send(new SettleRequest(l.Task), new Complete(l.Lease.LeaseToken));
+        Send(new CompleteRequest(l.Task, l.Lease, h.Now, h.Crashes), new Complete(l.Lease.LeaseToken));
     }
 
     public void Fail(int pick, bool retryable)
@@ -93,6 +99,24 @@ internal sealed class PartitionModel(EngineHarness h)
         var task = known[pick % known.Count];
         task.CancelAsked = true;
         Send(new SettleRequest(task), new CancelTask(task.Id!));
+    }
+
+    /// <summary>Deliveries given back (<see cref="Release"/>), whose tokens a retried release may name again.</summary>
+    public List<LeasedTask> Released { get; } = [];
+
+    /// <summary>Gives a delivery back undelivered: the task is ready again, its attempt not used.</summary>
+    public void Release(int pick)
+    {
+        if (Take(pick) is not { } l) return;
+        Released.Add(l.Lease);
+        Send(new ReleaseRequest(), new ReleaseTasks([l.Lease.LeaseToken]));
+    }
+
+    /// <summary>Asks again to release a delivery given back before: it must change nothing, whatever happened to the task since.</summary>
+    public void ReleaseAgain(int pick)
+    {
+        if (Released.Count == 0) return;
+        Send(new ReleaseRequest(), new ReleaseTasks([Released[pick % Released.Count].LeaseToken]));
     }
 
     private (Task Task, LeasedTask Lease)? Take(int pick)
@@ -151,6 +175,16 @@ internal sealed class PartitionModel(EngineHarness h)
                 case (SettleRequest s, Completed):
                     s.Task.Completed = true;
                     break;
+                case (CompleteRequest c, Completed):
+                    c.Task.Completed = true;
+                    break;
+                case (CompleteRequest c, Rejected { Code: ErrorCode.UnknownLease or ErrorCode.LeaseExpired } r):
+                    // A delivery still within its lease, not given back, not cancelled, on the incarnation that handed it out,
+                    // is not refused as unknown or expired: nothing else may take its lease away (a stale release, say). A write
+                    // that failed (Unavailable) leaves the outcome unknown, as for any client.
+                    Check(c.Task.CancelAsked || c.SentAt >= c.Lease.LeaseExpiresAtUnixMs || _deliveredAfterCrashes[c.Lease.LeaseToken] != c.Crashes,
+                        $"completing {c.Task.Name} with its live lease (sent at {c.SentAt}, expires at {c.Lease.LeaseExpiresAtUnixMs}) was refused: {r.Code} {r.Message}");
+                    break;
                 case (SettleRequest s, Failed f):
                     if (f.Next == TaskStatus.DeadLettered) s.Task.Dead = true;
                     else s.Task.RetryNotBefore = f.RetryAtUnixMs;
@@ -179,6 +213,7 @@ internal sealed class PartitionModel(EngineHarness h)
             Check(t.Id == leased.TaskId, $"delivered {name} as {leased.TaskId}, acknowledged as {t.Id}");
             if (t.Deliveries == 0 && !t.Delayed) CheckPriorityOrder(t, tasks, noticedUpTo);
             t.Deliveries++;
+            _deliveredAfterCrashes[leased.LeaseToken] = h.Crashes;
             Leases.Add((t, leased));
             Log.Add($"  -> {name} p{t.Priority} attempt {leased.Attempt}");
         }

@@ -33,6 +33,10 @@ public sealed class PartitionProperties(ITestOutputHelper output)
     internal sealed record CompleteOp(int Pick) : Op;
     internal sealed record FailOp(int Pick, bool Retryable) : Op;
     internal sealed record CancelOp(int Pick) : Op;
+    /// <summary>A frontend gives a delivery back undelivered (a poll answered twice, or too late), as <c>PollRouter</c> does.</summary>
+    internal sealed record ReleaseOp(int Pick) : Op;
+    /// <summary>A release asked again (the router retries when the answer is late): the task may be out again by then.</summary>
+    internal sealed record ReleaseAgainOp(int Pick) : Op;
     internal sealed record Time(long Ms) : Op;
     internal sealed record FlushWrites : Op;
     internal sealed record HoldNotices(bool Hold) : Op;
@@ -55,6 +59,8 @@ public sealed class PartitionProperties(ITestOutputHelper output)
         (6, Gen.Int[0, 7].Select(i => (Op)new CompleteOp(i))),
         (3, Gen.Select(Gen.Int[0, 7], Gen.Bool, (i, r) => (Op)new FailOp(i, r))),
         (2, Gen.Int[0, 15].Select(i => (Op)new CancelOp(i))),
+        (3, Gen.Int[0, 7].Select(i => (Op)new ReleaseOp(i))),
+        (2, Gen.Int[0, 7].Select(i => (Op)new ReleaseAgainOp(i))),
         (4, Gen.OneOf(50L, 300L, 1_200L).Select(ms => (Op)new Time(ms))),
         (6, Gen.Const((Op)new FlushWrites())),
         (2, Gen.Bool.Select(b => (Op)new HoldNotices(b))),
@@ -128,6 +134,8 @@ public sealed class PartitionProperties(ITestOutputHelper output)
             case CompleteOp c: m.Complete(c.Pick); break;
             case FailOp f: m.Fail(f.Pick, f.Retryable); break;
             case CancelOp c: m.Cancel(c.Pick); break;
+            case ReleaseOp r: m.Release(r.Pick); break;
+            case ReleaseAgainOp r: m.ReleaseAgain(r.Pick); break;
             case Time t: h.Advance(t.Ms); break;
             case FlushWrites: h.Flush(); h.Settle(); break;
             case HoldNotices n:
