@@ -171,7 +171,7 @@ public sealed class ScheduleTests(PostgresClientNodeFixture fixture) : IClassFix
         });
         await Client.DeleteScheduleAsync("berlin-nine");
     }
-    [Fact(DisplayName = "a namespace's schedule limit: one more is refused with QuotaExceeded and changes nothing; changing one that exists, another namespace, and a creation after a delete or after a lookup of the name are counted right")]
+    [Fact(DisplayName = "a namespace's schedule limit: one more is refused with QuotaExceeded and changes nothing; a change of one that exists, another namespace, and a creation after a delete are not; a lookup of the name first does not get past it; creations sent together are counted one after the other, and a namespace's changes act in the order they came")]
     public async Task LimitPerNamespace()
     {
         await using var node = await TestNode.StartAsync(new Conduit.Server.Hosting.NodeSettings
@@ -188,17 +188,37 @@ public sealed class ScheduleTests(PostgresClientNodeFixture fixture) : IClassFix
         await client.PutScheduleAsync("b", spec);
 
         var refused = await Assert.ThrowsAsync<QuotaExceededException>(() => client.PutScheduleAsync("c", spec));
-        Assert.Contains("namespace default has 2 schedules, its limit (--max-schedules-per-namespace 2)", refused.Message);
+        Assert.Contains("namespace default has 2 schedules", refused.Message);
+        Assert.Contains("its limit (--max-schedules-per-namespace 2)", refused.Message);
         await Assert.ThrowsAsync<ScheduleNotFoundException>(() => client.GetScheduleAsync("c"));
-        // A lookup of the name started its entity: the creation after it is still one more.
+        // The lookup started an entity for the name: a creation after it is still one more.
         await Assert.ThrowsAsync<QuotaExceededException>(() => client.PutScheduleAsync("c", spec));
         Assert.Equal(["a", "b"], (await client.ListSchedulesAsync()).Schedules.Select(s => s.Name));
 
         Assert.Equal(7_200_000, (await client.PutScheduleAsync("a", spec with { IntervalMs = 7_200_000 })).Spec.IntervalMs);
         await other.PutScheduleAsync("c", spec);
 
+        // A deleted schedule's entity stops once its journal is deleted: then there is room again.
         await client.DeleteScheduleAsync("b");
-        await client.PutScheduleAsync("c", spec); // counted among the schedules that exist, whether b's entity has stopped yet or not
+        await Eventually.Holds(() => client.PutScheduleAsync("c", spec), timeoutMs: 10_000, intervalMs: 100);
         Assert.Equal(["a", "c"], (await client.ListSchedulesAsync()).Schedules.Select(s => s.Name));
+
+        // Five creations sent at once through one node: counted one after the other, so two get in.
+        var burst = await Task.WhenAll(Enumerable.Range(0, 5).Select(i => Outcome(node.Manage<ScheduleInfo>(new PutSchedule($"s{i}", spec, "burst")))));
+        Assert.Equal(2, burst.Count(o => o is ScheduleInfo));
+        Assert.Equal(3, burst.Count(o => o is RejectedException { Code: ErrorCode.QuotaExceeded }));
+
+        // A save and a pause sent together act in that order (the save is counted first, the pause waits for it).
+        var saved = node.Manage<ScheduleInfo>(new PutSchedule("ordered", spec, "seq"));
+        var paused = node.Manage<ScheduleInfo>(new PauseSchedule("ordered", "seq"));
+        await saved;
+        Assert.True((await paused).Paused);
+        Assert.True((await node.Manage<ScheduleInfo>(new GetSchedule("ordered", "seq"))).Paused);
+    }
+
+    private static async Task<object> Outcome(Task<ScheduleInfo> call)
+    {
+        try { return await call; }
+        catch (RejectedException e) { return e; }
     }
 }

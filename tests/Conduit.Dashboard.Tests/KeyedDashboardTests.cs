@@ -154,5 +154,16 @@ public sealed class KeyedDashboardTests(ITestOutputHelper output) : IAsyncLifeti
         pauseDigest.Headers.Add("X-Conduit-Csrf", token);
         Assert.Equal(HttpStatusCode.Forbidden, (await http.SendAsync(pauseDigest)).StatusCode);
         Assert.False((await _node.Manage<ScheduleInfo>(new GetSchedule("digest"))).Paused);
+
+        // In the browser, the schedules page opens on the key's own namespace (it may not read default's).
+        var page = await _chromium.NewPageAsync(_node.HttpAddress);
+        page.PageError += (_, error) => output.WriteLine($"page error: {error}");
+        await page.GotoAsync("/ui/login");
+        await page.FillAsync("#key", _billingOperatorKey);
+        await page.ClickAsync("button[type=submit]");
+        await Expect(page).ToHaveURLAsync(new Uri(_node.HttpAddress, "/ui/").ToString());
+        await page.ClickAsync("header a[href='/ui/schedules']");
+        await Expect(page.Locator("tr[data-schedule='monthly-invoices'] [data-field=when]")).ToHaveTextAsync("every 1 h");
+        await Expect(page.Locator("#namespace")).ToHaveValueAsync("billing");
     }
 }

@@ -14,16 +14,17 @@ public sealed class ScheduleDashboardTests(OpenNodeFixture fixture, ITestOutputH
     private TestNode Node => fixture.Node;
 
     /// <summary>How the pages print a time (dashboard.js <c>time</c>).</summary>
-    private static string Shown(long unixMs) => DateTimeOffset.FromUnixTimeMilliseconds(unixMs).UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss") + "Z";
+    private static string Shown(long unixMs) =>
+        DateTimeOffset.FromUnixTimeMilliseconds(unixMs).UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss", System.Globalization.CultureInfo.InvariantCulture) + "Z";
 
     [Fact(DisplayName = "the schedules page lists a namespace's schedules with their timing and next due time; pause, resume, run now and delete act on the schedule as the protocol reports it")]
     public async Task Schedules()
     {
-        // Due times far enough ahead that none runs during the test: only "run now" enqueues.
+        // Due times far enough ahead that none runs during the test (the cron's is a 29 February): only "run now" enqueues.
         var startAt = (DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() / 60_000 + 120) * 60_000;
         var task = new TaskSpec("report"u8.ToArray());
         await Node.Manage<ScheduleInfo>(new PutSchedule("hourly-report", new ScheduleSpec("reports", task, IntervalMs: 3_600_000, StartAtUnixMs: startAt)));
-        var nightly = await Node.Manage<ScheduleInfo>(new PutSchedule("nightly", new ScheduleSpec("reports", task, Cron: "0 3 * * *", TimeZone: "Europe/Berlin")));
+        var nightly = await Node.Manage<ScheduleInfo>(new PutSchedule("nightly", new ScheduleSpec("reports", task, Cron: "0 3 29 2 *", TimeZone: "Europe/Berlin")));
 
         var page = await fixture.Chromium.NewPageAsync(fixture.Http);
         page.PageError += (_, error) => output.WriteLine($"page error: {error}");
@@ -35,7 +36,7 @@ public sealed class ScheduleDashboardTests(OpenNodeFixture fixture, ITestOutputH
         await Expect(hourly.Locator("[data-field=next]")).ToContainTextAsync(Shown(startAt) + " (in ");
         await Expect(hourly.Locator("[data-field=state]")).ToHaveTextAsync("active");
         var row = page.Locator("tr[data-schedule='nightly']");
-        await Expect(row.Locator("[data-field=when]")).ToHaveTextAsync("cron 0 3 * * * (Europe/Berlin)");
+        await Expect(row.Locator("[data-field=when]")).ToHaveTextAsync("cron 0 3 29 2 * (Europe/Berlin)");
         await Expect(row.Locator("[data-field=next]")).ToContainTextAsync(Shown(nightly.NextDueUnixMs[0]));
         var screenshot = Path.Combine(Chromium.ScreenshotDirectory, "schedules.png");
         await page.ScreenshotAsync(new PageScreenshotOptions { Path = screenshot, FullPage = true });

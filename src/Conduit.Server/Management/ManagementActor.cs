@@ -21,6 +21,7 @@ public sealed class ManagementActor : ReceiveActor
 
     private readonly IActorRef _region;
     private readonly IActorRef? _schedules;
+    private readonly IActorRef? _scheduleGate;
     private readonly ConduitServerOptions _server;
     private readonly IActorRef _frontend;
     private readonly bool _hostsPartitions;
@@ -34,6 +35,10 @@ public sealed class ManagementActor : ReceiveActor
     {
         _region = region;
         _schedules = schedules;
+        // One namespace's schedule requests one at a time, in order, creations counted against the limit (ScheduleGate).
+        if (schedules is not null)
+            _scheduleGate = Context.ActorOf(Scheduling.ScheduleGate.Props(schedules, server.MaxSchedulesPerNamespace, options.FanOutTimeout,
+                () => PartitionHosts().ToList()), "schedule-gate");
         _server = server;
         _hostsPartitions = server.IsTaskService;
         _options = options;
@@ -46,11 +51,6 @@ public sealed class ManagementActor : ReceiveActor
         Receive<ListQueues>(_ => QueueList().PipeTo(Sender, failure: Unavailable("queue list")));
         Receive<OperatorRequest>(HandleOperatorRequest);
         Receive<IScheduleRequest>(HandleSchedule);
-        Receive<ScheduleLimitChecked>(counted =>
-        {
-            if (counted.Refusal is { } refused) Sender.Tell(refused);
-            else Forward(counted.Put, Sender);
-        });
         Receive<ListSchedules>(list => Schedules(list).PipeTo(Sender, failure: Unavailable("schedule list")));
         Receive<GetLocalSchedules>(_ => LocalSchedules().PipeTo(Sender, failure: Unavailable("local schedules")));
     }
@@ -58,7 +58,7 @@ public sealed class ManagementActor : ReceiveActor
     public static Props Props(IActorRef region, ConduitServerOptions server, ManagementOptions? options = null, IActorRef? schedules = null) =>
         Akka.Actor.Props.Create(() => new ManagementActor(region, server, options ?? new ManagementOptions(), schedules));
 
-    /// <summary>Checks the names (and a new spec) before any schedule entity starts, logs changes with who asked, and passes the request to the schedule.</summary>
+    /// <summary>Checks the names (and a new spec) before any schedule entity starts, then passes the request to the <see cref="Scheduling.ScheduleGate"/> (which logs changes with who asked).</summary>
     private void HandleSchedule(IScheduleRequest request)
     {
         var refusal = Scheduling.ScheduleRules.CheckName(request.Name, request.Namespace)
@@ -72,88 +72,7 @@ public sealed class ManagementActor : ReceiveActor
             Sender.Tell(refusal ?? new Rejected(ErrorCode.Unavailable, "this node runs no schedules"));
             return;
         }
-        if (request is PutSchedule create)
-        {
-            // A new schedule counts against its namespace's limit; the answer comes from the schedule once the count allows it.
-            CheckScheduleLimit(create).PipeTo(Self, Sender, refusal => new ScheduleLimitChecked(create, refusal),
-                failure: e => new ScheduleLimitChecked(create,
-                    new Rejected(ErrorCode.Unavailable, $"could not count the schedules of namespace {create.Namespace}: {e.Message}")));
-            return;
-        }
-        Forward(request, Sender);
-    }
-
-    /// <summary>A schedule change that passed its checks: audited here, answered by the schedule.</summary>
-    private void Forward(IScheduleRequest request, IActorRef sender)
-    {
-        if (request is IScheduleChange change) Scheduling.ScheduleAudit.Log(_log, change);
-        _schedules!.Tell(request, sender);
-    }
-
-    /// <summary>A <see cref="PutSchedule"/> counted against its namespace's limit (sent to self): null <paramref name="Refusal"/> lets it through.</summary>
-    private sealed record ScheduleLimitChecked(PutSchedule Put, Rejected? Refusal);
-
-    /// <summary>
-    /// Null when <paramref name="put"/> may go on: it changes a schedule that exists, or the namespace has fewer than
-    /// <see cref="ConduitServerOptions.MaxSchedulesPerNamespace"/>. Otherwise the refusal: QuotaExceeded, or Unavailable
-    /// when a node did not say which schedules it runs (a new one cannot be counted then). Two creations on different nodes
-    /// at the same moment may both pass (docs/schedules.md).
-    /// </summary>
-    private async Task<Rejected?> CheckScheduleLimit(PutSchedule put)
-    {
-        var ns = NamespaceName.OrDefault(put.Namespace);
-        // The schedule itself says whether it exists (its entity may run without one: after a delete, or a lookup).
-        switch ((await ScheduleStates([put.Name], ns))[0])
-        {
-            case ScheduleInfo: return null;
-            case Rejected { Code: ErrorCode.ScheduleNotFound }: break;
-            default: return new Rejected(ErrorCode.Unavailable, $"schedule '{put.Name}' in namespace {ns} did not answer; retry");
-        }
-        var (names, unanswered) = await ScheduleNames(ns);
-        names.Remove(put.Name);
-        if (unanswered.Count > 0)
-            return new Rejected(ErrorCode.Unavailable,
-                $"could not count the schedules of namespace {ns} to create '{put.Name}': {string.Join(", ", unanswered)} did not answer; retry");
-        var limit = _server.MaxSchedulesPerNamespace;
-        if (names.Count < limit) return null;
-        // At the limit by entities: count the schedules among them (an entity may run for a name that has none, a moment
-        // after a delete or a lookup of an unknown name), so only schedules that exist count.
-        var states = await ScheduleStates(names, ns);
-        if (states.Any(s => s is null or Rejected { Code: not ErrorCode.ScheduleNotFound }))
-            return new Rejected(ErrorCode.Unavailable, $"could not count the schedules of namespace {ns} to create '{put.Name}': some did not answer; retry");
-        var existing = states.Count(s => s is ScheduleInfo);
-        return existing >= limit
-            ? new Rejected(ErrorCode.QuotaExceeded,
-                $"namespace {ns} has {existing} schedules, its limit (--max-schedules-per-namespace {limit}): delete one, or raise the limit")
-            : null;
-    }
-
-    /// <summary>
-    /// The names of the schedules of namespace <paramref name="ns"/> (sorted): the schedule entities every task-service
-    /// node runs (they are remembered, so all run), and the nodes that did not answer.
-    /// </summary>
-    private async Task<(List<string> Names, List<string> Unanswered)> ScheduleNames(string ns)
-    {
-        var timeout = _options.FanOutTimeout;
-        var hosts = PartitionHosts().ToList(); // the cluster's state is a snapshot, safe to read after an await (Context is not)
-        var system = _system;
-        var answers = await Task.WhenAll(hosts.Select(async address =>
-        {
-            try
-            {
-                var region = system.ActorSelection(new RootActorPath(address) / "system" / "sharding" / ConduitHostingExtensions.SchedulesTypeName);
-                return await region.Ask<CurrentShardRegionState>(GetShardRegionState.Instance, timeout);
-            }
-            catch (Exception)
-            {
-                return null;
-            }
-        }));
-        var unanswered = hosts.Where((_, i) => answers[i] is null).Select(a => a.ToString()).ToList();
-        var names = answers.Where(a => a is not null).SelectMany(a => a!.Shards.SelectMany(s => s.EntityIds))
-            .Select(id => Scheduling.ScheduleMessageExtractor.TryParse(id, out var n, out var name) && n == ns ? name : null)
-            .OfType<string>().Distinct().Order(StringComparer.Ordinal).ToList();
-        return (names, unanswered);
+        _scheduleGate!.Forward(request);
     }
 
     /// <summary>Each named schedule's answer to <see cref="GetSchedule"/>: its state, a refusal (ScheduleNotFound: an entity without a schedule), or null for no answer in time.</summary>
@@ -173,12 +92,12 @@ public sealed class ManagementActor : ReceiveActor
         }));
     }
 
-    /// <summary>The schedules of a namespace (<see cref="ScheduleNames"/>), each asked for its state.</summary>
+    /// <summary>The schedules of a namespace (<see cref="Scheduling.ScheduleDirectory"/>), each asked for its state.</summary>
     private async Task<ScheduleList> Schedules(ListSchedules list)
     {
         var ns = NamespaceName.OrDefault(list.Namespace);
         if (!NamespaceName.IsValid(ns) || _schedules is null) return new ScheduleList([], [], false);
-        var (names, unanswered) = await ScheduleNames(ns);
+        var (names, unanswered) = await Scheduling.ScheduleDirectory.Names(_system, PartitionHosts().ToList(), ns, _options.FanOutTimeout);
         var asked = names.Take(ScheduleList.MaxSchedules).ToList();
         var infos = await ScheduleStates(asked, ns);
         for (var i = 0; i < asked.Count; i++)

@@ -2,7 +2,8 @@
 import { start, get, post, el, fill, errorBox, noticeBox, queueLink, taskLink, number, time } from './dashboard.js';
 
 const REFRESH_MS = 5000;
-const ns = new URLSearchParams(location.search).get('ns') || 'default';
+// The namespace from the URL; without one, `default`, or the first namespace of a key that may not use `default`.
+let ns = new URLSearchParams(location.search).get('ns') || 'default';
 const say = (node) => fill('messages', node);
 
 /** "in 3 min" / "2 h ago": how far a time is from now, beside the time itself. */
@@ -60,7 +61,9 @@ async function refresh() {
   fill('schedules', el('table', {}, el('thead', {}, head), el('tbody', {}, list.schedules.map(row))), notes);
 }
 
-await start();
+const session = await start();
+const allowed = (session.namespaces ?? '*').split(',');
+if (!new URLSearchParams(location.search).get('ns') && !allowed.includes('*') && !allowed.includes('default')) ns = allowed[0];
 document.getElementById('namespace').value = ns;
 await refresh().catch((e) => fill('schedules', errorBox(e)));
 setInterval(() => refresh().catch((e) => say(errorBox(e))), REFRESH_MS);
