@@ -28,10 +28,7 @@ public static class JournalInspector
     /// <summary>Every row of <paramref name="persistenceId"/> still in the journal (marked deleted or not), in order; for failure messages.</summary>
     public static async Task<IReadOnlyList<Row>> Rows(StorageOptions storage, string persistenceId)
     {
-        await using DbConnection connection = storage.Kind == StorageKind.Sqlite
-            ? new SqliteConnection(storage.ConnectionString)
-            : new NpgsqlConnection(storage.ConnectionString);
-        await connection.OpenAsync();
+        await using var connection = await Open(storage);
         await using var command = connection.CreateCommand();
         // Every column, read by name: which optional ones there are (writer_uuid) depends on the plugin's settings.
         command.CommandText = "SELECT * FROM journal WHERE persistence_id = @p ORDER BY sequence_number";
@@ -49,10 +46,7 @@ public static class JournalInspector
     /// <summary>The sequence numbers of the snapshots of <paramref name="persistenceId"/>.</summary>
     public static async Task<IReadOnlyList<long>> SnapshotSeqNrs(StorageOptions storage, string persistenceId)
     {
-        await using DbConnection connection = storage.Kind == StorageKind.Sqlite
-            ? new SqliteConnection(storage.ConnectionString)
-            : new NpgsqlConnection(storage.ConnectionString);
-        await connection.OpenAsync();
+        await using var connection = await Open(storage);
         await using var command = connection.CreateCommand();
         command.CommandText = "SELECT sequence_number FROM snapshot WHERE persistence_id = @p ORDER BY sequence_number";
         Add(command, "@p", persistenceId);
@@ -64,15 +58,21 @@ public static class JournalInspector
 
     private static async Task<long> Count(StorageOptions storage, string sql, string? persistenceId)
     {
-        await using DbConnection connection = storage.Kind == StorageKind.Sqlite
-            ? new SqliteConnection(storage.ConnectionString)
-            : new NpgsqlConnection(storage.ConnectionString);
-        await connection.OpenAsync();
+        await using var connection = await Open(storage);
         await using var command = connection.CreateCommand();
         command.CommandText = sql;
         if (persistenceId is not null) Add(command, "@p", persistenceId);
         if (sql.Contains("@f", StringComparison.Ordinal)) Add(command, "@f", false);
         return Convert.ToInt64(await command.ExecuteScalarAsync());
+    }
+
+    private static async Task<DbConnection> Open(StorageOptions storage)
+    {
+        DbConnection connection = storage.Kind == StorageKind.Sqlite
+            ? new SqliteConnection(storage.ConnectionString)
+            : new NpgsqlConnection(storage.ConnectionString);
+        await connection.OpenAsync();
+        return connection;
     }
 
     private static void Add(DbCommand command, string name, object value)

@@ -5,10 +5,19 @@ namespace Conduit.Server.Scheduling;
 /// <summary>Audit lines of schedule changes, with who asked (set by the gateway) and the schedule as <c>ns/name</c>, escaped.</summary>
 internal static class ScheduleAudit
 {
+    /// <summary>A save refused before it reached the schedule (the namespace's limit, or a count that could not be made).</summary>
+    public static void Refused(ILoggingAdapter log, PutSchedule put, Rejected refusal) =>
+        log.Warning("Operator {0} was refused saving schedule {1}: {2} {3}", Who(put), Schedule(put), refusal.Code, SafeText.Escape(refusal.Message, 500));
+
+    private static string Who(IScheduleChange change) => SafeText.Escape(change.By?.ToString(), 300);
+
+    private static string Schedule(IScheduleChange change) =>
+        $"{SafeText.Escape(NamespaceName.OrDefault(change.Namespace), 140)}/{SafeText.Escape(change.Name, 140)}";
+
     public static void Log(ILoggingAdapter log, IScheduleChange change)
     {
-        var who = SafeText.Escape(change.By?.ToString(), 300);
-        var schedule = $"{SafeText.Escape(NamespaceName.OrDefault(change.Namespace), 140)}/{SafeText.Escape(change.Name, 140)}";
+        var who = Who(change);
+        var schedule = Schedule(change);
         switch (change)
         {
             case PutSchedule put:

@@ -79,7 +79,11 @@ internal sealed class ScheduleGate : ReceiveActor
     private async Task<object> Handle(string ns, IScheduleRequest request, IReadOnlyList<Address> hosts, TimeSpan left)
     {
         var started = Stopwatch.GetTimestamp();
-        if (request is PutSchedule put && await CountFor(put, ns, hosts) is { } refused) return refused;
+        if (request is PutSchedule put && await CountFor(put, ns, hosts) is { } refused)
+        {
+            ScheduleAudit.Refused(_log, put, refused);
+            return refused;
+        }
         if (request is IScheduleChange change) ScheduleAudit.Log(_log, change);
         var remaining = left - Stopwatch.GetElapsedTime(started);
         try

@@ -54,6 +54,21 @@ public sealed class StructuredLogTests : IAsyncLifetime
         Assert.Contains("Operator ops", entry.Message);
     }
 
+    [Fact(DisplayName = "a schedule save refused at the namespace's limit is logged as a warning with who asked, the schedule and why, escaped")]
+    public async Task ScheduleRefused()
+    {
+        var log = Logging.GetLogger(_system, typeof(Conduit.Server.Scheduling.ScheduleAudit));
+        var put = new PutSchedule("nightly\u001b[2J", new ScheduleSpec("q", new TaskSpec([1]), IntervalMs: 60_000), "billing",
+            new Requester("ops\u001b[31m", "akka.tcp://conduit-cli@10.0.0.1:40000"));
+        Conduit.Server.Scheduling.ScheduleAudit.Refused(log, put, new Rejected(ErrorCode.QuotaExceeded, "namespace billing has 2 schedules"));
+        var entry = await _captured.Single(e => e.Message.Contains("was refused saving schedule"));
+        Assert.Equal(MelLogLevel.Warning, entry.Level);
+        Assert.Contains("Operator ops", entry.Message);
+        Assert.Contains("schedule billing/nightly", entry.Message);
+        Assert.Contains("QuotaExceeded namespace billing has 2 schedules", entry.Message);
+        Assert.DoesNotContain("\u001b", entry.Message, StringComparison.Ordinal);
+    }
+
     [Fact(DisplayName = "a line naming a task id carries the task, its partition, queue and namespace as fields")]
     public async Task TaskFields()
     {
