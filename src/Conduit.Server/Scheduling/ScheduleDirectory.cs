@@ -7,7 +7,10 @@ namespace Conduit.Server.Scheduling;
 /// <summary>Which schedules there are: the schedule entities the task-service nodes run (schedules are remembered, so every one runs).</summary>
 internal static class ScheduleDirectory
 {
-    /// <summary>The names of namespace <paramref name="ns"/>'s schedule entities on <paramref name="hosts"/> (sorted), and the nodes that did not answer within <paramref name="timeout"/>.</summary>
+    /// <summary>
+    /// The names of namespace <paramref name="ns"/>'s schedule entities on <paramref name="hosts"/> (sorted), and the
+    /// nodes that did not answer within <paramref name="timeout"/> or whose region could not ask some of its shards.
+    /// </summary>
     public static async Task<(List<string> Names, List<string> Unanswered)> Names(ActorSystem system, IReadOnlyList<Address> hosts, string ns,
         TimeSpan timeout)
     {
@@ -23,7 +26,8 @@ internal static class ScheduleDirectory
                 return null;
             }
         }));
-        var unanswered = hosts.Where((_, i) => answers[i] is null).Select(a => a.ToString()).ToList();
+        // A node whose region could not say what some of its shards run (Failed) has not answered either.
+        var unanswered = hosts.Where((_, i) => answers[i] is null || answers[i]!.Failed.Count > 0).Select(a => a.ToString()).ToList();
         var names = answers.Where(a => a is not null).SelectMany(a => a!.Shards.SelectMany(s => s.EntityIds))
             .Select(id => ScheduleMessageExtractor.TryParse(id, out var n, out var name) && n == ns ? name : null)
             .OfType<string>().Distinct().Order(StringComparer.Ordinal).ToList();

@@ -26,9 +26,18 @@ internal sealed class ScheduleGate : ReceiveActor
     private readonly ILoggingAdapter _log = Context.GetLogger();
     /// <summary>Per namespace with a request being handled: the requests waiting behind it.</summary>
     private readonly Dictionary<string, Queue<Waiting>> _busy = new(StringComparer.Ordinal);
+    /// <summary>Per namespace: the request being handled.</summary>
+    private readonly Dictionary<string, Waiting> _inFlight = new(StringComparer.Ordinal);
 
-    private sealed record Waiting(IScheduleRequest Request, IActorRef ReplyTo, long SinceTicks);
-    private sealed record Done(string Namespace, IActorRef ReplyTo, object Reply);
+    /// <summary>A request, its asker, and when it came (<see cref="Stopwatch.GetTimestamp"/>); compared by reference.</summary>
+    private sealed class Waiting(IScheduleRequest request, IActorRef replyTo, long sinceTicks)
+    {
+        public IScheduleRequest Request { get; } = request;
+        public IActorRef ReplyTo { get; } = replyTo;
+        public long SinceTicks { get; } = sinceTicks;
+    }
+
+    private sealed record Done(string Namespace, Waiting For, object Reply);
 
     /// <param name="hosts">The task-service nodes now (read on this actor's thread, before anything is asked).</param>
     public ScheduleGate(IActorRef schedules, int limit, TimeSpan fanOut, Func<IReadOnlyList<Address>> hosts)
@@ -41,59 +50,107 @@ internal sealed class ScheduleGate : ReceiveActor
         {
             var ns = NamespaceName.OrDefault(request.Namespace);
             var waiting = new Waiting(request, Sender, Stopwatch.GetTimestamp());
-            if (_busy.TryGetValue(ns, out var queue)) queue.Enqueue(waiting);
-            else
+            if (!_busy.TryGetValue(ns, out var queue))
             {
                 _busy[ns] = new Queue<Waiting>();
                 Start(ns, waiting);
             }
+            else if (queue.Count >= MaxWaiting)
+                Sender.Tell(new Rejected(ErrorCode.Unavailable, $"{MaxWaiting} schedule requests of namespace {ns} already wait on this node; retry"));
+            else queue.Enqueue(waiting);
         });
         Receive<Done>(done =>
         {
-            done.ReplyTo.Tell(done.Reply);
+            done.For.ReplyTo.Tell(done.Reply);
+            // Only the answer of the request in flight moves its namespace on (one from before a restart does not).
+            if (!_inFlight.TryGetValue(done.Namespace, out var current) || !ReferenceEquals(current, done.For)) return;
+            _inFlight.Remove(done.Namespace);
             var queue = _busy[done.Namespace];
             if (queue.Count == 0) _busy.Remove(done.Namespace);
             else Start(done.Namespace, queue.Dequeue());
         });
     }
 
+    /// <summary>Most requests that may wait behind one namespace's request in flight; more are refused with Unavailable.</summary>
+    public const int MaxWaiting = 1_000;
+
     public static Props Props(IActorRef schedules, int limit, TimeSpan fanOut, Func<IReadOnlyList<Address>> hosts) =>
         Akka.Actor.Props.Create(() => new ScheduleGate(schedules, limit, fanOut, hosts));
 
-    private void Start(string ns, Waiting next)
+    /// <summary>Whoever still waits gets an answer when the gate goes (a restart, or the node stopping).</summary>
+    protected override void PostStop()
     {
-        var waited = Stopwatch.GetElapsedTime(next.SinceTicks);
-        if (waited >= AnswerWithin)
-        {
-            Self.Tell(new Done(ns, next.ReplyTo, new Rejected(ErrorCode.Unavailable,
-                $"schedule '{next.Request.Name}' in namespace {ns}: waited {waited.TotalSeconds:0} s behind other changes of the namespace; not carried out, retry")));
-            return;
-        }
-        var hosts = next.Request is PutSchedule ? _hosts() : [];
-        Handle(ns, next.Request, hosts, AnswerWithin - waited).PipeTo(Self,
-            success: reply => new Done(ns, next.ReplyTo, reply),
-            failure: e => new Done(ns, next.ReplyTo, new Rejected(ErrorCode.Unavailable, $"schedule '{next.Request.Name}' in namespace {ns}: {e.Message}")));
+        foreach (var (ns, queue) in _busy)
+            foreach (var waiting in queue)
+                waiting.ReplyTo.Tell(new Rejected(ErrorCode.Unavailable, $"schedule '{waiting.Request.Name}' in namespace {ns}: not carried out (the node's schedule gate stopped); retry"));
+        _busy.Clear();
+        _inFlight.Clear();
     }
 
-    /// <summary>The schedule's answer, or the refusal of a creation past the limit (off the actor's thread: no Context here).</summary>
-    private async Task<object> Handle(string ns, IScheduleRequest request, IReadOnlyList<Address> hosts, TimeSpan left)
+    private void Start(string ns, Waiting next)
     {
-        var started = Stopwatch.GetTimestamp();
-        if (request is PutSchedule put && await CountFor(put, ns, hosts) is { } refused)
+        _inFlight[ns] = next;
+        var left = AnswerWithin - Stopwatch.GetElapsedTime(next.SinceTicks);
+        try
+        {
+            Handle(ns, next.Request, next.Request is PutSchedule ? _hosts() : [], Stopwatch.GetTimestamp(), left).PipeTo(Self,
+                success: reply => new Done(ns, next, reply),
+                failure: e => new Done(ns, next, new Rejected(ErrorCode.Unavailable, $"schedule '{next.Request.Name}' in namespace {ns}: {e.Message}")));
+        }
+        catch (Exception e)
+        {
+            Self.Tell(new Done(ns, next, new Rejected(ErrorCode.Unavailable, $"schedule '{next.Request.Name}' in namespace {ns}: {e.Message}")));
+        }
+    }
+
+    /// <summary>What is left of <paramref name="left"/> since <paramref name="since"/>.</summary>
+    private static TimeSpan Remaining(long since, TimeSpan left) => left - Stopwatch.GetElapsedTime(since);
+
+    /// <summary>Not carried out: too little time was left to ask the schedule (the asker would have given up).</summary>
+    private static Rejected TooLate(IScheduleRequest request, string ns) =>
+        new(ErrorCode.Unavailable, $"schedule '{request.Name}' in namespace {ns}: not carried out, it waited too long behind other requests of the namespace; retry");
+
+    /// <summary>
+    /// The schedule's answer, or the refusal of a creation past the limit, all within <paramref name="left"/> from
+    /// <paramref name="since"/> (off the actor's thread: no Context here).
+    /// </summary>
+    private async Task<object> Handle(string ns, IScheduleRequest request, IReadOnlyList<Address> hosts, long since, TimeSpan left)
+    {
+        if (Remaining(since, left) < MinAsk)
+        {
+            if (request is PutSchedule late) ScheduleAudit.Refused(_log, late, TooLate(request, ns));
+            return TooLate(request, ns);
+        }
+        if (request is PutSchedule put && await CountFor(put, ns, hosts, since, left) is { } refused)
         {
             ScheduleAudit.Refused(_log, put, refused);
             return refused;
         }
+        var remaining = Remaining(since, left);
+        if (remaining < MinAsk)
+        {
+            if (request is PutSchedule counted) ScheduleAudit.Refused(_log, counted, TooLate(request, ns));
+            return TooLate(request, ns);
+        }
         if (request is IScheduleChange change) ScheduleAudit.Log(_log, change);
-        var remaining = left - Stopwatch.GetElapsedTime(started);
         try
         {
-            return await _schedules.Ask<object>(request, remaining > TimeSpan.FromSeconds(1) ? remaining : TimeSpan.FromSeconds(1));
+            return await _schedules.Ask<object>(request, remaining);
         }
         catch (AskTimeoutException)
         {
             return new Rejected(ErrorCode.Unavailable, $"schedule '{request.Name}' in namespace {ns} did not answer in time; a change may or may not have been made");
         }
+    }
+
+    /// <summary>The least time worth asking a schedule with: 250 ms.</summary>
+    private static readonly TimeSpan MinAsk = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>A schedule's answer to <see cref="GetSchedule"/> within <paramref name="timeout"/>, or null.</summary>
+    private async Task<object?> StateOf(string name, string ns, TimeSpan timeout)
+    {
+        try { return await _schedules.Ask<object>(new GetSchedule(name, ns), timeout); }
+        catch (AskTimeoutException) { return null; }
     }
 
     /// <summary>
@@ -102,14 +159,14 @@ internal sealed class ScheduleGate : ReceiveActor
     /// schedule cannot be counted then). Only entities already running are asked, so counting starts none and keeps none
     /// alive beyond the one named.
     /// </summary>
-    private async Task<Rejected?> CountFor(PutSchedule put, string ns, IReadOnlyList<Address> hosts)
+    private async Task<Rejected?> CountFor(PutSchedule put, string ns, IReadOnlyList<Address> hosts, long since, TimeSpan left)
     {
-        var (names, unanswered) = await ScheduleDirectory.Names(_system, hosts, ns, _fanOut);
+        if (hosts.Count == 0) return new Rejected(ErrorCode.Unavailable, $"no task-service node is up to count the schedules of namespace {ns}; retry");
+        TimeSpan Budget() => Remaining(since, left) is var r && r < _fanOut ? r : _fanOut;
+        var (names, unanswered) = await ScheduleDirectory.Names(_system, hosts, ns, Budget());
         if (names.Remove(put.Name))
         {
-            object? state;
-            try { state = await _schedules.Ask<object>(new GetSchedule(put.Name, ns), _fanOut); }
-            catch (AskTimeoutException) { state = null; }
+            var state = Budget() < MinAsk ? null : await StateOf(put.Name, ns, Budget());
             if (state is ScheduleInfo) return null; // a change of a schedule that exists
             if (state is not Rejected { Code: ErrorCode.ScheduleNotFound })
                 return new Rejected(ErrorCode.Unavailable, $"schedule '{put.Name}' in namespace {ns} did not answer; retry");
@@ -117,10 +174,12 @@ internal sealed class ScheduleGate : ReceiveActor
         if (unanswered.Count > 0)
             return new Rejected(ErrorCode.Unavailable,
                 $"could not count the schedules of namespace {ns} to create '{put.Name}': {string.Join(", ", unanswered)} did not answer; retry");
-        return names.Count >= _limit
-            ? new Rejected(ErrorCode.QuotaExceeded,
-                $"namespace {ns} has {names.Count} schedules (names deleted or looked up in the last {ScheduleEntity.IdleStopAfter.TotalSeconds:0} s count too), " +
-                $"its limit (--max-schedules-per-namespace {_limit}): delete one, or raise the limit")
-            : null;
+        if (names.Count < _limit) return null;
+        // At the limit, and about to refuse: the schedule may exist where the count did not see it (a shard starting or
+        // moving), so ask it, though that starts its entity when it does not.
+        if (Budget() >= MinAsk && await StateOf(put.Name, ns, Budget()) is ScheduleInfo) return null;
+        return new Rejected(ErrorCode.QuotaExceeded,
+            $"namespace {ns} has {names.Count} schedules (names deleted or looked up in the last {ScheduleEntity.IdleStopAfter.TotalSeconds:0} s count too), " +
+            $"its limit (--max-schedules-per-namespace {_limit}): delete one, or raise the limit");
     }
 }

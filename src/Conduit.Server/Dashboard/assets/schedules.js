@@ -47,8 +47,12 @@ function row(s) {
         `Delete schedule ${s.name}? Tasks it already enqueued stay.`, () => `Deleted ${s.name}.`) }, 'Delete')));
 }
 
+let shown = 0; // the latest refresh asked for: an older answer that comes later (the timer's, beside an action's) is dropped
+
 async function refresh() {
+  const mine = ++shown;
   const list = await get(`/api/schedules?ns=${encodeURIComponent(ns)}`);
+  if (mine !== shown) return;
   const notes = [];
   if (list.unanswered.length) notes.push(el('p', { class: 'error' }, `Not answered in time by: ${list.unanswered.join(', ')}; the list may be incomplete.`));
   if (list.more) notes.push(el('p', { class: 'muted' }, 'More schedules than one page shows (the first 1,000 by name).'));
