@@ -156,8 +156,8 @@ internal sealed class ScheduleGate : ReceiveActor
     /// <summary>
     /// Null when <paramref name="put"/> may go on: it changes a schedule that exists, or the namespace runs fewer than the
     /// limit's schedule entities. Otherwise QuotaExceeded, or Unavailable when a node did not say which it runs (a new
-    /// schedule cannot be counted then). Only entities already running are asked, so counting starts none and keeps none
-    /// alive beyond the one named.
+    /// schedule cannot be counted then). Only the named schedule is asked: while its entity runs, and once more before a
+    /// refusal (which starts its entity if it does not run), so counting starts and keeps alive no other entity.
     /// </summary>
     private async Task<Rejected?> CountFor(PutSchedule put, string ns, IReadOnlyList<Address> hosts, long since, TimeSpan left)
     {
