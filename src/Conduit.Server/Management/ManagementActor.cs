@@ -75,23 +75,6 @@ public sealed class ManagementActor : ReceiveActor
         _scheduleGate!.Forward(request);
     }
 
-    /// <summary>Each named schedule's answer to <see cref="GetSchedule"/>: its state, a refusal (ScheduleNotFound: an entity without a schedule), or null for no answer in time.</summary>
-    private Task<object?[]> ScheduleStates(IReadOnlyList<string> names, string ns)
-    {
-        var (schedules, timeout) = (_schedules!, _options.FanOutTimeout);
-        return Task.WhenAll(names.Select(async name =>
-        {
-            try
-            {
-                return await schedules.Ask<object>(new GetSchedule(name, ns), timeout);
-            }
-            catch (Exception)
-            {
-                return null;
-            }
-        }));
-    }
-
     /// <summary>The schedules of a namespace (<see cref="Scheduling.ScheduleDirectory"/>), each asked for its state.</summary>
     private async Task<ScheduleList> Schedules(ListSchedules list)
     {
@@ -99,7 +82,8 @@ public sealed class ManagementActor : ReceiveActor
         if (!NamespaceName.IsValid(ns) || _schedules is null) return new ScheduleList([], [], false);
         var (names, unanswered) = await Scheduling.ScheduleDirectory.Names(_system, PartitionHosts().ToList(), ns, _options.FanOutTimeout);
         var asked = names.Take(ScheduleList.MaxSchedules).ToList();
-        var infos = await ScheduleStates(asked, ns);
+        var (schedules, timeout) = (_schedules, _options.FanOutTimeout);
+        var infos = await Task.WhenAll(asked.Select(name => Scheduling.ScheduleDirectory.State(schedules, name, ns, timeout)));
         for (var i = 0; i < asked.Count; i++)
             if (infos[i] is null or Rejected { Code: not ErrorCode.ScheduleNotFound }) unanswered.Add($"{ns}/{asked[i]}");
         return new ScheduleList(infos.OfType<ScheduleInfo>().ToArray(), unanswered.ToArray(), names.Count > asked.Count);

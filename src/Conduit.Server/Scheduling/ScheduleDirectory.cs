@@ -7,6 +7,19 @@ namespace Conduit.Server.Scheduling;
 /// <summary>Which schedules there are: the schedule entities the task-service nodes run (schedules are remembered, so every one runs).</summary>
 internal static class ScheduleDirectory
 {
+    /// <summary>A schedule's answer to <see cref="GetSchedule"/> within <paramref name="timeout"/>: its state, a refusal (ScheduleNotFound: an entity without a schedule), or null for no answer.</summary>
+    public static async Task<object?> State(IActorRef schedules, string name, string ns, TimeSpan timeout)
+    {
+        try
+        {
+            return await schedules.Ask<object>(new GetSchedule(name, ns), timeout);
+        }
+        catch (Exception)
+        {
+            return null;
+        }
+    }
+
     /// <summary>
     /// The names of namespace <paramref name="ns"/>'s schedule entities on <paramref name="hosts"/> (sorted), and the
     /// nodes that did not answer within <paramref name="timeout"/> or whose region could not ask some of its shards.

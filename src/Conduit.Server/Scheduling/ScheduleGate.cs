@@ -146,13 +146,6 @@ internal sealed class ScheduleGate : ReceiveActor
     /// <summary>The least time worth asking a schedule with: 250 ms.</summary>
     private static readonly TimeSpan MinAsk = TimeSpan.FromMilliseconds(250);
 
-    /// <summary>A schedule's answer to <see cref="GetSchedule"/> within <paramref name="timeout"/>, or null.</summary>
-    private async Task<object?> StateOf(string name, string ns, TimeSpan timeout)
-    {
-        try { return await _schedules.Ask<object>(new GetSchedule(name, ns), timeout); }
-        catch (AskTimeoutException) { return null; }
-    }
-
     /// <summary>
     /// Null when <paramref name="put"/> may go on: it changes a schedule that exists, or the namespace runs fewer than the
     /// limit's schedule entities. Otherwise QuotaExceeded, or Unavailable when a node did not say which it runs (a new
@@ -166,7 +159,7 @@ internal sealed class ScheduleGate : ReceiveActor
         var (names, unanswered) = await ScheduleDirectory.Names(_system, hosts, ns, Budget());
         if (names.Remove(put.Name))
         {
-            var state = Budget() < MinAsk ? null : await StateOf(put.Name, ns, Budget());
+            var state = Budget() < MinAsk ? null : await ScheduleDirectory.State(_schedules, put.Name, ns, Budget());
             if (state is ScheduleInfo) return null; // a change of a schedule that exists
             if (state is not Rejected { Code: ErrorCode.ScheduleNotFound })
                 return new Rejected(ErrorCode.Unavailable, $"schedule '{put.Name}' in namespace {ns} did not answer; retry");
@@ -177,7 +170,7 @@ internal sealed class ScheduleGate : ReceiveActor
         if (names.Count < _limit) return null;
         // At the limit, and about to refuse: the schedule may exist where the count did not see it (a shard starting or
         // moving), so ask it, though that starts its entity when it does not.
-        if (Budget() >= MinAsk && await StateOf(put.Name, ns, Budget()) is ScheduleInfo) return null;
+        if (Budget() >= MinAsk && await ScheduleDirectory.State(_schedules, put.Name, ns, Budget()) is ScheduleInfo) return null;
         return new Rejected(ErrorCode.QuotaExceeded,
             $"namespace {ns} has {names.Count} schedules (names deleted or looked up in the last {ScheduleEntity.IdleStopAfter.TotalSeconds:0} s count too), " +
             $"its limit (--max-schedules-per-namespace {_limit}): delete one, or raise the limit");
