@@ -11,16 +11,20 @@ internal sealed class CompletionBatcher(Func<Complete, Task<object>> send)
     /// <summary>Most leases in one request.</summary>
     public const int MaxBatch = 500;
 
+    /// <summary>Most bytes of results in one request (one result larger than this goes alone): well inside a frame.</summary>
+    public const int MaxBatchOutputBytes = 1 << 20;
+
     private readonly object _gate = new();
     private readonly Dictionary<string, List<Pending>> _waiting = new(StringComparer.Ordinal);
 
-    private sealed record Pending(string Token, TaskCompletionSource<Rejected?> Done);
+    private sealed record Pending(string Token, byte[]? Output, TaskCompletionSource<Rejected?> Done);
 
     /// <summary>Completes after the task's completion is durable: null when it completed, otherwise the refusal.</summary>
-    public Task<Rejected?> CompleteAsync(string leaseToken)
+    /// <param name="output">The task's result (null: none).</param>
+    public Task<Rejected?> CompleteAsync(string leaseToken, byte[]? output = null)
     {
         var lane = LeaseToken.TryParse(leaseToken, out var token) ? token.Task.Partition.EntityId : "";
-        var pending = new Pending(leaseToken, new TaskCompletionSource<Rejected?>(TaskCreationOptions.RunContinuationsAsynchronously));
+        var pending = new Pending(leaseToken, output, new TaskCompletionSource<Rejected?>(TaskCreationOptions.RunContinuationsAsynchronously));
         bool start;
         lock (_gate)
         {
@@ -45,11 +49,27 @@ internal sealed class CompletionBatcher(Func<Complete, Task<object>> send)
                     _waiting.Remove(lane);
                     return;
                 }
-                batch = queue.Take(MaxBatch).ToList();
-                queue.RemoveRange(0, batch.Count);
+                batch = TakeBatch(queue);
             }
             await SendAsync(batch).ConfigureAwait(false);
         }
+    }
+
+    /// <summary>The next request's completions: at most <see cref="MaxBatch"/>, and results of at most <see cref="MaxBatchOutputBytes"/> (but at least one).</summary>
+    private static List<Pending> TakeBatch(List<Pending> queue)
+    {
+        var count = 0;
+        long bytes = 0;
+        while (count < queue.Count && count < MaxBatch)
+        {
+            var size = queue[count].Output?.Length ?? 0;
+            if (count > 0 && bytes + size > MaxBatchOutputBytes) break;
+            bytes += size;
+            count++;
+        }
+        var batch = queue.GetRange(0, count);
+        queue.RemoveRange(0, count);
+        return batch;
     }
 
     private async Task SendAsync(List<Pending> batch)
@@ -57,7 +77,8 @@ internal sealed class CompletionBatcher(Func<Complete, Task<object>> send)
         try
         {
             var more = batch.Count > 1 ? batch.Skip(1).Select(p => p.Token).ToArray() : null;
-            var reply = await send(new Complete(batch[0].Token, more)).ConfigureAwait(false);
+            var moreOutputs = batch.Skip(1).Any(p => p.Output is not null) ? batch.Skip(1).Select(p => p.Output).ToArray() : null;
+            var reply = await send(new Complete(batch[0].Token, more, batch[0].Output, moreOutputs)).ConfigureAwait(false);
             switch (reply)
             {
                 case Completed when batch.Count == 1:

@@ -101,11 +101,22 @@ public sealed partial class ConduitClient
     /// </summary>
     /// <exception cref="UnknownLeaseException">The task is already completed or cancelled, or the token is malformed.</exception>
     /// <exception cref="LeaseExpiredException">The lease ran out; the task was or will be delivered again.</exception>
-    public async Task<Completed> CompleteAsync(string leaseToken, CancellationToken cancellationToken = default)
+    public Task<Completed> CompleteAsync(string leaseToken, CancellationToken cancellationToken = default) =>
+        CompleteAsync(leaseToken, output: null, cancellationToken);
+
+    /// <summary>
+    /// Marks the task done with a result (<paramref name="output"/>, at most <see cref="Complete.MaxOutputBytes"/>), kept
+    /// in the task history for the node's retention and returned by <see cref="GetTaskAsync"/> (docs/results.md).
+    /// </summary>
+    /// <exception cref="ConduitException">The result is too large (InvalidArgument), or as <see cref="CompleteAsync(string, CancellationToken)"/>.</exception>
+    public async Task<Completed> CompleteAsync(string leaseToken, byte[]? output, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(leaseToken);
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
-        var refusal = await _completions.CompleteAsync(leaseToken).WaitAsync(cancellationToken).ConfigureAwait(false);
+        // Refused here, not sent: a request near the frame size would be dropped on the way and never answered.
+        if (output is { Length: > Complete.MaxOutputBytes })
+            throw new ArgumentException($"the result is {output.Length} bytes; the limit is {Complete.MaxOutputBytes}", nameof(output));
+        var refusal = await _completions.CompleteAsync(leaseToken, output).WaitAsync(cancellationToken).ConfigureAwait(false);
         if (refusal is not null) throw ConduitException.From(refusal);
         return new Completed(LeaseToken.TryParse(leaseToken, out var token) ? token.Task.ToString() : leaseToken);
     }

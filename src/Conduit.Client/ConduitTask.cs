@@ -41,5 +41,15 @@ public sealed class ConduitTask
     /// <summary>When the lease ran out as of the poll (heartbeats extend it).</summary>
     public DateTimeOffset LeaseExpiresAt { get; }
 
+    /// <summary>
+    /// The result a handler run by <see cref="Worker.ConduitWorker"/> sets: sent with the task's completion and kept in
+    /// the task history, where <see cref="ConduitClient.GetTaskAsync"/> returns it (docs/results.md). At most
+    /// <see cref="Complete.MaxOutputBytes"/> (64 KiB); null (the default) sends none.
+    /// </summary>
+    public byte[]? Result { get; set; }
+
+    /// <summary>Sets <see cref="Result"/> to <paramref name="text"/> as UTF-8.</summary>
+    public void SetResult(string text) => Result = Encoding.UTF8.GetBytes(text);
+
     public override string ToString() => $"{Id} (attempt {Attempt}/{MaxAttempts})";
 }

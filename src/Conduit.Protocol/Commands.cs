@@ -57,7 +57,21 @@ public sealed partial record TaskSpec(
 /// with one message instead of one per task. They must come from the same partition as <paramref name="LeaseToken"/>
 /// (the tasks of one <see cref="Poll"/> always do). When given, the answer is <see cref="CompletedBatch"/>.
 /// </param>
-[MemoryPackable] public sealed partial record Complete(string LeaseToken, string[]? MoreLeaseTokens = null) : IPartitionRequest;
+/// <param name="Output">
+/// The task's result, 0 to <see cref="MaxOutputBytes"/> bytes, kept with its history for the node's retention
+/// (docs/results.md) and returned by <see cref="GetTask"/>. A larger one refuses that completion.
+/// </param>
+/// <param name="MoreOutputs">The results of <paramref name="MoreLeaseTokens"/>, in their order (null, or shorter: no result for the rest).</param>
+[MemoryPackable]
+public sealed partial record Complete(string LeaseToken, string[]? MoreLeaseTokens = null, byte[]? Output = null, byte[]?[]? MoreOutputs = null) : IPartitionRequest
+{
+    /// <summary>Largest result one completion may carry: 64 KiB.</summary>
+    public const int MaxOutputBytes = 64 * 1024;
+
+    /// <summary>The result given for lease <paramref name="index"/> (0: <see cref="LeaseToken"/>, then <see cref="MoreLeaseTokens"/>), or null.</summary>
+    public byte[]? OutputOf(int index) =>
+        index == 0 ? Output : MoreOutputs is { } more && index - 1 < more.Length ? more[index - 1] : null;
+}
 /// <param name="Retryable">false sends the task to the dead-letter list at once.</param>
 /// <param name="RetryDelayMs">
 /// When the next attempt is due, from now, instead of the queue's backoff (0: the backoff; at most
@@ -70,6 +84,10 @@ public sealed partial record Fail(string LeaseToken, string Reason, bool Retryab
     public const long MaxRetryDelayMs = 7L * 24 * 3600 * 1000;
 }
 [MemoryPackable] public sealed partial record CancelTask(string TaskId) : IPartitionRequest;
+/// <summary>
+/// The task's state; answered with <see cref="TaskInfo"/>. Its <see cref="TaskInfo.Details"/> (payload, result,
+/// attempts) come from the node's task history when it keeps one (docs/results.md).
+/// </summary>
 [MemoryPackable] public sealed partial record GetTask(string TaskId) : IPartitionRequest;
 [MemoryPackable] public sealed partial record GetQueueStats(string Queue, string Namespace = PartitionId.DefaultNamespace) : IPartitionRequest;
 [MemoryPackable] public sealed partial record PauseQueue(string Queue, string Namespace = PartitionId.DefaultNamespace) : IPartitionRequest;

@@ -89,7 +89,49 @@ public sealed partial record TaskInfo(
     int MaxAttempts,
     long RunAtUnixMs,
     string? LastError,
-    string Namespace = PartitionId.DefaultNamespace) : IConduitMessage;
+    string Namespace = PartitionId.DefaultNamespace,
+    TaskDetails? Details = null) : IConduitMessage;
+
+/// <summary>
+/// What the task history keeps of a task (docs/results.md): its payload, its result, and its attempts, for the node's
+/// retention after the task's last change. Null parts are not known: the history is off, the task has not started
+/// yet (its payload is shown while it is in its partition's memory), or its history was trimmed.
+/// </summary>
+/// <param name="Output">The result its worker completed it with, if any.</param>
+/// <param name="Attempts">Its deliveries, oldest first: at most <see cref="MaxAttempts"/> (the latest).</param>
+/// <param name="FinishedAtUnixMs">When it was completed, dead-lettered or cancelled; 0 while it is not.</param>
+/// <param name="Recorded">Whether the history has a record of the task at all.</param>
+[MemoryPackable]
+public sealed partial record TaskDetails(
+    byte[]? Payload,
+    byte[]? Output,
+    TaskAttempt[] Attempts,
+    long EnqueuedAtUnixMs,
+    long FinishedAtUnixMs,
+    bool Recorded)
+{
+    /// <summary>Most attempts listed: the latest 25.</summary>
+    public const int MaxAttempts = 25;
+}
+
+public enum AttemptOutcome : byte
+{
+    /// <summary>Still running (or its end was not recorded: the node that ran it stopped).</summary>
+    Running = 0,
+    Completed = 1,
+    /// <summary>The worker failed it; <see cref="TaskAttempt.Reason"/> says why.</summary>
+    Failed = 2,
+    /// <summary>Its lease ran out before the worker completed, failed or heartbeated it.</summary>
+    Expired = 3,
+    /// <summary>Cancelled while it ran.</summary>
+    Cancelled = 4,
+}
+
+/// <summary>One delivery of a task to a worker.</summary>
+/// <param name="Attempt">Delivery number, 1 for the first.</param>
+/// <param name="EndedAtUnixMs">0 while it runs.</param>
+[MemoryPackable]
+public sealed partial record TaskAttempt(int Attempt, long StartedAtUnixMs, long EndedAtUnixMs, AttemptOutcome Outcome, string? Reason);
 
 [MemoryPackable]
 public sealed partial record QueueStats(

@@ -115,6 +115,33 @@ public sealed class QueueCommandTests(CliNodeFixture fixture) : IClassFixture<Cl
         Assert.StartsWith("UnknownLease: ", again.Err);
     }
 
+    [Fact(DisplayName = "complete --result keeps a result; `task get` shows it, the payload and the attempt (table and JSON); a result over 64 KiB is a usage error")]
+    public async Task CompleteWithResult()
+    {
+        var enqueued = await fixture.Cli("enqueue", "cli-result", "--payload", "question", "--json");
+        Ok(enqueued);
+        var id = enqueued.Json.GetProperty("taskIds")[0].GetString()!;
+        var polled = await fixture.Cli("poll", "cli-result", "--wait", "2s", "--json");
+        Ok(polled);
+        var lease = polled.Json.GetProperty("tasks")[0].GetProperty("leaseToken").GetString()!;
+
+        var tooBig = await fixture.Cli("complete", lease, "--result", new string('x', Complete.MaxOutputBytes + 1));
+        Assert.Equal(2, tooBig.ExitCode);
+        Ok(await fixture.Cli("complete", lease, "--result", "answer 42"));
+
+        var human = await fixture.Cli("task", "get", id);
+        Ok(human);
+        Assert.Equal(["result", "answer", "42"], human.Row("result"));
+        Assert.Equal(["payload", "question"], human.Row("payload"));
+        Assert.Equal(["Completed", "-"], human.Row("1")[^2..]);
+
+        var json = await fixture.Cli("task", "get", id, "--json");
+        Ok(json);
+        var details = json.Json.GetProperty("details");
+        Assert.Equal("answer 42", System.Text.Encoding.UTF8.GetString(details.GetProperty("output").GetBytesFromBase64()));
+        Assert.Equal(1, details.GetProperty("attempts").GetArrayLength());
+    }
+
     [Fact(DisplayName = "task get shows a scheduled task; task cancel cancels it; cancelling twice is refused with exit 1")]
     public async Task GetAndCancel()
     {

@@ -70,9 +70,9 @@ public static class PollCommand
     }
 
     /// <summary>The payload as text when it is UTF-8 (invalid bytes show as U+FFFD; the JSON has the exact bytes in base64).</summary>
-    private static string Text(byte[] payload) => Encoding.UTF8.GetString(payload);
+    internal static string Text(byte[] payload) => Encoding.UTF8.GetString(payload);
 
-    private static string Preview(string text)
+    internal static string Preview(string text)
     {
         var oneLine = text.ReplaceLineEndings(" ");
         return oneLine.Length <= PayloadPreview ? oneLine : oneLine[..(PayloadPreview - 1)] + "…";

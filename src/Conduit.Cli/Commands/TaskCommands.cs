@@ -12,7 +12,7 @@ public static class TaskCommands
     public static Command Task()
     {
         var getId = Arguments.TaskId();
-        var get = new Command("get", "a task's status, attempts, run-at time and last error") { getId };
+        var get = new Command("get", "a task's status, attempts, run-at time, last error, and from the task history its payload, result and every attempt") { getId };
         get.Runs(async (ctx, parse) =>
         {
             var info = await ctx.Queue<TaskInfo>(new GetTask(parse.GetValue(getId)!));
@@ -27,7 +27,20 @@ public static class TaskCommands
                 table.Add("attempt", info.MaxAttempts > 0 ? $"{info.Attempt}/{info.MaxAttempts}" : info.Attempt.ToString(CultureInfo.InvariantCulture));
                 table.Add("run at", QueueCommands.Time(info.RunAtUnixMs));
                 table.Add("last error", info.LastError ?? "-");
+                // From the task history (docs/results.md): absent when the node keeps none or has trimmed it.
+                var details = info.Details;
+                table.Add("enqueued", details is { EnqueuedAtUnixMs: > 0 } ? QueueCommands.Time(details.EnqueuedAtUnixMs) : "-");
+                table.Add("finished", details is { FinishedAtUnixMs: > 0 } ? QueueCommands.Time(details.FinishedAtUnixMs) : "-");
+                table.Add("payload", details?.Payload is { } payload ? PollCommand.Preview(PollCommand.Text(payload)) : "-");
+                table.Add("result", details?.Output is { } output ? PollCommand.Preview(PollCommand.Text(output)) : "-");
                 table.WriteTo(ctx.Output);
+                if (details is not { Attempts.Length: > 0 }) return;
+                ctx.Output.Line("");
+                var attempts = new TableWriter("ATTEMPT", "STARTED", "ENDED", "OUTCOME", "REASON");
+                foreach (var a in details.Attempts)
+                    attempts.Add(a.Attempt.ToString(CultureInfo.InvariantCulture), a.StartedAtUnixMs > 0 ? QueueCommands.Time(a.StartedAtUnixMs) : "-",
+                        a.EndedAtUnixMs > 0 ? QueueCommands.Time(a.EndedAtUnixMs) : "-", a.Outcome.ToString(), a.Reason is { } reason ? PollCommand.Preview(reason) : "-");
+                attempts.WriteTo(ctx.Output);
             });
         });
 
@@ -44,10 +57,14 @@ public static class TaskCommands
     public static Command Complete()
     {
         var lease = Arguments.Lease();
-        var command = new Command("complete", "complete a leased task (from `conduit poll`)") { lease };
+        var result = new Option<string>("--result") { Description = "the task's result (UTF-8 text, at most 64 KiB), kept in the task history" };
+        var command = new Command("complete", "complete a leased task (from `conduit poll`)") { lease, result };
         return command.Runs(async (ctx, parse) =>
         {
-            var completed = await ctx.Queue<Completed>(new Protocol.Complete(parse.GetValue(lease)!));
+            var output = parse.GetValue(result) is { } text ? System.Text.Encoding.UTF8.GetBytes(text) : null;
+            if (output is { Length: > Protocol.Complete.MaxOutputBytes })
+                throw new UsageException($"--result is {output.Length} bytes; the limit is {Protocol.Complete.MaxOutputBytes}");
+            var completed = await ctx.Queue<Completed>(new Protocol.Complete(parse.GetValue(lease)!, Output: output));
             ctx.Output.Result(completed, () => ctx.Output.Line($"completed {completed.TaskId}"));
         });
     }

@@ -71,11 +71,14 @@ internal sealed class TaskExecution
 
     private async Task<TaskOutcome> ReportAsync(Exception? error)
     {
+        // A result that could never be kept fails the task for good rather than leave it to expire and run again.
+        if (error is null && _task.Result is { Length: > Complete.MaxOutputBytes } result)
+            error = new ConduitTaskException($"the handler's result is {result.Length} bytes; the limit is {Complete.MaxOutputBytes}", retryable: false);
         try
         {
             if (error is null)
             {
-                await _client.CompleteAsync(_task.LeaseToken).ConfigureAwait(false);
+                await _client.CompleteAsync(_task.LeaseToken, _task.Result).ConfigureAwait(false);
                 return TaskOutcome.Completed;
             }
             var reason = error is OperationCanceledException && _abort.IsCancellationRequested ? ShutdownReason : Describe(error);

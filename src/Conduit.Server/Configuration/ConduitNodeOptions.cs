@@ -74,6 +74,13 @@ public sealed record ConduitNodeOptions
     [Flag("--max-schedules-per-namespace", "N", "most schedules one namespace may have")]
     public int MaxSchedulesPerNamespace { get; init; } = ConduitServerOptions.DefaultMaxSchedulesPerNamespace;
 
+    /// <summary>
+    /// How long the task history keeps a task's payload, result and attempts after its last change, in hours (fractions
+    /// allowed); 0 keeps no history (docs/results.md). Defaults to 24.
+    /// </summary>
+    [Flag("--task-history-hours", "H", "how long task results and attempts are kept (0: no task history)")]
+    public double TaskHistoryHours { get; init; } = History.TaskHistoryOptions.DefaultRetentionMs / 3_600_000.0;
+
     /// <summary>Shards the partitions are spread over; every node must agree. Defaults to 100.</summary>
     public int MaxShards { get; init; } = ConduitServerOptions.DefaultMaxShards;
 

@@ -42,6 +42,8 @@ public static class NodeSettingsFactory
             throw Bad(nameof(options.MaxLivePartitions), $"must be a number of at least 1, not '{options.MaxLivePartitions}'");
         if (options.MaxSchedulesPerNamespace < 1)
             throw Bad(nameof(options.MaxSchedulesPerNamespace), $"must be a number of at least 1, not '{options.MaxSchedulesPerNamespace}'");
+        if (options.TaskHistoryHours is < 0 or > 24 * 365)
+            throw Bad(nameof(options.TaskHistoryHours), $"must be 0 (no task history) to 8760 hours, not '{options.TaskHistoryHours}'");
         if (options.MaxShards < 1) throw Bad(nameof(options.MaxShards), $"must be at least 1, not '{options.MaxShards}'");
         if (options.PollProbeMs < 1) throw Bad(nameof(options.PollProbeMs), $"must be at least 1 ms, not '{options.PollProbeMs}'");
         if (options.Roles.Count == 0) throw Bad(nameof(options.Roles), "needs at least one role");
@@ -111,6 +113,7 @@ public static class NodeSettingsFactory
                 QueuePartitions = options.QueuePartitions,
                 MaxLivePartitionsPerNode = options.MaxLivePartitions,
                 MaxSchedulesPerNamespace = options.MaxSchedulesPerNamespace,
+                History = new History.TaskHistoryOptions { RetentionMs = (long)(options.TaskHistoryHours * 3_600_000) },
                 MaxShards = options.MaxShards,
                 PollProbeMs = options.PollProbeMs,
                 Partition = options.Partition,

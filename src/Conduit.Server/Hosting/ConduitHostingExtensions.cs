@@ -19,6 +19,9 @@ public sealed class PartitionRegion;
 /// <summary>Marker for the schedules' shard region (or proxy) in the <see cref="ActorRegistry"/>.</summary>
 public sealed class ScheduleRegion;
 
+/// <summary>Marker for a task-service node's task history (<see cref="History.TaskHistoryActor"/>) in the <see cref="ActorRegistry"/>.</summary>
+public sealed class TaskHistory;
+
 /// <summary>Marker for the node's <see cref="QueueFrontend"/> in the <see cref="ActorRegistry"/>.</summary>
 public sealed class ConduitFrontend;
 
@@ -75,8 +78,9 @@ public static class ConduitHostingExtensions
     /// the <see cref="QueueFrontend"/> registered as <see cref="ConduitFrontend"/>.
     /// </summary>
     /// <param name="metrics">The node's metrics, which partitions, writers and the node-level gauges report to (null: none).</param>
+    /// <param name="storage">The node's database, where task-service nodes keep the task history (null: no history).</param>
     public static AkkaConfigurationBuilder WithConduitServer(this AkkaConfigurationBuilder builder, ConduitServerOptions options,
-        Metrics.ServerMetrics? metrics = null)
+        Metrics.ServerMetrics? metrics = null, StorageOptions? storage = null)
     {
         var topology = options.Topology;
         var policies = options.Policies;
@@ -95,8 +99,27 @@ public static class ConduitHostingExtensions
             builder.WithActors((system, _) => metrics?.Attach(system, census));
             builder.WithActors((system, _) =>
                 system.ActorOf(LoadPublisher.Props(TimeSpan.FromMilliseconds(options.Partition.GossipIntervalMs)), LoadPublisher.Name));
+            var keepsHistory = storage is not null && options.History.Enabled;
+            if (keepsHistory)
+            {
+                builder.WithActors((system, registry) =>
+                {
+                    var history = system.ActorOf(History.TaskHistoryActor.Props(new History.TaskHistoryStore(storage!), options.History),
+                        History.TaskHistoryActor.Name);
+                    registry.Register<TaskHistory>(history);
+                    // Partitions handing off at shutdown complete tasks to the last moment: their results are written
+                    // before the system stops (at most 5 s; what is left then is answered as not kept).
+                    CoordinatedShutdown.Get(system).AddTask(CoordinatedShutdown.PhaseBeforeActorSystemTerminate, "task-history-drain", async () =>
+                    {
+                        try { await history.Ask<Akka.Done>(History.TaskHistoryActor.Drain.Instance, TimeSpan.FromSeconds(5)); }
+                        catch (Exception e) when (e is AskTimeoutException or TaskCanceledException) { }
+                        return Akka.Done.Instance;
+                    });
+                });
+            }
             builder.WithShardRegion<PartitionRegion>(PartitionsTypeName,
-                entityId => PartitionProps(entityId, topology, policies, options, census, metrics),
+                (_, registry, _) => entityId => PartitionProps(entityId, topology, policies, options, census, metrics,
+                    keepsHistory ? registry.Get<TaskHistory>() : null),
                 extractor,
                 // Partitions holding work restart after a rebalance or crash, so delayed tasks fire on time; empty ones
                 // passivate themselves (PartitionOptions.PassivateIdleAfterMs).
@@ -168,7 +191,7 @@ public static class ConduitHostingExtensions
     /// </summary>
     private static Props PartitionProps(string entityId, QueueTopology topology, QueuePolicies policies, ConduitServerOptions options,
         PartitionCensus census,
-        Metrics.ServerMetrics? metrics)
+        Metrics.ServerMetrics? metrics, IActorRef? history)
     {
         if (!topology.TryResolve(entityId, out var id))
             return RefusedPartition.Props(new Rejected(ErrorCode.TaskNotFound, "no such partition in this cluster's topology"));
@@ -178,6 +201,6 @@ public static class ConduitHostingExtensions
                 $"{options.Partition.PassivateIdleAfterMs / 1000} s, or raise --max-live-partitions"));
         // Only partitions of queues with several partitions gossip their load: frontends route nothing else by it.
         var partitions = topology.PartitionsOf(id.Namespace, id.Queue);
-        return QueuePartition.Props(id, policies.For(id), census, gossips: partitions > 1, metrics, partitions);
+        return QueuePartition.Props(id, policies.For(id), census, gossips: partitions > 1, metrics, partitions, history);
     }
 }

@@ -109,7 +109,7 @@ public static class ConduitNode
             })
             .WithConduitSerialization()
             .WithConduitStorage(settings.Storage)
-            .WithConduitServer(settings.Server, metrics)
+            .WithConduitServer(settings.Server, metrics, settings.Storage)
             .WithConduitManagement(settings.Server)
             .WithConduitClientEndpoint(settings, tls, metrics);
         if (settings.Seeds.Count == 0 && settings.FormClusterAlone)

@@ -62,6 +62,8 @@ public sealed record ConduitServerOptions
     /// what one tenant's operator can make the cluster run. Defaults to 1,000 (what one <see cref="ListSchedules"/> lists).
     /// </summary>
     public int MaxSchedulesPerNamespace { get; init; } = DefaultMaxSchedulesPerNamespace;
+    /// <summary>The task history: results, payloads and attempts kept for a while (docs/results.md). Defaults to 24 h.</summary>
+    public History.TaskHistoryOptions History { get; init; } = new();
     public const int DefaultMaxSchedulesPerNamespace = ScheduleList.MaxSchedules;
     /// <summary>In a busy system a poll asks one partition at a time for this long before moving on. Defaults to 200 ms.</summary>
     public long PollProbeMs { get; init; } = DefaultPollProbeMs;

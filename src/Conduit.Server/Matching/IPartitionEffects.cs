@@ -1,3 +1,4 @@
+using Conduit.Server.History;
 using Conduit.Server.Persistence;
 
 namespace Conduit.Server.Matching;
@@ -11,8 +12,20 @@ internal interface IPartitionEffects
     /// <summary>Answer now.</summary>
     void Reply(object replyTo, object message);
 
-    /// <summary>Make <paramref name="entries"/> durable, then send <paramref name="reply"/> (if any) to <paramref name="replyTo"/>, then report the event back with <see cref="PartitionEngine.OnPersisted"/>.</summary>
-    void Append(BatchEntry[] entries, object? replyTo, object? reply);
+    /// <summary>
+    /// Make <paramref name="entries"/> durable, then write <paramref name="history"/> (if any) to the task history, then
+    /// send <paramref name="reply"/> (if any) to <paramref name="replyTo"/>, then report the event back with <see cref="PartitionEngine.OnPersisted"/>.
+    /// </summary>
+    void Append(BatchEntry[] entries, object? replyTo, object? reply, HistoryRecord[]? history = null);
+
+    /// <summary>Whether the node keeps a task history (docs/results.md): the engine makes <see cref="HistoryRecord"/>s only then.</summary>
+    bool KeepsHistory { get; }
+
+    /// <summary>Tell the task history of <paramref name="records"/> (deliveries that started); nobody waits for them.</summary>
+    void History(HistoryRecord[] records);
+
+    /// <summary>Answer <paramref name="replyTo"/> with <paramref name="info"/>, its details completed from the task history when the node keeps one.</summary>
+    void Describe(object replyTo, TaskInfo info);
 
     /// <summary>Read journal events and report them back with <see cref="PartitionEngine.OnJournalPage"/>.</summary>
     void Read(ReadRequest request);

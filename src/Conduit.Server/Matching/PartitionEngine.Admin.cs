@@ -1,3 +1,4 @@
+using Conduit.Server.History;
 using Conduit.Server.Persistence;
 
 namespace Conduit.Server.Matching;
@@ -81,7 +82,8 @@ internal sealed partial class PartitionEngine
             else if (!events.Any(e => RecordIn(e.Batch, lookup.Seq) is not null))
                 Reject(lookup.ReplyTo, ErrorCode.TaskNotFound, $"task {TaskIdOf(lookup.Seq)} does not exist");
             else if (lookup.Request is CancelTask cancel) HandleCancel(lookup.ReplyTo, cancel, verified: true);
-            else if (lookup.Request is GetTask get) HandleGetTask(lookup.ReplyTo, get, verified: true);
+            else if (lookup.Request is GetTask get)
+                HandleGetTask(lookup.ReplyTo, get, verified: true, events.Select(e => RecordIn(e.Batch, lookup.Seq)).FirstOrDefault(r => r is not null));
         }
     }
 
@@ -89,6 +91,7 @@ internal sealed partial class PartitionEngine
     {
         if (!TryParseOwnTask(replyTo, cancel.TaskId, out var seq)) return;
         if (!Verified(replyTo, cancel, seq, verified)) return;
+        Lease? running = null;
         switch (StatusOf(seq, _now()))
         {
             case null:
@@ -100,6 +103,7 @@ internal sealed partial class PartitionEngine
             case TaskStatus.Running:
                 _leases.TryGet(seq, out var lease);
                 lease.CancelRequested = true; // the worker learns it from its next heartbeat
+                running = lease;
                 break;
             default:
                 if (!_window.Remove(seq) && !_schedule.RemoveDue(seq) && Durable.IsFresh(seq) && _window.IsNotLoaded(seq))
@@ -110,10 +114,20 @@ internal sealed partial class PartitionEngine
                 break;
         }
         _pending.MarkSettling(seq, TaskStatus.Cancelled);
-        Append([BatchEntry.Of(EntryKind.Cancelled, seq)], replyTo, new Cancelled(cancel.TaskId));
+        // The delivery running now (if any) ends as cancelled with the task; ids as this partition writes them, whatever the request's spelling.
+        var history = _fx.KeepsHistory
+            ? new List<HistoryRecord>
+            {
+                running is null
+                    ? new(HistoryChange.Finished, TaskIdOf(seq), _id.Namespace, _id.Queue, 0, _now(), AttemptOutcome.Cancelled, Status: TaskStatus.Cancelled)
+                    : EndOf(running, _now(), AttemptOutcome.Cancelled, TaskStatus.Cancelled, "cancelled"),
+            }
+            : null;
+        Append([BatchEntry.Of(EntryKind.Cancelled, seq)], replyTo, new Cancelled(cancel.TaskId), history);
     }
 
-    private void HandleGetTask(object replyTo, GetTask get, bool verified = false)
+    /// <param name="record">The task as its journal event holds it, when a lookup read it.</param>
+    private void HandleGetTask(object replyTo, GetTask get, bool verified = false, TaskRecord? record = null)
     {
         if (!TryParseOwnTask(replyTo, get.TaskId, out var seq)) return;
         if (!Verified(replyTo, get, seq, verified)) return;
@@ -124,14 +138,18 @@ internal sealed partial class PartitionEngine
             return;
         }
         int attempt = 0, maxAttempts = 0;
-        long runAt = 0;
+        long runAt = 0, enqueuedAt = 0;
         string? error = null;
         if (Durable.Exceptions.TryGetValue(seq, out var e))
         {
             (attempt, maxAttempts, runAt, error) = (e.Attempt, e.MaxAttempts, e.RunAtMs, e.Reason);
         }
-        if (_leases.TryGet(seq, out var lease)) (attempt, maxAttempts) = (lease.Attempt, lease.MaxAttempts);
-        _fx.Reply(replyTo, new TaskInfo(get.TaskId, _id.Queue, status, new TaskSeq(seq).Priority, attempt, maxAttempts, runAt, error, _id.Namespace));
+        if (_leases.TryGet(seq, out var lease)) (attempt, maxAttempts, enqueuedAt) = (lease.Attempt, lease.MaxAttempts, lease.EnqueuedAtMs);
+        // What memory holds of the task: the history (if the node keeps one) fills in the rest.
+        if (record is null && _window.TryGet(seq, out var ready)) record = ready.Task;
+        if (record is not null) enqueuedAt = record.EnqueuedAtMs;
+        var known = new TaskDetails(record?.Payload, null, [], enqueuedAt, 0, Recorded: false);
+        _fx.Describe(replyTo, new TaskInfo(TaskIdOf(seq), _id.Queue, status, new TaskSeq(seq).Priority, attempt, maxAttempts, runAt, error, _id.Namespace, known));
     }
 
     public QueueStats Stats()

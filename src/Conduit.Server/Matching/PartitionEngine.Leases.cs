@@ -1,3 +1,4 @@
+using Conduit.Server.History;
 using Conduit.Server.Metrics;
 using Conduit.Server.Persistence;
 
@@ -12,15 +13,18 @@ internal sealed partial class PartitionEngine
         if (TaskSpecRules.CheckIdCount(release.LeaseTokens?.Length ?? 0, "lease tokens") is { } tooMany) { _fx.Reply(replyTo, tooMany); return; }
         var now = _now();
         var entries = new List<BatchEntry>();
+        var history = _fx.KeepsHistory ? new List<HistoryRecord>() : null;
         foreach (var text in release.LeaseTokens ?? [])
         {
             if (!LeaseToken.TryParse(text, out var token) || token.Task.Partition != _id || !_signer.Verify(text)) continue;
             if (!_leases.TryGet(token.Task.Seq, out var lease) || !lease.IsNamedBy(token)) continue;
             _leases.Remove(lease.Seq);
-            if (!lease.CancelRequested) entries.Add(BatchEntry.Of(EntryKind.Retried, lease.Seq, lease.Attempt - 1, now));
+            if (lease.CancelRequested) continue;
+            entries.Add(BatchEntry.Of(EntryKind.Retried, lease.Seq, lease.Attempt - 1, now));
+            history?.Add(new HistoryRecord(HistoryChange.Released, TaskIdOf(lease.Seq), _id.Namespace, _id.Queue, lease.Attempt, now));
         }
         _limits.Refund(entries.Count);
-        Append(entries.ToArray(), replyTo, new Released(entries.Count));
+        Append(entries.ToArray(), replyTo, new Released(entries.Count), history);
     }
 
     private void HandleHeartbeat(object replyTo, Heartbeat heartbeat)
@@ -32,28 +36,50 @@ internal sealed partial class PartitionEngine
 
     private void HandleComplete(object replyTo, Complete complete)
     {
-        if (complete.MoreLeaseTokens is { Length: > 0 } more) { HandleCompleteBatch(replyTo, complete.LeaseToken, more); return; }
+        if (complete.MoreOutputs is { } outputs && outputs.Length > (complete.MoreLeaseTokens?.Length ?? 0))
+        {
+            Reject(replyTo, ErrorCode.InvalidArgument, $"{outputs.Length} more results for {complete.MoreLeaseTokens?.Length ?? 0} more leases");
+            return;
+        }
+        if (complete.MoreLeaseTokens is { Length: > 0 }) { HandleCompleteBatch(replyTo, complete); return; }
         if (ResolveLease(replyTo, complete.LeaseToken) is not { } lease) return;
-        if (TakeForCompletion(lease, _now()) is { } refused) { _fx.Reply(replyTo, refused); return; }
-        Append([BatchEntry.Of(EntryKind.Completed, lease.Seq)], replyTo, new Completed(TaskIdOf(lease.Seq)));
+        if (OutputRefusal(complete.Output) is { } tooBig) { _fx.Reply(replyTo, tooBig); return; }
+        var now = _now();
+        if (TakeForCompletion(lease, now) is { } refused) { _fx.Reply(replyTo, refused); return; }
+        var history = _fx.KeepsHistory ? new List<HistoryRecord> { Completion(lease, now, complete.Output) } : null;
+        Append([BatchEntry.Of(EntryKind.Completed, lease.Seq)], replyTo, new Completed(TaskIdOf(lease.Seq)), history);
     }
 
     /// <summary>A worker completes the tasks of a whole poll at once: one request, one append, one answer.</summary>
-    private void HandleCompleteBatch(object replyTo, string? first, string[] more)
+    private void HandleCompleteBatch(object replyTo, Complete complete)
     {
+        var more = complete.MoreLeaseTokens!;
         if (TaskSpecRules.CheckIdCount(more.Length + 1, "lease tokens") is { } tooMany) { _fx.Reply(replyTo, tooMany); return; }
         var refusals = new Rejected?[more.Length + 1];
         var entries = new List<BatchEntry>(refusals.Length);
+        var history = _fx.KeepsHistory ? new List<HistoryRecord>(refusals.Length) : null;
         var now = _now();
         for (var i = 0; i < refusals.Length; i++)
         {
-            var lease = TryResolveLease(i == 0 ? first : more[i - 1], out var why);
-            refusals[i] = lease is null ? why : TakeForCompletion(lease, now);
-            if (refusals[i] is null) entries.Add(BatchEntry.Of(EntryKind.Completed, lease!.Seq));
+            var lease = TryResolveLease(i == 0 ? complete.LeaseToken : more[i - 1], out var why);
+            var output = complete.OutputOf(i);
+            refusals[i] = lease is null ? why : OutputRefusal(output) ?? TakeForCompletion(lease, now);
+            if (refusals[i] is not null) continue;
+            entries.Add(BatchEntry.Of(EntryKind.Completed, lease!.Seq));
+            history?.Add(Completion(lease, now, output));
         }
         if (entries.Count == 0) _fx.Reply(replyTo, new CompletedBatch(refusals));
-        else Append(entries.ToArray(), replyTo, new CompletedBatch(refusals));
+        else Append(entries.ToArray(), replyTo, new CompletedBatch(refusals), history);
     }
+
+    /// <summary>Why a result may not be kept (too large), or null.</summary>
+    private static Rejected? OutputRefusal(byte[]? output) =>
+        output is { Length: > Complete.MaxOutputBytes }
+            ? new Rejected(ErrorCode.InvalidArgument, $"the result is {output.Length} bytes; the limit is {Complete.MaxOutputBytes}")
+            : null;
+
+    private HistoryRecord Completion(Lease lease, long now, byte[]? output) =>
+        EndOf(lease, now, AttemptOutcome.Completed, TaskStatus.Completed, output: output);
 
     /// <summary>Takes a live lease out of dispatch for completion; null when it may complete, otherwise why not.</summary>
     private Rejected? TakeForCompletion(Lease lease, long now)
@@ -80,7 +106,8 @@ internal sealed partial class PartitionEngine
         _stats.Count(PartitionCounter.Failed);
         var entry = FailureEntry(lease, fail.Reason, fail.Retryable, now, fail.RetryDelayMs);
         var next = entry.Kind == EntryKind.DeadLettered ? TaskStatus.DeadLettered : TaskStatus.Failed;
-        Append([entry], replyTo, new Failed(TaskIdOf(lease.Seq), next, next == TaskStatus.Failed ? entry.AtMs : 0));
+        var history = _fx.KeepsHistory ? new List<HistoryRecord> { FailureOf(lease, entry, now, AttemptOutcome.Failed) } : null;
+        Append([entry], replyTo, new Failed(TaskIdOf(lease.Seq), next, next == TaskStatus.Failed ? entry.AtMs : 0), history);
     }
 
     /// <param name="retryDelayMs">The worker's own delay before the next attempt (0: the queue's backoff).</param>
@@ -94,6 +121,10 @@ internal sealed partial class PartitionEngine
             : BatchEntry.Of(EntryKind.Retried, lease.Seq, lease.Attempt,
                 now + (retryDelayMs > 0 ? retryDelayMs : _o.RetryDelayMs(lease.Attempt, _random.NextDouble())), reason);
     }
+
+    /// <summary>A delivery that ended in <paramref name="entry"/> (a retry or a dead letter), for the task history.</summary>
+    private HistoryRecord FailureOf(Lease lease, BatchEntry entry, long now, AttemptOutcome outcome) =>
+        EndOf(lease, now, outcome, entry.Kind == EntryKind.DeadLettered ? TaskStatus.DeadLettered : 0, entry.Reason);
 
     private void RecordRunTime(Lease lease, long now)
     {
@@ -152,9 +183,15 @@ internal sealed partial class PartitionEngine
         var expired = _leases.TakeExpired(now);
         if (expired.Count == 0) return;
         var entries = new List<BatchEntry>(expired.Count);
+        var history = _fx.KeepsHistory ? new List<HistoryRecord>(expired.Count) : null;
         foreach (var lease in expired)
-            if (!lease.CancelRequested) entries.Add(FailureEntry(lease, "lease expired", retryable: true, now));
+        {
+            if (lease.CancelRequested) continue;
+            var entry = FailureEntry(lease, "lease expired", retryable: true, now);
+            entries.Add(entry);
+            history?.Add(FailureOf(lease, entry, now, AttemptOutcome.Expired));
+        }
         _stats.Count(PartitionCounter.LeaseExpired, entries.Count);
-        if (entries.Count > 0) Append(entries.ToArray(), null, null);
+        if (entries.Count > 0) Append(entries.ToArray(), null, null, history);
     }
 }

@@ -1,3 +1,4 @@
+using Conduit.Server.History;
 using Conduit.Server.Metrics;
 using Conduit.Server.Persistence;
 
@@ -245,6 +246,7 @@ internal sealed partial class PartitionEngine
         {
             var now = _now();
             List<BatchEntry>? hints = null;
+            List<HistoryRecord>? started = _fx.KeepsHistory ? [] : null;
             // The queue's limits (rate, running), this partition's share: what they hold back waits for the next tick or completion.
             var allowance = _limits.Allowance(now, _leases.Count);
             var taken = 0;
@@ -261,7 +263,7 @@ internal sealed partial class PartitionEngine
                     taken++;
                     var ready = _window.TakeBest();
                     bytes += WireBytes(ready.Task);
-                    tasks.Add(LeaseOut(ready, waiter.LeaseMs, now, hints ??= []));
+                    tasks.Add(LeaseOut(ready, waiter.LeaseMs, now, hints ??= [], started));
                 }
                 _fx.Reply(waiter.ReplyTo, new Polled(tasks.ToArray()));
                 _stats.Count(afterWrite ? PartitionCounter.DispatchedSync : PartitionCounter.DispatchedBacklog, tasks.Count);
@@ -269,6 +271,8 @@ internal sealed partial class PartitionEngine
             _limits.Took(taken);
             // The dispatch hints tell a recovering partition which tasks may still be running; nobody waits for them.
             if (hints is not null) Append(hints.ToArray(), null, null);
+            // The task history learns of each delivery (and the payload) now; nobody waits for it.
+            if (started is { Count: > 0 }) _fx.History(started.ToArray());
         }
         RequestReadIfNeeded();
     }
@@ -315,7 +319,7 @@ internal sealed partial class PartitionEngine
 
     private bool ParkingFull => _window.ParkedCount >= ParkedWindows * _o.ReadyWindow;
 
-    private LeasedTask LeaseOut(ReadyTask ready, long leaseMs, long now, List<BatchEntry> hints)
+    private LeasedTask LeaseOut(ReadyTask ready, long leaseMs, long now, List<BatchEntry> hints, List<HistoryRecord>? started)
     {
         var task = ready.Task;
         var lease = new Lease
@@ -333,6 +337,8 @@ internal sealed partial class PartitionEngine
             EnqueuedAtMs = task.EnqueuedAtMs, Nonce = lease.Nonce, Reason = task.ConcurrencyKey, // the hint's Reason: its key
         });
         var taskId = new TaskId(_id, task.Seq);
+        started?.Add(new HistoryRecord(HistoryChange.Started, taskId.ToString(), _id.Namespace, _id.Queue, lease.Attempt, now,
+            Payload: task.Payload, EnqueuedAtMs: task.EnqueuedAtMs));
         var token = _signer.Sign(taskId, lease.Attempt, lease.Epoch, lease.Nonce);
         return new LeasedTask(taskId.ToString(), token, task.Payload, task.Headers, task.Priority,
             lease.Attempt, lease.MaxAttempts, task.EnqueuedAtMs, lease.ExpiresAtMs);
@@ -424,11 +430,17 @@ internal sealed partial class PartitionEngine
         }
     }
 
-    private void Append(BatchEntry[] entries, object? replyTo, object? reply)
+    /// <param name="history">What the task history learns once the entries are durable, before <paramref name="reply"/> goes out (null: nothing).</param>
+    private void Append(BatchEntry[] entries, object? replyTo, object? reply, List<HistoryRecord>? history = null)
     {
         _pending.Sent(entries.Length);
-        _fx.Append(entries, replyTo, reply);
+        _fx.Append(entries, replyTo, reply, history is { Count: > 0 } ? history.ToArray() : null);
     }
+
+    /// <summary>The end of <paramref name="lease"/>'s delivery for the task history: it settled the task as <paramref name="final"/> (0: a retry follows).</summary>
+    private HistoryRecord EndOf(Lease lease, long now, AttemptOutcome outcome, TaskStatus final = 0, string? reason = null, byte[]? output = null) =>
+        new(final == 0 ? HistoryChange.AttemptEnded : HistoryChange.Finished, TaskIdOf(lease.Seq), _id.Namespace, _id.Queue, lease.Attempt, now,
+            outcome, reason, final, Output: output, EnqueuedAtMs: lease.EnqueuedAtMs, StartedAtMs: lease.LeasedAtMs);
 
     private void Reject(object replyTo, ErrorCode code, string message) => _fx.Reply(replyTo, new Rejected(code, message));
 

@@ -2,6 +2,7 @@ using Akka.Actor;
 using Akka.Event;
 using Conduit.Server.Gossip;
 using Conduit.Server.Metrics;
+using Conduit.Server.History;
 using Conduit.Server.Persistence;
 
 namespace Conduit.Server.Matching;
@@ -73,13 +74,16 @@ public sealed class QueuePartition : ReceiveActor, IWithStash, IWithTimers, IPar
     /// <summary>When the partition stopped serving (<see cref="Environment.TickCount64"/>), or -1 while it serves: outages are logged when they start and end, not at every retry.</summary>
     private long _unavailableSinceMs = -1;
     private readonly ServerMetrics? _metrics;
+    /// <summary>The node's task history (docs/results.md), or null.</summary>
+    private readonly IActorRef? _history;
     /// <summary>This incarnation's figures for the node's metrics (registered while it lives; see <see cref="QueueStatsRegistry"/>).</summary>
     private readonly PartitionStats _stats;
 
     public QueuePartition(PartitionId id, PartitionOptions options, PartitionCensus? census = null, bool gossips = true, ServerMetrics? metrics = null,
-        int partitions = 1)
+        int partitions = 1, IActorRef? history = null)
     {
         _id = id;
+        _history = history;
         _partitions = partitions;
         _options = options;
         _gossips = gossips;
@@ -93,9 +97,10 @@ public sealed class QueuePartition : ReceiveActor, IWithStash, IWithTimers, IPar
     /// <param name="gossips">Report load to the node's <see cref="LoadPublisher"/>: whether the queue has more than one partition.</param>
     /// <param name="metrics">The node's metrics (null: none, as in engine-level tests).</param>
     /// <param name="partitions">How many partitions the queue has (this partition enforces its share of the queue's limits).</param>
+    /// <param name="history">The node's <see cref="TaskHistoryActor"/>; null when it keeps no task history.</param>
     public static Props Props(PartitionId id, PartitionOptions options, PartitionCensus? census = null, bool gossips = true, ServerMetrics? metrics = null,
-        int partitions = 1) =>
-        Akka.Actor.Props.Create(() => new QueuePartition(id, options, census, gossips, metrics, partitions));
+        int partitions = 1, IActorRef? history = null) =>
+        Akka.Actor.Props.Create(() => new QueuePartition(id, options, census, gossips, metrics, partitions, history));
 
     public static string PersistenceIdOf(PartitionId id) => "partition-" + id.EntityId;
 
@@ -391,10 +396,24 @@ public sealed class QueuePartition : ReceiveActor, IWithStash, IWithTimers, IPar
 
     void IPartitionEffects.Reply(object replyTo, object message) => ((IActorRef)replyTo).Tell(message);
 
-    void IPartitionEffects.Append(BatchEntry[] entries, object? replyTo, object? reply)
+    void IPartitionEffects.Append(BatchEntry[] entries, object? replyTo, object? reply, HistoryRecord[]? history)
     {
         _unanswered.Add(reply is null ? null : (IActorRef?)replyTo);
-        _writer.Tell(new TaskWriter.Append(entries, (IActorRef?)replyTo, reply));
+        // With history: once the entries are durable the writer hands the answer to the task history, which sends it on
+        // once the history has the changes too.
+        _writer.Tell(history is not null && _history is not null
+            ? new TaskWriter.Append(entries, _history, new TaskHistoryActor.RecordThenReply(history, (IActorRef?)replyTo, reply))
+            : new TaskWriter.Append(entries, (IActorRef?)replyTo, reply));
+    }
+
+    bool IPartitionEffects.KeepsHistory => _history is not null;
+
+    void IPartitionEffects.History(HistoryRecord[] records) => _history?.Tell(new TaskHistoryActor.Record(records));
+
+    void IPartitionEffects.Describe(object replyTo, TaskInfo info)
+    {
+        if (_history is null) ((IActorRef)replyTo).Tell(info);
+        else _history.Tell(new TaskHistoryActor.Describe(info, (IActorRef)replyTo));
     }
 
     /// <summary>

@@ -57,6 +57,8 @@ internal sealed class ReadyWindow
 
     public bool Contains(long seq) => _bySeq.ContainsKey(seq);
 
+    public bool TryGet(long seq, out ReadyTask task) => _bySeq.TryGetValue(seq, out task!);
+
     public void Add(ReadyTask task)
     {
         if (_bySeq.TryAdd(task.Seq, task)) _tasks.Add(task);

@@ -119,7 +119,7 @@ internal sealed class TaskWriter : UntypedPersistentActor, IWithTimers
         {
             case Append append:
                 _buffer.AddLast(append);
-                if (append.ReplyTo is null && _inFlight.Count == 0 && _buffer.All(a => a.ReplyTo is null))
+                if (!IsAwaited(append) && _inFlight.Count == 0 && !_buffer.Any(IsAwaited))
                 {
                     // Nobody waits on it (dispatch hints, expiries): give it a moment to share the next write.
                     if (!Timers.IsTimerActive("flush"))
@@ -203,6 +203,10 @@ internal sealed class TaskWriter : UntypedPersistentActor, IWithTimers
         });
     }
 
+    /// <summary>Whether someone waits for the append's answer (an answer bound for the task history with nobody behind it does not count).</summary>
+    private static bool IsAwaited(Append append) =>
+        append.ReplyTo is not null && append.Reply is not History.TaskHistoryActor.RecordThenReply { ReplyTo: null };
+
     private static int PayloadBytes(Append append)
     {
         var bytes = 0;
@@ -244,7 +248,9 @@ internal sealed class TaskWriter : UntypedPersistentActor, IWithTimers
         var unavailable = new Rejected(ErrorCode.Unavailable, $"storage write failed: {cause.Message}");
         foreach (var a in _inFlight.SelectMany(x => x).Concat(_buffer))
         {
-            a.ReplyTo?.Tell(unavailable);
+            // An answer bound for the task history (History.TaskHistoryActor.RecordThenReply) goes to its requester instead.
+            var requester = a.Reply is History.TaskHistoryActor.RecordThenReply viaHistory ? viaHistory.ReplyTo : a.ReplyTo;
+            requester?.Tell(unavailable);
             _answered++;
         }
         _inFlight.Clear();

@@ -1,4 +1,5 @@
 using Conduit.Protocol;
+using Conduit.Server.History;
 using Conduit.Server.Matching;
 using Conduit.Server.Persistence;
 
@@ -73,7 +74,24 @@ internal sealed class EngineHarness : IPartitionEffects
         NoticedAtReply.Add(Engine?.Durable.LastEventSeqNr ?? 0);
     }
 
-    public void Append(BatchEntry[] entries, object? replyTo, object? reply) => _pending.Add((entries, replyTo, reply));
+    public void Append(BatchEntry[] entries, object? replyTo, object? reply, HistoryRecord[]? history = null)
+    {
+        _pending.Add((entries, replyTo, reply));
+        if (history is not null) HistoryAfterWrites.AddRange(history);
+    }
+
+    /// <summary>Whether the engine makes task history records (on by default, so every engine test runs that code).</summary>
+    public bool KeepsHistory { get; set; } = true;
+
+    /// <summary>History records the engine sent at once (deliveries started).</summary>
+    public List<HistoryRecord> HistoryNow { get; } = [];
+
+    /// <summary>History records the engine attached to appends (written once the append is durable).</summary>
+    public List<HistoryRecord> HistoryAfterWrites { get; } = [];
+
+    public void History(HistoryRecord[] records) => HistoryNow.AddRange(records);
+
+    public void Describe(object replyTo, TaskInfo info) => AddReply(replyTo, info);
 
     public void Read(ReadRequest request) => _reads.Enqueue(request);
 

@@ -1,0 +1,70 @@
+using Akka.Actor;
+using Akka.TestKit.Xunit2;
+using Conduit.Protocol;
+using Conduit.Server.History;
+using Conduit.Server.Hosting;
+using Conduit.Testing;
+using Xunit;
+
+namespace Conduit.Server.Tests.Durability;
+
+/// <summary>The node's task history writer alone (TestKit, a real SQLite store): when answers go out, and what a requester hears when the history cannot be written.</summary>
+public sealed class TaskHistoryActorTests : TestKit
+{
+    private static readonly TaskHistoryOptions Fast = new() { RetryIntervalMs = 20, LingerMs = 200, TrimIntervalMs = 60_000 };
+
+    private static HistoryRecord Start(string id, int attempt = 1) =>
+        new(HistoryChange.Started, id, "default", "q", attempt, 1_000, Payload: [1, 2], EnqueuedAtMs: 900);
+
+    private static HistoryRecord Done(string id, byte[]? output, int attempt = 1) =>
+        new(HistoryChange.Finished, id, "default", "q", attempt, 2_000, AttemptOutcome.Completed, Status: TaskStatus.Completed, Output: output, StartedAtMs: 1_000);
+
+    [Fact(DisplayName = "a completion is answered once its result is stored; a start that lingers is folded into it; GetTask's details read it back")]
+    public async Task AnswersAfterWrite()
+    {
+        var store = new TaskHistoryStore(TestStores.NewSqlite());
+        var history = Sys.ActorOf(TaskHistoryActor.Props(store, Fast));
+        var worker = CreateTestProbe();
+        history.Tell(new TaskHistoryActor.Record([Start("default/q#0:1")]));
+        history.Tell(new TaskHistoryActor.RecordThenReply([Done("default/q#0:1", [42])], worker.Ref, new Completed("default/q#0:1")));
+        Assert.Equal("default/q#0:1", worker.ExpectMsg<Completed>(TimeSpan.FromSeconds(10)).TaskId);
+
+        var details = await store.ReadAsync("default/q#0:1", CancellationToken.None);
+        Assert.NotNull(details);
+        Assert.Equal([1, 2], details.Payload);
+        Assert.Equal([42], details.Output);
+        Assert.Equal((900L, 2_000L), (details.EnqueuedAtUnixMs, details.FinishedAtUnixMs));
+        var attempt = Assert.Single(details.Attempts);
+        Assert.Equal((1, 1_000L, 2_000L, AttemptOutcome.Completed), (attempt.Attempt, attempt.StartedAtUnixMs, attempt.EndedAtUnixMs, attempt.Outcome));
+
+        // A start with no change after it is written once it has lingered.
+        history.Tell(new TaskHistoryActor.Record([Start("default/q#0:2")]));
+        await AwaitAssertAsync(async () => Assert.Equal(AttemptOutcome.Running,
+            Assert.Single((await store.ReadAsync("default/q#0:2", CancellationToken.None))!.Attempts).Outcome), TimeSpan.FromSeconds(10));
+
+        // A late start (older than the settlement stored) does not reopen the task.
+        history.Tell(new TaskHistoryActor.RecordThenReply([Start("default/q#0:1") with { AtMs = 1_500 }], null, null));
+        history.Tell(new TaskHistoryActor.Drain(), worker.Ref);
+        worker.ExpectMsg<Akka.Done>(TimeSpan.FromSeconds(10));
+        var after = await store.ReadAsync("default/q#0:1", CancellationToken.None);
+        Assert.Equal(2_000L, after!.FinishedAtUnixMs);
+        Assert.Equal([42], after.Output);
+    }
+
+    [Fact(DisplayName = "a history that cannot be written answers within its tries: Unavailable where a result was lost, the real answer where none rode on it")]
+    public void CannotWrite()
+    {
+        // A database file in a folder that does not exist: every open fails.
+        var store = new TaskHistoryStore(new StorageOptions(StorageKind.Sqlite, $"Data Source={Path.Combine(Path.GetTempPath(), "no-such-dir-" + Guid.NewGuid().ToString("N"), "x.db")};Mode=ReadWrite"));
+        var history = Sys.ActorOf(TaskHistoryActor.Props(store, Fast));
+        var withResult = CreateTestProbe();
+        var withoutResult = CreateTestProbe();
+        history.Tell(new TaskHistoryActor.RecordThenReply([Done("default/q#0:1", [1])], withResult.Ref, new Completed("default/q#0:1")));
+        history.Tell(new TaskHistoryActor.RecordThenReply([Done("default/q#0:2", null)], withoutResult.Ref, new Completed("default/q#0:2")));
+
+        var refused = withResult.ExpectMsg<Rejected>(TimeSpan.FromSeconds(10));
+        Assert.Equal(ErrorCode.Unavailable, refused.Code);
+        Assert.Contains("completed, but its result could not be kept", refused.Message);
+        Assert.Equal("default/q#0:2", withoutResult.ExpectMsg<Completed>(TimeSpan.FromSeconds(10)).TaskId);
+    }
+}
