@@ -8,7 +8,8 @@
 #   bench/run.sh --only 2,3       some scenarios; other options go to Conduit.Bench (--workers, --producers,
 #                                 --partitions, --hocon FILE, --claim, --batch, --payload, --baseline-poll-ms,
 #                                 --drain-backlog N, --queues N, --queues-large N, --sustained SECONDS, --trickle SECONDS,
-#                                 --no-pipeline: worker loops poll, then complete, one batch at a time)
+#                                 --no-pipeline: worker loops poll, then complete, one batch at a time,
+#                                 --task-history: the node keeps its task history, off otherwise as the baseline keeps nothing)
 #
 # Scenarios: 1 enqueue, 2 end to end (drain, mix), 3 schedule-to-start latency, 4 backlog of 1M, 5 many queues
 # (10,000; then --queues-large, default 100,000 in the full run, on a fresh node), 6 sustained mix (--sustained

@@ -14,6 +14,8 @@ public sealed record BenchConfig
     public int Partitions { get; init; } = 1;
     public string? NodeHocon { get; init; }
     public bool NodeServerGc { get; init; }
+    /// <summary>Run the node with its task history on (24 h, the node's default); off by default, as the baseline keeps nothing (docs/results.md).</summary>
+    public bool TaskHistory { get; init; }
     /// <summary>Client concurrency, the same for Conduit and the baseline.</summary>
     public int Producers { get; init; } = 8;
     public int Workers { get; init; } = 8;
@@ -86,7 +88,7 @@ public sealed record BenchConfig
         }
         var known = new HashSet<string>
         {
-            "--pg-port", "--pg-data", "--node-dll", "--out", "--quick", "--node-port", "--partitions", "--hocon", "--node-server-gc",
+            "--pg-port", "--pg-data", "--node-dll", "--out", "--quick", "--node-port", "--partitions", "--hocon", "--node-server-gc", "--task-history",
             "--producers", "--workers", "--payload", "--batch", "--claim", "--baseline-poll-ms", "--drain-backlog", "--queues", "--only",
             "--queues-large", "--sustained", "--no-pipeline", "--trickle",
         };
@@ -105,6 +107,7 @@ public sealed record BenchConfig
             Partitions = Int("--partitions", 1),
             NodeHocon = map.GetValueOrDefault("--hocon"),
             NodeServerGc = flags.Contains("--node-server-gc"),
+            TaskHistory = flags.Contains("--task-history"),
             Producers = Int("--producers", 8),
             Workers = Int("--workers", 8),
             PayloadBytes = Int("--payload", 100),

@@ -74,6 +74,9 @@ public sealed class NodeProcess : IAsyncDisposable
         foreach (var seed in options.Seeds) { info.ArgumentList.Add("--seed"); info.ArgumentList.Add(seed); }
         foreach (var a in options.ExtraArgs) info.ArgumentList.Add(a);
         if (config.NodeHocon is { } hocon) { info.ArgumentList.Add("--hocon"); info.ArgumentList.Add(hocon); }
+        // The baseline keeps nothing of a completed task (it deletes the row): the task history is off unless asked for (docs/results.md).
+        info.ArgumentList.Add("--task-history-hours");
+        info.ArgumentList.Add(config.TaskHistory ? "24" : "0");
         info.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
         info.Environment["DOTNET_gcServer"] = config.NodeServerGc ? "1" : "0";
         if (Environment.GetEnvironmentVariable("CONDUIT_BENCH_PERF") is not null)
