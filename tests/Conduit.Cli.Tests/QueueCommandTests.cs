@@ -121,7 +121,7 @@ public sealed class QueueCommandTests(CliNodeFixture fixture) : IClassFixture<Cl
         var enqueued = await fixture.Cli("enqueue", "cli-result", "--payload", "question", "--json");
         Ok(enqueued);
         var id = enqueued.Json.GetProperty("taskIds")[0].GetString()!;
-        var polled = await fixture.Cli("poll", "cli-result", "--wait", "2s", "--json");
+        var polled = await fixture.Cli("poll", "cli-result", "--wait", "2s", "--lease", "2m", "--json"); // two more CLI runs before it completes
         Ok(polled);
         var lease = polled.Json.GetProperty("tasks")[0].GetProperty("leaseToken").GetString()!;
 

@@ -11,6 +11,8 @@ internal enum HistoryChange : byte
     Finished = 3,
     /// <summary>Delivery <see cref="HistoryRecord.Attempt"/> went back undelivered (a prefetched task that did not start): it is not running, and its number is used again.</summary>
     Released = 4,
+    /// <summary>A dead letter went back to its queue with fresh attempts: live again, no finish time, no result.</summary>
+    Requeued = 5,
 }
 
 /// <summary>One change of one task for the task history (folded with the task's other changes of a write into one row upsert, <see cref="TaskRowChange"/>).</summary>
@@ -23,6 +25,8 @@ internal enum HistoryChange : byte
 /// <param name="Payload">The task's payload, given with its first delivery.</param>
 /// <param name="Output">The result its worker completed it with.</param>
 /// <param name="StartedAtMs">The delivery's start, when it ends (0: not known, as after a failover).</param>
+/// <param name="Epoch">The owner epoch of the partition incarnation that made it: a change from an older incarnation (a write retried on a node the partition has left) never overrides a newer one's.</param>
+/// <param name="ReplyIndex">Which lease of its request it is about (a batch completion's), so a lost result is reported for that lease alone.</param>
 internal sealed record HistoryRecord(
     HistoryChange Change,
     string TaskId,
@@ -36,7 +40,9 @@ internal sealed record HistoryRecord(
     byte[]? Payload = null,
     byte[]? Output = null,
     long EnqueuedAtMs = 0,
-    long StartedAtMs = 0)
+    long StartedAtMs = 0,
+    long Epoch = 0,
+    int ReplyIndex = 0)
 {
     /// <summary>Bytes it holds in memory until written, roughly: what bounds the writer's buffer.</summary>
     public long Bytes => 200 + TaskId.Length * 2 + (Reason?.Length ?? 0) * 2 + (Payload?.Length ?? 0) + (Output?.Length ?? 0);

@@ -56,12 +56,22 @@ internal sealed class TaskHistoryActor : ReceiveActor, IWithTimers
     private sealed class LingerOver { public static readonly LingerOver Instance = new(); }
 
     /// <summary>One request's changes and the answer that waits for them (<paramref name="AtMs"/>: when it came, <see cref="Environment.TickCount64"/>).</summary>
-    private sealed record Item(HistoryRecord[] Records, IActorRef? ReplyTo, object? Reply, long Bytes, long AtMs)
+    private sealed class Item(HistoryRecord[] records, IActorRef? replyTo, object? reply, long bytes, long atMs)
     {
+        public HistoryRecord[] Records { get; } = records;
+        public IActorRef? ReplyTo { get; } = replyTo;
+        public object? Reply { get; } = reply;
+        public long Bytes { get; } = bytes;
+        public long AtMs { get; } = atMs;
+        /// <summary>Its requester has been answered (or nobody waits).</summary>
+        public bool Answered { get; set; } = replyTo is null || reply is null;
 
         /// <summary>A result rides on it: if it cannot be written the requester must hear so; otherwise only attempt history is lost.</summary>
         public bool CarriesResult => Records.Any(r => r.Output is not null);
     }
+
+    /// <summary>How long a completion with a result waits for the history before it is answered that its result may not have been kept.</summary>
+    public const long MaxAnswerWaitMs = 10_000;
 
     private readonly TaskHistoryStore _store;
     private readonly TaskHistoryOptions _options;
@@ -74,8 +84,10 @@ internal sealed class TaskHistoryActor : ReceiveActor, IWithTimers
     /// Starts that linger (<see cref="TaskHistoryOptions.LingerMs"/>) by task id: a change of the same task that comes
     /// meanwhile takes its start along, so the two are folded into one row insert; otherwise they go once they are old.
     /// </summary>
-    private readonly Dictionary<string, HistoryRecord> _starts = new(StringComparer.Ordinal);
-    private readonly Queue<(HistoryRecord Start, long AtMs)> _startOrder = new();
+    private readonly Dictionary<string, (HistoryRecord Start, long Seq)> _starts = new(StringComparer.Ordinal);
+    /// <summary>The starts in the order they came, by task id and number (an entry whose number no longer matches was taken along already).</summary>
+    private readonly Queue<(string TaskId, long Seq, long AtMs)> _startOrder = new();
+    private long _startSeq;
     private List<Item>? _writing;
     /// <summary>Tells a write's outcome from an earlier one's (a write outlives nothing, but a late message must not finish the wrong one).</summary>
     private int _generation;
@@ -119,6 +131,7 @@ internal sealed class TaskHistoryActor : ReceiveActor, IWithTimers
                 _log.Warning("Task history: creating its table failed ({Cause}); trying again", SafeText.Escape(f.Cause.Message, 300));
             // Completions do not wait for ever: after as many tries as a write gets, what waits is dropped and answered.
             if (_tries >= MaxWriteTries) DropAll(_buffer.ToList(), f.Cause);
+            else AnswerOverdue(f.Cause);
             Timers.StartSingleTimer("create", CreateAgain.Instance, TimeSpan.FromMilliseconds(_options.RetryIntervalMs));
         });
         Receive<CreateAgain>(_ => Create());
@@ -155,6 +168,9 @@ internal sealed class TaskHistoryActor : ReceiveActor, IWithTimers
     public static Props Props(TaskHistoryStore store, TaskHistoryOptions options, Func<long>? now = null) =>
         Akka.Actor.Props.Create(() => new TaskHistoryActor(store, options, now));
 
+    private static Exception Cause(Task t) =>
+        t.Exception?.GetBaseException() ?? new TimeoutException($"no answer from the database within {TaskHistoryStore.OperationTimeout.TotalSeconds:0} s");
+
     private static long BytesOf(HistoryRecord[] records)
     {
         long bytes = 0;
@@ -171,8 +187,8 @@ internal sealed class TaskHistoryActor : ReceiveActor, IWithTimers
     /// <summary>Whoever still waits is answered: the node stops (its shutdown drained the buffer first, see <see cref="Drain"/>).</summary>
     protected override void PostStop()
     {
-        var stopped = new Exception("the node stopped before it was written");
-        DropAll((_writing ?? []).Concat(_buffer).ToList(), stopped);
+        // A write under way may still commit: its requesters hear that the result may not have been kept.
+        DropAll((_writing ?? []).Concat(_buffer).ToList(), new Exception("the node stopped before the write was confirmed"));
         foreach (var read in _waitingReads) read.ReplyTo.Tell(read.Info);
         foreach (var drainer in _drainers) drainer.Tell(Done.Instance);
     }
@@ -180,36 +196,50 @@ internal sealed class TaskHistoryActor : ReceiveActor, IWithTimers
     private void Create()
     {
         var self = Self;
-        _store.EnsureCreatedAsync(CancellationToken.None).ContinueWith(t =>
-            self.Tell(t.IsCompletedSuccessfully ? new Created() : new CreateFailed(t.Exception?.GetBaseException() ?? new TaskCanceledException())),
-            TaskScheduler.Default);
+        var deadline = new CancellationTokenSource(TaskHistoryStore.OperationTimeout);
+        _store.EnsureCreatedAsync(deadline.Token).ContinueWith(t =>
+        {
+            deadline.Dispose();
+            self.Tell(t.IsCompletedSuccessfully ? new Created() : new CreateFailed(Cause(t)));
+        }, TaskScheduler.Default);
     }
 
     private void Buffer(Item item)
     {
+        // Only a result needs the history before its answer; anything else is answered now (the journal has it).
+        if (!item.Answered && !item.CarriesResult)
+        {
+            item.ReplyTo!.Tell(item.Reply!);
+            item.Answered = true;
+        }
         if (_bufferedBytes + item.Bytes > MaxBufferedBytes)
         {
-            _dropped += item.Records.Length;
-            var now = Environment.TickCount64;
-            if (now - _lastDropLogMs > 60_000)
-            {
-                _lastDropLogMs = now;
-                _log.Warning("Task history: {Dropped} changes dropped so far: {Bytes} bytes wait to be written (the database is slow or away)", _dropped, _bufferedBytes);
-            }
+            CountDropped(item.Records.Length);
+            foreach (var r in item.Records) ForgetStart(r.TaskId); // written alone later, it would show a delivery that never ends
             Answer(item, written: false, "the node's task history is full");
             return;
         }
-        if (item.Records.Length == 0 && _writing is null && _buffer.Count == 0)
-        {
-            Answer(item, written: true, null);
-            return;
-        }
+        if (item.Records.Length == 0) return;
         // A task's lingering start goes first, in the same write: start and end become one row.
         foreach (var r in item.Records)
-            if (_starts.Remove(r.TaskId, out var start)) _buffer.Enqueue(StartItem(start, item.AtMs));
+            if (_starts.Remove(r.TaskId, out var start)) _buffer.Enqueue(StartItem(start.Start, item.AtMs));
         _buffer.Enqueue(item);
         _bufferedBytes += item.Bytes;
         Flush();
+    }
+
+    private void ForgetStart(string taskId)
+    {
+        if (_starts.Remove(taskId, out var start)) _bufferedBytes -= start.Start.Bytes;
+    }
+
+    private void CountDropped(long count)
+    {
+        _dropped += count;
+        var now = Environment.TickCount64;
+        if (now - _lastDropLogMs <= 60_000) return;
+        _lastDropLogMs = now;
+        _log.Warning("Task history: {Dropped} changes dropped so far: {Bytes} bytes wait to be written (the database is slow or away)", _dropped, _bufferedBytes);
     }
 
     /// <summary>A lingering start on its way to be written (its bytes were counted when it came).</summary>
@@ -223,13 +253,14 @@ internal sealed class TaskHistoryActor : ReceiveActor, IWithTimers
         {
             if (_bufferedBytes + start.Bytes > MaxBufferedBytes)
             {
-                _dropped++;
+                CountDropped(1);
                 continue;
             }
             // A second start of the same task (its delivery was given back): the first is written as it is, first.
-            if (_starts.Remove(start.TaskId, out var earlier)) _buffer.Enqueue(StartItem(earlier, now));
-            _starts[start.TaskId] = start;
-            _startOrder.Enqueue((start, now));
+            if (_starts.Remove(start.TaskId, out var earlier)) _buffer.Enqueue(StartItem(earlier.Start, now));
+            var seq = ++_startSeq;
+            _starts[start.TaskId] = (start, seq);
+            _startOrder.Enqueue((start.TaskId, seq, now));
             _bufferedBytes += start.Bytes;
         }
         Flush();
@@ -265,7 +296,7 @@ internal sealed class TaskHistoryActor : ReceiveActor, IWithTimers
         var now = Environment.TickCount64;
         while (_startOrder.TryPeek(out var next))
         {
-            if (!_starts.TryGetValue(next.Start.TaskId, out var pending) || !ReferenceEquals(pending, next.Start))
+            if (!_starts.TryGetValue(next.TaskId, out var pending) || pending.Seq != next.Seq)
             {
                 _startOrder.Dequeue(); // taken along by its task's next change already
                 continue;
@@ -278,8 +309,8 @@ internal sealed class TaskHistoryActor : ReceiveActor, IWithTimers
                 return;
             }
             _startOrder.Dequeue();
-            _starts.Remove(next.Start.TaskId);
-            _buffer.Enqueue(StartItem(next.Start, next.AtMs));
+            _starts.Remove(next.TaskId);
+            _buffer.Enqueue(StartItem(pending.Start, next.AtMs));
         }
     }
 
@@ -288,10 +319,13 @@ internal sealed class TaskHistoryActor : ReceiveActor, IWithTimers
         var self = Self;
         var generation = ++_generation;
         var records = _writing!.SelectMany(i => i.Records).ToList();
-        // Not cancelled when the node stops: a write under way finishes, so a completion already answered stays true.
-        _store.WriteAsync(records, _now(), CancellationToken.None).ContinueWith(t =>
-            self.Tell(t.IsCompletedSuccessfully ? new Written(generation) : new WriteFailed(generation, t.Exception?.GetBaseException() ?? new TaskCanceledException())),
-            TaskScheduler.Default);
+        // A deadline, not the node's stop: a write under way finishes, so an answer already given stays true.
+        var deadline = new CancellationTokenSource(TaskHistoryStore.OperationTimeout);
+        _store.WriteAsync(records, _now(), deadline.Token).ContinueWith(t =>
+        {
+            deadline.Dispose();
+            self.Tell(t.IsCompletedSuccessfully ? new Written(generation) : new WriteFailed(generation, Cause(t)));
+        }, TaskScheduler.Default);
     }
 
     private void WriteDone()
@@ -315,6 +349,7 @@ internal sealed class TaskHistoryActor : ReceiveActor, IWithTimers
                 _log.Warning("Task history: writing {Count} changes failed ({Cause}); trying again",
                     _writing!.Sum(i => i.Records.Length), SafeText.Escape(failed.Cause.Message, 300));
             Timers.StartSingleTimer("retry", RetryWrite.Instance, TimeSpan.FromMilliseconds(_options.RetryIntervalMs));
+            AnswerOverdue(failed.Cause);
             return;
         }
         // The database has been failing for MaxWriteTries seconds: nothing waiting behind this write would fare better,
@@ -326,6 +361,14 @@ internal sealed class TaskHistoryActor : ReceiveActor, IWithTimers
         _tries = 0;
         DropAll(all, failed.Cause);
         Flush();
+    }
+
+    /// <summary>Completions that waited <see cref="MaxAnswerWaitMs"/> for a history that keeps failing hear so now; their changes stay, to be written if it recovers.</summary>
+    private void AnswerOverdue(Exception cause)
+    {
+        var now = Environment.TickCount64;
+        foreach (var item in (_writing ?? []).Concat(_buffer))
+            if (!item.Answered && now - item.AtMs >= MaxAnswerWaitMs) Answer(item, written: false, SafeText.Escape(cause.Message, 200));
     }
 
     /// <summary>Drops <paramref name="items"/> (the buffer, and the write in flight if among them), answering each requester.</summary>
@@ -345,22 +388,35 @@ internal sealed class TaskHistoryActor : ReceiveActor, IWithTimers
     }
 
     /// <summary>
-    /// Sends an item's answer on. Its changes are durable in the journal either way; when they could not be written here,
-    /// a result rode on them, and the requester hears that it was not kept (<c>Unavailable</c>). Without a result only
-    /// attempt history is lost, and the real answer goes out.
+    /// Sends an item's answer on, once. Its changes are durable in the journal either way. When they could not be written
+    /// here (or not in time), the leases whose results rode on them hear that their result may not have been kept
+    /// (<c>Unavailable</c>); the rest of the answer is the real one.
     /// </summary>
     private static void Answer(Item item, bool written, string? why)
     {
-        if (item.ReplyTo is null || item.Reply is null) return;
-        if (written || !item.CarriesResult) item.ReplyTo.Tell(item.Reply);
-        else
-            item.ReplyTo.Tell(new Rejected(ErrorCode.Unavailable,
-                $"the task is completed, but its result could not be kept in the task history ({why}); completing it again is refused as already completed"));
+        if (item.Answered) return;
+        item.Answered = true;
+        if (written || !item.CarriesResult)
+        {
+            item.ReplyTo!.Tell(item.Reply!);
+            return;
+        }
+        var lost = new Rejected(ErrorCode.Unavailable,
+            $"the task is completed, but its result may not have been kept in the task history ({why}); completing it again is refused as already completed");
+        if (item.Reply is CompletedBatch batch)
+        {
+            var refusals = (Rejected?[])batch.Refusals.Clone();
+            foreach (var r in item.Records)
+                if (r.Output is not null && r.ReplyIndex >= 0 && r.ReplyIndex < refusals.Length && refusals[r.ReplyIndex] is null) refusals[r.ReplyIndex] = lost;
+            item.ReplyTo!.Tell(new CompletedBatch(refusals));
+        }
+        else item.ReplyTo!.Tell(lost);
     }
 
     private void AnswerDrainersIfIdle()
     {
-        if (_drainers.Count == 0 || _writing is not null || (_created && (_buffer.Count > 0 || _starts.Count > 0))) return;
+        // Not before the table exists: what waits gets the whole drain time to be written.
+        if (_drainers.Count == 0 || _writing is not null || _buffer.Count > 0 || _starts.Count > 0) return;
         foreach (var drainer in _drainers) drainer.Tell(Done.Instance);
         _drainers.Clear();
     }
@@ -381,9 +437,12 @@ internal sealed class TaskHistoryActor : ReceiveActor, IWithTimers
         }
         _reading++;
         var self = Self;
-        _store.ReadAsync(request.Info.TaskId, CancellationToken.None).ContinueWith(t =>
-            self.Tell(t.IsCompletedSuccessfully ? new Described(request, t.Result) : new DescribeFailed(request, t.Exception?.GetBaseException() ?? new TaskCanceledException())),
-            TaskScheduler.Default);
+        var deadline = new CancellationTokenSource(TaskHistoryStore.OperationTimeout);
+        _store.ReadAsync(request.Info.TaskId, deadline.Token).ContinueWith(t =>
+        {
+            deadline.Dispose();
+            self.Tell(t.IsCompletedSuccessfully ? new Described(request, t.Result) : new DescribeFailed(request, Cause(t)));
+        }, TaskScheduler.Default);
     }
 
     private void ReadDone()
@@ -412,8 +471,11 @@ internal sealed class TaskHistoryActor : ReceiveActor, IWithTimers
         if (_trimming || !_created) return;
         _trimming = true;
         var self = Self;
-        _store.TrimAsync(_now() - _options.RetentionMs, TrimBatch, CancellationToken.None).ContinueWith(t =>
-            self.Tell(t.IsCompletedSuccessfully ? new Trimmed(t.Result) : new TrimFailed(t.Exception?.GetBaseException() ?? new TaskCanceledException())),
-            TaskScheduler.Default);
+        var deadline = new CancellationTokenSource(TaskHistoryStore.OperationTimeout);
+        _store.TrimAsync(_now() - _options.RetentionMs, TrimBatch, deadline.Token).ContinueWith(t =>
+        {
+            deadline.Dispose();
+            self.Tell(t.IsCompletedSuccessfully ? new Trimmed(t.Result) : new TrimFailed(Cause(t)));
+        }, TaskScheduler.Default);
     }
 }

@@ -11,12 +11,15 @@ namespace Conduit.Server.History;
 /// (<c>conduit_task_history</c>: status, payload, result, the delivery running now, the ended deliveries as lines of
 /// text, times). A write folds a batch's changes into one upsert per task (<see cref="TaskRowChange"/>); on PostgreSQL
 /// the whole batch is one statement over arrays. Writing a change twice (a retry after a failed write) is harmless
-/// except for a repeated attempt line, which reads as one. Rows are trimmed by <c>updated_at</c> once older than the
-/// retention (docs/results.md).
+/// except for a repeated attempt line, which reads as one. Each operation has a deadline (<see cref="OperationTimeout"/>).
+/// Rows are trimmed by <c>updated_at</c> once older than the retention (docs/results.md).
 /// </summary>
 internal sealed class TaskHistoryStore(StorageOptions storage)
 {
     public const string TasksTable = "conduit_task_history";
+
+    /// <summary>Longest any one read, write, trim or table creation may take: the writer's answers wait behind it.</summary>
+    public static readonly TimeSpan OperationTimeout = TimeSpan.FromSeconds(5);
 
     private bool IsPostgres => storage.Kind == StorageKind.PostgreSql;
 
@@ -58,6 +61,7 @@ internal sealed class TaskHistoryStore(StorageOptions storage)
                 running_since bigint NOT NULL,
                 enqueued_at bigint NOT NULL,
                 finished_at bigint NOT NULL,
+                epoch bigint NOT NULL,
                 updated_at bigint NOT NULL);
             CREATE INDEX IF NOT EXISTS {TasksTable}_updated ON {TasksTable} (updated_at);
             """;
@@ -69,36 +73,44 @@ internal sealed class TaskHistoryStore(StorageOptions storage)
     }
 
     // What a change leaves alone (status or running attempt -1, no payload, enqueue time 0) keeps the stored value; a
-    // status change brings its result (null when the task is live again) and finish time; ended deliveries are appended.
-    // A start older than the stored settlement (a write that was retried on a node the partition has left, arriving after
-    // the new owner's) does not reopen the task.
-    private const string Stale = "(excluded.status = 0 AND t.status > 0 AND excluded.running_since < t.finished_at)";
+    // status change brings its result (null when the task is live again) and finish time; ended deliveries are appended,
+    // the list kept to its last MaxAttemptsChars characters (a line cut at the front does not parse and is skipped).
+    // A change from an older owner epoch than the row's (a write retried on a node the partition has left, arriving after
+    // the new owner's) adds its ended deliveries and nothing else.
+    private const string Older = "excluded.epoch < t.epoch";
 
-    private const string OnConflict = $"""
+    /// <summary>Most characters of ended deliveries a row keeps: more than the 25 a read returns (each line at most about 720).</summary>
+    public const int MaxAttemptsChars = 20_000;
+
+    private const string Appended = "t.attempts || excluded.attempts";
+
+    private static readonly string OnConflict = $"""
         ON CONFLICT (task_id) DO UPDATE SET
-            status = CASE WHEN excluded.status < 0 OR {Stale} THEN t.status ELSE excluded.status END,
+            status = CASE WHEN excluded.status < 0 OR {Older} THEN t.status ELSE excluded.status END,
             payload = COALESCE(excluded.payload, t.payload),
-            output = CASE WHEN excluded.status < 0 OR {Stale} THEN t.output ELSE excluded.output END,
-            attempts = t.attempts || excluded.attempts,
-            running_attempt = CASE WHEN excluded.running_attempt < 0 OR {Stale} THEN t.running_attempt ELSE excluded.running_attempt END,
-            running_since = CASE WHEN excluded.running_attempt < 0 OR {Stale} THEN t.running_since ELSE excluded.running_since END,
+            output = CASE WHEN excluded.status < 0 OR {Older} THEN t.output ELSE excluded.output END,
+            attempts = CASE WHEN length({Appended}) > {MaxAttemptsChars}
+                THEN substr({Appended}, length({Appended}) - {MaxAttemptsChars} + 1) ELSE {Appended} END,
+            running_attempt = CASE WHEN excluded.running_attempt < 0 OR {Older} THEN t.running_attempt ELSE excluded.running_attempt END,
+            running_since = CASE WHEN excluded.running_attempt < 0 OR {Older} THEN t.running_since ELSE excluded.running_since END,
             enqueued_at = CASE WHEN excluded.enqueued_at > 0 THEN excluded.enqueued_at ELSE t.enqueued_at END,
-            finished_at = CASE WHEN excluded.status < 0 OR {Stale} THEN t.finished_at ELSE excluded.finished_at END,
+            finished_at = CASE WHEN excluded.status < 0 OR {Older} THEN t.finished_at ELSE excluded.finished_at END,
+            epoch = CASE WHEN {Older} THEN t.epoch ELSE excluded.epoch END,
             updated_at = excluded.updated_at
         """;
 
-    private const string Columns = "task_id, namespace, queue, status, payload, output, attempts, running_attempt, running_since, enqueued_at, finished_at, updated_at";
+    private const string Columns = "task_id, namespace, queue, status, payload, output, attempts, running_attempt, running_since, enqueued_at, finished_at, epoch, updated_at";
 
-    private const string UpsertMany = $"""
+    private static readonly string UpsertMany = $"""
         INSERT INTO {TasksTable} AS t ({Columns})
-        SELECT u.id, u.ns, u.q, u.st, u.p, u.o, u.a, u.ra, u.rs, u.e, u.f, @now
-        FROM unnest(@ids, @nss, @qs, @sts, @ps, @os, @as, @ras, @rss, @es, @fs) AS u(id, ns, q, st, p, o, a, ra, rs, e, f)
+        SELECT u.id, u.ns, u.q, u.st, u.p, u.o, u.a, u.ra, u.rs, u.e, u.f, u.ep, @now
+        FROM unnest(@ids, @nss, @qs, @sts, @ps, @os, @as, @ras, @rss, @es, @fs, @eps) AS u(id, ns, q, st, p, o, a, ra, rs, e, f, ep)
         {OnConflict}
         """;
 
-    private const string UpsertOne = $"""
+    private static readonly string UpsertOne = $"""
         INSERT INTO {TasksTable} AS t ({Columns})
-        VALUES (@id, @ns, @q, @st, @p, @o, @a, @ra, @rs, @e, @f, @now)
+        VALUES (@id, @ns, @q, @st, @p, @o, @a, @ra, @rs, @e, @f, @ep, @now)
         {OnConflict}
         """;
 
@@ -123,6 +135,7 @@ internal sealed class TaskHistoryStore(StorageOptions storage)
             command.Parameters.Add(Array("rss", rows.Select(r => r.RunningSinceMs).ToArray(), NpgsqlTypes.NpgsqlDbType.Bigint));
             command.Parameters.Add(Array("es", rows.Select(r => r.EnqueuedAtMs).ToArray(), NpgsqlTypes.NpgsqlDbType.Bigint));
             command.Parameters.Add(Array("fs", rows.Select(r => r.FinishedAtMs).ToArray(), NpgsqlTypes.NpgsqlDbType.Bigint));
+            command.Parameters.Add(Array("eps", rows.Select(r => r.Epoch).ToArray(), NpgsqlTypes.NpgsqlDbType.Bigint));
             await command.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
             return;
         }
@@ -131,7 +144,7 @@ internal sealed class TaskHistoryStore(StorageOptions storage)
         {
             await using var command = Command(connection, UpsertOne, ("@id", r.TaskId), ("@ns", r.Namespace), ("@q", r.Queue), ("@st", (short)r.Status),
                 ("@p", r.Payload), ("@o", r.Output), ("@a", r.EndedAttempts), ("@ra", r.RunningAttempt), ("@rs", r.RunningSinceMs),
-                ("@e", r.EnqueuedAtMs), ("@f", r.FinishedAtMs), ("@now", nowMs));
+                ("@e", r.EnqueuedAtMs), ("@f", r.FinishedAtMs), ("@ep", r.Epoch), ("@now", nowMs));
             command.Transaction = tx;
             await command.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
         }

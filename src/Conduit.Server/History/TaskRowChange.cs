@@ -28,6 +28,8 @@ internal sealed class TaskRowChange(string taskId, string ns, string queue)
     /// <summary>The delivery running now (0: none), or <see cref="Unchanged"/>.</summary>
     public int RunningAttempt { get; private set; } = Unchanged;
     public long RunningSinceMs { get; private set; }
+    /// <summary>The newest owner epoch among the folded changes (see <see cref="HistoryRecord.Epoch"/>).</summary>
+    public long Epoch { get; private set; }
     private StringBuilder? _ended;
 
     /// <summary>Ended deliveries to append to the row's list, one line each (<see cref="FormatAttempt"/>).</summary>
@@ -35,8 +37,15 @@ internal sealed class TaskRowChange(string taskId, string ns, string queue)
 
     public void Apply(HistoryRecord r)
     {
+        Epoch = Math.Max(Epoch, r.Epoch);
         switch (r.Change)
         {
+            case HistoryChange.Requeued:
+                Status = 0;
+                FinishedAtMs = 0;
+                Output = null;
+                RunningAttempt = 0;
+                break;
             case HistoryChange.Started:
                 Status = 0; // live again, whatever it was (a requeued dead letter runs anew)
                 FinishedAtMs = 0;

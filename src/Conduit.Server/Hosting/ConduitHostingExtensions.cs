@@ -108,10 +108,10 @@ public static class ConduitHostingExtensions
                         History.TaskHistoryActor.Name);
                     registry.Register<TaskHistory>(history);
                     // Partitions handing off at shutdown complete tasks to the last moment: their results are written
-                    // before the system stops (at most 5 s; what is left then is answered as not kept).
+                    // before the system stops (at most 4 s, inside the phase's 5 s; what is left then is answered as maybe not kept).
                     CoordinatedShutdown.Get(system).AddTask(CoordinatedShutdown.PhaseBeforeActorSystemTerminate, "task-history-drain", async () =>
                     {
-                        try { await history.Ask<Akka.Done>(History.TaskHistoryActor.Drain.Instance, TimeSpan.FromSeconds(5)); }
+                        try { await history.Ask<Akka.Done>(History.TaskHistoryActor.Drain.Instance, TimeSpan.FromSeconds(4)); }
                         catch (Exception e) when (e is AskTimeoutException or TaskCanceledException) { }
                         return Akka.Done.Instance;
                     });

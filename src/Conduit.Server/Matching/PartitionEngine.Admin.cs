@@ -119,7 +119,7 @@ internal sealed partial class PartitionEngine
             ? new List<HistoryRecord>
             {
                 running is null
-                    ? new(HistoryChange.Finished, TaskIdOf(seq), _id.Namespace, _id.Queue, 0, _now(), AttemptOutcome.Cancelled, Status: TaskStatus.Cancelled)
+                    ? new(HistoryChange.Finished, TaskIdOf(seq), _id.Namespace, _id.Queue, 0, _now(), AttemptOutcome.Cancelled, Status: TaskStatus.Cancelled, Epoch: Durable.Epoch)
                     : EndOf(running, _now(), AttemptOutcome.Cancelled, TaskStatus.Cancelled, "cancelled"),
             }
             : null;
@@ -260,6 +260,10 @@ internal sealed partial class PartitionEngine
         var entries = seqs.Distinct()
             .Where(seq => Durable.Exceptions.TryGetValue(seq, out var e) && e.State == TaskState.Dead && !_pending.IsSettling(seq))
             .Select(seq => BatchEntry.Of(EntryKind.Requeued, seq, atMs: now)).ToArray();
-        Append(entries, replyTo, new DeadLettersRequeued(_id.Queue, entries.Length, _id.Namespace));
+        // The history shows the task live again: no finish time, no result, until its next run settles it.
+        var history = _fx.KeepsHistory
+            ? entries.Select(e => new HistoryRecord(HistoryChange.Requeued, TaskIdOf(e.Seq), _id.Namespace, _id.Queue, 0, now, Epoch: Durable.Epoch)).ToList()
+            : null;
+        Append(entries, replyTo, new DeadLettersRequeued(_id.Queue, entries.Length, _id.Namespace), history);
     }
 }

@@ -21,7 +21,7 @@ internal sealed partial class PartitionEngine
             _leases.Remove(lease.Seq);
             if (lease.CancelRequested) continue;
             entries.Add(BatchEntry.Of(EntryKind.Retried, lease.Seq, lease.Attempt - 1, now));
-            history?.Add(new HistoryRecord(HistoryChange.Released, TaskIdOf(lease.Seq), _id.Namespace, _id.Queue, lease.Attempt, now));
+            history?.Add(new HistoryRecord(HistoryChange.Released, TaskIdOf(lease.Seq), _id.Namespace, _id.Queue, lease.Attempt, now, Epoch: Durable.Epoch));
         }
         _limits.Refund(entries.Count);
         Append(entries.ToArray(), replyTo, new Released(entries.Count), history);
@@ -66,7 +66,7 @@ internal sealed partial class PartitionEngine
             refusals[i] = lease is null ? why : OutputRefusal(output) ?? TakeForCompletion(lease, now);
             if (refusals[i] is not null) continue;
             entries.Add(BatchEntry.Of(EntryKind.Completed, lease!.Seq));
-            history?.Add(Completion(lease, now, output));
+            history?.Add(Completion(lease, now, output) with { ReplyIndex = i });
         }
         if (entries.Count == 0) _fx.Reply(replyTo, new CompletedBatch(refusals));
         else Append(entries.ToArray(), replyTo, new CompletedBatch(refusals), history);

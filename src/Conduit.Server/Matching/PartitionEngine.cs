@@ -338,7 +338,7 @@ internal sealed partial class PartitionEngine
         });
         var taskId = new TaskId(_id, task.Seq);
         started?.Add(new HistoryRecord(HistoryChange.Started, taskId.ToString(), _id.Namespace, _id.Queue, lease.Attempt, now,
-            Payload: task.Payload, EnqueuedAtMs: task.EnqueuedAtMs));
+            Payload: task.Payload, EnqueuedAtMs: task.EnqueuedAtMs, Epoch: Durable.Epoch));
         var token = _signer.Sign(taskId, lease.Attempt, lease.Epoch, lease.Nonce);
         return new LeasedTask(taskId.ToString(), token, task.Payload, task.Headers, task.Priority,
             lease.Attempt, lease.MaxAttempts, task.EnqueuedAtMs, lease.ExpiresAtMs);
@@ -440,7 +440,7 @@ internal sealed partial class PartitionEngine
     /// <summary>The end of <paramref name="lease"/>'s delivery for the task history: it settled the task as <paramref name="final"/> (0: a retry follows).</summary>
     private HistoryRecord EndOf(Lease lease, long now, AttemptOutcome outcome, TaskStatus final = 0, string? reason = null, byte[]? output = null) =>
         new(final == 0 ? HistoryChange.AttemptEnded : HistoryChange.Finished, TaskIdOf(lease.Seq), _id.Namespace, _id.Queue, lease.Attempt, now,
-            outcome, reason, final, Output: output, EnqueuedAtMs: lease.EnqueuedAtMs, StartedAtMs: lease.LeasedAtMs);
+            outcome, reason, final, Output: output, EnqueuedAtMs: lease.EnqueuedAtMs, StartedAtMs: lease.LeasedAtMs, Epoch: Durable.Epoch);
 
     private void Reject(object replyTo, ErrorCode code, string message) => _fx.Reply(replyTo, new Rejected(code, message));
 

@@ -13,11 +13,12 @@ public sealed class TaskHistoryActorTests : TestKit
 {
     private static readonly TaskHistoryOptions Fast = new() { RetryIntervalMs = 20, LingerMs = 200, TrimIntervalMs = 60_000 };
 
-    private static HistoryRecord Start(string id, int attempt = 1) =>
-        new(HistoryChange.Started, id, "default", "q", attempt, 1_000, Payload: [1, 2], EnqueuedAtMs: 900);
+    private static HistoryRecord Start(string id, int attempt = 1, long epoch = 1) =>
+        new(HistoryChange.Started, id, "default", "q", attempt, 1_000, Payload: [1, 2], EnqueuedAtMs: 900, Epoch: epoch);
 
-    private static HistoryRecord Done(string id, byte[]? output, int attempt = 1) =>
-        new(HistoryChange.Finished, id, "default", "q", attempt, 2_000, AttemptOutcome.Completed, Status: TaskStatus.Completed, Output: output, StartedAtMs: 1_000);
+    private static HistoryRecord Done(string id, byte[]? output, int attempt = 1, long epoch = 1, int index = 0) =>
+        new(HistoryChange.Finished, id, "default", "q", attempt, 2_000, AttemptOutcome.Completed, Status: TaskStatus.Completed, Output: output,
+            StartedAtMs: 1_000, Epoch: epoch, ReplyIndex: index);
 
     [Fact(DisplayName = "a completion is answered once its result is stored; a start that lingers is folded into it; GetTask's details read it back")]
     public async Task AnswersAfterWrite()
@@ -42,16 +43,20 @@ public sealed class TaskHistoryActorTests : TestKit
         await AwaitAssertAsync(async () => Assert.Equal(AttemptOutcome.Running,
             Assert.Single((await store.ReadAsync("default/q#0:2", CancellationToken.None))!.Attempts).Outcome), TimeSpan.FromSeconds(10));
 
-        // A late start (older than the settlement stored) does not reopen the task.
-        history.Tell(new TaskHistoryActor.RecordThenReply([Start("default/q#0:1") with { AtMs = 1_500 }], null, null));
+        // The partition moved (owner epoch 2 completed it again, with another result); a start of the old owner (epoch 1)
+        // that arrives late does not reopen the task.
+        history.Tell(new TaskHistoryActor.RecordThenReply([Done("default/q#0:1", [43], attempt: 2, epoch: 2)], worker.Ref, new Completed("default/q#0:1")));
+        worker.ExpectMsg<Completed>(TimeSpan.FromSeconds(10));
+        history.Tell(new TaskHistoryActor.RecordThenReply([Start("default/q#0:1", attempt: 1, epoch: 1) with { AtMs = 3_000 }], null, null));
         history.Tell(new TaskHistoryActor.Drain(), worker.Ref);
         worker.ExpectMsg<Akka.Done>(TimeSpan.FromSeconds(10));
         var after = await store.ReadAsync("default/q#0:1", CancellationToken.None);
         Assert.Equal(2_000L, after!.FinishedAtUnixMs);
-        Assert.Equal([42], after.Output);
+        Assert.Equal([43], after.Output);
+        Assert.Equal([AttemptOutcome.Completed, AttemptOutcome.Completed], after.Attempts.Select(a => a.Outcome));
     }
 
-    [Fact(DisplayName = "a history that cannot be written answers within its tries: Unavailable where a result was lost, the real answer where none rode on it")]
+    [Fact(DisplayName = "a history that cannot be written: answers without a result go out at once; a lost result is reported for its lease alone, within the tries")]
     public void CannotWrite()
     {
         // A database file in a folder that does not exist: every open fails.
@@ -59,12 +64,22 @@ public sealed class TaskHistoryActorTests : TestKit
         var history = Sys.ActorOf(TaskHistoryActor.Props(store, Fast));
         var withResult = CreateTestProbe();
         var withoutResult = CreateTestProbe();
-        history.Tell(new TaskHistoryActor.RecordThenReply([Done("default/q#0:1", [1])], withResult.Ref, new Completed("default/q#0:1")));
+        var batch = CreateTestProbe();
         history.Tell(new TaskHistoryActor.RecordThenReply([Done("default/q#0:2", null)], withoutResult.Ref, new Completed("default/q#0:2")));
+        Assert.Equal("default/q#0:2", withoutResult.ExpectMsg<Completed>(TimeSpan.FromSeconds(1)).TaskId);
+
+        history.Tell(new TaskHistoryActor.RecordThenReply([Done("default/q#0:1", [1])], withResult.Ref, new Completed("default/q#0:1")));
+        // Leases 0 and 2 completed (0 with a result), lease 1 was refused by the partition.
+        var expired = new Rejected(ErrorCode.LeaseExpired, "expired");
+        history.Tell(new TaskHistoryActor.RecordThenReply([Done("default/q#0:3", [3], index: 0), Done("default/q#0:5", null, index: 2)],
+            batch.Ref, new CompletedBatch([null, expired, null])));
 
         var refused = withResult.ExpectMsg<Rejected>(TimeSpan.FromSeconds(10));
         Assert.Equal(ErrorCode.Unavailable, refused.Code);
-        Assert.Contains("completed, but its result could not be kept", refused.Message);
-        Assert.Equal("default/q#0:2", withoutResult.ExpectMsg<Completed>(TimeSpan.FromSeconds(10)).TaskId);
+        Assert.Contains("completed, but its result may not have been kept", refused.Message);
+        var answers = batch.ExpectMsg<CompletedBatch>(TimeSpan.FromSeconds(10)).Refusals;
+        Assert.Equal(ErrorCode.Unavailable, answers[0]!.Code);
+        Assert.Same(expired, answers[1]);
+        Assert.Null(answers[2]);
     }
 }
