@@ -84,8 +84,7 @@ public sealed class WorkerTests(SqliteClientNodeFixture fixture) : IClassFixture
         Assert.Equal(id, dead.TaskId);
         Assert.Contains("kaput on attempt 3", dead.Reason);
         Assert.Equal([1, 2, 3], attempts.Order());
-        // The dead letter is listed once the journal has it; the worker counts the failure once its answer arrives, which
-        // comes after the task history has the attempt too.
+        // The dead letter is listed once the journal has it; the worker counts the failure once its answer arrives.
         await Eventually.Holds(() => { Assert.Equal(3, worker.FailedCount); return Task.CompletedTask; });
     }
 
