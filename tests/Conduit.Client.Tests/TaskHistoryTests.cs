@@ -208,7 +208,7 @@ public sealed class TaskHistoryTests(PostgresFixture pg)
     {
         await using DbConnection connection = storage.Kind == StorageKind.PostgreSql
             ? new NpgsqlConnection(storage.ConnectionString)
-            : new SqliteConnection(storage.ConnectionString);
+            : new SqliteConnection(storage.HistoryConnectionString);
         await connection.OpenAsync();
         await using var command = connection.CreateCommand();
         command.CommandText = "SELECT count(*) FROM conduit_task_history WHERE task_id = @id";

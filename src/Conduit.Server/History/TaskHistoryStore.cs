@@ -7,7 +7,8 @@ using Npgsql;
 namespace Conduit.Server.History;
 
 /// <summary>
-/// The task history's table, beside the journal in the node's database (PostgreSQL or SQLite): one row per task
+/// The task history's table, beside the journal in the node's PostgreSQL database, or in a SQLite file of its own next to
+/// the journal's (<see cref="StorageOptions.HistoryConnectionString"/>): one row per task
 /// (<c>conduit_task_history</c>: status, payload, result, the delivery running now, the ended deliveries as lines of
 /// text, times). A write folds a batch's changes into one upsert per task (<see cref="TaskRowChange"/>); on PostgreSQL
 /// the whole batch is one statement over arrays. Writing a change twice (a retry after a failed write) is harmless
@@ -24,8 +25,8 @@ internal sealed class TaskHistoryStore(StorageOptions storage)
     private bool IsPostgres => storage.Kind == StorageKind.PostgreSql;
 
     private DbConnection NewConnection() => IsPostgres
-        ? new NpgsqlConnection(storage.ConnectionString)
-        : new SqliteConnection(storage.ConnectionString);
+        ? new NpgsqlConnection(storage.HistoryConnectionString)
+        : new SqliteConnection(storage.HistoryConnectionString);
 
     private async Task<DbConnection> OpenAsync(CancellationToken ct)
     {

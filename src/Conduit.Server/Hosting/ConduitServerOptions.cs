@@ -22,6 +22,23 @@ public sealed record StorageOptions(StorageKind Kind, string ConnectionString)
 
     public static StorageOptions Postgres(string connectionString) => new(StorageKind.PostgreSql, connectionString);
 
+    /// <summary>
+    /// Where the task history lives (docs/results.md): the same PostgreSQL database; for SQLite a file of its own beside
+    /// the journal's (<c>conduit-history.db</c> next to <c>conduit.db</c>), since a SQLite file has one writer at a time
+    /// and the history's transactions would hold up the journal's.
+    /// </summary>
+    public string HistoryConnectionString
+    {
+        get
+        {
+            if (Kind == StorageKind.PostgreSql) return ConnectionString;
+            var builder = new Microsoft.Data.Sqlite.SqliteConnectionStringBuilder(ConnectionString);
+            var file = builder.DataSource;
+            builder.DataSource = Path.Combine(Path.GetDirectoryName(file) ?? "", Path.GetFileNameWithoutExtension(file) + "-history" + Path.GetExtension(file));
+            return builder.ConnectionString;
+        }
+    }
+
     public string Describe() => Kind == StorageKind.Sqlite
         ? $"SQLite {ConnectionString["Data Source=".Length..]}"
         : $"PostgreSQL {new Npgsql.NpgsqlConnectionStringBuilder(ConnectionString) { Password = null }}";
