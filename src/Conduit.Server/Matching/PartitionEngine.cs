@@ -337,10 +337,11 @@ internal sealed partial class PartitionEngine
             EnqueuedAtMs = task.EnqueuedAtMs, Nonce = lease.Nonce, Reason = task.ConcurrencyKey, // the hint's Reason: its key
         });
         var taskId = new TaskId(_id, task.Seq);
-        started?.Add(new HistoryRecord(HistoryChange.Started, taskId.ToString(), _id.Namespace, _id.Queue, lease.Attempt, now,
+        var taskIdText = taskId.ToString(); // once per delivery: the poll's answer and the history share it
+        started?.Add(new HistoryRecord(HistoryChange.Started, taskIdText, _id.Namespace, _id.Queue, lease.Attempt, now,
             Payload: task.Payload, EnqueuedAtMs: task.EnqueuedAtMs, Epoch: Durable.Epoch));
         var token = _signer.Sign(taskId, lease.Attempt, lease.Epoch, lease.Nonce);
-        return new LeasedTask(taskId.ToString(), token, task.Payload, task.Headers, task.Priority,
+        return new LeasedTask(taskIdText, token, task.Payload, task.Headers, task.Priority,
             lease.Attempt, lease.MaxAttempts, task.EnqueuedAtMs, lease.ExpiresAtMs);
     }
 
