@@ -31,6 +31,7 @@ public static class CommandTree
             QueueCommands.Queue(),
             QueueCommands.DeadLetters(),
             TaskCommands.Task(),
+            TaskCommands.Tasks(),
             ScheduleCommands.Schedule(),
             EnqueueCommand.Build(),
             PollCommand.Build(),

@@ -83,7 +83,7 @@ public sealed partial class ConduitClient
     {
         var waitFor = wait ?? DefaultPollWait;
         var pollId = Random.Shared.NextInt64(1, long.MaxValue);
-        var request = new Poll(queue, maxTasks, (long)waitFor.TotalMilliseconds, lease is { } l ? (long)l.TotalMilliseconds : 0, pollId, Namespace);
+        var request = new Poll(queue, maxTasks, (long)waitFor.TotalMilliseconds, lease is { } l ? (long)l.TotalMilliseconds : 0, pollId, Namespace, Options.WorkerName);
         await using var withdraw = cancellationToken.Register(() => Tell(FrontendPath, new CancelPoll(queue, pollId, Namespace)));
         var polled = await RequestAsync<Polled>(request, waitFor + Options.PollTimeoutMargin, cancellationToken).ConfigureAwait(false);
         return polled.Tasks.Select(t => new ConduitTask(queue, t)).ToArray();
@@ -201,6 +201,17 @@ public sealed partial class ConduitClient
     /// </summary>
     public Task<DeadLetters> ListDeadLettersPageAsync(string queue, int limit = 100, DeadLetter? after = null, CancellationToken cancellationToken = default) =>
         RequestAsync<DeadLetters>(new ListDeadLetters(queue, limit, after?.FailedAtUnixMs ?? 0, after?.TaskId, Namespace), null, cancellationToken);
+
+    /// <summary>
+    /// One page of the queue's tasks in <paramref name="state"/> (docs/results.md): at most <paramref name="limit"/>
+    /// (1..1,000) and at most what fits in one reply, starting after <paramref name="after"/> (the <c>Next</c> of the page
+    /// before; null for the first). Scheduled, Ready, Running, Failed and DeadLettered tasks come in task id order from
+    /// the partitions; Completed and Cancelled ones newest first from the task history. Operators only.
+    /// </summary>
+    /// <exception cref="HistoryOffException">Completed or Cancelled asked of a cluster that keeps no task history.</exception>
+    /// <exception cref="InvalidArgumentException">A limit out of range, or a cursor that is not a <c>Next</c> of this listing.</exception>
+    public Task<TaskList> ListTasksAsync(string queue, TaskStatus state, int limit = 100, string? after = null, CancellationToken cancellationToken = default) =>
+        RequestAsync<TaskList>(new ListTasks(queue, state, limit, after, Namespace), null, cancellationToken);
 
     /// <summary>Puts dead letters back on the queue with fresh attempts: those in <paramref name="taskIds"/>, or all when null. Returns how many.</summary>
     public async Task<long> RequeueDeadLettersAsync(string queue, IEnumerable<string>? taskIds = null, CancellationToken cancellationToken = default) =>

@@ -26,6 +26,7 @@ public class ConduitException : Exception
         ErrorCode.QuotaExceeded => new QuotaExceededException(rejected.Message),
         ErrorCode.InvalidNamespace => new InvalidNamespaceException(rejected.Message),
         ErrorCode.ScheduleNotFound => new ScheduleNotFoundException(rejected.Message),
+        ErrorCode.HistoryOff => new HistoryOffException(rejected.Message),
         var other => new ConduitException(other, rejected.Message),
     };
 }
@@ -98,3 +99,6 @@ public sealed class ConduitUnreachableException(string message, Exception? inner
 
 /// <summary>The cluster answered with something this client does not understand (a version mismatch).</summary>
 public sealed class ConduitProtocolException(string message) : InvalidOperationException(message);
+
+/// <summary>The node keeps no task history (<c>--task-history-hours 0</c>): completed and cancelled tasks cannot be listed.</summary>
+public sealed class HistoryOffException(string message) : ConduitException(ErrorCode.HistoryOff, message);

@@ -3,7 +3,7 @@ namespace Conduit.Protocol;
 /// <summary>
 /// Everything a client or the CLI may ask a node's gateway: every <see cref="IPartitionRequest"/> and every
 /// <see cref="IManagementRequest"/>, as one MemoryPack union so a <see cref="KeyedRequest"/> can carry any of them.
-/// Tags 0-16 are the queue requests (the same tags as in <see cref="IPartitionRequest"/>), 64 and up the management
+/// Tags 0-17 are the queue requests (the same tags as in <see cref="IPartitionRequest"/>), 64 and up the management
 /// requests. Tags are part of the wire format: never change or reuse one. A new request type must be added here too
 /// (a test enumerates this list and fails for a request type that is missing or has no permission rule).
 /// </summary>
@@ -25,6 +25,7 @@ namespace Conduit.Protocol;
 [MemoryPackUnion(14, typeof(CancelPoll))]
 [MemoryPackUnion(15, typeof(ReleaseTasks))]
 [MemoryPackUnion(16, typeof(SetQueueLimits))]
+[MemoryPackUnion(17, typeof(ListTasks))]
 [MemoryPackUnion(64, typeof(GetClusterState))]
 [MemoryPackUnion(65, typeof(ChangeMembership))]
 [MemoryPackUnion(66, typeof(GetShardingStats))]

@@ -42,7 +42,11 @@ public sealed partial record TaskSpec(
 /// <summary>Long-poll: answered with up to <paramref name="MaxTasks"/> leased tasks, or an empty <see cref="Polled"/> shortly before <paramref name="WaitMs"/> runs out.</summary>
 /// <param name="LeaseMs">Visibility timeout for the tasks handed out. 0 means the queue default (30 s).</param>
 /// <param name="PollId">Set by a frontend that waits on several partitions at once, so it can withdraw the waits it no longer needs (<see cref="CancelPoll"/>).</param>
-[MemoryPackable] public sealed partial record Poll(string Queue, int MaxTasks, long WaitMs, long LeaseMs = 0, long PollId = 0, string Namespace = PartitionId.DefaultNamespace) : IPartitionRequest;
+/// <param name="Worker">
+/// Who polls, as the worker names itself (<see cref="WorkerName"/>; null: not said): kept with each delivery in the
+/// task history and shown by <see cref="ListTasks"/> for running tasks.
+/// </param>
+[MemoryPackable] public sealed partial record Poll(string Queue, int MaxTasks, long WaitMs, long LeaseMs = 0, long PollId = 0, string Namespace = PartitionId.DefaultNamespace, string? Worker = null) : IPartitionRequest;
 
 /// <summary>Withdraws a waiting poll; the partition answers it with an empty <see cref="Polled"/> at once if it still waits.</summary>
 [MemoryPackable] public sealed partial record CancelPoll(string Queue, long PollId, string Namespace = PartitionId.DefaultNamespace) : IPartitionRequest;
@@ -106,6 +110,29 @@ public sealed partial record Fail(string LeaseToken, string Reason, bool Retryab
 [MemoryPackable] public sealed partial record ListDeadLetters(string Queue, int Limit = 100, long AfterFailedAtUnixMs = 0, string? AfterTaskId = null, string Namespace = PartitionId.DefaultNamespace) : IPartitionRequest
 {
     public const int MaxLimit = 10_000;
+}
+/// <summary>
+/// The tasks of a queue in one state, a page at a time; answered with <see cref="TaskList"/> (docs/results.md).
+/// <list type="bullet">
+/// <item>Scheduled, Ready, Running, Failed (waiting for a retry) and DeadLettered come from the partitions' memory, in
+/// task id order (partition, then enqueue order). Ready lists what the partitions hold in memory: the tasks next in line
+/// (up to the ready window of each partition) and tasks whose time has come; a backlog beyond that is counted by
+/// <see cref="GetQueueStats"/> but not listed.</item>
+/// <item>Completed and Cancelled come from the node's task history (kept for its retention), newest first; a node
+/// without a history answers <see cref="ErrorCode.HistoryOff"/>.</item>
+/// </list>
+/// </summary>
+/// <param name="Limit">1..<see cref="MaxLimit"/> tasks; fewer when a reply would grow past what one message carries.</param>
+/// <param name="After">The <see cref="TaskList.Next"/> of the page before; null for the first page.</param>
+[MemoryPackable]
+public sealed partial record ListTasks(string Queue, TaskStatus State, int Limit = 100, string? After = null, string Namespace = PartitionId.DefaultNamespace) : IPartitionRequest
+{
+    public const int MaxLimit = 1000;
+    /// <summary>Longest cursor accepted: a time, a separator and a task id.</summary>
+    public const int MaxCursorLength = TaskId.MaxTextLength + 24;
+
+    /// <summary>Whether <paramref name="state"/> is listed from the task history (settled tasks) rather than from the partitions.</summary>
+    public static bool IsSettled(TaskStatus state) => state is TaskStatus.Completed or TaskStatus.Cancelled;
 }
 /// <param name="TaskIds">null requeues every dead letter of the queue.</param>
 [MemoryPackable] public sealed partial record RequeueDeadLetters(string Queue, string[]? TaskIds = null, string Namespace = PartitionId.DefaultNamespace) : IPartitionRequest;

@@ -37,6 +37,27 @@ public static class NamespaceName
         $"invalid namespace '{name}': use 1-{MaxLength} characters from a-z, 0-9, '.', '_', '-', starting with a letter or digit";
 }
 
+/// <summary>
+/// A worker's name for itself (<see cref="Poll.Worker"/>), kept with each delivery it takes (docs/results.md): 1 to
+/// 128 printable ASCII characters (space to '~'), e.g. <c>host-1:4242</c>. Anything else is refused, so it is safe in
+/// a log line, a terminal and a database row.
+/// </summary>
+public static class WorkerName
+{
+    public const int MaxLength = 128;
+
+    public static bool IsValid([NotNullWhen(true)] string? name)
+    {
+        if (name is null || name.Length is 0 or > MaxLength) return false;
+        foreach (var c in name)
+            if (c is < ' ' or > '~') return false;
+        return true;
+    }
+
+    public static string Describe(string? name) =>
+        $"invalid worker name '{SafeText.Escape(name, 64)}': use 1-{MaxLength} printable ASCII characters";
+}
+
 /// <summary>Partition <c>Index</c> of queue <c>Queue</c> in namespace <c>Namespace</c>; its entity id is <c>ns/queue#index</c>.</summary>
 public readonly record struct PartitionId(string Namespace, string Queue, int Index)
 {

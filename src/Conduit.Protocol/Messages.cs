@@ -25,6 +25,7 @@ public interface IConduitMessage;
 [MemoryPackUnion(14, typeof(CancelPoll))]
 [MemoryPackUnion(15, typeof(ReleaseTasks))]
 [MemoryPackUnion(16, typeof(SetQueueLimits))]
+[MemoryPackUnion(17, typeof(ListTasks))]
 public partial interface IPartitionRequest : IClientRequest;
 
 /// <summary>Routes a request to partition <paramref name="PartitionId"/> (entity id <c>ns/queue#index</c>).</summary>

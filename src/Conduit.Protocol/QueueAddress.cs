@@ -4,7 +4,7 @@ namespace Conduit.Protocol;
 /// The namespace and queue a queue-addressed request names (<see cref="Enqueue"/>, <see cref="EnqueueBatch"/>,
 /// <see cref="Poll"/>, <see cref="CancelPoll"/>, <see cref="GetQueueStats"/>, <see cref="PauseQueue"/>,
 /// <see cref="ResumeQueue"/>, <see cref="PurgeQueue"/>, <see cref="ListDeadLetters"/>, <see cref="RequeueDeadLetters"/>,
-/// <see cref="SetQueueLimits"/>).
+/// <see cref="SetQueueLimits"/>, <see cref="ListTasks"/>).
 /// A null namespace (what a client from before namespaces sends) is the default one. Requests that name a task id or
 /// lease token instead have none: their namespace is in the id.
 /// </summary>
@@ -26,6 +26,7 @@ public static class QueueAddress
             PurgeQueue r => (r.Namespace, r.Queue),
             ListDeadLetters r => (r.Namespace, r.Queue),
             RequeueDeadLetters r => (r.Namespace, r.Queue),
+            ListTasks r => (r.Namespace, r.Queue),
             _ => null,
         };
         return named is { } n ? (NamespaceName.OrDefault(n.ns), n.queue) : null;

@@ -23,6 +23,8 @@ public enum ErrorCode
     InvalidNamespace = 11,
     /// <summary>No schedule of that name in that namespace (never created, or deleted).</summary>
     ScheduleNotFound = 12,
+    /// <summary>The node keeps no task history (<c>--task-history-hours 0</c>): settled tasks cannot be listed.</summary>
+    HistoryOff = 13,
 }
 
 /// <summary>Where a task is in its life.</summary>
@@ -130,8 +132,30 @@ public enum AttemptOutcome : byte
 /// <summary>One delivery of a task to a worker.</summary>
 /// <param name="Attempt">Delivery number, 1 for the first.</param>
 /// <param name="EndedAtUnixMs">0 while it runs.</param>
+/// <param name="Worker">The worker that took it, as it named itself in its <see cref="Poll"/> (null: not said, or not known after a failover).</param>
 [MemoryPackable]
-public sealed partial record TaskAttempt(int Attempt, long StartedAtUnixMs, long EndedAtUnixMs, AttemptOutcome Outcome, string? Reason);
+public sealed partial record TaskAttempt(int Attempt, long StartedAtUnixMs, long EndedAtUnixMs, AttemptOutcome Outcome, string? Reason, string? Worker = null);
+
+/// <summary>One task in a <see cref="TaskList"/>.</summary>
+/// <param name="Attempt">Deliveries so far (the running one included).</param>
+/// <param name="AtUnixMs">
+/// By state: Scheduled, when it is due; Failed, when it is retried; Ready, when it was enqueued; Running, when this
+/// delivery started (0: not known after a failover); DeadLettered, when it failed; Completed and Cancelled, when they
+/// were.
+/// </param>
+/// <param name="Reason">The last failure's reason (Failed, DeadLettered).</param>
+/// <param name="Worker">The worker running it (Running; null when it did not say).</param>
+[MemoryPackable]
+public sealed partial record TaskSummary(string TaskId, TaskStatus Status, int Priority, int Attempt, long AtUnixMs, string? Reason = null, string? Worker = null)
+{
+    /// <summary>About how many bytes it takes in a reply.</summary>
+    public int WireBytes => 48 + 3 * (TaskId.Length + (Reason?.Length ?? 0) + (Worker?.Length ?? 0));
+}
+
+/// <summary>A page of <see cref="ListTasks"/>.</summary>
+/// <param name="Next">Pass as <see cref="ListTasks.After"/> for the next page; null when this page is the last.</param>
+[MemoryPackable]
+public sealed partial record TaskList(string Queue, TaskStatus State, TaskSummary[] Items, string? Next, string Namespace = PartitionId.DefaultNamespace) : IConduitMessage;
 
 [MemoryPackable]
 public sealed partial record QueueStats(

@@ -133,13 +133,53 @@ public sealed class QueueCommandTests(CliNodeFixture fixture) : IClassFixture<Cl
         Ok(human);
         Assert.Equal(["result", "answer", "42"], human.Row("result"));
         Assert.Equal(["payload", "question"], human.Row("payload"));
-        Assert.Equal(["Completed", "-"], human.Row("1")[^2..]);
+        Assert.Equal(["Completed", $"conduit@{Environment.MachineName}", "-"], human.Row("1")[^3..]);
 
         var json = await fixture.Cli("task", "get", id, "--json");
         Ok(json);
         var details = json.Json.GetProperty("details");
         Assert.Equal("answer 42", System.Text.Encoding.UTF8.GetString(details.GetProperty("output").GetBytesFromBase64()));
         Assert.Equal(1, details.GetProperty("attempts").GetArrayLength());
+    }
+
+    [Fact(DisplayName = "tasks list shows running tasks with the worker poll --worker named, and completed ones from the history; a bad state or worker name is a usage error")]
+    public async Task ListTasks()
+    {
+        var enqueued = await fixture.Cli("enqueue", "cli-list", "--count", "3", "--json");
+        Ok(enqueued);
+        var ids = enqueued.Json.GetProperty("taskIds").EnumerateArray().Select(e => e.GetString()!).ToArray();
+        var polled = await fixture.Cli("poll", "cli-list", "--max", "2", "--wait", "2s", "--lease", "2m", "--worker", "cli-w1", "--json");
+        Ok(polled);
+        var tasks = polled.Json.GetProperty("tasks").EnumerateArray().ToArray();
+        Assert.Equal(2, tasks.Length);
+
+        var running = await fixture.Cli("tasks", "list", "cli-list", "--state", "running");
+        Ok(running);
+        foreach (var t in tasks)
+            Assert.Contains("cli-w1", running.Row(t.GetProperty("taskId").GetString()!));
+        var ready = await fixture.Cli("tasks", "list", "cli-list", "--state", "Ready", "--json");
+        Ok(ready);
+        var readyIds = ready.Json.GetProperty("items").EnumerateArray().Select(i => i.GetProperty("taskId").GetString()!).ToArray();
+        Assert.Equal(ids.Except(tasks.Select(t => t.GetProperty("taskId").GetString()!)), readyIds);
+
+        Ok(await fixture.Cli("complete", tasks[0].GetProperty("leaseToken").GetString()!));
+        Ok(await fixture.Cli("complete", tasks[1].GetProperty("leaseToken").GetString()!));
+        // One a page: the first page says how to go on.
+        var first = await fixture.Cli("tasks", "list", "cli-list", "--state", "completed", "--limit", "1", "--json");
+        Ok(first);
+        Assert.Equal(1, first.Json.GetProperty("items").GetArrayLength());
+        var next = first.Json.GetProperty("next").GetString()!;
+        var second = await fixture.Cli("tasks", "list", "cli-list", "--state", "completed", "--after", next, "--json");
+        Ok(second);
+        var completed = first.Json.GetProperty("items").EnumerateArray().Concat(second.Json.GetProperty("items").EnumerateArray())
+            .Select(i => i.GetProperty("taskId").GetString()!).Order().ToArray();
+        Assert.Equal(tasks.Select(t => t.GetProperty("taskId").GetString()!).Order(), completed);
+
+        Assert.Equal(2, (await fixture.Cli("tasks", "list", "cli-list", "--state", "done")).ExitCode);
+        Assert.Equal(2, (await fixture.Cli("poll", "cli-list", "--worker", "bad\tname")).ExitCode);
+        var foreign = await fixture.Cli("tasks", "list", "cli-list", "--state", "ready", "--after", "default/other#0:16");
+        Assert.Equal(1, foreign.ExitCode);
+        Assert.StartsWith("InvalidArgument: ", foreign.Err);
     }
 
     [Fact(DisplayName = "task get shows a scheduled task; task cancel cancels it; cancelling twice is refused with exit 1")]

@@ -75,6 +75,12 @@ public sealed class SerializationTests : IAsyncLifetime
             new DeadLetters("q", [], true, "billing"), new DeadLettersRequeued("q", 2, "billing"),
             new QueueList([new QueueStats("q", 1, 2, 3, 4, 5, 6, true, 1, "billing")], []),
             new OperatorRequest(new PurgeQueue("q", "billing"), new Requester("ops", "box")),
+            // Workers and listings (docs/results.md).
+            new Poll("q", 10, 5000, 30000, 42, "billing", "host-1:42"),
+            new ListTasks("q", TaskStatus.Completed, 50, "1700000000000,billing/q#0:17", "billing"),
+            new TaskList("q", TaskStatus.Running, [new TaskSummary("billing/q#0:17", TaskStatus.Running, 5, 2, 99, null, "host-1:42")], "billing/q#0:17", "billing"),
+            new TaskInfo("billing/q#0:17", "q", TaskStatus.Completed, 5, 1, 10, 0, null, "billing",
+                new TaskDetails([1], [2], [new TaskAttempt(1, 5, 6, AttemptOutcome.Completed, null, "host-1:42")], 4, 6, true)),
         ];
     }
 
@@ -213,6 +219,31 @@ public sealed class SerializationTests : IAsyncLifetime
         Assert.Equal("q", back.Queue);
         Assert.Equal(new byte[] { 1, 2 }, back.Task.Payload);
         Assert.Equal(PartitionId.DefaultNamespace, NamespaceName.OrDefault(back.Namespace));
+    }
+
+    [Fact(DisplayName = "a poll from before worker names (no last member) still reads, with no worker")]
+    public void PollBeforeWorkerNames()
+    {
+        var bytes = MemoryPackSerializer.Serialize(new Poll("q", 1, 100, 0, 7, "default", null));
+        Assert.Equal(7, bytes[0]); // seven members now: the worker was added at the end
+        var old = bytes[..^4]; // no trailing null string (length -1)
+        old[0] = 6;
+        var back = MemoryPackSerializer.Deserialize<Poll>(old)!;
+        Assert.Equal(("q", 7L, "default", (string?)null), (back.Queue, back.PollId, back.Namespace, back.Worker));
+    }
+
+    [Theory(DisplayName = "worker names are 1-128 printable ASCII characters")]
+    [InlineData("host-1:4242", true)]
+    [InlineData("payments worker@10.0.0.7", true)]
+    [InlineData("", false)]
+    [InlineData("line\nbreak", false)]
+    [InlineData("naïve", false)]
+    [InlineData("\u001b[31mred", false)]
+    public void WorkerNames(string name, bool valid)
+    {
+        Assert.Equal(valid, WorkerName.IsValid(name));
+        Assert.False(WorkerName.IsValid(new string('w', WorkerName.MaxLength + 1)));
+        Assert.True(WorkerName.IsValid(new string('w', WorkerName.MaxLength)));
     }
 
     [Theory(DisplayName = "namespace names follow the queue-name rule, and the refusal text says namespace")]

@@ -33,7 +33,7 @@ public static class ClientRequests
         [
             new Enqueue("q", spec, ns),
             new EnqueueBatch("q", [spec, spec with { Priority = 1 }], ns),
-            new Poll("q", 10, 5000, 30000, 7, ns),
+            new Poll("q", 10, 5000, 30000, 7, ns, "host-1:42"),
             new Heartbeat(LeaseIn(ns)),
             new Complete(LeaseIn(ns), [LeaseIn(ns)]),
             new Fail(LeaseIn(ns), "why", false, 5_000),
@@ -48,6 +48,7 @@ public static class ClientRequests
             new CancelPoll("q", 7, ns),
             new ReleaseTasks([LeaseIn(ns)]),
             new SetQueueLimits("q", new QueueLimits(12.5, 30, 4, 1), ns),
+            new ListTasks("q", Conduit.Protocol.TaskStatus.Running, 50, TaskIdIn(ns), ns),
             new GetClusterState(),
             new ChangeMembership(MembershipAction.Down, "akka.tcp://conduit@h:2", by),
             new GetShardingStats(),

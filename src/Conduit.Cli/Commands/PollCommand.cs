@@ -13,6 +13,9 @@ public static class PollCommand
     public const int MaxTasks = 25;
     private const int PayloadPreview = 60;
 
+    /// <summary>The worker name a poll from the CLI gives: <c>conduit@{machine}</c> (null if the machine name is not printable ASCII).</summary>
+    public static readonly string? DefaultWorker = WorkerName.IsValid($"conduit@{Environment.MachineName}") ? $"conduit@{Environment.MachineName}" : null;
+
     public static Command Build()
     {
         var queue = Arguments.Queue();
@@ -20,13 +23,24 @@ public static class PollCommand
         var wait = GlobalOptions.DurationOption("--wait", $"wait this long for a task (default {Durations.Format(DefaultWait)})");
         var lease = GlobalOptions.DurationOption("--lease", "keep the tasks leased this long before they are delivered again (default: the queue's, 30s)");
         var complete = new Option<bool>("--complete") { Description = "complete each task at once (drain without a worker)" };
-        var command = new Command("poll", "lease tasks from a queue and print them with their lease tokens") { queue, max, wait, lease, complete };
+        var worker = new Option<string>("--worker")
+        {
+            Description = $"the worker name kept with the deliveries (default {DefaultWorker ?? "none"})",
+            DefaultValueFactory = _ => DefaultWorker!,
+        };
+        worker.Validators.Add(r =>
+        {
+            var text = r.Tokens.Count > 0 ? r.Tokens[0].Value : null;
+            if (text is not null && !WorkerName.IsValid(text)) r.AddError(WorkerName.Describe(text));
+        });
+        var command = new Command("poll", "lease tasks from a queue and print them with their lease tokens") { queue, max, wait, lease, complete, worker };
         return command.Runs(async (ctx, parse) =>
         {
             var q = parse.GetValue(queue)!;
             var waitFor = parse.GetValue(wait) ?? DefaultWait;
             var polled = await ctx.Queue<Polled>(new Poll(q, parse.GetValue(max), (long)waitFor.TotalMilliseconds,
-                (long)(parse.GetValue(lease) ?? TimeSpan.Zero).TotalMilliseconds, Namespace: ctx.Settings.Namespace), extraWait: waitFor);
+                (long)(parse.GetValue(lease) ?? TimeSpan.Zero).TotalMilliseconds, Namespace: ctx.Settings.Namespace, Worker: parse.GetValue(worker)),
+                extraWait: waitFor);
             var completed = new bool[polled.Tasks.Length];
             if (parse.GetValue(complete))
             {

@@ -4,7 +4,7 @@ using Conduit.Cli.Output;
 
 namespace Conduit.Cli.Commands;
 
-/// <summary><c>task get | cancel</c>, <c>complete LEASE</c>, <c>fail LEASE</c>.</summary>
+/// <summary><c>task get | cancel</c>, <c>tasks list</c>, <c>complete LEASE</c>, <c>fail LEASE</c>.</summary>
 public static class TaskCommands
 {
     public const string DefaultFailReason = "failed by an operator with `conduit fail`";
@@ -36,10 +36,11 @@ public static class TaskCommands
                 table.WriteTo(ctx.Output);
                 if (details is not { Attempts.Length: > 0 }) return;
                 ctx.Output.Line("");
-                var attempts = new TableWriter("ATTEMPT", "STARTED", "ENDED", "OUTCOME", "REASON");
+                var attempts = new TableWriter("ATTEMPT", "STARTED", "ENDED", "OUTCOME", "WORKER", "REASON");
                 foreach (var a in details.Attempts)
                     attempts.Add(a.Attempt.ToString(CultureInfo.InvariantCulture), a.StartedAtUnixMs > 0 ? QueueCommands.Time(a.StartedAtUnixMs) : "-",
-                        a.EndedAtUnixMs > 0 ? QueueCommands.Time(a.EndedAtUnixMs) : "-", a.Outcome.ToString(), a.Reason is { } reason ? PollCommand.Preview(reason) : "-");
+                        a.EndedAtUnixMs > 0 ? QueueCommands.Time(a.EndedAtUnixMs) : "-", a.Outcome.ToString(), a.Worker ?? "-",
+                        a.Reason is { } reason ? PollCommand.Preview(reason) : "-");
                 attempts.WriteTo(ctx.Output);
             });
         });
@@ -52,6 +53,75 @@ public static class TaskCommands
             ctx.Output.Result(cancelled, () => ctx.Output.Line($"cancelled {cancelled.TaskId}"));
         });
         return new Command("task", "one task") { get, cancel };
+    }
+
+    /// <summary>The states <c>tasks list --state</c> takes, by the name a user types.</summary>
+    internal static readonly IReadOnlyDictionary<string, TaskStatus> States = new Dictionary<string, TaskStatus>(StringComparer.OrdinalIgnoreCase)
+    {
+        ["scheduled"] = TaskStatus.Scheduled,
+        ["ready"] = TaskStatus.Ready,
+        ["running"] = TaskStatus.Running,
+        ["failed"] = TaskStatus.Failed,
+        ["dead"] = TaskStatus.DeadLettered,
+        ["completed"] = TaskStatus.Completed,
+        ["cancelled"] = TaskStatus.Cancelled,
+    };
+
+    public static Command Tasks()
+    {
+        var queue = Arguments.Queue();
+        var state = new Option<TaskStatus>("--state")
+        {
+            Description = $"which tasks: {string.Join(", ", States.Keys)} (completed and cancelled from the task history)",
+            Required = true,
+            CustomParser = r =>
+            {
+                var text = r.Tokens.Count > 0 ? r.Tokens[0].Value : "";
+                if (States.TryGetValue(text, out var s)) return s;
+                r.AddError($"'{text}' is not a state: use one of {string.Join(", ", States.Keys)}");
+                return default;
+            },
+        };
+        var limit = Arguments.Int("--limit", "list at most this many", 100, 1, 10_000, "how many tasks to list");
+        var after = new Option<string>("--after") { Description = "start after this cursor (the `next` a listing printed)" };
+        var list = new Command("list", "a queue's tasks in one state: task id order for live states, newest first for completed and cancelled")
+            { queue, state, limit, after };
+        list.Runs(async (ctx, parse) =>
+        {
+            var q = parse.GetValue(queue)!;
+            var wanted = parse.GetValue(limit);
+            var request = new ListTasks(q, parse.GetValue(state), Math.Min(wanted, ListTasks.MaxLimit), parse.GetValue(after), ctx.Settings.Namespace);
+            // A reply holds at most 1,000 tasks and 4 MiB: page with the cursor until the limit is reached or nothing more follows.
+            var items = new List<TaskSummary>();
+            TaskList page;
+            do
+            {
+                page = await ctx.Queue<TaskList>(request with { Limit = Math.Min(ListTasks.MaxLimit, wanted - items.Count) });
+                items.AddRange(page.Items);
+                request = request with { After = page.Next };
+            } while (page.Next is not null && items.Count < wanted);
+            var result = page with { Items = items.ToArray() };
+            ctx.Output.Result(result, () =>
+            {
+                var at = result.State switch
+                {
+                    TaskStatus.Scheduled => "DUE AT",
+                    TaskStatus.Failed => "RETRY AT",
+                    TaskStatus.Ready => "ENQUEUED",
+                    TaskStatus.Running => "STARTED",
+                    TaskStatus.DeadLettered => "FAILED AT",
+                    _ => "FINISHED",
+                };
+                var table = new TableWriter("TASK", "PRIORITY", "ATTEMPT", at, "WORKER", "REASON").AlignRight(1, 2);
+                foreach (var t in result.Items)
+                    table.Add(t.TaskId, t.Priority.ToString(CultureInfo.InvariantCulture), t.Attempt.ToString(CultureInfo.InvariantCulture),
+                        t.AtUnixMs > 0 ? QueueCommands.Time(t.AtUnixMs) : "-", t.Worker ?? "-", t.Reason is { } reason ? PollCommand.Preview(reason) : "-");
+                table.WriteTo(ctx.Output);
+                if (result.Items.Length == 0) ctx.Output.Note($"no {result.State} tasks in {q}");
+                if (result.Next is { } next) ctx.Output.Note($"{result.Items.Length} shown; more follow: --after '{next}'");
+            });
+        });
+        return new Command("tasks", "a queue's tasks by state") { list };
     }
 
     public static Command Complete()

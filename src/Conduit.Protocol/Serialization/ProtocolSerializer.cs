@@ -74,5 +74,7 @@ public sealed class ProtocolSerializer(ExtendedActorSystem system) : MemoryPackS
         ("s:trigger!", typeof(ScheduleTriggered)),
         ("s:local?", typeof(GetLocalSchedules)),
         ("s:local", typeof(LocalSchedules)),
+        ("tasks?", typeof(ListTasks)),
+        ("tasks", typeof(TaskList)),
     ];
 }

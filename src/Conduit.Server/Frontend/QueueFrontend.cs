@@ -135,10 +135,27 @@ public sealed class QueueFrontend : ReceiveActor
             case ListDeadLetters l:
                 FanOut(ns, queue, Enumerable.Range(0, partitions).ToDictionary(i => i, _ => request), replies => DeadLetterPage.Merge(l, replies.Select(r => (DeadLetters)r.Item2).ToList()));
                 break;
+            case ListTasks l:
+                ListTasks(ns, queue, l with { Namespace = ns }, partitions);
+                break;
             default:
                 FanOut(ns, queue, Enumerable.Range(0, partitions).ToDictionary(i => i, _ => request), Merge);
                 break;
         }
+    }
+
+    /// <summary>
+    /// Settled states from the task history (one partition asks its node's); live ones from every partition from the
+    /// cursor's on, merged in task id order (<see cref="TaskListing.Merge"/>).
+    /// </summary>
+    private void ListTasks(string ns, string queue, ListTasks list, int partitions)
+    {
+        if (TaskListing.Check(list, out var cursor) is { } invalid) { Sender.Tell(invalid); return; }
+        if (Protocol.ListTasks.IsSettled(list.State)) { Forward(ns, queue, 0, list); return; }
+        var from = cursor?.Task.Partition.Index ?? 0;
+        if (from >= partitions) { Sender.Tell(new TaskList(queue, list.State, [], null, ns)); return; }
+        FanOut(ns, queue, Enumerable.Range(from, partitions - from).ToDictionary(i => i, _ => (IPartitionRequest)list),
+            replies => TaskListing.Merge(list, replies.Select(r => (r.Item1, (TaskList)r.Item2)).ToList()));
     }
 
     private void SplitBatch(string ns, string queue, EnqueueBatch batch, int partitions)

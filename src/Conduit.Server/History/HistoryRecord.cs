@@ -26,6 +26,7 @@ internal enum HistoryChange : byte
 /// <param name="Output">The result its worker completed it with.</param>
 /// <param name="StartedAtMs">The delivery's start, when it ends (0: not known, as after a failover).</param>
 /// <param name="Epoch">The owner epoch of the partition incarnation that made it: a change from an older incarnation (a write retried on a node the partition has left) never overrides a newer one's.</param>
+/// <param name="Worker">The worker of the delivery it is about (<see cref="Poll.Worker"/>), when it said.</param>
 /// <param name="ReplyIndex">Which lease of its request it is about (a batch completion's), so a lost result is reported for that lease alone.</param>
 internal sealed record HistoryRecord(
     HistoryChange Change,
@@ -42,8 +43,9 @@ internal sealed record HistoryRecord(
     long EnqueuedAtMs = 0,
     long StartedAtMs = 0,
     long Epoch = 0,
-    int ReplyIndex = 0)
+    int ReplyIndex = 0,
+    string? Worker = null)
 {
     /// <summary>Bytes it holds in memory until written, roughly: what bounds the writer's buffer.</summary>
-    public long Bytes => 200 + TaskId.Length * 2 + (Reason?.Length ?? 0) * 2 + (Payload?.Length ?? 0) + (Output?.Length ?? 0);
+    public long Bytes => 200 + TaskId.Length * 2 + (Reason?.Length ?? 0) * 2 + (Payload?.Length ?? 0) + (Output?.Length ?? 0) + (Worker?.Length ?? 0) * 2;
 }

@@ -1,6 +1,7 @@
 using Akka;
 using Akka.Actor;
 using Akka.Event;
+using Conduit.Server.Matching;
 
 namespace Conduit.Server.History;
 
@@ -21,8 +22,30 @@ internal sealed class TaskHistoryActor : ReceiveActor, IWithTimers
     /// <summary>Write <paramref name="Records"/>, then send <paramref name="Reply"/> to <paramref name="ReplyTo"/> (if any).</summary>
     public sealed record RecordThenReply(HistoryRecord[] Records, IActorRef? ReplyTo, object? Reply);
 
+    /// <summary>A read of the history someone waits for: <see cref="Describe"/> or <see cref="ListSettled"/>.</summary>
+    public interface IRead
+    {
+        IActorRef ReplyTo { get; }
+        /// <summary>What it holds while it waits (a payload it carries).</summary>
+        long Bytes { get; }
+        /// <summary>The answer when the read cannot be made (it failed, or the node stops).</summary>
+        object Fallback(string why);
+    }
+
     /// <summary>Answer <paramref name="ReplyTo"/> with <paramref name="Info"/>, its details (what the partition has in memory) completed from the history.</summary>
-    public sealed record Describe(TaskInfo Info, IActorRef ReplyTo);
+    public sealed record Describe(TaskInfo Info, IActorRef ReplyTo) : IRead
+    {
+        public long Bytes => Info.Details?.Payload?.Length ?? 0;
+        /// <summary>The task's state is known; only its history is not: what the partition said.</summary>
+        public object Fallback(string why) => Info;
+    }
+
+    /// <summary>Answer <paramref name="ReplyTo"/> with a page of <paramref name="List"/>'s settled tasks (<see cref="TaskList"/>).</summary>
+    public sealed record ListSettled(ListTasks List, TaskListCursor? Cursor, IActorRef ReplyTo) : IRead
+    {
+        public long Bytes => 0;
+        public object Fallback(string why) => new Rejected(ErrorCode.Unavailable, $"the task history could not be read ({why}); retry");
+    }
 
     /// <summary>Answered with <see cref="Done"/> once everything buffered is written (or dropped): the node's shutdown waits for it.</summary>
     public sealed class Drain
@@ -47,7 +70,8 @@ internal sealed class TaskHistoryActor : ReceiveActor, IWithTimers
     private sealed record Created;
     private sealed record CreateFailed(Exception Cause);
     private sealed record Described(Describe Request, TaskDetails? Details);
-    private sealed record DescribeFailed(Describe Request, Exception Cause);
+    private sealed record Listed(ListSettled Request, TaskSummary[] Items, bool More);
+    private sealed record ReadFailed(IRead Request, Exception Cause);
     private sealed record Trimmed(int Deleted);
     private sealed record TrimFailed(Exception Cause);
     private sealed class CreateAgain { public static readonly CreateAgain Instance = new(); }
@@ -79,15 +103,12 @@ internal sealed class TaskHistoryActor : ReceiveActor, IWithTimers
     private readonly ILoggingAdapter _log = Context.GetLogger();
 
     private readonly Queue<Item> _buffer = new();
+    /// <summary>Bytes of the buffer and the write under way (with the lingering starts', <see cref="HeldBytes"/>).</summary>
     private long _bufferedBytes;
-    /// <summary>
-    /// Starts that linger (<see cref="TaskHistoryOptions.LingerMs"/>) by task id: a change of the same task that comes
-    /// meanwhile takes its start along, so the two are folded into one row insert; otherwise they go once they are old.
-    /// </summary>
-    private readonly Dictionary<string, (HistoryRecord Start, long Seq)> _starts = new(StringComparer.Ordinal);
-    /// <summary>The starts in the order they came, by task id and number (an entry whose number no longer matches was taken along already).</summary>
-    private readonly Queue<(string TaskId, long Seq, long AtMs)> _startOrder = new();
-    private long _startSeq;
+    /// <summary>Starts (<see cref="Record"/>) that wait for their task's next change, so both are written as one row.</summary>
+    private readonly LingeringStarts _starts;
+    /// <summary>What <see cref="MaxBufferedBytes"/> bounds: the buffer, the write under way and the lingering starts.</summary>
+    private long HeldBytes => _bufferedBytes + _starts.Bytes;
     private List<Item>? _writing;
     /// <summary>Tells a write's outcome from an earlier one's (a write outlives nothing, but a late message must not finish the wrong one).</summary>
     private int _generation;
@@ -97,9 +118,9 @@ internal sealed class TaskHistoryActor : ReceiveActor, IWithTimers
     private long _lastDropLogMs;
     private readonly List<IActorRef> _drainers = [];
 
-    private int _reading;
-    private readonly Queue<Describe> _waitingReads = new();
-    private long _waitingReadBytes;
+    private readonly ReadQueue<IRead> _reads = new(MaxConcurrentReads, MaxWaitingReadBytes);
+    /// <summary>The reads under way, answered if the actor stops before they are.</summary>
+    private readonly HashSet<IRead> _readsRunning = new(ReferenceEqualityComparer.Instance);
     private bool _trimming;
 
     public ITimerScheduler Timers { get; set; } = null!;
@@ -109,11 +130,13 @@ internal sealed class TaskHistoryActor : ReceiveActor, IWithTimers
         _store = store;
         _options = options;
         _now = now ?? (() => DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+        _starts = new LingeringStarts(options.LingerMs);
 
         Receive<Record>(r => Linger(r.Records));
         Receive<RecordThenReply>(r => Buffer(new Item(r.Records, r.ReplyTo, r.Reply, BytesOf(r.Records), Environment.TickCount64)));
         Receive<LingerOver>(_ => Flush());
-        Receive<Describe>(StartRead);
+        Receive<Describe>(Read);
+        Receive<ListSettled>(Read);
         Receive<Drain>(_ =>
         {
             _drainers.Add(Sender);
@@ -142,14 +165,19 @@ internal sealed class TaskHistoryActor : ReceiveActor, IWithTimers
         Receive<Described>(d =>
         {
             d.Request.ReplyTo.Tell(Merge(d.Request, d.Details));
-            ReadDone();
+            ReadDone(d.Request);
         });
-        Receive<DescribeFailed>(f =>
+        Receive<Listed>(l =>
         {
-            _log.Warning("Task history: reading task {TaskId} failed ({Cause})", SafeText.Escape(f.Request.Info.TaskId, 200), SafeText.Escape(f.Cause.Message, 300));
-            // The task's state is known; only its history is not: answer with what the partition said.
-            f.Request.ReplyTo.Tell(Merge(f.Request, null));
-            ReadDone();
+            l.Request.ReplyTo.Tell(Page(l));
+            ReadDone(l.Request);
+        });
+        Receive<ReadFailed>(f =>
+        {
+            var what = f.Request is Describe d ? $"task {SafeText.Escape(d.Info.TaskId, 200)}" : "a listing";
+            _log.Warning("Task history: reading {What} failed ({Cause})", what, SafeText.Escape(f.Cause.Message, 300));
+            f.Request.ReplyTo.Tell(f.Request.Fallback(SafeText.Escape(f.Cause.Message, 200)));
+            ReadDone(f.Request);
         });
         Receive<TrimTick>(_ => Trim());
         Receive<Trimmed>(t =>
@@ -189,7 +217,7 @@ internal sealed class TaskHistoryActor : ReceiveActor, IWithTimers
     {
         // A write under way may still commit: its requesters hear that the result may not have been kept.
         DropAll((_writing ?? []).Concat(_buffer).ToList(), new Exception("the node stopped before the write was confirmed"));
-        foreach (var read in _waitingReads) read.ReplyTo.Tell(read.Info);
+        foreach (var read in _reads.Waiting.Concat(_readsRunning)) read.ReplyTo.Tell(read.Fallback("the node stopped"));
         foreach (var drainer in _drainers) drainer.Tell(Done.Instance);
     }
 
@@ -212,25 +240,20 @@ internal sealed class TaskHistoryActor : ReceiveActor, IWithTimers
             item.ReplyTo!.Tell(item.Reply!);
             item.Answered = true;
         }
-        if (_bufferedBytes + item.Bytes > MaxBufferedBytes)
+        if (HeldBytes + item.Bytes > MaxBufferedBytes)
         {
             CountDropped(item.Records.Length);
-            foreach (var r in item.Records) ForgetStart(r.TaskId); // written alone later, it would show a delivery that never ends
+            foreach (var r in item.Records) _starts.TryTake(r.TaskId, out _); // written alone later, it would show a delivery that never ends
             Answer(item, written: false, "the node's task history is full");
             return;
         }
         if (item.Records.Length == 0) return;
         // A task's lingering start goes first, in the same write: start and end become one row.
         foreach (var r in item.Records)
-            if (_starts.Remove(r.TaskId, out var start)) _buffer.Enqueue(StartItem(start.Start, item.AtMs));
+            if (_starts.TryTake(r.TaskId, out var start)) BufferStart(start, item.AtMs);
         _buffer.Enqueue(item);
         _bufferedBytes += item.Bytes;
         Flush();
-    }
-
-    private void ForgetStart(string taskId)
-    {
-        if (_starts.Remove(taskId, out var start)) _bufferedBytes -= start.Start.Bytes;
     }
 
     private void CountDropped(long count)
@@ -239,11 +262,15 @@ internal sealed class TaskHistoryActor : ReceiveActor, IWithTimers
         var now = Environment.TickCount64;
         if (now - _lastDropLogMs <= 60_000) return;
         _lastDropLogMs = now;
-        _log.Warning("Task history: {Dropped} changes dropped so far: {Bytes} bytes wait to be written (the database is slow or away)", _dropped, _bufferedBytes);
+        _log.Warning("Task history: {Dropped} changes dropped so far: {Bytes} bytes wait to be written (the database is slow or away)", _dropped, HeldBytes);
     }
 
-    /// <summary>A lingering start on its way to be written (its bytes were counted when it came).</summary>
-    private static Item StartItem(HistoryRecord start, long atMs) => new([start], null, null, start.Bytes, atMs);
+    /// <summary>A start that stops lingering goes to the buffer, to be written (nobody waits for it).</summary>
+    private void BufferStart(HistoryRecord start, long atMs)
+    {
+        _buffer.Enqueue(new Item([start], null, null, start.Bytes, atMs));
+        _bufferedBytes += start.Bytes;
+    }
 
     /// <summary>Starts wait a moment for their task's next change (see <see cref="_starts"/>).</summary>
     private void Linger(HistoryRecord[] starts)
@@ -251,17 +278,13 @@ internal sealed class TaskHistoryActor : ReceiveActor, IWithTimers
         var now = Environment.TickCount64;
         foreach (var start in starts)
         {
-            if (_bufferedBytes + start.Bytes > MaxBufferedBytes)
+            if (HeldBytes + start.Bytes > MaxBufferedBytes)
             {
                 CountDropped(1);
                 continue;
             }
             // A second start of the same task (its delivery was given back): the first is written as it is, first.
-            if (_starts.Remove(start.TaskId, out var earlier)) _buffer.Enqueue(StartItem(earlier.Start, now));
-            var seq = ++_startSeq;
-            _starts[start.TaskId] = (start, seq);
-            _startOrder.Enqueue((start.TaskId, seq, now));
-            _bufferedBytes += start.Bytes;
+            if (_starts.Add(start, now) is { } earlier) BufferStart(earlier, now);
         }
         Flush();
     }
@@ -294,24 +317,10 @@ internal sealed class TaskHistoryActor : ReceiveActor, IWithTimers
     private void ReleaseOldStarts()
     {
         var now = Environment.TickCount64;
-        while (_startOrder.TryPeek(out var next))
-        {
-            if (!_starts.TryGetValue(next.TaskId, out var pending) || pending.Seq != next.Seq)
-            {
-                _startOrder.Dequeue(); // taken along by its task's next change already
-                continue;
-            }
-            var waited = now - next.AtMs;
-            if (waited < _options.LingerMs && _drainers.Count == 0)
-            {
-                if (!Timers.IsTimerActive("linger"))
-                    Timers.StartSingleTimer("linger", LingerOver.Instance, TimeSpan.FromMilliseconds(Math.Max(1, _options.LingerMs - waited)));
-                return;
-            }
-            _startOrder.Dequeue();
-            _starts.Remove(next.TaskId);
-            _buffer.Enqueue(StartItem(pending.Start, next.AtMs));
-        }
+        foreach (var (start, atMs) in _drainers.Count > 0 ? _starts.ReleaseAll() : _starts.ReleaseDue(now))
+            BufferStart(start, atMs);
+        if (_starts.NextDueInMs(now) is { } dueInMs && !Timers.IsTimerActive("linger"))
+            Timers.StartSingleTimer("linger", LingerOver.Instance, TimeSpan.FromMilliseconds(dueInMs));
     }
 
     private void Write()
@@ -381,9 +390,7 @@ internal sealed class TaskHistoryActor : ReceiveActor, IWithTimers
         }
         _buffer.Clear();
         _bufferedBytes = 0;
-        _dropped += _starts.Count;
-        _starts.Clear();
-        _startOrder.Clear();
+        _dropped += _starts.Clear();
         AnswerDrainersIfIdle();
     }
 
@@ -421,36 +428,53 @@ internal sealed class TaskHistoryActor : ReceiveActor, IWithTimers
         _drainers.Clear();
     }
 
-    private void StartRead(Describe request)
+    private void Read(IRead request)
     {
-        if (_reading >= MaxConcurrentReads)
+        switch (_reads.Admit(request, request.Bytes))
         {
-            var bytes = request.Info.Details?.Payload?.Length ?? 0;
-            if (_waitingReadBytes + bytes + 1024 > MaxWaitingReadBytes)
-            {
+            case ReadAdmission.Start:
+                StartRead(request);
+                break;
+            case ReadAdmission.Refuse:
                 request.ReplyTo.Tell(new Rejected(ErrorCode.Overloaded, "the node's task history has too many lookups waiting; retry"));
-                return;
-            }
-            _waitingReads.Enqueue(request);
-            _waitingReadBytes += bytes + 1024;
-            return;
+                break;
+            // Wait: it starts when a running read is done (ReadDone).
         }
-        _reading++;
+    }
+
+    private void StartRead(IRead request)
+    {
+        _readsRunning.Add(request);
         var self = Self;
         var deadline = new CancellationTokenSource(TaskHistoryStore.OperationTimeout);
-        _store.ReadAsync(request.Info.TaskId, deadline.Token).ContinueWith(t =>
+        Task<object> read = request switch
+        {
+            Describe d => _store.ReadAsync(d.Info.TaskId, deadline.Token).ContinueWith(t => (object)new Described(d, t.Result), TaskContinuationOptions.OnlyOnRanToCompletion),
+            ListSettled l => _store.ListAsync(NamespaceName.OrDefault(l.List.Namespace), l.List.Queue, l.List.State, l.List.Limit,
+                    l.Cursor is { } c ? (c.FinishedAtMs, c.Task.ToString()) : null, deadline.Token)
+                .ContinueWith(t => (object)new Listed(l, t.Result.Items, t.Result.More), TaskContinuationOptions.OnlyOnRanToCompletion),
+            _ => throw new ArgumentOutOfRangeException(nameof(request), request.GetType().Name, "not a read"),
+        };
+        read.ContinueWith(t =>
         {
             deadline.Dispose();
-            self.Tell(t.IsCompletedSuccessfully ? new Described(request, t.Result) : new DescribeFailed(request, Cause(t)));
+            self.Tell(t.IsCompletedSuccessfully ? t.Result : new ReadFailed(request, Cause(t)));
         }, TaskScheduler.Default);
     }
 
-    private void ReadDone()
+    private void ReadDone(IRead done)
     {
-        _reading = Math.Max(0, _reading - 1);
-        if (!_waitingReads.TryDequeue(out var next)) return;
-        _waitingReadBytes -= (next.Info.Details?.Payload?.Length ?? 0) + 1024;
-        StartRead(next);
+        _readsRunning.Remove(done);
+        if (_reads.Finish(out var next)) StartRead(next);
+    }
+
+    /// <summary>A page of settled tasks: at most what fits one reply; the cursor of its last item when more follow.</summary>
+    private static TaskList Page(Listed listed)
+    {
+        var list = listed.Request.List;
+        var (items, cut) = TaskListing.Take(listed.Items, list.Limit);
+        var next = (listed.More || cut) && items.Length > 0 ? TaskListCursor.Settled(items[^1].AtUnixMs, items[^1].TaskId) : null;
+        return new TaskList(list.Queue, list.State, items, next, NamespaceName.OrDefault(list.Namespace));
     }
 
     /// <summary>The history's record wins; what it lacks (the payload of a task not started yet) comes from the partition's memory.</summary>

@@ -60,27 +60,43 @@ internal sealed class TaskHistoryStore(StorageOptions storage)
                 attempts text NOT NULL,
                 running_attempt integer NOT NULL,
                 running_since bigint NOT NULL,
+                running_worker text,
                 enqueued_at bigint NOT NULL,
                 finished_at bigint NOT NULL,
                 epoch bigint NOT NULL,
                 updated_at bigint NOT NULL);
             CREATE INDEX IF NOT EXISTS {TasksTable}_updated ON {TasksTable} (updated_at);
+            CREATE INDEX IF NOT EXISTS {TasksTable}_listing ON {TasksTable} (namespace, queue, status, finished_at);
             """;
         await using var command = connection.CreateCommand();
         command.Transaction = tx;
         command.CommandText = sql;
         await command.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+        // A table made before workers were kept (2026-12-02) gets the column.
+        await using var check = Command(connection, IsPostgres
+            ? $"SELECT count(*) FROM information_schema.columns WHERE table_name = '{TasksTable}' AND column_name = 'running_worker' AND table_schema = current_schema()"
+            : $"SELECT count(*) FROM pragma_table_info('{TasksTable}') WHERE name = 'running_worker'");
+        check.Transaction = tx;
+        if (Convert.ToInt64(await check.ExecuteScalarAsync(ct).ConfigureAwait(false), System.Globalization.CultureInfo.InvariantCulture) == 0)
+        {
+            await using var add = Command(connection, $"ALTER TABLE {TasksTable} ADD COLUMN running_worker text");
+            add.Transaction = tx;
+            await add.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+        }
         await tx.CommitAsync(ct).ConfigureAwait(false);
     }
 
     // What a change leaves alone (status or running attempt -1, no payload, enqueue time 0) keeps the stored value; a
     // status change brings its result (null when the task is live again) and finish time; ended deliveries are appended,
-    // the list kept to its last MaxAttemptsChars characters (a line cut at the front does not parse and is skipped).
+    // the list kept to its last MaxAttemptsChars characters (the line cut at the front is skipped when read).
     // A change from an older owner epoch than the row's (a write retried on a node the partition has left, arriving after
     // the new owner's) adds its ended deliveries and nothing else.
     private const string Older = "excluded.epoch < t.epoch";
 
-    /// <summary>Most characters of ended deliveries a row keeps: more than the 25 a read returns (each line at most about 720).</summary>
+    /// <summary>
+    /// Most characters of ended deliveries a row keeps: more than the 25 a read returns while reasons are short (a line
+    /// is about 50 characters plus the base64 of its reason and worker, at most about 2,200).
+    /// </summary>
     public const int MaxAttemptsChars = 20_000;
 
     private const string Appended = "t.attempts || excluded.attempts";
@@ -94,24 +110,25 @@ internal sealed class TaskHistoryStore(StorageOptions storage)
                 THEN substr({Appended}, length({Appended}) - {MaxAttemptsChars} + 1) ELSE {Appended} END,
             running_attempt = CASE WHEN excluded.running_attempt < 0 OR {Older} THEN t.running_attempt ELSE excluded.running_attempt END,
             running_since = CASE WHEN excluded.running_attempt < 0 OR {Older} THEN t.running_since ELSE excluded.running_since END,
+            running_worker = CASE WHEN excluded.running_attempt < 0 OR {Older} THEN t.running_worker ELSE excluded.running_worker END,
             enqueued_at = CASE WHEN excluded.enqueued_at > 0 THEN excluded.enqueued_at ELSE t.enqueued_at END,
             finished_at = CASE WHEN excluded.status < 0 OR {Older} THEN t.finished_at ELSE excluded.finished_at END,
             epoch = CASE WHEN {Older} THEN t.epoch ELSE excluded.epoch END,
             updated_at = excluded.updated_at
         """;
 
-    private const string Columns = "task_id, namespace, queue, status, payload, output, attempts, running_attempt, running_since, enqueued_at, finished_at, epoch, updated_at";
+    private const string Columns = "task_id, namespace, queue, status, payload, output, attempts, running_attempt, running_since, running_worker, enqueued_at, finished_at, epoch, updated_at";
 
     private static readonly string UpsertMany = $"""
         INSERT INTO {TasksTable} AS t ({Columns})
-        SELECT u.id, u.ns, u.q, u.st, u.p, u.o, u.a, u.ra, u.rs, u.e, u.f, u.ep, @now
-        FROM unnest(@ids, @nss, @qs, @sts, @ps, @os, @as, @ras, @rss, @es, @fs, @eps) AS u(id, ns, q, st, p, o, a, ra, rs, e, f, ep)
+        SELECT u.id, u.ns, u.q, u.st, u.p, u.o, u.a, u.ra, u.rs, u.rw, u.e, u.f, u.ep, @now
+        FROM unnest(@ids, @nss, @qs, @sts, @ps, @os, @as, @ras, @rss, @rws, @es, @fs, @eps) AS u(id, ns, q, st, p, o, a, ra, rs, rw, e, f, ep)
         {OnConflict}
         """;
 
     private static readonly string UpsertOne = $"""
         INSERT INTO {TasksTable} AS t ({Columns})
-        VALUES (@id, @ns, @q, @st, @p, @o, @a, @ra, @rs, @e, @f, @ep, @now)
+        VALUES (@id, @ns, @q, @st, @p, @o, @a, @ra, @rs, @rw, @e, @f, @ep, @now)
         {OnConflict}
         """;
 
@@ -134,6 +151,7 @@ internal sealed class TaskHistoryStore(StorageOptions storage)
             command.Parameters.Add(Array("as", rows.Select(r => r.EndedAttempts).ToArray(), NpgsqlTypes.NpgsqlDbType.Text));
             command.Parameters.Add(Array("ras", rows.Select(r => r.RunningAttempt).ToArray(), NpgsqlTypes.NpgsqlDbType.Integer));
             command.Parameters.Add(Array("rss", rows.Select(r => r.RunningSinceMs).ToArray(), NpgsqlTypes.NpgsqlDbType.Bigint));
+            command.Parameters.Add(Array("rws", rows.Select(r => r.RunningWorker).ToArray(), NpgsqlTypes.NpgsqlDbType.Text));
             command.Parameters.Add(Array("es", rows.Select(r => r.EnqueuedAtMs).ToArray(), NpgsqlTypes.NpgsqlDbType.Bigint));
             command.Parameters.Add(Array("fs", rows.Select(r => r.FinishedAtMs).ToArray(), NpgsqlTypes.NpgsqlDbType.Bigint));
             command.Parameters.Add(Array("eps", rows.Select(r => r.Epoch).ToArray(), NpgsqlTypes.NpgsqlDbType.Bigint));
@@ -144,7 +162,7 @@ internal sealed class TaskHistoryStore(StorageOptions storage)
         foreach (var r in rows)
         {
             await using var command = Command(connection, UpsertOne, ("@id", r.TaskId), ("@ns", r.Namespace), ("@q", r.Queue), ("@st", (short)r.Status),
-                ("@p", r.Payload), ("@o", r.Output), ("@a", r.EndedAttempts), ("@ra", r.RunningAttempt), ("@rs", r.RunningSinceMs),
+                ("@p", r.Payload), ("@o", r.Output), ("@a", r.EndedAttempts), ("@ra", r.RunningAttempt), ("@rs", r.RunningSinceMs), ("@rw", r.RunningWorker),
                 ("@e", r.EnqueuedAtMs), ("@f", r.FinishedAtMs), ("@ep", r.Epoch), ("@now", nowMs));
             command.Transaction = tx;
             await command.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
@@ -164,7 +182,7 @@ internal sealed class TaskHistoryStore(StorageOptions storage)
             var p = command.CreateParameter();
             p.ParameterName = name;
             p.Value = value ?? DBNull.Value;
-            if (value is null) p.DbType = DbType.Binary; // only the payload and result are ever null
+            if (value is null) p.DbType = name == "@rw" ? DbType.String : DbType.Binary; // the payload, result and running worker may be null
             command.Parameters.Add(p);
         }
         return command;
@@ -175,13 +193,49 @@ internal sealed class TaskHistoryStore(StorageOptions storage)
     {
         await using var connection = await OpenAsync(ct).ConfigureAwait(false);
         await using var command = Command(connection,
-            $"SELECT payload, output, attempts, running_attempt, running_since, enqueued_at, finished_at FROM {TasksTable} WHERE task_id = @id", ("@id", taskId));
+            $"SELECT payload, output, attempts, running_attempt, running_since, enqueued_at, finished_at, running_worker FROM {TasksTable} WHERE task_id = @id", ("@id", taskId));
         await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
         if (!await reader.ReadAsync(ct).ConfigureAwait(false)) return null;
         var payload = reader.IsDBNull(0) ? null : (byte[])reader.GetValue(0);
         var output = reader.IsDBNull(1) ? null : (byte[])reader.GetValue(1);
-        var attempts = TaskRowChange.ParseAttempts(reader.GetString(2), reader.GetInt32(3), reader.GetInt64(4));
+        var attempts = TaskRowChange.ParseAttempts(reader.GetString(2), reader.GetInt32(3), reader.GetInt64(4), reader.IsDBNull(7) ? null : reader.GetString(7));
         return new TaskDetails(payload, output, attempts, reader.GetInt64(5), reader.GetInt64(6), Recorded: true);
+    }
+
+    /// <summary>Characters of a row's attempts a listing reads: more than any one line, so its last line is whole.</summary>
+    private const int ListedAttemptsTail = 2_400;
+
+    /// <summary>
+    /// Up to <paramref name="limit"/> settled tasks of a queue in <paramref name="status"/>, newest first (finish time, then
+    /// task id, both descending), after the cursor (<paramref name="after"/>: the finish time and task id of the last
+    /// item of the page before); whether more follow.
+    /// </summary>
+    public async Task<(TaskSummary[] Items, bool More)> ListAsync(string ns, string queue, TaskStatus status, int limit,
+        (long FinishedAtMs, string TaskId)? after, CancellationToken ct)
+    {
+        await using var connection = await OpenAsync(ct).ConfigureAwait(false);
+        var cursor = after is null ? "" : "AND (finished_at < @afterAt OR (finished_at = @afterAt AND task_id < @afterId))";
+        var collate = IsPostgres ? " COLLATE \"C\"" : ""; // the byte order both stores compare ids in, so the cursor means the same
+        await using var command = Command(connection, $"""
+            SELECT task_id, finished_at,
+                   CASE WHEN length(attempts) > {ListedAttemptsTail} THEN substr(attempts, length(attempts) - {ListedAttemptsTail - 1}) ELSE attempts END
+            FROM {TasksTable}
+            WHERE namespace = @ns AND queue = @q AND status = @st {cursor.Replace("task_id <", $"task_id{collate} <", StringComparison.Ordinal)}
+            ORDER BY finished_at DESC, task_id{collate} DESC
+            LIMIT {limit + 1}
+            """,
+            ("@ns", ns), ("@q", queue), ("@st", (short)status), ("@afterAt", after?.FinishedAtMs ?? 0), ("@afterId", after?.TaskId ?? ""));
+        await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
+        var items = new List<TaskSummary>(Math.Min(limit, 256));
+        while (await reader.ReadAsync(ct).ConfigureAwait(false))
+        {
+            if (items.Count == limit) return (items.ToArray(), true);
+            var id = reader.GetString(0);
+            var last = TaskRowChange.LastAttempt(reader.GetString(2));
+            items.Add(new TaskSummary(id, status, TaskId.TryParse(id, out var parsed) ? parsed.Priority : 0, last?.Attempt ?? 0,
+                reader.GetInt64(1), last?.Reason, last?.Worker));
+        }
+        return (items.ToArray(), false);
     }
 
     /// <summary>

@@ -28,6 +28,8 @@ internal sealed class TaskRowChange(string taskId, string ns, string queue)
     /// <summary>The delivery running now (0: none), or <see cref="Unchanged"/>.</summary>
     public int RunningAttempt { get; private set; } = Unchanged;
     public long RunningSinceMs { get; private set; }
+    /// <summary>The worker of the delivery running now (with <see cref="RunningAttempt"/>).</summary>
+    public string? RunningWorker { get; private set; }
     /// <summary>The newest owner epoch among the folded changes (see <see cref="HistoryRecord.Epoch"/>).</summary>
     public long Epoch { get; private set; }
     private StringBuilder? _ended;
@@ -54,6 +56,7 @@ internal sealed class TaskRowChange(string taskId, string ns, string queue)
                 if (r.EnqueuedAtMs > 0) EnqueuedAtMs = r.EnqueuedAtMs;
                 RunningAttempt = r.Attempt;
                 RunningSinceMs = r.AtMs;
+                RunningWorker = r.Worker;
                 break;
             case HistoryChange.AttemptEnded:
                 AppendAttempt(r);
@@ -78,42 +81,66 @@ internal sealed class TaskRowChange(string taskId, string ns, string queue)
     /// </summary>
     private void EndRunning(int attempt)
     {
-        if (RunningAttempt == Unchanged || RunningAttempt == attempt || attempt == 0) RunningAttempt = 0;
+        if (RunningAttempt != Unchanged && RunningAttempt != attempt && attempt != 0) return;
+        RunningAttempt = 0;
+        RunningWorker = null;
     }
 
     private void AppendAttempt(HistoryRecord r) =>
-        (_ended ??= new StringBuilder()).Append(FormatAttempt(new TaskAttempt(r.Attempt, r.StartedAtMs, r.AtMs, r.Outcome, r.Reason)));
+        (_ended ??= new StringBuilder()).Append(FormatAttempt(new TaskAttempt(r.Attempt, r.StartedAtMs, r.AtMs, r.Outcome, r.Reason, r.Worker)));
 
-    /// <summary>One line: <c>attempt:start:end:outcome:base64(reason)</c>; text so that both databases append it with <c>||</c>.</summary>
+    /// <summary>
+    /// One line: <c>attempt:start:end:outcome:base64(reason):base64(worker)</c>; text so that both databases append it
+    /// with <c>||</c>. (Lines written before workers were kept have no sixth field.)
+    /// </summary>
     public static string FormatAttempt(TaskAttempt a)
     {
-        var reason = a.Reason is null ? "" : Convert.ToBase64String(Encoding.UTF8.GetBytes(a.Reason.Length > MaxReasonChars ? a.Reason[..MaxReasonChars] : a.Reason));
-        return string.Create(CultureInfo.InvariantCulture, $"{a.Attempt}:{a.StartedAtUnixMs}:{a.EndedAtUnixMs}:{(int)a.Outcome}:{reason}\n");
+        var reason = a.Reason is null ? "" : Base64(a.Reason.Length > MaxReasonChars ? a.Reason[..MaxReasonChars] : a.Reason);
+        var worker = a.Worker is null ? "" : Base64(a.Worker);
+        return string.Create(CultureInfo.InvariantCulture, $"{a.Attempt}:{a.StartedAtUnixMs}:{a.EndedAtUnixMs}:{(int)a.Outcome}:{reason}:{worker}\n");
+    }
+
+    private static string Base64(string text) => Convert.ToBase64String(Encoding.UTF8.GetBytes(text));
+
+    private static string? FromBase64(string field)
+    {
+        if (field.Length == 0) return null;
+        try { return Encoding.UTF8.GetString(Convert.FromBase64String(field)); }
+        catch (FormatException) { return null; }
     }
 
     /// <summary>
     /// The row's deliveries, oldest first, at most <see cref="TaskDetails.MaxAttempts"/> (the latest): the ended ones, a
     /// later line of the same attempt number winning (a requeued task starts again at 1), then the running one.
     /// </summary>
-    public static TaskAttempt[] ParseAttempts(string? lines, int runningAttempt, long runningSinceMs)
+    public static TaskAttempt[] ParseAttempts(string? lines, int runningAttempt, long runningSinceMs, string? runningWorker = null)
     {
         var byNumber = new SortedDictionary<int, TaskAttempt>();
+        // A list at the store's cap was cut at the front (TaskHistoryStore.MaxAttemptsChars): its first line may be the
+        // tail of one ("12:…" cut to "2:…" would read as another attempt), so it is skipped.
+        var skipFirst = lines is { Length: >= TaskHistoryStore.MaxAttemptsChars };
         foreach (var line in (lines ?? "").Split('\n', StringSplitOptions.RemoveEmptyEntries))
         {
+            if (skipFirst) { skipFirst = false; continue; }
             var parts = line.Split(':');
-            if (parts.Length != 5 || !int.TryParse(parts[0], CultureInfo.InvariantCulture, out var attempt)
+            if (parts.Length is not (5 or 6) || !int.TryParse(parts[0], CultureInfo.InvariantCulture, out var attempt)
                 || !long.TryParse(parts[1], CultureInfo.InvariantCulture, out var start) || !long.TryParse(parts[2], CultureInfo.InvariantCulture, out var end)
                 || !int.TryParse(parts[3], CultureInfo.InvariantCulture, out var outcome)) continue;
-            string? reason = null;
-            if (parts[4].Length > 0)
-            {
-                try { reason = Encoding.UTF8.GetString(Convert.FromBase64String(parts[4])); }
-                catch (FormatException) { reason = null; }
-            }
-            byNumber[attempt] = new TaskAttempt(attempt, start, end, (AttemptOutcome)outcome, reason);
+            byNumber[attempt] = new TaskAttempt(attempt, start, end, (AttemptOutcome)outcome, FromBase64(parts[4]), parts.Length == 6 ? FromBase64(parts[5]) : null);
         }
-        if (runningAttempt > 0) byNumber[runningAttempt] = new TaskAttempt(runningAttempt, runningSinceMs, 0, AttemptOutcome.Running, null);
+        if (runningAttempt > 0) byNumber[runningAttempt] = new TaskAttempt(runningAttempt, runningSinceMs, 0, AttemptOutcome.Running, null, runningWorker);
         return byNumber.Values.TakeLast(TaskDetails.MaxAttempts).ToArray();
+    }
+
+    /// <summary>The last delivery a list of lines (or its tail) names, or null.</summary>
+    public static TaskAttempt? LastAttempt(string? lines)
+    {
+        if (string.IsNullOrEmpty(lines)) return null;
+        var end = lines.Length - (lines[^1] == '\n' ? 1 : 0);
+        if (end == 0) return null;
+        var start = lines.LastIndexOf('\n', Math.Max(0, end - 1)) + 1;
+        var parsed = ParseAttempts(lines[start..end] + "\n", 0, 0);
+        return parsed.Length == 0 ? null : parsed[0];
     }
 
     /// <summary>Folds <paramref name="records"/> into one change per task, in the order each task first appears.</summary>

@@ -27,6 +27,9 @@ internal interface IPartitionEffects
     /// <summary>Answer <paramref name="replyTo"/> with <paramref name="info"/>, its details completed from the task history when the node keeps one.</summary>
     void Describe(object replyTo, TaskInfo info);
 
+    /// <summary>Answer <paramref name="replyTo"/> with a page of settled tasks (<see cref="ListTasks.IsSettled"/>) from the task history.</summary>
+    void ListSettled(object replyTo, ListTasks list, TaskListCursor? cursor);
+
     /// <summary>Read journal events and report them back with <see cref="PartitionEngine.OnJournalPage"/>.</summary>
     void Read(ReadRequest request);
 

@@ -19,6 +19,8 @@ internal sealed class Lease
     public bool CancelRequested { get; set; }
     /// <summary>The task's concurrency key: the delivery counts against it until it ends (see <see cref="LeaseTable.RunningWithKey"/>).</summary>
     public string? ConcurrencyKey { get; init; }
+    /// <summary>The worker that took it, as it named itself (<see cref="Poll.Worker"/>); null when it did not, or after a failover.</summary>
+    public string? Worker { get; init; }
 
     /// <summary>Whether <paramref name="token"/> names exactly this delivery (its MAC is checked before).</summary>
     public bool IsNamedBy(LeaseToken token) => token.Attempt == Attempt && token.Epoch == Epoch && token.Nonce == Nonce;

@@ -238,6 +238,20 @@ internal sealed partial class PartitionEngine
         _fx.Reply(replyTo, new DeadLetters(_id.Queue, items, more, _id.Namespace));
     }
 
+    /// <summary>Live states from memory (this partition's page); settled ones from the task history, which answers.</summary>
+    private void HandleListTasks(object replyTo, ListTasks list)
+    {
+        if (TaskListing.Check(list, out var cursor) is { } invalid) { _fx.Reply(replyTo, invalid); return; }
+        if (ListTasks.IsSettled(list.State))
+        {
+            if (_fx.KeepsHistory) _fx.ListSettled(replyTo, list, cursor);
+            else Reject(replyTo, ErrorCode.HistoryOff, $"this node keeps no task history (--task-history-hours 0): {list.State} tasks cannot be listed");
+            return;
+        }
+        var candidates = TaskListing.Candidates(list.State, _id, Durable, _window, _leases, _now());
+        _fx.Reply(replyTo, TaskListing.Page(list, cursor, _id, candidates));
+    }
+
     private void HandleRequeue(object replyTo, RequeueDeadLetters requeue)
     {
         IEnumerable<long> seqs;

@@ -149,6 +149,7 @@ internal sealed partial class PartitionEngine
             case PurgeQueue: HandlePurge(replyTo); break;
             case SetQueueLimits l: HandleSetLimits(replyTo, l); break;
             case ListDeadLetters l: HandleListDeadLetters(replyTo, l); break;
+            case ListTasks l: HandleListTasks(replyTo, l); break;
             case RequeueDeadLetters r: HandleRequeue(replyTo, r); break;
             default: Reject(replyTo, ErrorCode.InvalidArgument, $"unsupported request {request.GetType().Name}"); break;
         }
@@ -205,7 +206,7 @@ internal sealed partial class PartitionEngine
     {
         if (TaskSpecRules.CheckPoll(poll, _o) is { } invalid) { _fx.Reply(replyTo, invalid); return; }
 
-        var waiter = _pollers.Add(replyTo, poll.MaxTasks, poll.LeaseMs > 0 ? poll.LeaseMs : _o.LeaseTimeoutMs, poll.PollId);
+        var waiter = _pollers.Add(replyTo, poll.MaxTasks, poll.LeaseMs > 0 ? poll.LeaseMs : _o.LeaseTimeoutMs, poll.PollId, poll.Worker);
         TryDispatch();
         if (!_pollers.Contains(waiter.Id)) return;
         // Answer empty a little before the client's wait runs out, so the answer arrives in time.
@@ -263,7 +264,7 @@ internal sealed partial class PartitionEngine
                     taken++;
                     var ready = _window.TakeBest();
                     bytes += WireBytes(ready.Task);
-                    tasks.Add(LeaseOut(ready, waiter.LeaseMs, now, hints ??= [], started));
+                    tasks.Add(LeaseOut(ready, waiter, now, hints ??= [], started));
                 }
                 _fx.Reply(waiter.ReplyTo, new Polled(tasks.ToArray()));
                 _stats.Count(afterWrite ? PartitionCounter.DispatchedSync : PartitionCounter.DispatchedBacklog, tasks.Count);
@@ -319,14 +320,15 @@ internal sealed partial class PartitionEngine
 
     private bool ParkingFull => _window.ParkedCount >= ParkedWindows * _o.ReadyWindow;
 
-    private LeasedTask LeaseOut(ReadyTask ready, long leaseMs, long now, List<BatchEntry> hints, List<HistoryRecord>? started)
+    private LeasedTask LeaseOut(ReadyTask ready, Waiter waiter, long now, List<BatchEntry> hints, List<HistoryRecord>? started)
     {
         var task = ready.Task;
+        var leaseMs = waiter.LeaseMs;
         var lease = new Lease
         {
             Seq = task.Seq, Attempt = ready.Attempt + 1, MaxAttempts = ready.MaxAttempts, EnqueuedAtMs = task.EnqueuedAtMs,
             LeaseMs = leaseMs, Nonce = LeaseSigner.NewNonce(), Epoch = Durable.Epoch, ExpiresAtMs = now + leaseMs, LeasedAtMs = now,
-            ConcurrencyKey = task.ConcurrencyKey,
+            ConcurrencyKey = task.ConcurrencyKey, Worker = waiter.Worker,
         };
         if (ready.Attempt == 0 && _stats.Metrics is { } metrics && metrics.ScheduleToStart.Enabled)
             metrics.ScheduleToStart.Record(Math.Max(0, now - Math.Max(task.EnqueuedAtMs, task.RunAtMs)) / 1000.0);
@@ -339,7 +341,7 @@ internal sealed partial class PartitionEngine
         var taskId = new TaskId(_id, task.Seq);
         var taskIdText = taskId.ToString(); // once per delivery: the poll's answer and the history share it
         started?.Add(new HistoryRecord(HistoryChange.Started, taskIdText, _id.Namespace, _id.Queue, lease.Attempt, now,
-            Payload: task.Payload, EnqueuedAtMs: task.EnqueuedAtMs, Epoch: Durable.Epoch));
+            Payload: task.Payload, EnqueuedAtMs: task.EnqueuedAtMs, Epoch: Durable.Epoch, Worker: waiter.Worker));
         var token = _signer.Sign(taskId, lease.Attempt, lease.Epoch, lease.Nonce);
         return new LeasedTask(taskIdText, token, task.Payload, task.Headers, task.Priority,
             lease.Attempt, lease.MaxAttempts, task.EnqueuedAtMs, lease.ExpiresAtMs);
@@ -441,7 +443,7 @@ internal sealed partial class PartitionEngine
     /// <summary>The end of <paramref name="lease"/>'s delivery for the task history: it settled the task as <paramref name="final"/> (0: a retry follows).</summary>
     private HistoryRecord EndOf(Lease lease, long now, AttemptOutcome outcome, TaskStatus final = 0, string? reason = null, byte[]? output = null) =>
         new(final == 0 ? HistoryChange.AttemptEnded : HistoryChange.Finished, TaskIdOf(lease.Seq), _id.Namespace, _id.Queue, lease.Attempt, now,
-            outcome, reason, final, Output: output, EnqueuedAtMs: lease.EnqueuedAtMs, StartedAtMs: lease.LeasedAtMs, Epoch: Durable.Epoch);
+            outcome, reason, final, Output: output, EnqueuedAtMs: lease.EnqueuedAtMs, StartedAtMs: lease.LeasedAtMs, Epoch: Durable.Epoch, Worker: lease.Worker);
 
     private void Reject(object replyTo, ErrorCode code, string message) => _fx.Reply(replyTo, new Rejected(code, message));
 

@@ -416,6 +416,9 @@ public sealed class QueuePartition : ReceiveActor, IWithStash, IWithTimers, IPar
         else _history.Tell(new TaskHistoryActor.Describe(info, (IActorRef)replyTo));
     }
 
+    void IPartitionEffects.ListSettled(object replyTo, ListTasks list, TaskListCursor? cursor) =>
+        _history?.Tell(new TaskHistoryActor.ListSettled(list, cursor, (IActorRef)replyTo));
+
     /// <summary>
     /// The writer is gone: answer <c>Unavailable</c> to every requester whose append it had not answered
     /// (<see cref="UnansweredAppends"/>); <paramref name="answered"/> is what it said it answered, null when it said nothing.

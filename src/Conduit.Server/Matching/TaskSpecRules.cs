@@ -81,6 +81,8 @@ internal static class TaskSpecRules
             return new Rejected(ErrorCode.InvalidArgument, $"wait must be 0..{options.LongPollTimeoutMaxMs} ms");
         if (poll.LeaseMs != 0 && (poll.LeaseMs < 100 || poll.LeaseMs > 24 * 3600 * 1000L))
             return new Rejected(ErrorCode.InvalidArgument, "lease must be 100 ms..24 h (0 for the default)");
+        if (poll.Worker is not null && !WorkerName.IsValid(poll.Worker))
+            return new Rejected(ErrorCode.InvalidArgument, WorkerName.Describe(poll.Worker));
         return null;
     }
 

@@ -3,7 +3,8 @@ namespace Conduit.Server.Matching;
 /// <summary>A poll waiting for tasks: whom to answer, how many tasks at most, and for how long to lease them.</summary>
 /// <param name="Id">The partition's own id for this wait (its deadline timer is keyed by it).</param>
 /// <param name="FrontendPollId">The frontend's id for the poll, by which it can cancel the wait; 0 when it gave none.</param>
-internal sealed record Waiter(long Id, object ReplyTo, int MaxTasks, long LeaseMs, long FrontendPollId);
+/// <param name="Worker">The worker's name for itself (<see cref="Poll.Worker"/>), kept with the deliveries it gets.</param>
+internal sealed record Waiter(long Id, object ReplyTo, int MaxTasks, long LeaseMs, long FrontendPollId, string? Worker = null);
 
 /// <summary>
 /// The polls waiting at a partition for tasks, served oldest first (as Temporal's matcher hands a task to the poller
@@ -23,9 +24,9 @@ internal sealed class WaitingPollers
     public IEnumerable<Waiter> All => _queue;
 
     /// <summary>Adds a wait at the back of the line and gives it the next id.</summary>
-    public Waiter Add(object replyTo, int maxTasks, long leaseMs, long frontendPollId)
+    public Waiter Add(object replyTo, int maxTasks, long leaseMs, long frontendPollId, string? worker = null)
     {
-        var waiter = new Waiter(++_lastId, replyTo, maxTasks, leaseMs, frontendPollId);
+        var waiter = new Waiter(++_lastId, replyTo, maxTasks, leaseMs, frontendPollId, worker);
         _byId[waiter.Id] = _queue.AddLast(waiter);
         if (frontendPollId != 0) _idsByFrontendId[frontendPollId] = waiter.Id;
         return waiter;

@@ -10,7 +10,7 @@ namespace Conduit.Server.Security;
 /// <item><b>producer</b>: Enqueue, EnqueueBatch, GetTask, in its namespaces.</item>
 /// <item><b>worker</b>: Poll, CancelPoll, Heartbeat, Complete, Fail, ReleaseTasks, GetTask, in its namespaces.</item>
 /// <item><b>operator</b>: every queue request in its namespaces (also GetQueueStats, PauseQueue, ResumeQueue, PurgeQueue,
-/// ListDeadLetters, RequeueDeadLetters, CancelTask), and <see cref="OperatorRequest"/> in the namespace of the request it
+/// ListDeadLetters, RequeueDeadLetters, ListTasks, CancelTask), and <see cref="OperatorRequest"/> in the namespace of the request it
 /// carries. The cluster-wide requests (GetClusterState, ChangeMembership, GetShardingStats, GetLocalPartitions,
 /// GetLocalSchedules, ListQueues) need the operator role in every namespace (<c>"*"</c>).</item>
 /// </list>
@@ -43,6 +43,7 @@ internal static class Permissions
         [typeof(PurgeQueue)] = new(Role.Operator, "purge a queue"),
         [typeof(SetQueueLimits)] = new(Role.Operator, "set a queue's limits"),
         [typeof(ListDeadLetters)] = new(Role.Operator, "list dead letters"),
+        [typeof(ListTasks)] = new(Role.Operator, "list tasks"),
         [typeof(RequeueDeadLetters)] = new(Role.Operator, "requeue dead letters"),
         [typeof(OperatorRequest)] = new(Role.Operator, "make an operator request"),
         [typeof(GetClusterState)] = new(Role.Operator, "read the cluster state", ClusterWide: true),

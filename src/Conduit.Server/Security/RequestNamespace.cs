@@ -12,7 +12,7 @@ internal static class RequestNamespace
     {
         // A queue request acts in the namespace it names (none: default).
         Enqueue or EnqueueBatch or Poll or CancelPoll or GetQueueStats or PauseQueue or ResumeQueue or PurgeQueue
-            or ListDeadLetters or RequeueDeadLetters or SetQueueLimits => QueueAddress.Of((IPartitionRequest)request)?.Namespace,
+            or ListDeadLetters or RequeueDeadLetters or SetQueueLimits or ListTasks => QueueAddress.Of((IPartitionRequest)request)?.Namespace,
         GetTask get => OfTask(get.TaskId),
         CancelTask cancel => OfTask(cancel.TaskId),
         Heartbeat heartbeat => OfLeases([heartbeat.LeaseToken]),

@@ -93,6 +93,11 @@ internal sealed class EngineHarness : IPartitionEffects
 
     public void Describe(object replyTo, TaskInfo info) => AddReply(replyTo, info);
 
+    /// <summary>Settled listings asked of the history (the harness has none to answer them).</summary>
+    public List<ListTasks> SettledListings { get; } = [];
+
+    public void ListSettled(object replyTo, ListTasks list, TaskListCursor? cursor) => SettledListings.Add(list);
+
     public void Read(ReadRequest request) => _reads.Enqueue(request);
 
     public void SaveSnapshot(PartitionSnapshot snapshot, long seqNr, long deleteEventsUpTo)

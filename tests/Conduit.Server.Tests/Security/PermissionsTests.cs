@@ -29,6 +29,7 @@ public sealed class PermissionsTests
         [typeof(PurgeQueue)] = (O, false),
         [typeof(SetQueueLimits)] = (O, false),
         [typeof(ListDeadLetters)] = (O, false),
+        [typeof(ListTasks)] = (O, false),
         [typeof(RequeueDeadLetters)] = (O, false),
         [typeof(OperatorRequest)] = (O, false),
         [typeof(GetClusterState)] = (O, true),
