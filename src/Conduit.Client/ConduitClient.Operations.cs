@@ -83,7 +83,7 @@ public sealed partial class ConduitClient
     {
         var waitFor = wait ?? DefaultPollWait;
         var pollId = Random.Shared.NextInt64(1, long.MaxValue);
-        var request = new Poll(queue, maxTasks, (long)waitFor.TotalMilliseconds, lease is { } l ? (long)l.TotalMilliseconds : 0, pollId, Namespace, Options.WorkerName);
+        var request = new Poll(queue, maxTasks, (long)waitFor.TotalMilliseconds, lease is { } l ? (long)l.TotalMilliseconds : 0, pollId, Namespace, Options.WorkerName is { Length: > 0 } worker ? worker : null);
         await using var withdraw = cancellationToken.Register(() => Tell(FrontendPath, new CancelPoll(queue, pollId, Namespace)));
         var polled = await RequestAsync<Polled>(request, waitFor + Options.PollTimeoutMargin, cancellationToken).ConfigureAwait(false);
         return polled.Tasks.Select(t => new ConduitTask(queue, t)).ToArray();

@@ -57,7 +57,7 @@ public sealed class ConduitClientOptions
     /// <summary>
     /// The name this client's polls give the worker (<see cref="Poll.Worker"/>): kept with every delivery in the task
     /// history and shown for running tasks (<c>conduit task get</c>, <c>conduit tasks list --state running</c>). 1 to 128
-    /// printable ASCII characters, or null to say nothing. Defaults to <see cref="DefaultWorkerName"/>: the machine name
+    /// printable ASCII characters, or null (or empty) to say nothing. Defaults to <see cref="DefaultWorkerName"/>: the machine name
     /// and process id, <c>host:pid</c>.
     /// </summary>
     public string? WorkerName { get; set; } = DefaultWorkerName;
@@ -141,7 +141,7 @@ public sealed class ConduitClientOptions
         OverloadBackoff.Validate();
         if (LocalPort is < 0 or > 65535) throw new ArgumentException("must be 0-65535", nameof(LocalPort));
         if (!NamespaceName.IsValid(Namespace)) throw new ArgumentException(NamespaceName.Describe(SafeText.Escape(Namespace, 140)), nameof(Namespace));
-        if (WorkerName is not null && !Protocol.WorkerName.IsValid(WorkerName)) throw new ArgumentException(Protocol.WorkerName.Describe(WorkerName), nameof(WorkerName));
+        if (WorkerName is { Length: > 0 } && !Protocol.WorkerName.IsValid(WorkerName)) throw new ArgumentException(Protocol.WorkerName.Describe(WorkerName), nameof(WorkerName));
         foreach (var server in Servers) ContactPoints.ToNodeAddress(server, NodeSystemName);
         if (tlsFiles) LoadTls()?.Dispose();
         else ToTlsSettings();

@@ -25,13 +25,13 @@ public static class PollCommand
         var complete = new Option<bool>("--complete") { Description = "complete each task at once (drain without a worker)" };
         var worker = new Option<string>("--worker")
         {
-            Description = $"the worker name kept with the deliveries (default {DefaultWorker ?? "none"})",
+            Description = $"the worker name kept with the deliveries (default {DefaultWorker ?? "none"}; \"\" for none)",
             DefaultValueFactory = _ => DefaultWorker!,
         };
         worker.Validators.Add(r =>
         {
             var text = r.Tokens.Count > 0 ? r.Tokens[0].Value : null;
-            if (text is not null && !WorkerName.IsValid(text)) r.AddError(WorkerName.Describe(text));
+            if (text is { Length: > 0 } && !WorkerName.IsValid(text)) r.AddError(WorkerName.Describe(text));
         });
         var command = new Command("poll", "lease tasks from a queue and print them with their lease tokens") { queue, max, wait, lease, complete, worker };
         return command.Runs(async (ctx, parse) =>
@@ -39,7 +39,7 @@ public static class PollCommand
             var q = parse.GetValue(queue)!;
             var waitFor = parse.GetValue(wait) ?? DefaultWait;
             var polled = await ctx.Queue<Polled>(new Poll(q, parse.GetValue(max), (long)waitFor.TotalMilliseconds,
-                (long)(parse.GetValue(lease) ?? TimeSpan.Zero).TotalMilliseconds, Namespace: ctx.Settings.Namespace, Worker: parse.GetValue(worker)),
+                (long)(parse.GetValue(lease) ?? TimeSpan.Zero).TotalMilliseconds, Namespace: ctx.Settings.Namespace, Worker: parse.GetValue(worker) is { Length: > 0 } name ? name : null),
                 extraWait: waitFor);
             var completed = new bool[polled.Tasks.Length];
             if (parse.GetValue(complete))

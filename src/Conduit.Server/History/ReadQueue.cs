@@ -18,7 +18,7 @@ internal enum ReadAdmission
 /// first come first started, while what they hold (their payload plus <see cref="OverheadBytes"/> each) stays within
 /// <c>maxWaitingBytes</c>; past that they are refused.
 /// </summary>
-/// <typeparam name="TRead">The request a read answers (the writer's <see cref="TaskHistoryActor.Describe"/>).</typeparam>
+/// <typeparam name="TRead">The request a read answers (<see cref="TaskHistoryReader.IRead"/>).</typeparam>
 internal sealed class ReadQueue<TRead>(int maxRunning, long maxWaitingBytes)
 {
     /// <summary>What a waiting read is counted for beyond its payload (the request it carries).</summary>

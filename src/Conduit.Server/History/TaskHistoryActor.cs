@@ -1,16 +1,16 @@
 using Akka;
 using Akka.Actor;
 using Akka.Event;
-using Conduit.Server.Matching;
 
 namespace Conduit.Server.History;
 
 /// <summary>
 /// A task-service node's task history (docs/results.md): one writer for the node's partitions, turning their changes
 /// into one transaction at a time (what arrives during a write goes in the next; one request's changes are never
-/// split), reads for <see cref="GetTask"/>, and the trimming of what is older than the retention. A completion's
-/// result is written before its worker is answered: the partition's writer hands the answer here
+/// split), the trimming of what is older than the retention, and the listing index. A completion's result is written
+/// before its worker is answered: the partition's writer hands the answer here
 /// (<see cref="RecordThenReply"/>) once the journal has the completion, and this sends it on once the history has it too.
+/// Reads (<see cref="TaskHistoryReader.IRead"/>) go to its child <see cref="TaskHistoryReader"/>.
 /// </summary>
 internal sealed class TaskHistoryActor : ReceiveActor, IWithTimers
 {
@@ -21,31 +21,6 @@ internal sealed class TaskHistoryActor : ReceiveActor, IWithTimers
 
     /// <summary>Write <paramref name="Records"/>, then send <paramref name="Reply"/> to <paramref name="ReplyTo"/> (if any).</summary>
     public sealed record RecordThenReply(HistoryRecord[] Records, IActorRef? ReplyTo, object? Reply);
-
-    /// <summary>A read of the history someone waits for: <see cref="Describe"/> or <see cref="ListSettled"/>.</summary>
-    public interface IRead
-    {
-        IActorRef ReplyTo { get; }
-        /// <summary>What it holds while it waits (a payload it carries).</summary>
-        long Bytes { get; }
-        /// <summary>The answer when the read cannot be made (it failed, or the node stops).</summary>
-        object Fallback(string why);
-    }
-
-    /// <summary>Answer <paramref name="ReplyTo"/> with <paramref name="Info"/>, its details (what the partition has in memory) completed from the history.</summary>
-    public sealed record Describe(TaskInfo Info, IActorRef ReplyTo) : IRead
-    {
-        public long Bytes => Info.Details?.Payload?.Length ?? 0;
-        /// <summary>The task's state is known; only its history is not: what the partition said.</summary>
-        public object Fallback(string why) => Info;
-    }
-
-    /// <summary>Answer <paramref name="ReplyTo"/> with a page of <paramref name="List"/>'s settled tasks (<see cref="TaskList"/>).</summary>
-    public sealed record ListSettled(ListTasks List, TaskListCursor? Cursor, IActorRef ReplyTo) : IRead
-    {
-        public long Bytes => 0;
-        public object Fallback(string why) => new Rejected(ErrorCode.Unavailable, $"the task history could not be read ({why}); retry");
-    }
 
     /// <summary>Answered with <see cref="Done"/> once everything buffered is written (or dropped): the node's shutdown waits for it.</summary>
     public sealed class Drain
@@ -59,9 +34,6 @@ internal sealed class TaskHistoryActor : ReceiveActor, IWithTimers
     public const int MaxWriteRecords = 2000;
     /// <summary>A write that fails is tried again (<see cref="TaskHistoryOptions.RetryIntervalMs"/>, 1 s); after this many tries its changes, and all that wait behind them, are dropped and their requesters told.</summary>
     public const int MaxWriteTries = 10;
-    /// <summary>Reads at once; more wait, up to <see cref="MaxWaitingReadBytes"/> of payloads they carry, past which they are refused as Overloaded.</summary>
-    public const int MaxConcurrentReads = 16;
-    public const long MaxWaitingReadBytes = 64L << 20;
     /// <summary>Rows one trim deletes; a trim that deleted this many runs again at once.</summary>
     public const int TrimBatch = 10_000;
 
@@ -69,10 +41,9 @@ internal sealed class TaskHistoryActor : ReceiveActor, IWithTimers
     private sealed record WriteFailed(int Generation, Exception Cause);
     private sealed record Created;
     private sealed record CreateFailed(Exception Cause);
-    private sealed record Described(Describe Request, TaskDetails? Details);
-    private sealed record Listed(ListSettled Request, TaskSummary[] Items, bool More);
-    private sealed record ReadFailed(IRead Request, Exception Cause);
     private sealed record Trimmed(int Deleted);
+    private sealed record ListingIndexBuilt(bool Built);
+    private sealed record ListingIndexFailed(Exception Cause);
     private sealed record TrimFailed(Exception Cause);
     private sealed class CreateAgain { public static readonly CreateAgain Instance = new(); }
     private sealed class TrimTick { public static readonly TrimTick Instance = new(); }
@@ -118,10 +89,13 @@ internal sealed class TaskHistoryActor : ReceiveActor, IWithTimers
     private long _lastDropLogMs;
     private readonly List<IActorRef> _drainers = [];
 
-    private readonly ReadQueue<IRead> _reads = new(MaxConcurrentReads, MaxWaitingReadBytes);
-    /// <summary>The reads under way, answered if the actor stops before they are.</summary>
-    private readonly HashSet<IRead> _readsRunning = new(ReferenceEqualityComparer.Instance);
+    /// <summary>The reads (<see cref="TaskHistoryReader"/>), a child: they never wait behind a write.</summary>
+    private IActorRef _reader = ActorRefs.Nobody;
     private bool _trimming;
+    /// <summary>The listing index: not there yet (tried again each trim tick), being built, or there.</summary>
+    private bool _indexing, _indexed;
+    /// <summary>Stops an index build when the node stops (it has no deadline).</summary>
+    private readonly CancellationTokenSource _stopping = new();
 
     public ITimerScheduler Timers { get; set; } = null!;
 
@@ -135,8 +109,7 @@ internal sealed class TaskHistoryActor : ReceiveActor, IWithTimers
         Receive<Record>(r => Linger(r.Records));
         Receive<RecordThenReply>(r => Buffer(new Item(r.Records, r.ReplyTo, r.Reply, BytesOf(r.Records), Environment.TickCount64)));
         Receive<LingerOver>(_ => Flush());
-        Receive<Describe>(Read);
-        Receive<ListSettled>(Read);
+        Receive<TaskHistoryReader.IRead>(read => _reader.Forward(read));
         Receive<Drain>(_ =>
         {
             _drainers.Add(Sender);
@@ -147,6 +120,19 @@ internal sealed class TaskHistoryActor : ReceiveActor, IWithTimers
             _created = true;
             _tries = 0;
             Flush();
+            BuildListingIndex();
+        });
+        Receive<ListingIndexBuilt>(b =>
+        {
+            _indexing = false;
+            _indexed = b.Built;
+            if (b.Built) _log.Debug("Task history: the listing index is there");
+        });
+        Receive<ListingIndexFailed>(f =>
+        {
+            _indexing = false;
+            _log.Warning("Task history: building the listing index failed ({Cause}); listings work without it, and the next trim tries again",
+                SafeText.Escape(f.Cause.Message, 300));
         });
         Receive<CreateFailed>(f =>
         {
@@ -162,24 +148,11 @@ internal sealed class TaskHistoryActor : ReceiveActor, IWithTimers
         Receive<WriteFailed>(w => w.Generation == _generation && _writing is not null, OnWriteFailed);
         // The write that failed, again (nothing else is written meanwhile: changes stay in order).
         Receive<RetryWrite>(_ => _writing is not null, _ => Write());
-        Receive<Described>(d =>
+        Receive<TrimTick>(_ =>
         {
-            d.Request.ReplyTo.Tell(Merge(d.Request, d.Details));
-            ReadDone(d.Request);
+            Trim();
+            BuildListingIndex();
         });
-        Receive<Listed>(l =>
-        {
-            l.Request.ReplyTo.Tell(Page(l));
-            ReadDone(l.Request);
-        });
-        Receive<ReadFailed>(f =>
-        {
-            var what = f.Request is Describe d ? $"task {SafeText.Escape(d.Info.TaskId, 200)}" : "a listing";
-            _log.Warning("Task history: reading {What} failed ({Cause})", what, SafeText.Escape(f.Cause.Message, 300));
-            f.Request.ReplyTo.Tell(f.Request.Fallback(SafeText.Escape(f.Cause.Message, 200)));
-            ReadDone(f.Request);
-        });
-        Receive<TrimTick>(_ => Trim());
         Receive<Trimmed>(t =>
         {
             _trimming = false;
@@ -208,6 +181,7 @@ internal sealed class TaskHistoryActor : ReceiveActor, IWithTimers
 
     protected override void PreStart()
     {
+        _reader = Context.ActorOf(TaskHistoryReader.Props(_store), TaskHistoryReader.Name);
         Create();
         Timers.StartPeriodicTimer("trim", TrimTick.Instance, TimeSpan.FromMilliseconds(_options.TrimIntervalMs));
     }
@@ -215,9 +189,9 @@ internal sealed class TaskHistoryActor : ReceiveActor, IWithTimers
     /// <summary>Whoever still waits is answered: the node stops (its shutdown drained the buffer first, see <see cref="Drain"/>).</summary>
     protected override void PostStop()
     {
+        _stopping.Cancel();
         // A write under way may still commit: its requesters hear that the result may not have been kept.
         DropAll((_writing ?? []).Concat(_buffer).ToList(), new Exception("the node stopped before the write was confirmed"));
-        foreach (var read in _reads.Waiting.Concat(_readsRunning)) read.ReplyTo.Tell(read.Fallback("the node stopped"));
         foreach (var drainer in _drainers) drainer.Tell(Done.Instance);
     }
 
@@ -428,68 +402,6 @@ internal sealed class TaskHistoryActor : ReceiveActor, IWithTimers
         _drainers.Clear();
     }
 
-    private void Read(IRead request)
-    {
-        switch (_reads.Admit(request, request.Bytes))
-        {
-            case ReadAdmission.Start:
-                StartRead(request);
-                break;
-            case ReadAdmission.Refuse:
-                request.ReplyTo.Tell(new Rejected(ErrorCode.Overloaded, "the node's task history has too many lookups waiting; retry"));
-                break;
-            // Wait: it starts when a running read is done (ReadDone).
-        }
-    }
-
-    private void StartRead(IRead request)
-    {
-        _readsRunning.Add(request);
-        var self = Self;
-        var deadline = new CancellationTokenSource(TaskHistoryStore.OperationTimeout);
-        Task<object> read = request switch
-        {
-            Describe d => _store.ReadAsync(d.Info.TaskId, deadline.Token).ContinueWith(t => (object)new Described(d, t.Result), TaskContinuationOptions.OnlyOnRanToCompletion),
-            ListSettled l => _store.ListAsync(NamespaceName.OrDefault(l.List.Namespace), l.List.Queue, l.List.State, l.List.Limit,
-                    l.Cursor is { } c ? (c.FinishedAtMs, c.Task.ToString()) : null, deadline.Token)
-                .ContinueWith(t => (object)new Listed(l, t.Result.Items, t.Result.More), TaskContinuationOptions.OnlyOnRanToCompletion),
-            _ => throw new ArgumentOutOfRangeException(nameof(request), request.GetType().Name, "not a read"),
-        };
-        read.ContinueWith(t =>
-        {
-            deadline.Dispose();
-            self.Tell(t.IsCompletedSuccessfully ? t.Result : new ReadFailed(request, Cause(t)));
-        }, TaskScheduler.Default);
-    }
-
-    private void ReadDone(IRead done)
-    {
-        _readsRunning.Remove(done);
-        if (_reads.Finish(out var next)) StartRead(next);
-    }
-
-    /// <summary>A page of settled tasks: at most what fits one reply; the cursor of its last item when more follow.</summary>
-    private static TaskList Page(Listed listed)
-    {
-        var list = listed.Request.List;
-        var (items, cut) = TaskListing.Take(listed.Items, list.Limit);
-        var next = (listed.More || cut) && items.Length > 0 ? TaskListCursor.Settled(items[^1].AtUnixMs, items[^1].TaskId) : null;
-        return new TaskList(list.Queue, list.State, items, next, NamespaceName.OrDefault(list.Namespace));
-    }
-
-    /// <summary>The history's record wins; what it lacks (the payload of a task not started yet) comes from the partition's memory.</summary>
-    private static TaskInfo Merge(Describe request, TaskDetails? recorded)
-    {
-        var known = request.Info.Details;
-        if (recorded is null) return request.Info;
-        if (known is not null)
-        {
-            if (recorded.Payload is null && known.Payload is not null) recorded = recorded with { Payload = known.Payload };
-            if (recorded.EnqueuedAtUnixMs == 0) recorded = recorded with { EnqueuedAtUnixMs = known.EnqueuedAtUnixMs };
-        }
-        return request.Info with { Details = recorded };
-    }
-
     private void Trim()
     {
         if (_trimming || !_created) return;
@@ -501,5 +413,15 @@ internal sealed class TaskHistoryActor : ReceiveActor, IWithTimers
             deadline.Dispose();
             self.Tell(t.IsCompletedSuccessfully ? new Trimmed(t.Result) : new TrimFailed(Cause(t)));
         }, TaskScheduler.Default);
+    }
+
+    /// <summary>The listing index, apart from the table's creation: on a large table it takes long, and nothing waits for it.</summary>
+    private void BuildListingIndex()
+    {
+        if (_indexed || _indexing || !_created) return;
+        _indexing = true;
+        var self = Self;
+        _store.EnsureListingIndexAsync(_stopping.Token).ContinueWith(t =>
+            self.Tell(t.IsCompletedSuccessfully ? new ListingIndexBuilt(t.Result) : new ListingIndexFailed(Cause(t))), TaskScheduler.Default);
     }
 }

@@ -43,13 +43,18 @@ internal sealed class TaskHistoryStore(StorageOptions storage)
         }
     }
 
-    /// <summary>Creates the table and its index if they are missing; nodes starting together take turns (PostgreSQL: an advisory lock).</summary>
+    /// <summary>
+    /// Creates the table and its trim index if they are missing, and adds the columns of later versions to a table made
+    /// by an earlier one; nodes starting together take turns (PostgreSQL: an advisory lock). Only quick statements: the
+    /// listing index, which may take long on a large table, is built apart (<see cref="EnsureListingIndexAsync"/>).
+    /// </summary>
     public async Task EnsureCreatedAsync(CancellationToken ct)
     {
         var blob = IsPostgres ? "bytea" : "blob";
         await using var connection = await OpenAsync(ct).ConfigureAwait(false);
         await using var tx = await connection.BeginTransactionAsync(ct).ConfigureAwait(false);
-        var sql = (IsPostgres ? "SELECT pg_advisory_xact_lock(7216395042);\n" : "") + $"""
+        // lock_timeout: adding a column waits for every open transaction on the table; better to fail and try again.
+        var sql = (IsPostgres ? "SELECT pg_advisory_xact_lock(7216395042);\nSET LOCAL lock_timeout = '2s';\n" : "") + $"""
             CREATE TABLE IF NOT EXISTS {TasksTable} (
                 task_id text PRIMARY KEY,
                 namespace text NOT NULL,
@@ -66,7 +71,6 @@ internal sealed class TaskHistoryStore(StorageOptions storage)
                 epoch bigint NOT NULL,
                 updated_at bigint NOT NULL);
             CREATE INDEX IF NOT EXISTS {TasksTable}_updated ON {TasksTable} (updated_at);
-            CREATE INDEX IF NOT EXISTS {TasksTable}_listing ON {TasksTable} (namespace, queue, status, finished_at);
             """;
         await using var command = connection.CreateCommand();
         command.Transaction = tx;
@@ -84,6 +88,56 @@ internal sealed class TaskHistoryStore(StorageOptions storage)
             await add.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
         }
         await tx.CommitAsync(ct).ConfigureAwait(false);
+    }
+
+    /// <summary>The index <see cref="ListAsync"/> pages settled tasks by: namespace, queue, status, finish time.</summary>
+    public const string ListingIndex = TasksTable + "_listing";
+
+    private static readonly string SettledStatuses = $"{(int)TaskStatus.Completed}, {(int)TaskStatus.Cancelled}";
+
+    /// <summary>
+    /// Builds the listing index if it is missing; false when another node is building it (PostgreSQL), so the caller
+    /// tries again later. On PostgreSQL it is built <c>CONCURRENTLY</c>, without a deadline (a large table takes a
+    /// while, and nothing waits for it: writes go on, and listings work without it, only slower), and only over settled
+    /// rows (a live row's changes then never touch it); a build that failed half way leaves an invalid index, which is
+    /// dropped and built again.
+    /// </summary>
+    public async Task<bool> EnsureListingIndexAsync(CancellationToken ct)
+    {
+        await using var connection = await OpenAsync(ct).ConfigureAwait(false);
+        if (!IsPostgres)
+        {
+            await using var create = Command(connection, $"CREATE INDEX IF NOT EXISTS {ListingIndex} ON {TasksTable} (namespace, queue, status, finished_at)");
+            await create.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+            return true;
+        }
+        await using (var tryLock = Command(connection, "SELECT pg_try_advisory_lock(7216395044)"))
+            if (await tryLock.ExecuteScalarAsync(ct).ConfigureAwait(false) is not true) return false;
+        try
+        {
+            await using var valid = Command(connection, $"""
+                SELECT i.indisvalid FROM pg_class c JOIN pg_index i ON i.indexrelid = c.oid
+                WHERE c.relname = '{ListingIndex}' AND c.relnamespace = current_schema()::regnamespace
+                """);
+            var state = await valid.ExecuteScalarAsync(ct).ConfigureAwait(false);
+            if (state is true) return true;
+            if (state is false)
+            {
+                await using var drop = Command(connection, $"DROP INDEX CONCURRENTLY IF EXISTS {ListingIndex}");
+                drop.CommandTimeout = 0;
+                await drop.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+            }
+            await using var build = Command(connection,
+                $"CREATE INDEX CONCURRENTLY IF NOT EXISTS {ListingIndex} ON {TasksTable} (namespace, queue, status, finished_at) WHERE status IN ({SettledStatuses})");
+            build.CommandTimeout = 0;
+            await build.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+            return true;
+        }
+        finally
+        {
+            await using var unlock = Command(connection, "SELECT pg_advisory_unlock(7216395044)");
+            await unlock.ExecuteScalarAsync(CancellationToken.None).ConfigureAwait(false);
+        }
     }
 
     // What a change leaves alone (status or running attempt -1, no payload, enqueue time 0) keeps the stored value; a
@@ -213,18 +267,20 @@ internal sealed class TaskHistoryStore(StorageOptions storage)
     public async Task<(TaskSummary[] Items, bool More)> ListAsync(string ns, string queue, TaskStatus status, int limit,
         (long FinishedAtMs, string TaskId)? after, CancellationToken ct)
     {
+        if (!ListTasks.IsSettled(status)) throw new ArgumentOutOfRangeException(nameof(status), status, "only settled tasks are listed from the history");
         await using var connection = await OpenAsync(ct).ConfigureAwait(false);
-        var cursor = after is null ? "" : "AND (finished_at < @afterAt OR (finished_at = @afterAt AND task_id < @afterId))";
+        // finished_at <= @afterAt as well: PostgreSQL takes it as the index scan's bound (the OR alone it only filters by).
+        var cursor = after is null ? "" : "AND finished_at <= @afterAt AND (finished_at < @afterAt OR (finished_at = @afterAt AND task_id < @afterId))";
         var collate = IsPostgres ? " COLLATE \"C\"" : ""; // the byte order both stores compare ids in, so the cursor means the same
         await using var command = Command(connection, $"""
             SELECT task_id, finished_at,
                    CASE WHEN length(attempts) > {ListedAttemptsTail} THEN substr(attempts, length(attempts) - {ListedAttemptsTail - 1}) ELSE attempts END
             FROM {TasksTable}
-            WHERE namespace = @ns AND queue = @q AND status = @st {cursor.Replace("task_id <", $"task_id{collate} <", StringComparison.Ordinal)}
+            WHERE namespace = @ns AND queue = @q AND status = {(short)status} {cursor.Replace("task_id <", $"task_id{collate} <", StringComparison.Ordinal)}
             ORDER BY finished_at DESC, task_id{collate} DESC
             LIMIT {limit + 1}
             """,
-            ("@ns", ns), ("@q", queue), ("@st", (short)status), ("@afterAt", after?.FinishedAtMs ?? 0), ("@afterId", after?.TaskId ?? ""));
+            ("@ns", ns), ("@q", queue), ("@afterAt", after?.FinishedAtMs ?? 0), ("@afterId", after?.TaskId ?? ""));
         await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
         var items = new List<TaskSummary>(Math.Min(limit, 256));
         while (await reader.ReadAsync(ct).ConfigureAwait(false))

@@ -47,6 +47,7 @@ internal sealed class TaskRowChange(string taskId, string ns, string queue)
                 FinishedAtMs = 0;
                 Output = null;
                 RunningAttempt = 0;
+                RunningWorker = null;
                 break;
             case HistoryChange.Started:
                 Status = 0; // live again, whatever it was (a requeued dead letter runs anew)
@@ -90,14 +91,15 @@ internal sealed class TaskRowChange(string taskId, string ns, string queue)
         (_ended ??= new StringBuilder()).Append(FormatAttempt(new TaskAttempt(r.Attempt, r.StartedAtMs, r.AtMs, r.Outcome, r.Reason, r.Worker)));
 
     /// <summary>
-    /// One line: <c>attempt:start:end:outcome:base64(reason):base64(worker)</c>; text so that both databases append it
-    /// with <c>||</c>. (Lines written before workers were kept have no sixth field.)
+    /// One line: <c>attempt:start:end:outcome:base64(reason)[:base64(worker)]</c>; text so that both databases append it
+    /// with <c>||</c>. A line without a worker has five fields, as every line written before workers were kept.
     /// </summary>
     public static string FormatAttempt(TaskAttempt a)
     {
         var reason = a.Reason is null ? "" : Base64(a.Reason.Length > MaxReasonChars ? a.Reason[..MaxReasonChars] : a.Reason);
-        var worker = a.Worker is null ? "" : Base64(a.Worker);
-        return string.Create(CultureInfo.InvariantCulture, $"{a.Attempt}:{a.StartedAtUnixMs}:{a.EndedAtUnixMs}:{(int)a.Outcome}:{reason}:{worker}\n");
+        // The sixth field only when there is a worker: a node from before workers were kept reads lines of five.
+        var worker = a.Worker is null ? "" : ":" + Base64(a.Worker);
+        return string.Create(CultureInfo.InvariantCulture, $"{a.Attempt}:{a.StartedAtUnixMs}:{a.EndedAtUnixMs}:{(int)a.Outcome}:{reason}{worker}\n");
     }
 
     private static string Base64(string text) => Convert.ToBase64String(Encoding.UTF8.GetBytes(text));

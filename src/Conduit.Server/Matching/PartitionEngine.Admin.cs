@@ -248,7 +248,8 @@ internal sealed partial class PartitionEngine
             else Reject(replyTo, ErrorCode.HistoryOff, $"this node keeps no task history (--task-history-hours 0): {list.State} tasks cannot be listed");
             return;
         }
-        var candidates = TaskListing.Candidates(list.State, _id, Durable, _window, _leases, _now());
+        var now = _now();
+        var candidates = TaskListing.Candidates(list.State, _id, Durable, _window, _leases, seq => StatusOf(seq, now));
         _fx.Reply(replyTo, TaskListing.Page(list, cursor, _id, candidates));
     }
 

@@ -413,11 +413,11 @@ public sealed class QueuePartition : ReceiveActor, IWithStash, IWithTimers, IPar
     void IPartitionEffects.Describe(object replyTo, TaskInfo info)
     {
         if (_history is null) ((IActorRef)replyTo).Tell(info);
-        else _history.Tell(new TaskHistoryActor.Describe(info, (IActorRef)replyTo));
+        else _history.Tell(new TaskHistoryReader.Describe(info, (IActorRef)replyTo));
     }
 
     void IPartitionEffects.ListSettled(object replyTo, ListTasks list, TaskListCursor? cursor) =>
-        _history?.Tell(new TaskHistoryActor.ListSettled(list, cursor, (IActorRef)replyTo));
+        _history?.Tell(new TaskHistoryReader.ListSettled(list, cursor, (IActorRef)replyTo));
 
     /// <summary>
     /// The writer is gone: answer <c>Unavailable</c> to every requester whose append it had not answered

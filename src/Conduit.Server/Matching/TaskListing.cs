@@ -58,39 +58,46 @@ internal static class TaskListing
         return TaskListCursor.TryParse(list, out cursor);
     }
 
-    /// <summary>The tasks of one partition in a live state, as candidates: sequence and summary.</summary>
+    /// <summary>
+    /// The tasks of one partition in a live state, as candidates: sequence and summary. Each is kept only if
+    /// <paramref name="statusOf"/> (the partition's status of a task, decisions not yet durable included: what
+    /// <see cref="GetTask"/> says) is <paramref name="state"/>, so a listing and GetTask agree.
+    /// </summary>
     public static IEnumerable<(long Seq, TaskSummary Item)> Candidates(TaskStatus state, PartitionId id, DurablePartitionState durable,
-        ReadyWindow window, LeaseTable leases, long nowMs)
+        ReadyWindow window, LeaseTable leases, Func<long, TaskStatus?> statusOf) =>
+        RawCandidates(state, id, durable, window, leases).Where(c => statusOf(c.Seq) == state);
+
+    private static IEnumerable<(long Seq, TaskSummary Item)> RawCandidates(TaskStatus state, PartitionId id, DurablePartitionState durable,
+        ReadyWindow window, LeaseTable leases)
     {
         string IdOf(long seq) => new TaskId(id, seq).ToString();
         switch (state)
         {
             case TaskStatus.Running:
                 foreach (var lease in leases.All)
-                    if (!lease.CancelRequested) // cancelled: its worker has yet to hear it, but the task is settled
-                        yield return (lease.Seq, new TaskSummary(IdOf(lease.Seq), state, new TaskSeq(lease.Seq).Priority, lease.Attempt, lease.LeasedAtMs, Worker: lease.Worker));
+                    yield return (lease.Seq, new TaskSummary(IdOf(lease.Seq), state, new TaskSeq(lease.Seq).Priority, lease.Attempt, lease.LeasedAtMs, Worker: lease.Worker));
                 break;
             case TaskStatus.Ready:
                 foreach (var ready in window.Tasks)
                     yield return (ready.Seq, new TaskSummary(IdOf(ready.Seq), state, ready.Priority, ready.Attempt, ready.Task.EnqueuedAtMs));
                 // Tasks whose time has come and whose payload is not in memory yet.
                 foreach (var e in durable.Exceptions.Values)
-                    if (e.State is TaskState.Scheduled or TaskState.Failed && e.RunAtMs <= nowMs && !window.Contains(e.Seq) && !leases.Contains(e.Seq))
+                    if (e.State is TaskState.Scheduled or TaskState.Failed && !window.Contains(e.Seq))
                         yield return (e.Seq, new TaskSummary(IdOf(e.Seq), state, e.Priority, e.Attempt, e.EnqueuedAtMs, e.Reason));
                 break;
             default:
-                var wanted = state switch
-                {
-                    TaskStatus.Scheduled => TaskState.Scheduled,
-                    TaskStatus.Failed => TaskState.Failed,
-                    TaskStatus.DeadLettered => TaskState.Dead,
-                    _ => (TaskState)0,
-                };
                 foreach (var e in durable.Exceptions.Values)
                 {
-                    if (e.State != wanted) continue;
-                    if (wanted != TaskState.Dead && (e.RunAtMs <= nowMs || window.Contains(e.Seq))) continue; // ready now
-                    var at = wanted == TaskState.Dead ? e.UpdatedAtMs : e.RunAtMs;
+                    var candidate = state switch
+                    {
+                        TaskStatus.Scheduled => e.State == TaskState.Scheduled,
+                        // Also a task the journal says runs but whose lease ended (failed or expired; its retry not durable yet).
+                        TaskStatus.Failed => e.State == TaskState.Failed || (e.State == TaskState.Running && !leases.Contains(e.Seq)),
+                        TaskStatus.DeadLettered => e.State == TaskState.Dead,
+                        _ => false,
+                    };
+                    if (!candidate) continue;
+                    var at = e.State is TaskState.Scheduled or TaskState.Failed ? e.RunAtMs : e.UpdatedAtMs;
                     yield return (e.Seq, new TaskSummary(IdOf(e.Seq), state, e.Priority, e.Attempt, at, e.Reason));
                 }
                 break;

@@ -82,4 +82,39 @@ public sealed class TaskHistoryActorTests : TestKit
         Assert.Same(expired, answers[1]);
         Assert.Null(answers[2]);
     }
+
+    [Fact(DisplayName = "reads go through the history: a listing pages settled tasks newest first; a store that cannot be read answers each read with its fallback")]
+    public void Reads()
+    {
+        var store = new TaskHistoryStore(TestStores.NewSqlite());
+        var history = Sys.ActorOf(TaskHistoryActor.Props(store, Fast));
+        var asker = CreateTestProbe();
+        var ids = Enumerable.Range(1, 3).Select(i => $"default/q#0:{i * 16 + 5}").ToArray();
+        for (var i = 0; i < ids.Length; i++)
+            history.Tell(new TaskHistoryActor.RecordThenReply([Done(ids[i], [1]) with { AtMs = 2_000 + i }], asker.Ref, new Completed(ids[i])));
+        asker.ReceiveN(3, TimeSpan.FromSeconds(10));
+
+        var list = new ListTasks("q", TaskStatus.Completed, 2);
+        history.Tell(new TaskHistoryReader.ListSettled(list, null, asker.Ref));
+        var first = asker.ExpectMsg<TaskList>(TimeSpan.FromSeconds(10));
+        Assert.Equal([ids[2], ids[1]], first.Items.Select(i => i.TaskId));
+        Assert.Equal($"2001,{ids[1]}", first.Next);
+        Assert.Null(Conduit.Server.Matching.TaskListing.Check(list with { After = first.Next }, out var cursor));
+        history.Tell(new TaskHistoryReader.ListSettled(list with { After = first.Next }, cursor, asker.Ref));
+        var second = asker.ExpectMsg<TaskList>(TimeSpan.FromSeconds(10));
+        Assert.Equal([ids[0]], second.Items.Select(i => i.TaskId));
+        Assert.Null(second.Next);
+        history.Tell(new TaskHistoryReader.ListSettled(list with { State = TaskStatus.Cancelled }, null, asker.Ref));
+        Assert.Empty(asker.ExpectMsg<TaskList>(TimeSpan.FromSeconds(10)).Items);
+
+        var broken = Sys.ActorOf(TaskHistoryActor.Props(new TaskHistoryStore(new StorageOptions(StorageKind.Sqlite,
+            $"Data Source={Path.Combine(Path.GetTempPath(), "no-such-dir-" + Guid.NewGuid().ToString("N"), "x.db")};Mode=ReadWrite")), Fast));
+        var info = new TaskInfo(ids[0], "q", TaskStatus.Completed, 5, 1, 10, 0, null);
+        broken.Tell(new TaskHistoryReader.Describe(info, asker.Ref));
+        Assert.Same(info, asker.ExpectMsg<TaskInfo>(TimeSpan.FromSeconds(10)));
+        broken.Tell(new TaskHistoryReader.ListSettled(list, null, asker.Ref));
+        var refused = asker.ExpectMsg<Rejected>(TimeSpan.FromSeconds(10));
+        Assert.Equal(ErrorCode.Unavailable, refused.Code);
+        Assert.Contains("SQLite Error", refused.Message); // the real cause, not a timeout
+    }
 }

@@ -141,7 +141,7 @@ public sealed class ReadQueueTests
     [Fact(DisplayName = "16 reads run at once; more wait, and start in the order they came as running ones finish")]
     public void RunsUpToTheLimit()
     {
-        var reads = new ReadQueue<string>(TaskHistoryActor.MaxConcurrentReads, TaskHistoryActor.MaxWaitingReadBytes);
+        var reads = new ReadQueue<string>(TaskHistoryReader.MaxConcurrentReads, TaskHistoryReader.MaxWaitingReadBytes);
         for (var i = 0; i < 16; i++) Assert.Equal(ReadAdmission.Start, reads.Admit($"r{i}", 0));
         Assert.Equal(ReadAdmission.Wait, reads.Admit("w1", 0));
         Assert.Equal(ReadAdmission.Wait, reads.Admit("w2", 0));
@@ -182,8 +182,8 @@ public sealed class ReadQueueTests
     [Fact(DisplayName = "the history's reads refuse a waiting read whose payload passes 64 MiB")]
     public void DefaultBound()
     {
-        var reads = new ReadQueue<string>(TaskHistoryActor.MaxConcurrentReads, TaskHistoryActor.MaxWaitingReadBytes);
-        for (var i = 0; i < TaskHistoryActor.MaxConcurrentReads; i++) reads.Admit($"r{i}", 0);
+        var reads = new ReadQueue<string>(TaskHistoryReader.MaxConcurrentReads, TaskHistoryReader.MaxWaitingReadBytes);
+        for (var i = 0; i < TaskHistoryReader.MaxConcurrentReads; i++) reads.Admit($"r{i}", 0);
         Assert.Equal(ReadAdmission.Refuse, reads.Admit("huge", (64L << 20) - ReadQueue<string>.OverheadBytes + 1));
         Assert.Equal(ReadAdmission.Wait, reads.Admit("fits", (64L << 20) - ReadQueue<string>.OverheadBytes));
         Assert.Equal(ReadAdmission.Refuse, reads.Admit("one more", 0));

@@ -51,6 +51,48 @@ public sealed class TaskListingTests
         Assert.Empty(List(h, TaskStatus.Running).Items);
     }
 
+    private static readonly TaskStatus[] LiveStates = [TaskStatus.Scheduled, TaskStatus.Ready, TaskStatus.Running, TaskStatus.Failed, TaskStatus.DeadLettered];
+
+    /// <summary>Every task is listed under the state GetTask gives it (settled ones under none of the live states), and once.</summary>
+    private static void AssertAgreesWithGetTask(EngineHarness h, IEnumerable<string> ids)
+    {
+        var listed = LiveStates.SelectMany(state => List(h, state).Items).ToList();
+        Assert.Equal(listed.Count, listed.Select(t => t.TaskId).Distinct().Count());
+        foreach (var id in ids)
+        {
+            var status = Assert.IsType<TaskInfo>(h.Call(new GetTask(id))).Status;
+            var where = listed.Where(t => t.TaskId == id).Select(t => t.Status).ToList();
+            if (status is TaskStatus.Completed or TaskStatus.Cancelled) Assert.Empty(where);
+            else Assert.Equal([status], where);
+        }
+    }
+
+    [Fact(DisplayName = "while writes are in flight a listing agrees with GetTask: a failure, an expiry, a cancel and a completion not yet durable")]
+    public void AgreesWhileWritesAreInFlight()
+    {
+        var h = new EngineHarness(new PartitionOptions { RetryInitialMs = 60_000, RetryJitter = 0, LeaseTimeoutMs = 1_000 });
+        var ids = Enumerable.Range(0, 6).Select(i => h.Enqueue($"t{i}", delayMs: i == 5 ? 3_600_000 : 0).TaskId).ToList();
+        var leased = h.Poll(max: 4, leaseMs: 1_000);
+        Assert.Equal(4, leased.Length);
+        AssertAgreesWithGetTask(h, ids);
+
+        h.AutoFlush = false;
+        var caller = new object();
+        h.Send(caller, new Fail(leased[0].LeaseToken, "boom"));
+        h.Send(caller, new Complete(leased[1].LeaseToken));
+        h.Send(caller, new CancelTask(leased[2].TaskId));
+        h.Send(caller, new CancelTask(ids[5]));
+        AssertAgreesWithGetTask(h, ids);
+        h.Advance(1_001);
+        h.Engine.OnTick(); // leased[3] expires; its retry is not durable either
+        AssertAgreesWithGetTask(h, ids);
+
+        h.AutoFlush = true;
+        h.Settle();
+        AssertAgreesWithGetTask(h, ids);
+        Assert.Equal([leased[0].TaskId, leased[3].TaskId], Ids(List(h, TaskStatus.Failed)).Order(StringComparer.Ordinal).ToArray());
+    }
+
     [Fact(DisplayName = "pages follow the cursor in task id order, each task once, until Next is null")]
     public void Paging()
     {
