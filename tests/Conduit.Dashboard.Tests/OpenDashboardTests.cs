@@ -153,6 +153,48 @@ public sealed class OpenDashboardTests(OpenNodeFixture fixture, ITestOutputHelpe
         await Expect(page.Locator("#messages .error")).ToBeVisibleAsync();
     }
 
+    [Fact(DisplayName = "the queue page lists tasks by state with their workers, page by page; the task page shows the payload, result and attempts (all as text)")]
+    public async Task TasksByState()
+    {
+        const string worker = "<b>w1</b>"; // printable ASCII, so a valid worker name: it must show as text
+        var ids = new List<string>();
+        for (var i = 0; i < 3; i++) ids.Add((await Node.Enqueue("listing", $"payload {i}")).TaskId);
+        var first = Assert.Single((await Node.Ask<Polled>(new Poll("listing", 1, 1000, LeaseMs: 120_000, Worker: worker))).Tasks);
+        await Node.Ask<Completed>(new Complete(first.LeaseToken, Output: "the <i>answer</i>"u8.ToArray()));
+        var running = (await Node.Ask<Polled>(new Poll("listing", 2, 1000, LeaseMs: 120_000, Worker: worker))).Tasks;
+        Assert.Equal(2, running.Length);
+
+        var page = await Open("/ui/queue?ns=default&q=listing&size=1");
+        var rows = page.Locator("#task-table tbody tr");
+        await Expect(rows).ToHaveCountAsync(1); // running, one a page
+        var firstRunning = await rows.GetAttributeAsync("data-task");
+        await Expect(rows.Locator("td.worker")).ToHaveTextAsync(worker);
+        await page.ClickAsync("#tasks-next-page");
+        await Expect(rows).ToHaveCountAsync(1);
+        Assert.Equal(running.Select(t => t.TaskId).Order(), new[] { firstRunning!, (await rows.GetAttributeAsync("data-task"))! }.Order());
+        await Expect(page.Locator("#tasks-next-page")).ToBeDisabledAsync();
+
+        await page.SelectOptionAsync("#task-state", "Completed");
+        await Expect(page.Locator($"#task-table tbody tr[data-task='{first.TaskId}']")).ToBeVisibleAsync();
+        await page.SelectOptionAsync("#task-state", "Ready");
+        await Expect(page.Locator("#tasks")).ToContainTextAsync("No tasks in this state.");
+        await Screenshot(page, "queue-tasks.png");
+
+        await page.GotoAsync($"/ui/task?id={Uri.EscapeDataString(first.TaskId)}");
+        await Expect(page.Locator("#status")).ToHaveTextAsync("Completed");
+        await Expect(page.Locator("#payload")).ToHaveTextAsync("payload 0");
+        await Expect(page.Locator("#result")).ToHaveTextAsync("the <i>answer</i>");
+        var attempt = page.Locator("#attempt-table tbody tr[data-attempt='1']");
+        await Expect(attempt.Locator("td.worker")).ToHaveTextAsync(worker);
+        await Expect(attempt).ToContainTextAsync("Completed");
+        Assert.Equal(0, await page.Locator("#task b, #task i, #tasks b").CountAsync());
+        await Screenshot(page, "task-history.png");
+
+        using var http = new HttpClient { BaseAddress = fixture.Http };
+        Assert.Equal(HttpStatusCode.BadRequest, (await http.GetAsync("/api/queues/default/listing/tasks?state=4")).StatusCode); // a number, not a state
+        Assert.Equal(HttpStatusCode.BadRequest, (await http.GetAsync("/api/queues/default/listing/tasks?state=Ready&after=default%2Fother%230%3A21")).StatusCode);
+    }
+
     [Fact(DisplayName = "ids and names from the URL are checked first: a bad queue name or task id is a 400 with a message, shown as text")]
     public async Task BadInput()
     {

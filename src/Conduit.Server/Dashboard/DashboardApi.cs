@@ -24,6 +24,8 @@ internal static class DashboardApi
 {
     /// <summary>Dead letters per page at most: 500 (the protocol allows 10,000 per request; a page is for reading).</summary>
     public const int MaxDeadLettersPerPage = 500;
+    /// <summary>Tasks per page of a listing by state at most: 500.</summary>
+    public const int MaxTasksPerPage = 500;
     /// <summary>Largest POST body read: 256 KiB (1,000 task ids fit).</summary>
     public const int MaxBodyBytes = 256 * 1024;
 
@@ -35,6 +37,7 @@ internal static class DashboardApi
         api.MapGet("/queues/{ns}/{queue}", QueueView);
         api.MapGet("/queues/{ns}/{queue}/dead-letters", DeadLetterPage);
         api.MapPost("/queues/{ns}/{queue}/dead-letters/requeue", RequeueAction);
+        api.MapGet("/queues/{ns}/{queue}/tasks", TaskPage);
         api.MapPost("/queues/{ns}/{queue}/pause", (HttpContext c, string ns, string queue, DashboardBackend b, CancellationToken t) =>
             QueueAction<QueueStateChanged>(c, ns, queue, b, new PauseQueue(queue, ns), t));
         api.MapPost("/queues/{ns}/{queue}/resume", (HttpContext c, string ns, string queue, DashboardBackend b, CancellationToken t) =>
@@ -136,6 +139,23 @@ internal static class DashboardApi
         var request = new ListDeadLetters(queue, limit ?? 50, afterMs ?? 0, afterId, ns);
         if (Denied(context, request) is { } denied) return denied;
         return DashboardJson.Answer<DeadLetters>(await backend.Operator(request, DashboardGate.RequesterOf(context), ct));
+    }
+
+    /// <summary>The states a listing takes, by name (numbers are refused: they would name states that do not exist).</summary>
+    private static readonly Dictionary<string, TaskStatus> ListedStates = Enum.GetValues<TaskStatus>()
+        .ToDictionary(s => s.ToString(), s => s, StringComparer.OrdinalIgnoreCase);
+
+    private static async Task<IResult> TaskPage(HttpContext context, string ns, string queue, DashboardBackend backend, CancellationToken ct,
+        string? state, int? limit, string? after)
+    {
+        if (BadQueue(ns, queue) is { } bad) return bad;
+        if (state is null || !ListedStates.TryGetValue(state, out var status))
+            return DashboardJson.BadRequest($"state must be one of {string.Join(", ", ListedStates.Values)}");
+        if (limit is < 1 or > MaxTasksPerPage) return DashboardJson.BadRequest($"limit must be 1..{MaxTasksPerPage}");
+        if (after is { Length: > ListTasks.MaxCursorLength }) return DashboardJson.BadRequest("after is not a cursor of this listing");
+        var request = new ListTasks(queue, status, limit ?? 50, after, ns);
+        if (Denied(context, request) is { } denied) return denied;
+        return DashboardJson.Answer<TaskList>(await backend.Operator(request, DashboardGate.RequesterOf(context), ct));
     }
 
     private sealed record RequeueBody(string[]? TaskIds, bool All);

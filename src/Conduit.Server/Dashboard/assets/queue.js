@@ -1,4 +1,4 @@
-// One queue: its stats and chart, pause/resume, purge, and its dead letters (paged, requeue one or all).
+// One queue: its stats and chart, pause/resume, purge, its tasks by state (paged), and its dead letters (paged, requeue one or all).
 import { start, get, post, el, fill, errorBox, noticeBox, taskLink, number, age, time, perMinute } from './dashboard.js';
 import { drawDepth, windowFor } from './chart.js';
 
@@ -11,6 +11,10 @@ const queue = params.get('q') ?? '';
 const base = `/api/queues/${encodeURIComponent(ns)}/${encodeURIComponent(queue)}`;
 let cursor = null;      // where the shown page of dead letters starts (null: the first page)
 let nextCursor = null;  // the last item of the shown page, when more follow
+let taskCursor = null;      // where the shown page of tasks starts (the node's cursor; null: the first page)
+let nextTaskCursor = null;  // the node's cursor for the page after it, when more follow
+// What a listing's time means in each state (TaskSummary.AtUnixMs).
+const AT_LABEL = { Scheduled: 'Due at', Failed: 'Retry at', Ready: 'Enqueued', Running: 'Started', DeadLettered: 'Failed at', Completed: 'Finished', Cancelled: 'Cancelled at' };
 
 const say = (node) => fill('messages', node);
 
@@ -61,8 +65,40 @@ async function refreshDeadLetters() {
   fill('dead-letters', el('table', { id: 'dead-letter-table' }, el('thead', {}, head), el('tbody', {}, rows)));
 }
 
+async function refreshTasks() {
+  const state = document.getElementById('task-state').value;
+  const query = new URLSearchParams({ state, limit: String(PAGE_SIZE) });
+  if (taskCursor) query.set('after', taskCursor);
+  let page;
+  try {
+    page = await get(`${base}/tasks?${query}`);
+  } catch (e) {
+    nextTaskCursor = null;
+    document.getElementById('tasks-next-page').disabled = true;
+    fill('tasks', errorBox(e)); // e.g. completed tasks on a node that keeps no task history
+    return;
+  }
+  nextTaskCursor = page.next;
+  document.getElementById('tasks-next-page').disabled = !nextTaskCursor;
+  document.getElementById('tasks-first-page').disabled = !taskCursor;
+  if (page.items.length === 0) {
+    fill('tasks', el('p', { class: 'muted' }, taskCursor ? 'No more tasks.' : 'No tasks in this state.'));
+    return;
+  }
+  const head = el('tr', {}, el('th', {}, 'Task'), el('th', { class: 'num' }, 'Priority'), el('th', { class: 'num' }, 'Attempt'),
+    el('th', {}, AT_LABEL[state] ?? 'At'), el('th', {}, 'Worker'), el('th', {}, 'Reason'));
+  const rows = page.items.map((t) => el('tr', { 'data-task': t.taskId },
+    el('td', {}, taskLink(t.taskId)),
+    el('td', { class: 'num' }, number(t.priority)),
+    el('td', { class: 'num' }, number(t.attempt)),
+    el('td', {}, t.atUnixMs > 0 ? time(t.atUnixMs) : '–'),
+    el('td', { class: 'worker' }, t.worker ?? '–'),
+    el('td', { class: 'wrap reason' }, t.reason ?? '')));
+  fill('tasks', el('table', { id: 'task-table' }, el('thead', {}, head), el('tbody', {}, rows)));
+}
+
 async function refresh() {
-  await Promise.all([refreshStats(), refreshDeadLetters()]);
+  await Promise.all([refreshStats(), refreshTasks(), refreshDeadLetters()]);
 }
 
 async function act(path, body, describe) {
@@ -85,6 +121,9 @@ document.getElementById('requeue-all').addEventListener('click', () => {
   if (confirm(`Requeue every dead letter of ${ns}/${queue} with fresh attempts?`))
     act(`${base}/dead-letters/requeue`, { all: true }, (r) => `Requeued ${number(r.count)} dead letter(s).`);
 });
+document.getElementById('task-state').addEventListener('change', () => { taskCursor = null; refreshTasks().catch((e) => say(errorBox(e))); });
+document.getElementById('tasks-next-page').addEventListener('click', () => { taskCursor = nextTaskCursor; refreshTasks().catch((e) => say(errorBox(e))); });
+document.getElementById('tasks-first-page').addEventListener('click', () => { taskCursor = null; refreshTasks().catch((e) => say(errorBox(e))); });
 document.getElementById('next-page').addEventListener('click', () => { cursor = nextCursor; refreshDeadLetters().catch((e) => say(errorBox(e))); });
 document.getElementById('first-page').addEventListener('click', () => { cursor = null; refreshDeadLetters().catch((e) => say(errorBox(e))); });
 
