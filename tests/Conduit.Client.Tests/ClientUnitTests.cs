@@ -95,6 +95,7 @@ public sealed class ClientUnitTests
             [ErrorCode.QuotaExceeded] = typeof(QuotaExceededException),
             [ErrorCode.InvalidNamespace] = typeof(InvalidNamespaceException),
             [ErrorCode.ScheduleNotFound] = typeof(ScheduleNotFoundException),
+            [ErrorCode.HistoryOff] = typeof(HistoryOffException),
         };
         Assert.Equal(Enum.GetValues<ErrorCode>().Order(), expected.Keys.Order());
         foreach (var (code, type) in expected)

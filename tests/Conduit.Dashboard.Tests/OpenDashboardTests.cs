@@ -171,6 +171,7 @@ public sealed class OpenDashboardTests(OpenNodeFixture fixture, ITestOutputHelpe
         await Expect(rows.Locator("td.worker")).ToHaveTextAsync(worker);
         await page.ClickAsync("#tasks-next-page");
         await Expect(rows).ToHaveCountAsync(1);
+        await Expect(rows.First).Not.ToHaveAttributeAsync("data-task", firstRunning!); // the second page is drawn
         Assert.Equal(running.Select(t => t.TaskId).Order(), new[] { firstRunning!, (await rows.GetAttributeAsync("data-task"))! }.Order());
         await Expect(page.Locator("#tasks-next-page")).ToBeDisabledAsync();
 

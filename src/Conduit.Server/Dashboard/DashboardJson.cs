@@ -34,6 +34,7 @@ internal static class DashboardJson
         ErrorCode.TaskNotFound or ErrorCode.ScheduleNotFound => StatusCodes.Status404NotFound,
         ErrorCode.Unauthorized => StatusCodes.Status403Forbidden,
         ErrorCode.QuotaExceeded => StatusCodes.Status429TooManyRequests,
+        ErrorCode.HistoryOff => StatusCodes.Status409Conflict,
         _ => StatusCodes.Status503ServiceUnavailable,
     };
 }
