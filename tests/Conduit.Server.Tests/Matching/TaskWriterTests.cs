@@ -92,8 +92,10 @@ public sealed class TaskWriterTests() : TestKit("akka.loglevel = WARNING")
     [Fact(DisplayName = "a write nobody waits on shares the next awaited write, or goes out on its own after a short delay")]
     public void UnawaitedWritesShareEvents()
     {
+        // Sharing: a delay no machine reaches between the two appends (a 300 ms one was once outrun by a busy test
+        // thread, and the hint went alone), so the hint can only leave with the awaited write.
         var partition = CreateTestProbe();
-        var writer = StartWriter(partition, new PartitionOptions { UnawaitedWriteDelayMs = 300 });
+        var writer = StartWriter(partition, new PartitionOptions { UnawaitedWriteDelayMs = 60_000 });
         writer.Tell(new TaskWriter.Append([Entry(1)], null, null)); // a dispatch hint, say
         partition.ExpectNoMsg(TimeSpan.FromMilliseconds(150));
         writer.Tell(new TaskWriter.Append([Entry(2)], TestActor, "acked"));
@@ -101,8 +103,13 @@ public sealed class TaskWriterTests() : TestKit("akka.loglevel = WARNING")
         Assert.Equal([1L, 2L], shared.Batch.Entries.Select(e => e.Seq));
         ExpectMsg("acked");
 
-        writer.Tell(new TaskWriter.Append([Entry(3)], null, null));
-        var alone = partition.ExpectMsg<TaskWriter.Persisted>(TimeSpan.FromSeconds(5));
+        // Alone: with nothing awaited after it, the hint goes out once its short delay has passed.
+        var quick = CreateTestProbe();
+        var quickWriter = StartWriter(quick, new PartitionOptions { UnawaitedWriteDelayMs = 300 });
+        var sent = System.Diagnostics.Stopwatch.StartNew();
+        quickWriter.Tell(new TaskWriter.Append([Entry(3)], null, null));
+        var alone = quick.ExpectMsg<TaskWriter.Persisted>(TimeSpan.FromSeconds(5));
         Assert.Equal([3L], alone.Batch.Entries.Select(e => e.Seq));
+        Assert.True(sent.ElapsedMilliseconds >= 250, $"written after {sent.ElapsedMilliseconds} ms, before its delay");
     }
 }
