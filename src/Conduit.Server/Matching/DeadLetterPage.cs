@@ -4,18 +4,8 @@ namespace Conduit.Server.Matching;
 internal static class DeadLetterPage
 {
     /// <summary>Takes dead letters in order while both limits hold; <c>More</c> when any were left.</summary>
-    public static (DeadLetter[] Items, bool More) Take(IEnumerable<DeadLetter> ordered, int limit)
-    {
-        var items = new List<DeadLetter>();
-        long bytes = 0;
-        foreach (var item in ordered)
-        {
-            if (items.Count >= limit || bytes + item.WireBytes > WireLimits.MaxReplyBytes) return (items.ToArray(), true);
-            bytes += item.WireBytes;
-            items.Add(item);
-        }
-        return (items.ToArray(), false);
-    }
+    public static (DeadLetter[] Items, bool More) Take(IEnumerable<DeadLetter> ordered, int limit) =>
+        ReplyPage.Take(ordered, limit, d => d.WireBytes);
 
     /// <summary>
     /// Merges the first pages of several partitions (each after the same cursor): the first items of all, in order,

@@ -159,18 +159,8 @@ internal static class TaskListing
     }
 
     /// <summary>Takes items in order while both limits hold; whether any were left.</summary>
-    public static (TaskSummary[] Items, bool More) Take(IReadOnlyList<TaskSummary> ordered, int limit)
-    {
-        var items = new List<TaskSummary>(Math.Min(limit, ordered.Count));
-        long bytes = 0;
-        foreach (var item in ordered)
-        {
-            if (items.Count >= limit || bytes + item.WireBytes > WireLimits.MaxReplyBytes) return (items.ToArray(), true);
-            bytes += item.WireBytes;
-            items.Add(item);
-        }
-        return (items.ToArray(), false);
-    }
+    public static (TaskSummary[] Items, bool More) Take(IEnumerable<TaskSummary> ordered, int limit) =>
+        ReplyPage.Take(ordered, limit, t => t.WireBytes);
 
     private static TaskId TaskIdOf(TaskSummary item) =>
         TaskId.TryParse(item.TaskId, out var id) ? id : throw new InvalidOperationException($"listed an unparsable task id '{item.TaskId}'");
