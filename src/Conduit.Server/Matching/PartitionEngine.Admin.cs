@@ -249,7 +249,7 @@ internal sealed partial class PartitionEngine
             return;
         }
         var now = _now();
-        var candidates = TaskListing.Candidates(list.State, _id, Durable, _window, _leases, seq => StatusOf(seq, now));
+        var candidates = TaskListing.Candidates(list.State, Durable, _window, _leases, seq => StatusOf(seq, now));
         _fx.Reply(replyTo, TaskListing.Page(list, cursor, _id, candidates));
     }
 

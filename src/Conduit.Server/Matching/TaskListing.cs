@@ -59,31 +59,30 @@ internal static class TaskListing
     }
 
     /// <summary>
-    /// The tasks of one partition in a live state, as candidates: sequence and summary. Each is kept only if
-    /// <paramref name="statusOf"/> (the partition's status of a task, decisions not yet durable included: what
-    /// <see cref="GetTask"/> says) is <paramref name="state"/>, so a listing and GetTask agree.
+    /// The tasks of one partition in a live state, as candidates. Each is kept only if <paramref name="statusOf"/> (the
+    /// partition's status of a task, decisions not yet durable included: what <see cref="GetTask"/> says) is
+    /// <paramref name="state"/>, so a listing and GetTask agree. A candidate is a value: nothing is allocated for the
+    /// many a page leaves out.
     /// </summary>
-    public static IEnumerable<(long Seq, TaskSummary Item)> Candidates(TaskStatus state, PartitionId id, DurablePartitionState durable,
-        ReadyWindow window, LeaseTable leases, Func<long, TaskStatus?> statusOf) =>
-        RawCandidates(state, id, durable, window, leases).Where(c => statusOf(c.Seq) == state);
+    public static IEnumerable<ListedTask> Candidates(TaskStatus state, DurablePartitionState durable, ReadyWindow window, LeaseTable leases,
+        Func<long, TaskStatus?> statusOf) =>
+        RawCandidates(state, durable, window, leases).Where(c => statusOf(c.Seq) == state);
 
-    private static IEnumerable<(long Seq, TaskSummary Item)> RawCandidates(TaskStatus state, PartitionId id, DurablePartitionState durable,
-        ReadyWindow window, LeaseTable leases)
+    private static IEnumerable<ListedTask> RawCandidates(TaskStatus state, DurablePartitionState durable, ReadyWindow window, LeaseTable leases)
     {
-        string IdOf(long seq) => new TaskId(id, seq).ToString();
         switch (state)
         {
             case TaskStatus.Running:
                 foreach (var lease in leases.All)
-                    yield return (lease.Seq, new TaskSummary(IdOf(lease.Seq), state, new TaskSeq(lease.Seq).Priority, lease.Attempt, lease.LeasedAtMs, Worker: lease.Worker));
+                    yield return new ListedTask(lease.Seq, lease.Attempt, lease.LeasedAtMs, Worker: lease.Worker);
                 break;
             case TaskStatus.Ready:
                 foreach (var ready in window.Tasks)
-                    yield return (ready.Seq, new TaskSummary(IdOf(ready.Seq), state, ready.Priority, ready.Attempt, ready.Task.EnqueuedAtMs));
+                    yield return new ListedTask(ready.Seq, ready.Attempt, ready.Task.EnqueuedAtMs);
                 // Tasks whose time has come and whose payload is not in memory yet.
                 foreach (var e in durable.Exceptions.Values)
                     if (e.State is TaskState.Scheduled or TaskState.Failed && !window.Contains(e.Seq))
-                        yield return (e.Seq, new TaskSummary(IdOf(e.Seq), state, e.Priority, e.Attempt, e.EnqueuedAtMs, e.Reason));
+                        yield return new ListedTask(e.Seq, e.Attempt, e.EnqueuedAtMs, e.Reason);
                 break;
             default:
                 foreach (var e in durable.Exceptions.Values)
@@ -98,7 +97,7 @@ internal static class TaskListing
                     };
                     if (!candidate) continue;
                     var at = e.State is TaskState.Scheduled or TaskState.Failed ? e.RunAtMs : e.UpdatedAtMs;
-                    yield return (e.Seq, new TaskSummary(IdOf(e.Seq), state, e.Priority, e.Attempt, at, e.Reason));
+                    yield return new ListedTask(e.Seq, e.Attempt, at, e.Reason);
                 }
                 break;
         }
@@ -108,7 +107,7 @@ internal static class TaskListing
     /// Partition <paramref name="id"/>'s page: its candidates after the cursor, lowest sequence first, at most the limit
     /// and at most what fits in one reply; <see cref="TaskList.Next"/> set when it left any out.
     /// </summary>
-    public static TaskList Page(ListTasks list, TaskListCursor? cursor, PartitionId id, IEnumerable<(long Seq, TaskSummary Item)> candidates)
+    public static TaskList Page(ListTasks list, TaskListCursor? cursor, PartitionId id, IEnumerable<ListedTask> candidates)
     {
         var after = cursor is not { } c ? long.MinValue
             : c.Task.Partition.Index > id.Index ? long.MaxValue
@@ -116,16 +115,16 @@ internal static class TaskListing
             : c.Task.Seq;
         // The lowest limit+1 sequences after the cursor, kept in a max-heap: one pass over what may be many tasks.
         var keep = list.Limit + 1;
-        var heap = new PriorityQueue<TaskSummary, long>(keep, Comparer<long>.Create((a, b) => b.CompareTo(a)));
+        var heap = new PriorityQueue<ListedTask, long>(keep, Comparer<long>.Create((a, b) => b.CompareTo(a)));
         if (after != long.MaxValue)
-            foreach (var (seq, item) in candidates)
+            foreach (var candidate in candidates)
             {
-                if (seq <= after) continue;
-                if (heap.Count < keep) heap.Enqueue(item, seq);
-                else if (heap.TryPeek(out _, out var highest) && seq < highest) heap.EnqueueDequeue(item, seq);
+                if (candidate.Seq <= after) continue;
+                if (heap.Count < keep) heap.Enqueue(candidate, candidate.Seq);
+                else if (heap.TryPeek(out _, out var highest) && candidate.Seq < highest) heap.EnqueueDequeue(candidate, candidate.Seq);
             }
         var ordered = new TaskSummary[heap.Count];
-        for (var i = ordered.Length - 1; i >= 0; i--) ordered[i] = heap.Dequeue();
+        for (var i = ordered.Length - 1; i >= 0; i--) ordered[i] = heap.Dequeue().ToSummary(id, list.State);
         var (items, more) = Take(ordered, list.Limit);
         return new TaskList(list.Queue, list.State, items, more ? TaskListCursor.Live(TaskIdOf(items[^1])) : null, id.Namespace);
     }
@@ -164,4 +163,11 @@ internal static class TaskListing
 
     private static TaskId TaskIdOf(TaskSummary item) =>
         TaskId.TryParse(item.TaskId, out var id) ? id : throw new InvalidOperationException($"listed an unparsable task id '{item.TaskId}'");
+}
+
+/// <summary>A task a partition may list: what a <see cref="TaskSummary"/> is made of, but its id text (made only for the tasks a page keeps).</summary>
+internal readonly record struct ListedTask(long Seq, int Attempt, long AtMs, string? Reason = null, string? Worker = null)
+{
+    public TaskSummary ToSummary(PartitionId partition, TaskStatus state) =>
+        new(new TaskId(partition, Seq).ToString(), state, new TaskSeq(Seq).Priority, Attempt, AtMs, Reason, Worker);
 }

@@ -201,7 +201,7 @@ public sealed class TaskListingTests
     {
         var list = new ListTasks("q", TaskStatus.Ready, 10, Item(1, 2).TaskId);
         Assert.Null(TaskListing.Check(list, out var cursor));
-        IEnumerable<(long, TaskSummary)> Candidates(int p) => new long[] { 3, 1, 2 }.Select(c => (Seq(c), Item(p, c)));
+        IEnumerable<ListedTask> Candidates(int p) => new long[] { 3, 1, 2 }.Select(c => new ListedTask(Seq(c), 0, 0));
         Assert.Empty(TaskListing.Page(list, cursor, PartitionId.Of("q", 0), Candidates(0)).Items);
         Assert.Equal([Item(1, 3).TaskId], Ids(TaskListing.Page(list, cursor, PartitionId.Of("q", 1), Candidates(1))));
         Assert.Equal(3, TaskListing.Page(list, cursor, PartitionId.Of("q", 2), Candidates(2)).Items.Length);
