@@ -7,10 +7,10 @@ namespace Conduit.Server.History;
 /// <summary>
 /// A task-service node's task history (docs/results.md): one writer for the node's partitions, turning their changes
 /// into one transaction at a time (what arrives during a write goes in the next; one request's changes are never
-/// split), the trimming of what is older than the retention, and the listing index. A completion's result is written
-/// before its worker is answered: the partition's writer hands the answer here
+/// split). A completion's result is written before its worker is answered: the partition's writer hands the answer here
 /// (<see cref="RecordThenReply"/>) once the journal has the completion, and this sends it on once the history has it too.
-/// Reads (<see cref="TaskHistoryReader.IRead"/>) go to its child <see cref="TaskHistoryReader"/>.
+/// Reads (<see cref="TaskHistoryReader.IRead"/>) go to its child <see cref="TaskHistoryReader"/>; trimming and the
+/// listing index are its child <see cref="TaskHistoryHousekeeper"/>'s.
 /// </summary>
 internal sealed class TaskHistoryActor : ReceiveActor, IWithTimers
 {
@@ -34,19 +34,12 @@ internal sealed class TaskHistoryActor : ReceiveActor, IWithTimers
     public const int MaxWriteRecords = 2000;
     /// <summary>A write that fails is tried again (<see cref="TaskHistoryOptions.RetryIntervalMs"/>, 1 s); after this many tries its changes, and all that wait behind them, are dropped and their requesters told.</summary>
     public const int MaxWriteTries = 10;
-    /// <summary>Rows one trim deletes; a trim that deleted this many runs again at once.</summary>
-    public const int TrimBatch = 10_000;
 
     private sealed record Written(int Generation);
     private sealed record WriteFailed(int Generation, Exception Cause);
     private sealed record Created;
     private sealed record CreateFailed(Exception Cause);
-    private sealed record Trimmed(int Deleted);
-    private sealed record ListingIndexBuilt(bool Built);
-    private sealed record ListingIndexFailed(Exception Cause);
-    private sealed record TrimFailed(Exception Cause);
     private sealed class CreateAgain { public static readonly CreateAgain Instance = new(); }
-    private sealed class TrimTick { public static readonly TrimTick Instance = new(); }
     private sealed class RetryWrite { public static readonly RetryWrite Instance = new(); }
     private sealed class LingerOver { public static readonly LingerOver Instance = new(); }
 
@@ -91,11 +84,8 @@ internal sealed class TaskHistoryActor : ReceiveActor, IWithTimers
 
     /// <summary>The reads (<see cref="TaskHistoryReader"/>), a child: they never wait behind a write.</summary>
     private IActorRef _reader = ActorRefs.Nobody;
-    private bool _trimming;
-    /// <summary>The listing index: not there yet (tried again each trim tick), being built, or there.</summary>
-    private bool _indexing, _indexed;
-    /// <summary>Stops an index build when the node stops (it has no deadline).</summary>
-    private readonly CancellationTokenSource _stopping = new();
+    /// <summary>The trimming and the listing index (<see cref="TaskHistoryHousekeeper"/>), a child, told when the table exists.</summary>
+    private IActorRef _housekeeper = ActorRefs.Nobody;
 
     public ITimerScheduler Timers { get; set; } = null!;
 
@@ -120,19 +110,7 @@ internal sealed class TaskHistoryActor : ReceiveActor, IWithTimers
             _created = true;
             _tries = 0;
             Flush();
-            BuildListingIndex();
-        });
-        Receive<ListingIndexBuilt>(b =>
-        {
-            _indexing = false;
-            _indexed = b.Built;
-            if (b.Built) _log.Debug("Task history: the listing index is there");
-        });
-        Receive<ListingIndexFailed>(f =>
-        {
-            _indexing = false;
-            _log.Warning("Task history: building the listing index failed ({Cause}); listings work without it, and the next trim tries again",
-                SafeText.Escape(f.Cause.Message, 300));
+            _housekeeper.Tell(TaskHistoryHousekeeper.TableReady.Instance);
         });
         Receive<CreateFailed>(f =>
         {
@@ -148,22 +126,6 @@ internal sealed class TaskHistoryActor : ReceiveActor, IWithTimers
         Receive<WriteFailed>(w => w.Generation == _generation && _writing is not null, OnWriteFailed);
         // The write that failed, again (nothing else is written meanwhile: changes stay in order).
         Receive<RetryWrite>(_ => _writing is not null, _ => Write());
-        Receive<TrimTick>(_ =>
-        {
-            Trim();
-            BuildListingIndex();
-        });
-        Receive<Trimmed>(t =>
-        {
-            _trimming = false;
-            if (t.Deleted > 0) _log.Debug("Task history: trimmed {Rows} rows", t.Deleted);
-            if (t.Deleted >= TrimBatch) Self.Tell(TrimTick.Instance);
-        });
-        Receive<TrimFailed>(f =>
-        {
-            _trimming = false;
-            _log.Warning("Task history: trimming failed ({Cause}); the next trim tries again", SafeText.Escape(f.Cause.Message, 300));
-        });
     }
 
     public static Props Props(TaskHistoryStore store, TaskHistoryOptions options, Func<long>? now = null) =>
@@ -182,14 +144,13 @@ internal sealed class TaskHistoryActor : ReceiveActor, IWithTimers
     protected override void PreStart()
     {
         _reader = Context.ActorOf(TaskHistoryReader.Props(_store), TaskHistoryReader.Name);
+        _housekeeper = Context.ActorOf(TaskHistoryHousekeeper.Props(_store, _options, _now), TaskHistoryHousekeeper.Name);
         Create();
-        Timers.StartPeriodicTimer("trim", TrimTick.Instance, TimeSpan.FromMilliseconds(_options.TrimIntervalMs));
     }
 
     /// <summary>Whoever still waits is answered: the node stops (its shutdown drained the buffer first, see <see cref="Drain"/>).</summary>
     protected override void PostStop()
     {
-        _stopping.Cancel();
         // A write under way may still commit: its requesters hear that the result may not have been kept.
         DropAll((_writing ?? []).Concat(_buffer).ToList(), new Exception("the node stopped before the write was confirmed"));
         foreach (var drainer in _drainers) drainer.Tell(Done.Instance);
@@ -400,28 +361,5 @@ internal sealed class TaskHistoryActor : ReceiveActor, IWithTimers
         if (_drainers.Count == 0 || _writing is not null || _buffer.Count > 0 || _starts.Count > 0) return;
         foreach (var drainer in _drainers) drainer.Tell(Done.Instance);
         _drainers.Clear();
-    }
-
-    private void Trim()
-    {
-        if (_trimming || !_created) return;
-        _trimming = true;
-        var self = Self;
-        var deadline = new CancellationTokenSource(TaskHistoryStore.OperationTimeout);
-        _store.TrimAsync(_now() - _options.RetentionMs, TrimBatch, deadline.Token).ContinueWith(t =>
-        {
-            deadline.Dispose();
-            self.Tell(t.IsCompletedSuccessfully ? new Trimmed(t.Result) : new TrimFailed(Cause(t)));
-        }, TaskScheduler.Default);
-    }
-
-    /// <summary>The listing index, apart from the table's creation: on a large table it takes long, and nothing waits for it.</summary>
-    private void BuildListingIndex()
-    {
-        if (_indexed || _indexing || !_created) return;
-        _indexing = true;
-        var self = Self;
-        _store.EnsureListingIndexAsync(_stopping.Token).ContinueWith(t =>
-            self.Tell(t.IsCompletedSuccessfully ? new ListingIndexBuilt(t.Result) : new ListingIndexFailed(Cause(t))), TaskScheduler.Default);
     }
 }
