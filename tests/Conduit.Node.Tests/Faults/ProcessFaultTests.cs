@@ -42,7 +42,7 @@ public sealed class ProcessFaultTests(ITestOutputHelper output)
         await cluster.Kill(victim);
         output.WriteLine($"killed node {victim.Index} at {killedAt} ms");
 
-        var (answeredAt, backAt, failover, stall) = await RecoverThenDrain(load, moved, killedAt, killedAt - 5_000,
+        var (answeredAt, backAt, failover, stall) = await RecoverThenDrain(load, cluster, moved, killedAt, killedAt - 5_000,
             FailoverTargetMs + 15_000, "a write after the kill on every moved partition");
         output.WriteLine($"failover: the killed node's {moved.Count} partitions answered again {failover} ms after the kill " +
                          $"({string.Join(", ", answeredAt.Select(b => $"{b.Key} +{b.Value - killedAt} ms"))}); " +
@@ -84,7 +84,7 @@ public sealed class ProcessFaultTests(ITestOutputHelper output)
         var upAtUtc = DateTime.UtcNow;
         output.WriteLine($"PostgreSQL stopped at {downAt} ms, accepting connections again at {upAt} ms ({upAt - downAt} ms down)");
 
-        var (answeredAt, backAt, recovery, stall) = await RecoverThenDrain(load, all, upAt, downAt - 5_000,
+        var (answeredAt, backAt, recovery, stall) = await RecoverThenDrain(load, cluster, all, upAt, downAt - 5_000,
             StorageRecoveryTargetMs + 30_000, "a write after the outage on every partition");
         output.WriteLine($"recovery: all {all.Count} partitions answered again {recovery} ms after PostgreSQL accepted connections " +
                          $"(slowest: {string.Join(", ", answeredAt.OrderByDescending(b => b.Value).Take(3).Select(b => $"{b.Key} +{b.Value - upAt} ms"))}); " +
@@ -132,10 +132,13 @@ public sealed class ProcessFaultTests(ITestOutputHelper output)
     /// longest stall in completions from <paramref name="stallFrom"/>.
     /// </summary>
     private static async Task<(IReadOnlyDictionary<string, long?> AnsweredAt, Dictionary<string, long?> WrittenAt, long ServedAfterMs, (long Gap, long From) Stall)>
-        RecoverThenDrain(QueueLoad load, IReadOnlySet<string> partitions, long faultAt, long stallFrom, long answerTimeoutMs, string write)
+        RecoverThenDrain(QueueLoad load, ProcessCluster cluster, IReadOnlySet<string> partitions, long faultAt, long stallFrom, long answerTimeoutMs, string write)
     {
         var answeredAt = await load.FirstAnswers(partitions, TimeSpan.FromMilliseconds(answerTimeoutMs));
-        await Eventually(() => partitions.All(p => load.FirstWrite(p, faultAt) is not null), 20_000, write);
+        await Eventually(() => partitions.All(p => load.FirstWrite(p, faultAt) is not null), 20_000, write, () =>
+            $"not written since {faultAt} ms: {string.Join(", ", partitions.Where(p => load.FirstWrite(p, faultAt) is null).Order())}; " +
+            $"answered: {string.Join(", ", answeredAt.OrderBy(a => a.Key).Select(a => $"{a.Key} at {a.Value?.ToString() ?? "never"} ms"))}; " +
+            $"now {load.Now} ms; {load.Summary()}; node logs: {cluster.SaveLogs("no-write")}\n{cluster.Output()}");
         var loadEnd = load.Now + 2_000;
         await WaitUntil(load, loadEnd);
         load.StopProducing();
@@ -144,12 +147,12 @@ public sealed class ProcessFaultTests(ITestOutputHelper output)
         return (answeredAt, writtenAt, answeredAt.Values.Max(t => t ?? long.MaxValue) - faultAt, load.LongestCompletionStall(stallFrom, loadEnd));
     }
 
-    private static async Task Eventually(Func<bool> condition, long timeoutMs, string what)
+    private static async Task Eventually(Func<bool> condition, long timeoutMs, string what, Func<string>? details = null)
     {
         var until = Environment.TickCount64 + timeoutMs;
         while (!condition())
         {
-            Assert.True(Environment.TickCount64 <= until, $"no {what} within {timeoutMs} ms");
+            if (Environment.TickCount64 > until) Assert.Fail($"no {what} within {timeoutMs} ms" + (details is null ? "" : $"\n{details()}"));
             await Task.Delay(100);
         }
     }

@@ -1,5 +1,6 @@
 using Conduit.Protocol;
 using Conduit.Server.Gossip;
+using CsCheck;
 using Xunit;
 
 namespace Conduit.Server.Tests.Gossip;
@@ -21,7 +22,58 @@ public sealed class LoadViewTests
         Assert.Equal((0L, 0), view.Of("default", "q", 3));
         Assert.Equal((0L, 0), view.Of("other", "q", 0));
         Assert.Equal([0], view.BusiestFirst("default", "q", 4));
-        Assert.Equal(2, view.ForEnqueue("default", "q", 4)); // a waiting poller wins
+    }
+
+    [Fact(DisplayName = "enqueues go round-robin over partitions of equal load")]
+    public void EqualLoadsRoundRobin()
+    {
+        var view = new LoadView(new Random(7));
+        view.Update([new NodeLoad(["default/q#0", "default/q#1", "default/q#2"], [3, 3, 3], [0, 0, 0], 1)]);
+        Assert.Equal([0, 1, 2, 0, 1, 2], Enumerable.Range(0, 6).Select(_ => view.ForEnqueue("default", "q", 3)));
+        Assert.Equal(0, view.ForEnqueue("default", "q", 1));
+    }
+
+    [Fact(DisplayName = "a partition with a waiting poller draws about twice its share of enqueues, not all of them (the view may be a second old)")]
+    public void WaitingPollerDrawsMoreNotAll()
+    {
+        var view = new LoadView(new Random(11));
+        view.Update([new NodeLoad(["default/q#0", "default/q#2", "default/q#3"], [40, 0, 5], [0, 1, 0], 1)]);
+        var picks = Picks(view, 4, 8_000);
+        // q#2 wins when it is either choice: 1/4 + 3/4 · 1/4 = 7/16. q#1 (idle) beats q#0 and q#3 (backlogs), and q#3 beats q#0.
+        Assert.InRange(picks[2] / 8_000.0, 0.40, 0.48);
+        Assert.InRange(picks[1] / 8_000.0, 0.25, 0.32); // 1/4 · 3/4 + 1/4 · 1/4 (drawn over a backlog while q#0 or q#3 is next): 5/16
+        Assert.True(picks[0] > 0 && picks[3] > picks[0], $"picks {string.Join(", ", picks)}");
+    }
+
+    [Fact(DisplayName = "whatever the gossiped loads, every partition draws at least 1/n² of the enqueues, the best ones about 2/n, a strictly worst one no more than 1/n²")]
+    public void NoPartitionIsStarved()
+    {
+        var loads = Gen.Select(Gen.Int[0, 60], Gen.Int[0, 2]);
+        Gen.Select(loads.Array[2, 12], Gen.Int).Sample((partitions, seed) =>
+        {
+            var n = partitions.Length;
+            var view = new LoadView(new Random(seed));
+            view.Update([new NodeLoad(
+                Enumerable.Range(0, n).Select(p => $"default/q#{p}").ToArray(),
+                partitions.Select(l => (long)l.Item1).ToArray(), partitions.Select(l => l.Item2).ToArray(), 1)]);
+            var total = 400 * n * n;
+            var picks = Picks(view, n, total);
+            var scores = partitions.Select(l => l.Item2 > 0 ? -l.Item2 : l.Item1).ToArray();
+            for (var p = 0; p < n; p++)
+            {
+                var share = picks[p] / (double)total;
+                Assert.True(share >= 0.7 / (n * n), $"partition {p} of {n} drew {share:P2} ({string.Join(", ", scores)})");
+                if (scores[p] == scores.Min()) Assert.True(share >= 0.7 / n, $"best partition {p} drew {share:P2}");
+                if (scores.Count(s => s >= scores[p]) == 1) Assert.True(share <= 1.3 / (n * n), $"worst partition {p} drew {share:P2}");
+            }
+        }, iter: 200);
+    }
+
+    private static int[] Picks(LoadView view, int partitions, int count)
+    {
+        var picks = new int[partitions];
+        for (var i = 0; i < count; i++) picks[view.ForEnqueue("default", "q", partitions)]++;
+        return picks;
     }
 
     [Fact(DisplayName = "an entry with missing or uneven arrays is read as far as it goes, never thrown on")]
