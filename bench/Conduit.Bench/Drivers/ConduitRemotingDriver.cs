@@ -91,7 +91,11 @@ public sealed class ConduitRemotingDriver : IQueueDriver
 
         public async Task<IReadOnlyList<byte[]>> PollAsync(string queue, TimeSpan wait, CancellationToken ct)
         {
-            var polled = await d.AskAsync<Polled>(new Poll(queue, claimSize, (long)wait.TotalMilliseconds), wait + AskTimeout, ct);
+            // A poll id, withdrawn when the poll is cancelled (a drain stopped by its cap), as ConduitClient does: tasks
+            // the waiting poll would take after that otherwise stay leased to nobody for the 30 s lease.
+            var pollId = Random.Shared.NextInt64(1, long.MaxValue);
+            await using var withdraw = ct.Register(() => d._frontend.Tell(new CancelPoll(queue, pollId)));
+            var polled = await d.AskAsync<Polled>(new Poll(queue, claimSize, (long)wait.TotalMilliseconds, PollId: pollId), wait + AskTimeout, ct);
             _last = polled.Tasks;
             var payloads = new byte[_last.Length][];
             for (var i = 0; i < payloads.Length; i++) payloads[i] = _last[i].Payload;

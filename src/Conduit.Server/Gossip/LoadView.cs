@@ -5,9 +5,8 @@ public sealed class LoadView
 {
     private Dictionary<string, (long Ready, int Pollers, long AtUnixMs)> _loads = new();
     private readonly Random _random;
-    private long _turn;
 
-    /// <param name="random">Draws the second choice of <see cref="ForEnqueue"/>; a seeded one makes tests repeatable.</param>
+    /// <param name="random">Draws the choices of <see cref="ForEnqueue"/>; a seeded one makes tests repeatable.</param>
     public LoadView(Random? random = null) => _random = random ?? new Random();
 
     /// <summary>
@@ -44,20 +43,23 @@ public sealed class LoadView
             .ToList();
 
     /// <summary>
-    /// Where an enqueue should go, by two choices: the next partition in round-robin order and one drawn at random (it
-    /// may be the same); the better of the two by gossiped load wins, a partition with waiting pollers (matched at
-    /// once) before an idle one, and an idle one before one with a backlog, the smaller backlog first; a tie goes to the
-    /// round-robin one. The view is up to a gossip interval old, so taking the best partition outright would send every
-    /// enqueue of that interval to one partition (a herd that left others without work for 20 s after an outage);
-    /// with two choices the best partitions get about twice their share, each partition at least <c>1/n²</c> of the
-    /// enqueues whatever the view says, and with equal loads the order is plain round-robin.
+    /// Where an enqueue should go, by two random choices: of two partitions drawn at random (possibly the same one), the
+    /// better by gossiped load wins; a partition with waiting pollers (matched at once) before an idle one, an idle one
+    /// before one with a backlog, the smaller backlog first; a tie goes to the first drawn. The view is up to a gossip
+    /// interval old, so taking the best partition outright would send every enqueue of that interval to one partition
+    /// (a herd that left a recovered partition without work for 20 s after an outage). With two choices a partition
+    /// gets <c>(a + b)/n²</c> of a queue's enqueues, where <c>a</c> partitions score no better than it (itself
+    /// included) and <c>b</c> score worse: at least <c>1/n²</c> whatever the view says, <c>1/n</c> each when all score
+    /// the same, <c>(2n−1)/n²</c> (nearly twice its share) for one better than all the others. Both draws are random,
+    /// not a round-robin turn: a turn shared by every queue of the frontend would alias (a producer alternating two
+    /// queues would show each only every other partition), and one per queue would be state per queue.
     /// </summary>
     public int ForEnqueue(string ns, string queue, int partitions)
     {
         if (partitions <= 1) return 0;
-        var next = (int)(_turn++ % partitions);
-        var drawn = _random.Next(partitions);
-        return Score(ns, queue, drawn) < Score(ns, queue, next) ? drawn : next;
+        var first = _random.Next(partitions);
+        var second = _random.Next(partitions);
+        return Score(ns, queue, second) < Score(ns, queue, first) ? second : first;
     }
 
     /// <summary>Lower is a better place for an enqueue: minus the waiting pollers, else the backlog.</summary>

@@ -138,13 +138,20 @@ public sealed class ProcessFaultTests(ITestOutputHelper output)
         await Eventually(() => partitions.All(p => load.FirstWrite(p, faultAt) is not null), 20_000, write, () =>
             $"not written since {faultAt} ms: {string.Join(", ", partitions.Where(p => load.FirstWrite(p, faultAt) is null).Order())}; " +
             $"answered: {string.Join(", ", answeredAt.OrderBy(a => a.Key).Select(a => $"{a.Key} at {a.Value?.ToString() ?? "never"} ms"))}; " +
-            $"now {load.Now} ms; {load.Summary()}; node logs: {cluster.SaveLogs("no-write")}\n{cluster.Output()}");
+            $"now {load.Now} ms; {load.Summary()}; node logs: {SavedLogs(cluster, "no-write")}\n{cluster.Output()}");
         var loadEnd = load.Now + 2_000;
         await WaitUntil(load, loadEnd);
         load.StopProducing();
         await load.Drain(DrainTimeout);
         var writtenAt = partitions.ToDictionary(p => p, p => load.FirstWrite(p, faultAt));
         return (answeredAt, writtenAt, answeredAt.Values.Max(t => t ?? long.MaxValue) - faultAt, load.LongestCompletionStall(stallFrom, loadEnd));
+    }
+
+    /// <summary>Where the nodes' logs were saved, or why they could not be: a failure message keeps its own cause.</summary>
+    private static string SavedLogs(ProcessCluster cluster, string name)
+    {
+        try { return cluster.SaveLogs(name); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return $"not saved ({e.Message})"; }
     }
 
     private static async Task Eventually(Func<bool> condition, long timeoutMs, string what, Func<string>? details = null)
