@@ -9,8 +9,8 @@ namespace Conduit.Server.Frontend;
 /// Receives client requests, checks what can be checked without a partition, and routes each to its partition
 /// through the shard region: by lease token or task id when the request names one, by idempotency key when the
 /// enqueue has one; otherwise by the partitions' gossiped load (an enqueue to the better of two partitions drawn at
-/// random, <see cref="LoadView.ForEnqueue"/>; a poll through a <see cref="PollRouter"/>). Queue-wide requests go to every partition and the answers
-/// are merged. A queue is named by its namespace and its name (<see cref="QueueOf"/>): every partition id it builds
+/// random, <see cref="LoadView.ForEnqueue"/>; a poll through a <see cref="PollRouter"/>). Queue-wide requests go to
+/// every partition and the answers are merged. A queue is named by its namespace and its name (<see cref="QueueOf"/>): every partition id it builds
 /// carries the request's namespace, so queues of the same name in two namespaces never share a partition.
 /// </summary>
 public sealed class QueueFrontend : ReceiveActor
