@@ -131,9 +131,6 @@ internal sealed class TaskHistoryActor : ReceiveActor, IWithTimers
     public static Props Props(TaskHistoryStore store, TaskHistoryOptions options, Func<long>? now = null) =>
         Akka.Actor.Props.Create(() => new TaskHistoryActor(store, options, now));
 
-    private static Exception Cause(Task t) =>
-        t.Exception?.GetBaseException() ?? new TimeoutException($"no answer from the database within {TaskHistoryStore.OperationTimeout.TotalSeconds:0} s");
-
     private static long BytesOf(HistoryRecord[] records)
     {
         long bytes = 0;
@@ -163,7 +160,7 @@ internal sealed class TaskHistoryActor : ReceiveActor, IWithTimers
         _store.EnsureCreatedAsync(deadline.Token).ContinueWith(t =>
         {
             deadline.Dispose();
-            self.Tell(t.IsCompletedSuccessfully ? new Created() : new CreateFailed(Cause(t)));
+            self.Tell(t.IsCompletedSuccessfully ? new Created() : new CreateFailed(TaskHistoryStore.FailureOf(t)));
         }, TaskScheduler.Default);
     }
 
@@ -268,7 +265,7 @@ internal sealed class TaskHistoryActor : ReceiveActor, IWithTimers
         _store.WriteAsync(records, _now(), deadline.Token).ContinueWith(t =>
         {
             deadline.Dispose();
-            self.Tell(t.IsCompletedSuccessfully ? new Written(generation) : new WriteFailed(generation, Cause(t)));
+            self.Tell(t.IsCompletedSuccessfully ? new Written(generation) : new WriteFailed(generation, TaskHistoryStore.FailureOf(t)));
         }, TaskScheduler.Default);
     }
 

@@ -89,9 +89,6 @@ internal sealed class TaskHistoryHousekeeper : ReceiveActor, IWithTimers
 
     protected override void PostStop() => _stopping.Cancel();
 
-    private static Exception Cause(Task t) =>
-        t.Exception?.GetBaseException() ?? new TimeoutException($"no answer from the database within {TaskHistoryStore.OperationTimeout.TotalSeconds:0} s");
-
     private void Trim()
     {
         if (_trimming || !_tableReady) return;
@@ -101,7 +98,7 @@ internal sealed class TaskHistoryHousekeeper : ReceiveActor, IWithTimers
         _store.TrimAsync(_now() - _options.RetentionMs, TrimBatch, deadline.Token).ContinueWith(t =>
         {
             deadline.Dispose();
-            self.Tell(t.IsCompletedSuccessfully ? new Trimmed(t.Result) : new TrimFailed(Cause(t)));
+            self.Tell(t.IsCompletedSuccessfully ? new Trimmed(t.Result) : new TrimFailed(TaskHistoryStore.FailureOf(t)));
         }, TaskScheduler.Default);
     }
 
@@ -112,6 +109,6 @@ internal sealed class TaskHistoryHousekeeper : ReceiveActor, IWithTimers
         _indexing = true;
         var self = Self;
         _store.EnsureListingIndexAsync(_stopping.Token).ContinueWith(t =>
-            self.Tell(t.IsCompletedSuccessfully ? new ListingIndexBuilt(t.Result) : new ListingIndexFailed(Cause(t))), TaskScheduler.Default);
+            self.Tell(t.IsCompletedSuccessfully ? new ListingIndexBuilt(t.Result) : new ListingIndexFailed(TaskHistoryStore.FailureOf(t))), TaskScheduler.Default);
     }
 }

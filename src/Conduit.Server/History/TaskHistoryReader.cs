@@ -110,10 +110,10 @@ internal sealed class TaskHistoryReader : ReceiveActor
         Task<object> read = request switch
         {
             Describe d => _store.ReadAsync(d.Info.TaskId, deadline.Token)
-                .ContinueWith(t => t.IsCompletedSuccessfully ? new Described(d, t.Result) : (object)new ReadFailed(d, Cause(t)), TaskScheduler.Default),
+                .ContinueWith(t => t.IsCompletedSuccessfully ? new Described(d, t.Result) : (object)new ReadFailed(d, TaskHistoryStore.FailureOf(t)), TaskScheduler.Default),
             ListSettled l => _store.ListAsync(NamespaceName.OrDefault(l.List.Namespace), l.List.Queue, l.List.State, l.List.Limit,
                     l.Cursor is { } c ? (c.FinishedAtMs, c.Task.ToString()) : null, deadline.Token)
-                .ContinueWith(t => t.IsCompletedSuccessfully ? new Listed(l, t.Result.Items, t.Result.More) : (object)new ReadFailed(l, Cause(t)), TaskScheduler.Default),
+                .ContinueWith(t => t.IsCompletedSuccessfully ? new Listed(l, t.Result.Items, t.Result.More) : (object)new ReadFailed(l, TaskHistoryStore.FailureOf(t)), TaskScheduler.Default),
             _ => Task.FromResult<object>(new ReadFailed(request, new ArgumentOutOfRangeException(nameof(request), request.GetType().Name, "not a read"))),
         };
         read.ContinueWith(t =>
@@ -122,9 +122,6 @@ internal sealed class TaskHistoryReader : ReceiveActor
             self.Tell(t.Result);
         }, TaskScheduler.Default);
     }
-
-    private static Exception Cause(Task t) =>
-        t.Exception?.GetBaseException() ?? new TimeoutException($"no answer from the database within {TaskHistoryStore.OperationTimeout.TotalSeconds:0} s");
 
     private void Done(IRead done)
     {

@@ -22,6 +22,10 @@ internal sealed class TaskHistoryStore(StorageOptions storage)
     /// <summary>Longest any one read, write, trim or table creation may take: the writer's answers wait behind it.</summary>
     public static readonly TimeSpan OperationTimeout = TimeSpan.FromSeconds(5);
 
+    /// <summary>Why an operation on the store did not succeed: its exception, or (cancelled by its deadline) the timeout.</summary>
+    public static Exception FailureOf(Task operation) =>
+        operation.Exception?.GetBaseException() ?? new TimeoutException($"no answer from the database within {OperationTimeout.TotalSeconds:0} s");
+
     private bool IsPostgres => storage.Kind == StorageKind.PostgreSql;
 
     private DbConnection NewConnection() => IsPostgres
