@@ -96,6 +96,7 @@ public static class ConduitHostingExtensions
         {
             var census = new PartitionCensus();
             builder.AddHocon(RetryingRememberEntitiesProvider.Hocon, HoconAddMode.Append);
+            builder.AddHocon(CompactMailbox.Hocon, HoconAddMode.Append);
             builder.WithActors((system, _) => metrics?.Attach(system, census));
             builder.WithActors((system, _) =>
                 system.ActorOf(LoadPublisher.Props(TimeSpan.FromMilliseconds(options.Partition.GossipIntervalMs)), LoadPublisher.Name));
@@ -201,6 +202,9 @@ public static class ConduitHostingExtensions
                 $"{options.Partition.PassivateIdleAfterMs / 1000} s, or raise --max-live-partitions"));
         // Only partitions of queues with several partitions gossip their load: frontends route nothing else by it.
         var partitions = topology.PartitionsOf(id.Namespace, id.Queue);
-        return QueuePartition.Props(id, policies.For(id), census, gossips: partitions > 1, metrics, partitions, history);
+        // The compact mailbox (configured above): most of a node's partitions are idle, and Akka's default mailbox is
+        // over a KiB each; the partition gives its writer the same.
+        return QueuePartition.Props(id, policies.For(id), census, gossips: partitions > 1, metrics, partitions, history)
+            .WithMailbox(CompactMailbox.Id);
     }
 }

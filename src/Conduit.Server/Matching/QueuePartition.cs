@@ -120,7 +120,10 @@ public sealed class QueuePartition : ReceiveActor, IWithStash, IWithTimers, IPar
     /// <summary>A new writer recovers the partition; requests wait for it, but never longer than the options say.</summary>
     private void StartRecovery()
     {
-        _writer = Context.ActorOf(TaskWriter.Props(PersistenceIdOf(_id), _options, Self, _metrics), "writer-" + Guid.NewGuid().ToString("N")[..8]);
+        var writer = TaskWriter.Props(PersistenceIdOf(_id), _options, Self, _metrics);
+        // The writer lives as long as its partition and idles with it: it takes the partition's mailbox (CompactMailbox on a node).
+        if (Context.Props.Mailbox == CompactMailbox.Id) writer = writer.WithMailbox(CompactMailbox.Id);
+        _writer = Context.ActorOf(writer, "writer-" + Guid.NewGuid().ToString("N")[..8]);
         Context.Watch(_writer);
         Timers.StartSingleTimer("recovery-wait", RecoveryWaitOver.Instance, TimeSpan.FromMilliseconds(_options.RecoveryWaitMs));
         Timers.StartSingleTimer("recovery-timeout", RecoveryTimedOut.Instance, TimeSpan.FromMilliseconds(_options.RecoveryTimeoutMs));

@@ -1,4 +1,6 @@
+using Akka.Actor;
 using Conduit.Protocol;
+using Conduit.Server.Matching;
 using Conduit.Testing;
 using Xunit;
 
@@ -32,5 +34,22 @@ public sealed class PartitionLifecycleTests
         await Eventually.Holds(async () => Assert.DoesNotContain("default/idle#0", await node.HostedPartitions()), timeoutMs: 20_000);
         Assert.Equal(TaskStatus.Completed, (await node.Ask<TaskInfo>(new GetTask(task.TaskId))).Status);
         Assert.Contains("default/idle#0", await node.HostedPartitions());
+    }
+
+    [Fact(DisplayName = "a node's partitions and their writers run on the compact mailbox, which holds no burst's buffer once idle")]
+    public async Task CompactMailboxes()
+    {
+        await using var node = await TestNode.StartAsync(TestStores.NewSqlite());
+        // A burst: 500 enqueues sent at once pile up in the partition's and the writer's mailboxes.
+        await Task.WhenAll(Enumerable.Range(0, 500).Select(i => node.Enqueue("burst", "t" + i)));
+        Assert.Equal(500, (await node.Ask<QueueStats>(new GetQueueStats("burst"))).Ready);
+
+        var partition = await node.System.ActorSelection("/system/sharding/partitions/*/default%2Fburst%230").ResolveOne(TimeSpan.FromSeconds(10));
+        var writer = await node.System.ActorSelection(partition.Path + "/writer-*").ResolveOne(TimeSpan.FromSeconds(10));
+        foreach (var actor in new[] { partition, writer })
+        {
+            var queue = Assert.IsType<CompactMessageQueue>(((ActorCell)((ActorRefWithCell)actor).Underlying).Mailbox!.MessageQueue);
+            Assert.InRange(queue.Capacity, 0, CompactMessageQueue.KeptCapacity);
+        }
     }
 }
