@@ -17,8 +17,13 @@ namespace Conduit.Server.Matching;
 /// change (only for queues of several partitions, whose frontends route by load), compaction at rest while something
 /// waits for it, and one passivation timer when it becomes idle. So thousands of quiet queues cost no CPU.
 /// </para>
+/// <para>
+/// Its states (recovering, active, handing off, unavailable) are each one switch, not ReceiveActor handlers: those are
+/// delegates and closures made per actor for every handler of every state it enters, which was 2.4 KiB of every live
+/// queue's memory (BENCHMARKS.md).
+/// </para>
 /// </summary>
-public sealed class QueuePartition : ReceiveActor, IWithStash, IWithTimers, IPartitionEffects
+public sealed class QueuePartition : UntypedActor, IWithStash, IWithTimers, IPartitionEffects
 {
     private sealed class Tick
     {
@@ -78,6 +83,10 @@ public sealed class QueuePartition : ReceiveActor, IWithStash, IWithTimers, IPar
     private readonly IActorRef? _history;
     /// <summary>This incarnation's figures for the node's metrics (registered while it lives; see <see cref="QueueStatsRegistry"/>).</summary>
     private readonly PartitionStats _stats;
+    /// <summary>Recovering: requests have waited <see cref="PartitionOptions.RecoveryWaitMs"/>, so new ones are answered at once.</summary>
+    private bool _recoveryWaitOver;
+    /// <summary>Unavailable: why, for the answers.</summary>
+    private string _unavailableReason = "";
 
     public QueuePartition(PartitionId id, PartitionOptions options, PartitionCensus? census = null, bool gossips = true, ServerMetrics? metrics = null,
         int partitions = 1, IActorRef? history = null)
@@ -91,7 +100,6 @@ public sealed class QueuePartition : ReceiveActor, IWithStash, IWithTimers, IPar
         _metrics = metrics;
         _stats = metrics?.Queues.Register(id.Namespace, id.Queue, metrics) ?? new PartitionStats(id.Namespace, id.Queue);
         _reader = new BacklogReader(Context.System, PersistenceIdOf(id));
-        Recovering();
     }
 
     /// <param name="gossips">Report load to the node's <see cref="LoadPublisher"/>: whether the queue has more than one partition.</param>
@@ -120,6 +128,7 @@ public sealed class QueuePartition : ReceiveActor, IWithStash, IWithTimers, IPar
     /// <summary>A new writer recovers the partition; requests wait for it, but never longer than the options say.</summary>
     private void StartRecovery()
     {
+        _recoveryWaitOver = false;
         var writer = TaskWriter.Props(PersistenceIdOf(_id), _options, Self, _metrics);
         // The writer lives as long as its partition and idles with it: it takes the partition's mailbox (CompactMailbox on a node).
         if (Context.Props.Mailbox == CompactMailbox.Id) writer = writer.WithMailbox(CompactMailbox.Id);
@@ -129,108 +138,133 @@ public sealed class QueuePartition : ReceiveActor, IWithStash, IWithTimers, IPar
         Timers.StartSingleTimer("recovery-timeout", RecoveryTimedOut.Instance, TimeSpan.FromMilliseconds(_options.RecoveryTimeoutMs));
     }
 
-    private void Recovering()
+    /// <summary>The first behaviour: recovering (<see cref="Recovering"/>).</summary>
+    protected override void OnReceive(object message) => Recovering(message);
+
+    private void Recovering(object message)
     {
-        var waitOver = false;
         // Only the current writer speaks for the partition: a note from one stopped before (a restart, a retry) is ignored.
-        Receive<TaskWriter.Recovered>(_ => Sender.Equals(_writer), recovered =>
+        switch (message)
         {
-            Timers.Cancel("recovery-wait");
-            Timers.Cancel("recovery-timeout");
-            _engine = new PartitionEngine(_id, _options, recovered.Durable, this, stats: _stats, partitions: _partitions);
-            if (_unavailableSinceMs >= 0)
-            {
-                _log.Info("Partition {Partition} serves again after {UnavailableSeconds} s unavailable", _id, Math.Round((Environment.TickCount64 - _unavailableSinceMs) / 1000.0, 1));
-                _unavailableSinceMs = -1;
-            }
-            _log.Info("Partition {Partition} recovered at event {SequenceNr}, epoch {Epoch}: {Ready} ready, {OtherLive} other live tasks",
-                _id, recovered.Durable.LastEventSeqNr, recovered.Durable.Epoch, recovered.Durable.TotalFresh, recovered.Durable.Exceptions.Count);
-            Become(Active);
-            _serving = true;
-            _idleSinceMs = -1;
-            AfterMessage(recovered);
-            Stash.UnstashAll();
-        });
-        Receive<TaskWriter.Failed>(_ => Sender.Equals(_writer), failed => BecomeUnavailable(failed.Cause.Message));
-        Receive<Terminated>(t => t.ActorRef.Equals(_writer), _ => BecomeUnavailable("the writer stopped during recovery"));
-        // A long replay is not a hang: the timeout counts from the writer's last sign of progress.
-        Receive<TaskWriter.RecoveryProgress>(_ => Sender.Equals(_writer), _ =>
-            Timers.StartSingleTimer("recovery-timeout", RecoveryTimedOut.Instance, TimeSpan.FromMilliseconds(_options.RecoveryTimeoutMs)));
-        Receive<IPartitionRequest>(_ =>
-        {
-            if (waitOver) Sender.Tell(new Rejected(ErrorCode.Unavailable, $"partition {_id} is still recovering; retry"));
-            else Stash.Stash();
-        });
-        Receive<RecoveryWaitOver>(_ =>
-        {
-            // The storage is slow or away: whoever waits gets an answer now; the recovery goes on.
-            waitOver = true;
-            if (OutageStarts())
-                _log.Warning("Partition {Partition} has not recovered within {RecoveryWaitMs} ms; answering Unavailable until it has", _id, _options.RecoveryWaitMs);
-            foreach (var envelope in Stash.ClearStash())
-                envelope.Sender.Tell(new Rejected(ErrorCode.Unavailable, $"partition {_id} is still recovering; retry"));
-        });
-        Receive<RecoveryTimedOut>(_ => BecomeUnavailable($"recovery made no progress for {_options.RecoveryTimeoutMs} ms"));
-        Receive<PartitionHandOff>(_ =>
-        {
-            // Moving while recovering: whoever waits is told to retry (they reach the new owner), not left to time out.
-            foreach (var envelope in Stash.ClearStash())
-                envelope.Sender.Tell(new Rejected(ErrorCode.Unavailable, $"partition {_id} is moving to another node; retry"));
-            Context.Stop(Self);
-        });
+            case TaskWriter.Recovered recovered when Sender.Equals(_writer):
+                Timers.Cancel("recovery-wait");
+                Timers.Cancel("recovery-timeout");
+                _engine = new PartitionEngine(_id, _options, recovered.Durable, this, stats: _stats, partitions: _partitions);
+                if (_unavailableSinceMs >= 0)
+                {
+                    _log.Info("Partition {Partition} serves again after {UnavailableSeconds} s unavailable", _id, Math.Round((Environment.TickCount64 - _unavailableSinceMs) / 1000.0, 1));
+                    _unavailableSinceMs = -1;
+                }
+                _log.Info("Partition {Partition} recovered at event {SequenceNr}, epoch {Epoch}: {Ready} ready, {OtherLive} other live tasks",
+                    _id, recovered.Durable.LastEventSeqNr, recovered.Durable.Epoch, recovered.Durable.TotalFresh, recovered.Durable.Exceptions.Count);
+                Become(Active);
+                _serving = true;
+                _idleSinceMs = -1;
+                AfterMessage(recovered);
+                Stash.UnstashAll();
+                break;
+            case TaskWriter.Failed failed when Sender.Equals(_writer):
+                BecomeUnavailable(failed.Cause.Message);
+                break;
+            case Terminated t when t.ActorRef.Equals(_writer):
+                BecomeUnavailable("the writer stopped during recovery");
+                break;
+            // A long replay is not a hang: the timeout counts from the writer's last sign of progress.
+            case TaskWriter.RecoveryProgress when Sender.Equals(_writer):
+                Timers.StartSingleTimer("recovery-timeout", RecoveryTimedOut.Instance, TimeSpan.FromMilliseconds(_options.RecoveryTimeoutMs));
+                break;
+            case IPartitionRequest:
+                if (_recoveryWaitOver) Sender.Tell(new Rejected(ErrorCode.Unavailable, $"partition {_id} is still recovering; retry"));
+                else Stash.Stash();
+                break;
+            case RecoveryWaitOver:
+                // The storage is slow or away: whoever waits gets an answer now; the recovery goes on.
+                _recoveryWaitOver = true;
+                if (OutageStarts())
+                    _log.Warning("Partition {Partition} has not recovered within {RecoveryWaitMs} ms; answering Unavailable until it has", _id, _options.RecoveryWaitMs);
+                foreach (var envelope in Stash.ClearStash())
+                    envelope.Sender.Tell(new Rejected(ErrorCode.Unavailable, $"partition {_id} is still recovering; retry"));
+                break;
+            case RecoveryTimedOut:
+                BecomeUnavailable($"recovery made no progress for {_options.RecoveryTimeoutMs} ms");
+                break;
+            case PartitionHandOff:
+                // Moving while recovering: whoever waits is told to retry (they reach the new owner), not left to time out.
+                foreach (var envelope in Stash.ClearStash())
+                    envelope.Sender.Tell(new Rejected(ErrorCode.Unavailable, $"partition {_id} is moving to another node; retry"));
+                Context.Stop(Self);
+                break;
+            default:
+                Unhandled(message);
+                break;
+        }
     }
 
-    private void Active()
+    private void Active(object message)
     {
-        Receive<IPartitionRequest>(request =>
+        switch (message)
         {
-            try
-            {
-                _engine!.Handle(Sender, request);
-            }
-            catch (Exception)
-            {
-                // A bug, not bad input (that is refused with a typed error): answer, then restart from the journal.
-                Sender.Tell(new Rejected(ErrorCode.Unavailable, $"partition {_id} failed on this request and restarts; retry"));
-                throw;
-            }
-        });
-        Receive<TaskWriter.Persisted>(_ => Sender.Equals(_writer), p =>
-        {
-            _unanswered.Answered(p.Answered);
-            _engine!.OnPersisted(p.Batch, p.SeqNr);
-        });
-        Receive<JournalPage>(page => _engine!.OnJournalPage(page));
-        Receive<ReadFailed>(failed =>
-        {
-            _log.Warning(failed.Cause, "Paging in from the journal of {Partition} failed; trying again", _id);
-            _engine!.OnReadFailed(failed.Request);
-        });
-        Receive<Tick>(_ =>
-        {
-            _engine!.OnTick();
-            if (!_engine.NeedsTick)
-            {
-                Timers.Cancel("tick");
-                _ticking = false;
-            }
-        });
-        Receive<PartitionHandOff>(_ => HandOff());
-        Receive<GossipTick>(_ => Gossip());
-        Receive<Housekeeping>(_ => _engine!.OnHousekeeping());
-        Receive<PassivateCheck>(_ => PassivateWhenIdle());
-        Receive<PollDeadline>(d => _engine!.OnPollDeadline(d.PollId));
-        Receive<TaskWriter.CompactionFailed>(_ => _engine!.OnCompactionFailed());
-        Receive<TaskWriter.Failed>(_ => Sender.Equals(_writer), failed =>
-        {
-            AnswerOrphans(failed.Answered, failed.Cause.Message);
-            BecomeUnavailable(failed.Cause.Message);
-        });
-        Receive<Terminated>(t => t.ActorRef.Equals(_writer), _ =>
-        {
-            AnswerOrphans(null, "the writer stopped");
-            BecomeUnavailable("the writer stopped");
-        });
+            case IPartitionRequest request:
+                try
+                {
+                    _engine!.Handle(Sender, request);
+                }
+                catch (Exception)
+                {
+                    // A bug, not bad input (that is refused with a typed error): answer, then restart from the journal.
+                    Sender.Tell(new Rejected(ErrorCode.Unavailable, $"partition {_id} failed on this request and restarts; retry"));
+                    throw;
+                }
+                break;
+            case TaskWriter.Persisted p when Sender.Equals(_writer):
+                _unanswered.Answered(p.Answered);
+                _engine!.OnPersisted(p.Batch, p.SeqNr);
+                break;
+            case JournalPage page:
+                _engine!.OnJournalPage(page);
+                break;
+            case ReadFailed failed:
+                _log.Warning(failed.Cause, "Paging in from the journal of {Partition} failed; trying again", _id);
+                _engine!.OnReadFailed(failed.Request);
+                break;
+            case Tick:
+                _engine!.OnTick();
+                if (!_engine.NeedsTick)
+                {
+                    Timers.Cancel("tick");
+                    _ticking = false;
+                }
+                break;
+            case PartitionHandOff:
+                HandOff();
+                break;
+            case GossipTick:
+                Gossip();
+                break;
+            case Housekeeping:
+                _engine!.OnHousekeeping();
+                break;
+            case PassivateCheck:
+                PassivateWhenIdle();
+                break;
+            case PollDeadline d:
+                _engine!.OnPollDeadline(d.PollId);
+                break;
+            case TaskWriter.CompactionFailed:
+                _engine!.OnCompactionFailed();
+                break;
+            case TaskWriter.Failed failed when Sender.Equals(_writer):
+                AnswerOrphans(failed.Answered, failed.Cause.Message);
+                BecomeUnavailable(failed.Cause.Message);
+                break;
+            case Terminated t when t.ActorRef.Equals(_writer):
+                AnswerOrphans(null, "the writer stopped");
+                BecomeUnavailable("the writer stopped");
+                break;
+            default:
+                Unhandled(message);
+                break;
+        }
     }
 
     /// <summary>Whatever made it fail, nobody waits forever: waiting pollers get Unavailable before the restart.</summary>
@@ -323,29 +357,36 @@ public sealed class QueuePartition : ReceiveActor, IWithStash, IWithTimers, IPar
         Timers.CancelAll();
         engine.AbandonPollers(new Polled([]));
         if (engine.Outstanding == 0) { Context.Stop(Self); return; }
-        Become(() =>
+        Become(HandingOff);
+    }
+
+    /// <summary>Handing off: waits for the writer to make everything decided durable, then stops; answers nothing new.</summary>
+    private void HandingOff(object message)
+    {
+        var engine = _engine!;
+        switch (message)
         {
-            Receive<TaskWriter.Persisted>(_ => Sender.Equals(_writer), p =>
-            {
+            case TaskWriter.Persisted p when Sender.Equals(_writer):
                 _unanswered.Answered(p.Answered);
                 engine.OnPersisted(p.Batch, p.SeqNr);
                 engine.AbandonPollers(new Polled([]));
                 if (engine.Outstanding == 0) Context.Stop(Self);
-            });
-            Receive<Poll>(_ => Sender.Tell(new Polled([])));
-            Receive<IPartitionRequest>(_ => Sender.Tell(new Rejected(ErrorCode.Unavailable, $"partition {_id} is moving to another node; retry")));
-            Receive<TaskWriter.Failed>(_ => Sender.Equals(_writer), failed =>
-            {
+                break;
+            case Poll:
+                Sender.Tell(new Polled([]));
+                break;
+            case IPartitionRequest:
+                Sender.Tell(new Rejected(ErrorCode.Unavailable, $"partition {_id} is moving to another node; retry"));
+                break;
+            case TaskWriter.Failed failed when Sender.Equals(_writer):
                 AnswerOrphans(failed.Answered, failed.Cause.Message);
                 Context.Stop(Self);
-            });
-            Receive<Terminated>(_ =>
-            {
+                break;
+            case Terminated:
                 AnswerOrphans(null, "the writer stopped");
                 Context.Stop(Self);
-            });
-            ReceiveAny(_ => { });
-        });
+                break;
+        }
     }
 
     /// <summary>
@@ -373,18 +414,27 @@ public sealed class QueuePartition : ReceiveActor, IWithStash, IWithTimers, IPar
         Context.Stop(_writer);
         foreach (var envelope in Stash.ClearStash())
             envelope.Sender.Tell(new Rejected(ErrorCode.Unavailable, $"partition {_id} is unavailable: {reason}"));
-        Become(() =>
+        _unavailableReason = reason;
+        Become(Unavailable);
+        Timers.StartSingleTimer("retry-recovery", RetryRecovery.Instance, TimeSpan.FromMilliseconds(_options.RecoveryBackoffMs));
+    }
+
+    /// <summary>Out of service until <see cref="RetryRecovery"/>; late replies of the old writer and reader are dropped.</summary>
+    private void Unavailable(object message)
+    {
+        switch (message)
         {
-            Receive<IPartitionRequest>(_ => Sender.Tell(new Rejected(ErrorCode.Unavailable, $"partition {_id} is unavailable: {reason}")));
-            Receive<RetryRecovery>(_ =>
-            {
+            case IPartitionRequest:
+                Sender.Tell(new Rejected(ErrorCode.Unavailable, $"partition {_id} is unavailable: {_unavailableReason}"));
+                break;
+            case RetryRecovery:
                 Become(Recovering);
                 StartRecovery();
-            });
-            Receive<PartitionHandOff>(_ => Context.Stop(Self));
-            ReceiveAny(_ => { }); // late replies of the old writer and reader
-        });
-        Timers.StartSingleTimer("retry-recovery", RetryRecovery.Instance, TimeSpan.FromMilliseconds(_options.RecoveryBackoffMs));
+                break;
+            case PartitionHandOff:
+                Context.Stop(Self);
+                break;
+        }
     }
 
     /// <summary>The periodic tick runs only while the engine has time-driven work (leases, delayed tasks, paging).</summary>
