@@ -38,8 +38,9 @@ internal sealed class DurablePartitionState
     public long CountOf(TaskState state) => _exceptionCounts[(int)state];
 
     private readonly List<(long Counter, long EventSeqNr)> _eventIndex = [];
-    private readonly Queue<long> _recentlyCancelledOrder = new();
-    private readonly HashSet<long> _recentlyCancelled = [];
+    // Made with the first cancel: most partitions never see one.
+    private Queue<long>? _recentlyCancelledOrder;
+    private HashSet<long>? _recentlyCancelled;
 
     public long TotalFresh
     {
@@ -80,7 +81,7 @@ internal sealed class DurablePartitionState
                 _ => TaskStatus.DeadLettered,
             };
         }
-        if (Settled.Contains(counter)) return _recentlyCancelled.Contains(seq) ? TaskStatus.Cancelled : TaskStatus.Completed;
+        if (Settled.Contains(counter)) return _recentlyCancelled?.Contains(seq) == true ? TaskStatus.Cancelled : TaskStatus.Completed;
         return TaskStatus.Ready;
     }
 
@@ -246,8 +247,8 @@ internal sealed class DurablePartitionState
 
     private void RememberCancelled(long seq)
     {
-        if (!_recentlyCancelled.Add(seq)) return;
-        _recentlyCancelledOrder.Enqueue(seq);
+        if (!(_recentlyCancelled ??= []).Add(seq)) return;
+        (_recentlyCancelledOrder ??= new()).Enqueue(seq);
         while (_recentlyCancelledOrder.Count > RecentlyCancelledLimit)
             _recentlyCancelled.Remove(_recentlyCancelledOrder.Dequeue());
     }
@@ -282,7 +283,7 @@ internal sealed class DurablePartitionState
             IdempotencyKeys = keys.Select(k => k.Key).ToArray(),
             IdempotencySeqs = keys.Select(k => k.Value.Seq).ToArray(),
             IdempotencyAtMs = keys.Select(k => k.Value.AtMs).ToArray(),
-            RecentlyCancelled = _recentlyCancelledOrder.ToArray(),
+            RecentlyCancelled = _recentlyCancelledOrder?.ToArray() ?? [],
             LeaseKey = LeaseKey,
             Limits = Limits,
         };

@@ -30,7 +30,8 @@ internal sealed class Lease
 internal sealed class LeaseTable
 {
     private readonly Dictionary<long, Lease> _bySeq = new();
-    private readonly Dictionary<string, int> _byKey = new(StringComparer.Ordinal);
+    /// <summary>Running leases per concurrency key; made for the first key (most queues use none).</summary>
+    private Dictionary<string, int>? _byKey;
     /// <summary>Keys a lease of which ended since <see cref="TakeEndedKeys"/> was last called.</summary>
     private HashSet<string>? _ended;
 
@@ -38,13 +39,17 @@ internal sealed class LeaseTable
     public IEnumerable<Lease> All => _bySeq.Values;
 
     /// <summary>Leases held now by tasks with concurrency key <paramref name="key"/>.</summary>
-    public int RunningWithKey(string key) => _byKey.GetValueOrDefault(key);
+    public int RunningWithKey(string key) => _byKey?.GetValueOrDefault(key) ?? 0;
 
     public void Add(Lease lease)
     {
         Remove(lease.Seq);
         _bySeq[lease.Seq] = lease;
-        if (lease.ConcurrencyKey is { } key) _byKey[key] = _byKey.GetValueOrDefault(key) + 1;
+        if (lease.ConcurrencyKey is { } key)
+        {
+            _byKey ??= new(StringComparer.Ordinal);
+            _byKey[key] = _byKey.GetValueOrDefault(key) + 1;
+        }
     }
 
     public bool TryGet(long seq, out Lease lease) => _bySeq.TryGetValue(seq, out lease!);
@@ -55,7 +60,7 @@ internal sealed class LeaseTable
         if (!_bySeq.Remove(seq, out var lease)) return false;
         if (lease.ConcurrencyKey is { } key)
         {
-            if (_byKey[key] <= 1) _byKey.Remove(key);
+            if (_byKey![key] <= 1) _byKey.Remove(key);
             else _byKey[key]--;
             (_ended ??= new(StringComparer.Ordinal)).Add(key);
         }

@@ -72,7 +72,7 @@ internal sealed partial class PartitionEngine
         else if (ReferenceEquals(request, _relocation))
         {
             _relocation = null;
-            _toRelocate.Clear(); // the next snapshot starts over
+            _toRelocate?.Clear(); // the next snapshot starts over
         }
         else if (ReferenceEquals(request, _reading)) _reading = null;
     }
@@ -153,7 +153,7 @@ internal sealed partial class PartitionEngine
     public void OnHousekeeping()
     {
         var now = _now();
-        if (_pending.Outstanding > 0 || _relocation is not null || _toRelocate.Count > 0 || now - _lastPersistedAtMs < _o.CompactAtRestAfterMs) return;
+        if (_pending.Outstanding > 0 || _relocation is not null || _toRelocate?.Count > 0 || now - _lastPersistedAtMs < _o.CompactAtRestAfterMs) return;
         var since = Durable.LastEventSeqNr - _lastSnapshotSeqNr;
         if (since <= 0 || !(_compactionPending || since >= Math.Max(1, _o.SnapshotEvery / 4))) return;
         Snapshot(Durable.LastEventSeqNr, now);
@@ -201,13 +201,13 @@ internal sealed partial class PartitionEngine
     /// </summary>
     private void StartRelocation(long seqNr)
     {
-        if (_relocation is not null || _toRelocate.Count > 0) return;
+        if (_relocation is not null || _toRelocate?.Count > 0) return;
         // Two periods, or two rounds' worth of events when moving every long-lived task takes more than a period: a
         // round must not find the tasks it moved first old enough to move again, or it would never end.
         var roundEvents = (Durable.Exceptions.Count + _o.MaxWriteBatch - 1) / _o.MaxWriteBatch;
         var before = seqNr - 2L * Math.Max(_o.SnapshotEvery, roundEvents);
         foreach (var e in Durable.Exceptions.Values.Where(e => e.EventSeqNr < before && e.EventSeqNr > 0).Select(e => e.EventSeqNr).Distinct().Order())
-            _toRelocate.Enqueue(e);
+            (_toRelocate ??= new()).Enqueue(e);
         ContinueRelocation();
     }
 
@@ -216,7 +216,7 @@ internal sealed partial class PartitionEngine
     /// <summary>Reads the next events to relocate, unless a read is in flight or clients' writes are backing up.</summary>
     private void ContinueRelocation()
     {
-        if (_relocation is not null || _toRelocate.Count == 0 || _pending.Outstanding > _o.OutstandingWriteLimit / 2) return;
+        if (_relocation is not null || _toRelocate is not { Count: > 0 } || _pending.Outstanding > _o.OutstandingWriteLimit / 2) return;
         var events = new long[Math.Min(RelocationReadEvents, _toRelocate.Count)];
         for (var i = 0; i < events.Length; i++) events[i] = _toRelocate.Dequeue();
         _fx.Read(_relocation = new FetchRequest(events, ForRelocation: true));

@@ -51,7 +51,7 @@ internal sealed partial class PartitionEngine
     /// <summary>The relocation read in flight.</summary>
     private FetchRequest? _relocation;
     /// <summary>Events whose long-lived tasks this round of relocation still has to move.</summary>
-    private readonly Queue<long> _toRelocate = new();
+    private Queue<long>? _toRelocate; // made when compaction first relocates
     /// <summary>A scan reached events the partition has not been told are durable: no scan until the next notice.</summary>
     private bool _scanWaitsForNotice;
     private long _lastSnapshotSeqNr;

@@ -9,8 +9,9 @@ namespace Conduit.Server.Matching;
 /// </summary>
 internal sealed class PendingWrites(long nextCounter)
 {
-    private readonly Dictionary<string, long> _keys = new(StringComparer.Ordinal);
-    private readonly Dictionary<long, TaskStatus> _settling = new();
+    // Made on first use: most partitions of a node are idle, and most queues use no idempotency keys.
+    private Dictionary<string, long>? _keys;
+    private Dictionary<long, TaskStatus>? _settling;
 
     /// <summary>Entries handed to the writer and not yet reported durable.</summary>
     public long Outstanding { get; private set; }
@@ -25,23 +26,27 @@ internal sealed class PendingWrites(long nextCounter)
     public long TakeCounter() => NextCounter++;
 
     /// <summary>The task an enqueue still being written gave <paramref name="key"/>, or 0.</summary>
-    public long SeqOfKey(string key) => _keys.GetValueOrDefault(key);
+    public long SeqOfKey(string key) => _keys?.GetValueOrDefault(key) ?? 0;
 
-    public void AddKey(string key, long seq) => _keys[key] = seq;
+    public void AddKey(string key, long seq) => (_keys ??= new(StringComparer.Ordinal))[key] = seq;
 
     /// <summary>The enqueue of <paramref name="seq"/> with <paramref name="key"/> is durable: the durable state knows the key now.</summary>
     public void KeyPersisted(string key, long seq)
     {
-        if (_keys.TryGetValue(key, out var pending) && pending == seq) _keys.Remove(key);
+        if (_keys is not null && _keys.TryGetValue(key, out var pending) && pending == seq) _keys.Remove(key);
     }
 
     /// <summary>Task <paramref name="seq"/> is being settled as <paramref name="status"/> (completed or cancelled).</summary>
-    public void MarkSettling(long seq, TaskStatus status) => _settling[seq] = status;
+    public void MarkSettling(long seq, TaskStatus status) => (_settling ??= [])[seq] = status;
 
-    public bool IsSettling(long seq) => _settling.ContainsKey(seq);
+    public bool IsSettling(long seq) => _settling?.ContainsKey(seq) == true;
 
-    public bool TryGetSettling(long seq, out TaskStatus status) => _settling.TryGetValue(seq, out status);
+    public bool TryGetSettling(long seq, out TaskStatus status)
+    {
+        status = default;
+        return _settling?.TryGetValue(seq, out status) == true;
+    }
 
     /// <summary>The settlement of <paramref name="seq"/> is durable.</summary>
-    public void ForgetSettling(long seq) => _settling.Remove(seq);
+    public void ForgetSettling(long seq) => _settling?.Remove(seq);
 }

@@ -31,7 +31,8 @@ internal sealed class ReadyWindow
 
     private readonly SortedSet<ReadyTask> _tasks = new(Order);
     private readonly Dictionary<long, ReadyTask> _bySeq = new();
-    private readonly Dictionary<string, SortedSet<ReadyTask>> _parked = new(StringComparer.Ordinal);
+    /// <summary>Tasks out of line per concurrency key; made when the first is parked (most queues use no keys).</summary>
+    private Dictionary<string, SortedSet<ReadyTask>>? _parked;
 
     public long[] LoadedUpTo { get; } = new long[DurablePartitionState.PriorityLevels];
     public long[] ScanFrom { get; } = new long[DurablePartitionState.PriorityLevels];
@@ -77,7 +78,7 @@ internal sealed class ReadyWindow
         {
             if (key is not null) Unpark(key, 1);
         }
-        else if (key is not null && _parked.TryGetValue(key, out var parked) && parked.Remove(task))
+        else if (key is not null && _parked is not null && _parked.TryGetValue(key, out var parked) && parked.Remove(task))
         {
             ParkedCount--;
             if (parked.Count == 0) _parked.Remove(key);
@@ -89,6 +90,7 @@ internal sealed class ReadyWindow
     public void Park(ReadyTask task)
     {
         if (task.Task.ConcurrencyKey is not { } key || !_tasks.Remove(task)) return;
+        _parked ??= new(StringComparer.Ordinal);
         if (!_parked.TryGetValue(key, out var parked)) _parked[key] = parked = new SortedSet<ReadyTask>(Order);
         parked.Add(task);
         ParkedCount++;
@@ -97,7 +99,7 @@ internal sealed class ReadyWindow
     /// <summary>Puts up to <paramref name="slots"/> of the tasks parked for <paramref name="key"/> back in line, best first.</summary>
     public void Unpark(string key, int slots)
     {
-        if (slots <= 0 || !_parked.TryGetValue(key, out var parked)) return;
+        if (slots <= 0 || _parked is null || !_parked.TryGetValue(key, out var parked)) return;
         while (slots-- > 0 && parked.Count > 0)
         {
             var next = parked.Min!;
@@ -111,6 +113,7 @@ internal sealed class ReadyWindow
     /// <summary>Puts every parked task back in line (the per-key limit changed; dispatch parks again what must wait).</summary>
     public void UnparkAll()
     {
+        if (_parked is null) return;
         foreach (var parked in _parked.Values) _tasks.UnionWith(parked);
         _parked.Clear();
         ParkedCount = 0;

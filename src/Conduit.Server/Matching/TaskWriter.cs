@@ -43,10 +43,10 @@ internal sealed class TaskWriter : UntypedPersistentActor, IWithTimers
     private readonly string _persistenceId;
     private readonly PartitionOptions _options;
     private readonly IActorRef _partition;
-    private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly LinkedList<Append> _buffer = new();
     private readonly LinkedList<List<Append>> _inFlight = new();
-    private readonly Dictionary<long, long> _deleteAfterSnapshot = new();
+    /// <summary>Events to delete once the snapshot at a sequence number is saved; made with the first snapshot.</summary>
+    private Dictionary<long, long>? _deleteAfterSnapshot;
     private DurablePartitionState? _recovering = new();
     /// <summary>Appends answered so far, in the order they came (every append is answered exactly once, in order).</summary>
     private long _answered;
@@ -134,20 +134,20 @@ internal sealed class TaskWriter : UntypedPersistentActor, IWithTimers
                 Flush();
                 break;
             case SaveSnapshotRequest request:
-                _deleteAfterSnapshot[request.SeqNr] = request.DeleteEventsUpTo;
+                (_deleteAfterSnapshot ??= [])[request.SeqNr] = request.DeleteEventsUpTo;
                 SnapshotStore.Tell(new SaveSnapshot(new SnapshotMetadata(PersistenceId, request.SeqNr, DateTime.UtcNow), request.Snapshot));
                 break;
             case SaveSnapshotSuccess saved:
-                if (_deleteAfterSnapshot.Remove(saved.Metadata.SequenceNr, out var upTo) && upTo > 0) DeleteMessages(upTo);
+                if (_deleteAfterSnapshot?.Remove(saved.Metadata.SequenceNr, out var upTo) == true && upTo > 0) DeleteMessages(upTo);
                 DeleteSnapshots(new SnapshotSelectionCriteria(saved.Metadata.SequenceNr - 1));
                 break;
             case SaveSnapshotFailure failed:
-                _deleteAfterSnapshot.Remove(failed.Metadata.SequenceNr);
-                _log.Warning(failed.Cause, "Snapshot of {Partition} at {SequenceNr} failed; the journal is kept", PartitionForLog, failed.Metadata.SequenceNr);
+                _deleteAfterSnapshot?.Remove(failed.Metadata.SequenceNr);
+                Log.Warning(failed.Cause, "Snapshot of {Partition} at {SequenceNr} failed; the journal is kept", PartitionForLog, failed.Metadata.SequenceNr);
                 _partition.Tell(CompactionFailed.Instance);
                 break;
             case DeleteMessagesFailure failed:
-                _log.Warning(failed.Cause, "Deleting events of {Partition} up to {SequenceNr} failed", PartitionForLog, failed.ToSequenceNr);
+                Log.Warning(failed.Cause, "Deleting events of {Partition} up to {SequenceNr} failed", PartitionForLog, failed.ToSequenceNr);
                 _partition.Tell(CompactionFailed.Instance);
                 break;
             case DeleteMessagesSuccess or DeleteSnapshotsSuccess or DeleteSnapshotsFailure:
@@ -223,21 +223,21 @@ internal sealed class TaskWriter : UntypedPersistentActor, IWithTimers
 
     protected override void OnPersistFailure(Exception cause, object @event, long sequenceNr)
     {
-        _log.Error(cause, "Write {SequenceNr} of {Partition} failed; the partition stops and recovers from the journal", sequenceNr, PartitionForLog);
+        Log.Error(cause, "Write {SequenceNr} of {Partition} failed; the partition stops and recovers from the journal", sequenceNr, PartitionForLog);
         FailEverything(cause);
         base.OnPersistFailure(cause, @event, sequenceNr);
     }
 
     protected override void OnPersistRejected(Exception cause, object @event, long sequenceNr)
     {
-        _log.Error(cause, "Write {SequenceNr} of {Partition} was rejected; the partition stops and recovers from the journal", sequenceNr, PartitionForLog);
+        Log.Error(cause, "Write {SequenceNr} of {Partition} was rejected; the partition stops and recovers from the journal", sequenceNr, PartitionForLog);
         FailEverything(cause);
         Context.Stop(Self);
     }
 
     protected override void OnRecoveryFailure(Exception reason, object? message = null)
     {
-        _log.Error(reason, "Recovery of {Partition} failed", PartitionForLog);
+        Log.Error(reason, "Recovery of {Partition} failed", PartitionForLog);
         _partition.Tell(new Failed(reason));
         base.OnRecoveryFailure(reason, message);
     }

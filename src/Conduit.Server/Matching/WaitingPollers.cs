@@ -13,39 +13,44 @@ internal sealed record Waiter(long Id, object ReplyTo, int MaxTasks, long LeaseM
 /// </summary>
 internal sealed class WaitingPollers
 {
-    private readonly LinkedList<Waiter> _queue = new();
-    private readonly Dictionary<long, LinkedListNode<Waiter>> _byId = new();
-    private readonly Dictionary<long, long> _idsByFrontendId = new();
+    // Made with the first poller: a node holds many partitions that nobody has polled (yet).
+    private LinkedList<Waiter>? _queue;
+    private Dictionary<long, LinkedListNode<Waiter>>? _byId;
+    private Dictionary<long, long>? _idsByFrontendId;
     private long _lastId;
 
-    public int Count => _queue.Count;
+    public int Count => _queue?.Count ?? 0;
 
     /// <summary>Every waiting poll, oldest first.</summary>
-    public IEnumerable<Waiter> All => _queue;
+    public IEnumerable<Waiter> All => (IEnumerable<Waiter>?)_queue ?? [];
 
     /// <summary>Adds a wait at the back of the line and gives it the next id.</summary>
     public Waiter Add(object replyTo, int maxTasks, long leaseMs, long frontendPollId, string? worker = null)
     {
         var waiter = new Waiter(++_lastId, replyTo, maxTasks, leaseMs, frontendPollId, worker);
-        _byId[waiter.Id] = _queue.AddLast(waiter);
-        if (frontendPollId != 0) _idsByFrontendId[frontendPollId] = waiter.Id;
+        (_byId ??= [])[waiter.Id] = (_queue ??= []).AddLast(waiter);
+        if (frontendPollId != 0) (_idsByFrontendId ??= [])[frontendPollId] = waiter.Id;
         return waiter;
     }
 
-    public bool Contains(long id) => _byId.ContainsKey(id);
+    public bool Contains(long id) => _byId?.ContainsKey(id) == true;
 
     /// <summary>The partition's id of the wait the frontend knows as <paramref name="frontendPollId"/>.</summary>
-    public bool TryFindByFrontendId(long frontendPollId, out long id) => _idsByFrontendId.TryGetValue(frontendPollId, out id);
+    public bool TryFindByFrontendId(long frontendPollId, out long id)
+    {
+        id = 0;
+        return _idsByFrontendId?.TryGetValue(frontendPollId, out id) == true;
+    }
 
     /// <summary>Takes the wait <paramref name="id"/> out of line, if it still waits.</summary>
     public bool TryRemove(long id, out Waiter waiter)
     {
-        if (!_byId.Remove(id, out var node))
+        if (_byId is null || !_byId.Remove(id, out var node))
         {
             waiter = null!;
             return false;
         }
-        _queue.Remove(node);
+        _queue!.Remove(node);
         waiter = node.Value;
         ForgetFrontendId(waiter);
         return true;
@@ -54,9 +59,9 @@ internal sealed class WaitingPollers
     /// <summary>Takes the wait at the front of the line (there must be one).</summary>
     public Waiter TakeOldest()
     {
-        var waiter = _queue.First!.Value;
+        var waiter = _queue!.First!.Value;
         _queue.RemoveFirst();
-        _byId.Remove(waiter.Id);
+        _byId!.Remove(waiter.Id);
         ForgetFrontendId(waiter);
         return waiter;
     }
@@ -64,13 +69,13 @@ internal sealed class WaitingPollers
     /// <summary>Forgets every wait (after each was answered).</summary>
     public void Clear()
     {
-        _queue.Clear();
-        _byId.Clear();
-        _idsByFrontendId.Clear();
+        _queue?.Clear();
+        _byId?.Clear();
+        _idsByFrontendId?.Clear();
     }
 
     private void ForgetFrontendId(Waiter waiter)
     {
-        if (waiter.FrontendPollId != 0) _idsByFrontendId.Remove(waiter.FrontendPollId);
+        if (waiter.FrontendPollId != 0) _idsByFrontendId?.Remove(waiter.FrontendPollId);
     }
 }
