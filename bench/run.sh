@@ -22,7 +22,6 @@
 set -euo pipefail
 case "${1:-}" in
     -h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-    -h|--help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 esac
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ROOT=$(pwd)
