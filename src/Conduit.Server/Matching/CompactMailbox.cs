@@ -28,21 +28,25 @@ public sealed class CompactMailbox : MailboxType, IProducesMessageQueue<CompactM
 }
 
 /// <summary>
-/// A double-ended message queue under a lock: a ring buffer made on the first message, kept small, and let go when it
-/// empties after having grown past <see cref="KeptCapacity"/> slots. Any thread enqueues; the actor alone dequeues and
-/// puts stashed messages back in front (<see cref="EnqueueFirst"/>).
+/// A double-ended message queue under a lock: a ring buffer made on the first message and grown by doubling. A buffer
+/// of more than <see cref="KeptCapacity"/> slots is kept while bursts keep needing it, and let go when the queue empties
+/// after a run that held at most <see cref="KeptCapacity"/> messages: a busy actor does not make its buffer again for
+/// every burst, and one that has gone quiet (its next timer or request is such a run) does not keep a burst's buffer.
+/// Any thread enqueues; the actor alone dequeues and puts stashed messages back in front (<see cref="EnqueueFirst"/>).
 /// </summary>
 public sealed class CompactMessageQueue : IMessageQueue, IUnboundedDequeBasedMessageQueueSemantics
 {
     /// <summary>Slots the first message makes room for.</summary>
     public const int InitialCapacity = 4;
-    /// <summary>A buffer at most this large is kept when the queue empties; a larger one (left by a burst) is let go.</summary>
+    /// <summary>A buffer at most this large is always kept; a larger one goes after a run of at most this many messages.</summary>
     public const int KeptCapacity = 16;
 
     private readonly object _gate = new();
     private Envelope[]? _items;
     private int _head;
     private int _count;
+    /// <summary>The most messages held at once since the queue was last empty.</summary>
+    private int _peak;
 
     public bool HasMessages => Volatile.Read(ref _count) > 0;
 
@@ -61,6 +65,7 @@ public sealed class CompactMessageQueue : IMessageQueue, IUnboundedDequeBasedMes
             var items = RoomForOneMore();
             items[(_head + _count) % items.Length] = envelope;
             Volatile.Write(ref _count, _count + 1);
+            if (_count > _peak) _peak = _count;
         }
     }
 
@@ -72,6 +77,7 @@ public sealed class CompactMessageQueue : IMessageQueue, IUnboundedDequeBasedMes
             _head = (_head + items.Length - 1) % items.Length;
             items[_head] = envelope;
             Volatile.Write(ref _count, _count + 1);
+            if (_count > _peak) _peak = _count;
         }
     }
 
@@ -92,7 +98,8 @@ public sealed class CompactMessageQueue : IMessageQueue, IUnboundedDequeBasedMes
             if (_count == 0)
             {
                 _head = 0;
-                if (items.Length > KeptCapacity) _items = null;
+                if (items.Length > KeptCapacity && _peak <= KeptCapacity) _items = null;
+                _peak = 0;
             }
             return true;
         }
