@@ -34,12 +34,12 @@ public static class NodeHost
     {
         if (settings.Http is not { } http)
         {
-            var plain = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = false });
+            var plain = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = false, Args = HostArgs });
             configure?.Invoke(plain);
             AddNode(plain.Services, settings, akka, prometheus: false);
             return plain.Build();
         }
-        var web = WebApplication.CreateSlimBuilder();
+        var web = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = HostArgs });
         configure?.Invoke(web);
         web.WebHost.ConfigureKestrel(kestrel =>
         {
@@ -55,6 +55,14 @@ public static class NodeHost
         if (dashboard) app.MapConduitDashboard();
         return app;
     }
+
+    /// <summary>
+    /// The host builders' own settings. They load <c>appsettings.json</c> from the content root (the working directory)
+    /// with reload on change by default, which watches that whole directory tree: a SQLite node's <c>./data</c> is in
+    /// it, so every journal write raised file-watcher events, and a large tree uses up inotify watches. The node reads
+    /// its settings once at start (<see cref="Configuration.NodeConfiguration"/>, no reload), so nothing is watched.
+    /// </summary>
+    internal static readonly string[] HostArgs = ["--hostBuilder:reloadConfigOnChange=false"];
 
     /// <summary>
     /// Whether the listener serves the dashboard: with a keys file (it asks for an operator login), or without one only
