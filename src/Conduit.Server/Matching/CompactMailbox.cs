@@ -12,7 +12,7 @@ namespace Conduit.Server.Matching;
 /// was 2.2 KiB of every live queue on a node holding thousands of mostly idle partitions (BENCHMARKS.md).
 /// <para>Given by id (<see cref="Id"/>, configured by <see cref="Hocon"/>) in the partitions' entity factory.</para>
 /// </summary>
-public sealed class CompactMailbox : MailboxType, IProducesMessageQueue<CompactMessageQueue>
+internal sealed class CompactMailbox : MailboxType, IProducesMessageQueue<CompactMessageQueue>
 {
     /// <summary>Configuration path of this mailbox (<see cref="Props.WithMailbox"/>).</summary>
     public const string Id = "conduit.compact-mailbox";
@@ -34,7 +34,7 @@ public sealed class CompactMailbox : MailboxType, IProducesMessageQueue<CompactM
 /// every burst, and one that has gone quiet (its next timer or request is such a run) does not keep a burst's buffer.
 /// Any thread enqueues; the actor alone dequeues and puts stashed messages back in front (<see cref="EnqueueFirst"/>).
 /// </summary>
-public sealed class CompactMessageQueue : IMessageQueue, IUnboundedDequeBasedMessageQueueSemantics
+internal sealed class CompactMessageQueue : IMessageQueue, IUnboundedDequeBasedMessageQueueSemantics
 {
     /// <summary>Slots the first message makes room for.</summary>
     public const int InitialCapacity = 4;
