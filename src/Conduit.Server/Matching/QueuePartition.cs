@@ -389,10 +389,6 @@ public sealed class QueuePartition : UntypedActor, IWithStash, IWithTimers, IPar
         }
     }
 
-    /// <summary>
-    /// Storage failed. In-memory state may be ahead of the journal, so drop it: answer Unavailable for a while,
-    /// then recover from the journal with a new writer.
-    /// </summary>
     /// <summary>Marks the start of an outage; false when the partition was already out of service (the retry is not logged as news).</summary>
     private bool OutageStarts()
     {
@@ -401,6 +397,10 @@ public sealed class QueuePartition : UntypedActor, IWithStash, IWithTimers, IPar
         return true;
     }
 
+    /// <summary>
+    /// Storage failed. In-memory state may be ahead of the journal, so drop it: answer Unavailable for a while,
+    /// then recover from the journal with a new writer.
+    /// </summary>
     private void BecomeUnavailable(string reason)
     {
         if (OutageStarts()) _log.Warning("Partition {Partition} is unavailable ({Reason}); recovering every {RecoveryBackoffMs} ms until it serves again", _id, reason, _options.RecoveryBackoffMs);
