@@ -3,7 +3,7 @@
 # synchronous_commit on). Builds what it needs (Release), starts PostgreSQL, and runs bench/Conduit.Bench,
 # which starts a Conduit node as a separate process on that PostgreSQL.
 #
-#   bench/run.sh --quick          smoke run, under 3 minutes (scenarios 1-6; 6 for 8 s per side; 7 only with --only 7)
+#   bench/run.sh --quick          smoke run, under 3 minutes (scenarios 1-6; 6 for 8 s per side; 7 and 8 only with --only)
 #   bench/run.sh                  full run (under 30 minutes; sustained 2 x 10 of them); record it in BENCHMARKS.md
 #   bench/run.sh --only 2,3       some scenarios; other options go to Conduit.Bench (--workers, --producers,
 #                                 --partitions, --hocon FILE, --claim, --batch, --payload, --baseline-poll-ms,
@@ -14,7 +14,8 @@
 # Scenarios: 1 enqueue, 2 end to end (drain, mix), 3 schedule-to-start latency, 4 backlog of 1M, 5 many queues
 # (10,000; then --queues-large, default 100,000 in the full run, on a fresh node), 6 sustained mix (--sustained
 # seconds per side, default 600; per tenth of the run: completed/s, CPU per task, last / first, backlog left),
-# 7 scale (one node with 4 partitions; a frontend node and two task-service nodes; each on its own database).
+# 7 scale (one node with 4 partitions; a frontend node and two task-service nodes; each on its own database),
+# 8 one journal write (Akka.Persistence.Sql alone in the bench process: the node's settings against the plugin's defaults).
 # Every profile table gives CPU in % of a core and in µs per task for the node(s), PostgreSQL and the bench process.
 #
 # Results: bench/results/{quick,full}-<time>.md, node logs bench/results/node*.log, PostgreSQL log in the run's

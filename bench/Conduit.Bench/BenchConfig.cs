@@ -25,7 +25,7 @@ public sealed record BenchConfig
     public TimeSpan BaselinePollInterval { get; init; } = TimeSpan.FromMilliseconds(50);
     /// <summary>Worker loops poll the next batch while the last one completes (<see cref="Workloads.WorkLoop"/>), on both sides. Defaults to true; <c>--no-pipeline</c>.</summary>
     public bool Pipeline { get; init; } = true;
-    /// <summary>Only these scenarios (1-7; "2d": only the batched drain of 2, for experiments); all when empty.</summary>
+    /// <summary>Only these scenarios (1-8; "2d": only the batched drain of 2, for experiments); all when empty.</summary>
     public HashSet<string> Only { get; init; } = [];
 
     public TimeSpan EnqueueDuration => Quick ? TimeSpan.FromSeconds(3) : TimeSpan.FromSeconds(8);
@@ -61,7 +61,10 @@ public sealed record BenchConfig
     public TimeSpan ScaleDrainCap => TimeSpan.FromSeconds(Quick ? 5 : 20);
     public TimeSpan ScaleMixDuration => TimeSpan.FromSeconds(Quick ? 4 : 10);
     /// <summary>Scenario 7 runs in a quick run only when asked for (--only 7): three more node processes take too long.</summary>
-    public bool RunsScale => Only.Count == 0 ? !Quick : Only.Contains("7");
+    public bool RunsScale => RunsFullOnly("7");
+    /// <summary>Scenario 8 (one journal write) runs in the full run, and in a quick one only when asked for.</summary>
+    public bool RunsJournalWrites => RunsFullOnly("8");
+    private bool RunsFullOnly(string scenario) => Only.Count == 0 ? !Quick : Only.Contains(scenario);
 
     public string AdminConnectionString => Cs("postgres", 4);
     public string ConduitConnectionString => Cs("conduit", 50);

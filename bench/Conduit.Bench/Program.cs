@@ -28,6 +28,7 @@ var scenarioNames = new Dictionary<int, string>
     [5] = $"{config.ManyQueues:N0} queues{(config.LargeQueues > 0 ? $", then {config.LargeQueues:N0} on a fresh node" : "")}",
     [6] = $"sustained mix, {config.SustainedDuration.TotalSeconds:0} s per side",
     [7] = "scale: 1 node × 4 partitions; frontend + 2 task services (not in quick unless --only 7)",
+    [8] = "one journal write: Akka.Persistence.Sql alone, settings as shipped and the plugin's defaults (not in quick unless --only 8)",
 };
 var runWatch = System.Diagnostics.Stopwatch.StartNew();
 
@@ -46,7 +47,7 @@ r.Table(["fact", "value"],
     .. (await bench.Probe.SettingsAsync()).Select(s => new[] { $"PostgreSQL {s.Name}", s.Value }),
     ["Conduit node", $"separate process, Release, PostgreSQL journal (Akka.Persistence.Sql), --partitions {config.Partitions}{(config.NodeHocon is null ? "" : $", --hocon {Path.GetFileName(config.NodeHocon)}")}, task history {(config.TaskHistory ? "on (24 h)" : "off")}"],
     ["Conduit client", "plain Akka remoting to /user/frontend (one client ActorSystem); scenario 2 also through ConduitClient"],
-    ["scenarios", string.Join("; ", scenarioNames.Where(kv => kv.Key == 7 ? config.RunsScale : Run(kv.Key)).Select(kv => $"{kv.Key}. {kv.Value}"))],
+    ["scenarios", string.Join("; ", scenarioNames.Where(kv => kv.Key switch { 7 => config.RunsScale, 8 => config.RunsJournalWrites, _ => Run(kv.Key) }).Select(kv => $"{kv.Key}. {kv.Value}"))],
     ["client concurrency", $"{config.Producers} producers, {config.Workers} workers, payload {config.PayloadBytes} B, enqueue batch {config.EnqueueBatch}, claim {config.ClaimSize}, worker loops {(config.Pipeline ? "pipelined (poll the next batch while completing the last)" : "not pipelined")}"],
 ]);
 r.Line("Ratios are Conduit ÷ baseline for throughput and baseline ÷ Conduit for latency: above 1 means Conduit is ahead. " +
@@ -72,6 +73,7 @@ if (Run(1)) await Timed(1, scenarios.EnqueueAsync);
 if (Run(2)) await Timed(2, async () => e2e = await scenarios.EndToEndAsync());
 if (Run(3)) await Timed(3, scenarios.LatencyAsync);
 if (Run(4)) await Timed(4, scenarios.BacklogAsync);
+if (config.RunsJournalWrites) await Timed(8, scenarios.JournalWritesAsync);
 // 6 before 5: scenario 5 leaves thousands of queues on the node (and stops it for its 100,000-queue part); 7 stops it too.
 if (Run(6)) await Timed(6, scenarios.SustainedAsync);
 if (Run(5)) await Timed(5, scenarios.ManyQueuesAsync);

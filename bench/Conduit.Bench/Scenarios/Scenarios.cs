@@ -6,8 +6,8 @@ using static Conduit.Bench.Report;
 namespace Conduit.Bench.Scenarios;
 
 /// <summary>
-/// The seven scenarios. Each runs Conduit and (for 1-3, 5 and 6) the SKIP LOCKED baseline with the same loops. 6
-/// (Sustained.cs) and 7 (Scale.cs) are in files of their own.
+/// The eight scenarios. Each runs Conduit and (for 1-3, 5 and 6) the SKIP LOCKED baseline with the same loops. 6
+/// (Sustained.cs), 7 (Scale.cs) and 8 (JournalWrites.cs) are in files of their own.
 /// </summary>
 public sealed partial class Scenarios(Bench b)
 {

@@ -26,6 +26,17 @@ public sealed class FailoverTimingsTests
         Assert.Equal(FailoverTimings.ShardFailureBackoff, config.GetTimeSpan("akka.cluster.sharding.shard-failure-backoff"));
     }
 
+    [Fact(DisplayName = "a node's journal, snapshot store and read journal open new connections instead of cloning one (the plugin's default clones)")]
+    public async Task StoragePluginsDoNotCloneConnections()
+    {
+        var data = Path.Combine(Path.GetTempPath(), "conduit-node-tests", Guid.NewGuid().ToString("N"));
+        await using var node = await TestNode.StartAsync(StorageOptions.Sqlite(data));
+        // What the plugins read: the node's configuration over the plugin's reference configuration, which says true.
+        var config = node.System.Settings.Config.WithFallback(Akka.Persistence.Sql.SqlPersistence.DefaultConfiguration);
+        foreach (var plugin in new[] { "akka.persistence.journal.sql", "akka.persistence.snapshot-store.sql", "akka.persistence.query.journal.sql" })
+            Assert.False(config.GetBoolean(plugin + ".use-clone-connection"), plugin);
+    }
+
     [Fact(DisplayName = "a node's read journal does not poll the global ordering: its sequence actor waits a day between queries")]
     public async Task ReadJournalSequenceActorSleeps()
     {
