@@ -69,8 +69,7 @@ public static class ConduitNode
 {
     /// <summary>
     /// Settings every node gets: no durable DistributedData (LightningDB is not usable here), quiet dead letters, downing
-    /// by keep-majority. Failure detection, downing and sharding timings are <see cref="FailoverTimings.ClusterHocon"/>, the
-    /// scheduler's tick <see cref="SchedulerTicks.ClusterSystem"/>.
+    /// by keep-majority. Failure detection, downing and sharding timings are <see cref="FailoverTimings.ClusterHocon"/>.
     /// </summary>
     public const string BaseHocon = """
         akka.cluster.distributed-data.durable.keys = []
@@ -87,9 +86,7 @@ public static class ConduitNode
     public static AkkaConfigurationBuilder ConfigureConduitNode(this AkkaConfigurationBuilder builder, NodeSettings settings,
         Metrics.ServerMetrics? metrics = null)
     {
-        var config = ConfigurationFactory.ParseString(FailoverTimings.ClusterHocon)
-            .WithFallback(ConfigurationFactory.ParseString(SchedulerTicks.Hocon(SchedulerTicks.ClusterSystem)))
-            .WithFallback(ConfigurationFactory.ParseString(BaseHocon));
+        var config = ConfigurationFactory.ParseString(FailoverTimings.ClusterHocon).WithFallback(ConfigurationFactory.ParseString(BaseHocon));
         if (settings.LogFormat == Configuration.LogFormat.Json)
             config = ConfigurationFactory.ParseString(Diagnostics.JsonStdoutLogger.Hocon).WithFallback(config);
         if (!string.IsNullOrWhiteSpace(settings.ExtraHocon)) config = ConfigurationFactory.ParseString(settings.ExtraHocon).WithFallback(config);

@@ -26,23 +26,6 @@ public sealed class FailoverTimingsTests
         Assert.Equal(FailoverTimings.ShardFailureBackoff, config.GetTimeSpan("akka.cluster.sharding.shard-failure-backoff"));
     }
 
-    [Fact(DisplayName = "a node's cluster system ticks every 50 ms and its client endpoint every 100 ms, not Akka's 10 ms; --hocon sets the cluster's again")]
-    public async Task SchedulerTicksAreCoarse()
-    {
-        var data = Path.Combine(Path.GetTempPath(), "conduit-node-tests", Guid.NewGuid().ToString("N"));
-        await using (var node = await TestNode.StartAsync(StorageOptions.Sqlite(data)))
-        {
-            Assert.Equal(SchedulerTicks.ClusterSystem, node.System.Settings.Config.GetTimeSpan("akka.scheduler.tick-duration"));
-            Assert.Equal(SchedulerTicks.ClientEndpoint, node.ClientEndpoint.System.Settings.Config.GetTimeSpan("akka.scheduler.tick-duration"));
-        }
-        await using var tuned = await TestNode.StartAsync(new NodeSettings
-        {
-            Port = 0, ClusterPort = 0, FormClusterAlone = true, Storage = StorageOptions.Sqlite(data + "-tuned"),
-            ExtraHocon = "akka.scheduler.tick-duration = 20ms",
-        });
-        Assert.Equal(TimeSpan.FromMilliseconds(20), tuned.System.Settings.Config.GetTimeSpan("akka.scheduler.tick-duration"));
-    }
-
     [Fact(DisplayName = "a node's journal, snapshot store and read journal open new connections instead of cloning one (the plugin's default clones)")]
     public async Task StoragePluginsDoNotCloneConnections()
     {
