@@ -78,6 +78,14 @@ public sealed class ClientUnitTests
         }
     }
 
+    [Fact(DisplayName = "the client's ActorSystem ticks every 100 ms, not Akka's 10 ms, unless its ExtraHocon says otherwise")]
+    public void ClientSchedulerTick()
+    {
+        Assert.Equal(TimeSpan.FromMilliseconds(100), ClientConfig.Build(new ConduitClientOptions()).GetTimeSpan("akka.scheduler.tick-duration"));
+        Assert.Equal(TimeSpan.FromMilliseconds(10), ClientConfig.Build(new ConduitClientOptions { ExtraHocon = "akka.scheduler.tick-duration = 10ms" })
+            .GetTimeSpan("akka.scheduler.tick-duration"));
+    }
+
     [Fact(DisplayName = "every error code maps to its own exception type carrying the code")]
     public void ErrorMapping()
     {

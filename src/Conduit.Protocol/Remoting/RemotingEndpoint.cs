@@ -44,14 +44,25 @@ public sealed record RemotingEndpoint
         string.Create(CultureInfo.InvariantCulture, $"{ProtocolFor(tls)}://{system}@{host}:{port}");
 
     /// <summary>
+    /// The scheduler tick of every remoting-only system: 100 ms, not Akka's 10 ms. Akka's scheduler is a periodic timer at
+    /// this tick, and every tick wakes the runtime's timer thread and a thread-pool worker whether anything is due or
+    /// not: an idle process with one such system woke about 200 times a second. The only timers of these systems are
+    /// remoting's and request deadlines (seconds), which fire up to about two ticks (200 ms) late. A client can set it again with
+    /// <c>ExtraHocon</c> (<c>akka.scheduler.tick-duration</c>).
+    /// </summary>
+    public static readonly TimeSpan RemoteOnlySchedulerTick = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>
     /// What every remoting-only ActorSystem Conduit starts has in common (a node's client endpoint, <c>ConduitClient</c>,
     /// the CLI, test peers): provider <c>remote</c>, not a cluster member; quiet about dead letters and about connections
-    /// coming and going; and it never ends the process it runs in (coordinated shutdown neither hooks nor exits the CLR).
+    /// coming and going; it never ends the process it runs in (coordinated shutdown neither hooks nor exits the CLR);
+    /// and its scheduler ticks every <see cref="RemoteOnlySchedulerTick"/>.
     /// Host, port, frame size and TLS come from the endpoint itself (<see cref="ToActorSystemSetup"/>).
     /// </summary>
     public static Config RemoteOnlyConfig(string logLevel = "WARNING") => ConfigurationFactory.ParseString($$"""
         akka {
           loglevel = {{logLevel}}
+          scheduler.tick-duration = {{(long)RemoteOnlySchedulerTick.TotalMilliseconds}}ms
           log-dead-letters = off
           log-dead-letters-during-shutdown = off
           actor.provider = remote

@@ -26,6 +26,17 @@ public sealed class FailoverTimingsTests
         Assert.Equal(FailoverTimings.ShardFailureBackoff, config.GetTimeSpan("akka.cluster.sharding.shard-failure-backoff"));
     }
 
+    [Fact(DisplayName = "a node's client endpoint ticks every 100 ms like every remoting-only system; the cluster system keeps Akka's 10 ms")]
+    public async Task ClientEndpointTicksCoarsely()
+    {
+        var data = Path.Combine(Path.GetTempPath(), "conduit-node-tests", Guid.NewGuid().ToString("N"));
+        await using var node = await TestNode.StartAsync(StorageOptions.Sqlite(data));
+        Assert.Equal(Conduit.Protocol.Remoting.RemotingEndpoint.RemoteOnlySchedulerTick,
+            node.ClientEndpoint.System.Settings.Config.GetTimeSpan("akka.scheduler.tick-duration"));
+        // The partitions' timers (long-poll deadlines, rate-limit refills, delayed tasks) run on the cluster system.
+        Assert.Equal(TimeSpan.FromMilliseconds(10), node.System.Settings.Config.GetTimeSpan("akka.scheduler.tick-duration"));
+    }
+
     [Fact(DisplayName = "a node's journal, snapshot store and read journal open new connections instead of cloning one (the plugin's default clones)")]
     public async Task StoragePluginsDoNotCloneConnections()
     {
