@@ -21,6 +21,10 @@ public sealed class FailoverTimingsTests
         Assert.Equal(FailoverTimings.StableAfter, config.GetTimeSpan("akka.cluster.split-brain-resolver.stable-after"));
         Assert.Equal(FailoverTimings.DownRemovalMargin, config.GetTimeSpan("akka.cluster.down-removal-margin"));
         Assert.Equal(FailoverTimings.AcceptableHeartbeatPause, config.GetTimeSpan("akka.cluster.failure-detector.acceptable-heartbeat-pause"));
+        Assert.Equal(FailoverTimings.HeartbeatInterval, config.GetTimeSpan("akka.cluster.failure-detector.heartbeat-interval"));
+        Assert.Equal(FailoverTimings.UnreachableReaperInterval, config.GetTimeSpan("akka.cluster.unreachable-nodes-reaper-interval"));
+        Assert.Equal(FailoverTimings.GossipInterval, config.GetTimeSpan("akka.cluster.gossip-interval"));
+        Assert.Equal(FailoverTimings.LeaderActionsInterval, config.GetTimeSpan("akka.cluster.leader-actions-interval"));
         Assert.Equal(FailoverTimings.UpdatingStateTimeout, config.GetTimeSpan("akka.cluster.sharding.updating-state-timeout"));
         Assert.Equal(FailoverTimings.WaitingForStateTimeout, config.GetTimeSpan("akka.cluster.sharding.waiting-for-state-timeout"));
         Assert.Equal(FailoverTimings.ShardFailureBackoff, config.GetTimeSpan("akka.cluster.sharding.shard-failure-backoff"));

@@ -26,6 +26,16 @@ public sealed class ProcessCluster : IAsyncDisposable
     public IReadOnlyList<Member> Members => _members;
     public IEnumerable<Member> Alive => _members.Where(m => !m.Killed);
 
+    /// <summary>
+    /// Each node's log lines start with the UTC time to the millisecond, so a saved log shows where a failover's seconds go
+    /// (failure detection, downing, removal, the shard's move, the entity's recovery).
+    /// </summary>
+    private static readonly IReadOnlyDictionary<string, string> LogTimestamps = new Dictionary<string, string>
+    {
+        ["Logging__Console__FormatterOptions__TimestampFormat"] = "HH:mm:ss.fff ",
+        ["Logging__Console__FormatterOptions__UseUtcTimestamp"] = "true",
+    };
+
     /// <summary>Starts PostgreSQL and <paramref name="nodes"/> nodes, and waits until every node is Up in one cluster.</summary>
     public static async Task<ProcessCluster> Start(int nodes, int partitionsPerQueue)
     {
@@ -37,7 +47,7 @@ public sealed class ProcessCluster : IAsyncDisposable
             for (var i = 0; i < nodes; i++)
             {
                 var port = NodeProcess.FreePort();
-                var process = NodeProcess.Start(
+                var process = NodeProcess.Start(LogTimestamps,
                     "--postgres", database, "--port", port.ToString(), "--cluster-port", clusterPorts[i].ToString(),
                     "--seed", $"akka.tcp://conduit-cluster@127.0.0.1:{clusterPorts[0]}", "--partitions", partitionsPerQueue.ToString());
                 cluster._members.Add(new Member(i, port, clusterPorts[i], process));
