@@ -46,9 +46,10 @@ public sealed record RemotingEndpoint
     /// <summary>
     /// The scheduler tick of every remoting-only system: 100 ms, not Akka's 10 ms. Akka's scheduler is a periodic timer at
     /// this tick, and every tick wakes the runtime's timer thread and a thread-pool worker whether anything is due or
-    /// not: an idle process with one such system woke about 200 times a second. The only timers of these systems are
-    /// remoting's and request deadlines (seconds), which fire up to about two ticks (200 ms) late. A client can set it again with
-    /// <c>ExtraHocon</c> (<c>akka.scheduler.tick-duration</c>).
+    /// not: an idle process with one such system woke about 200 times a second. The timers of these systems are
+    /// remoting's (the transport heartbeat, the reopening of a gated address after 1 s), a client's reconnect probe (1 s)
+    /// and a gateway's window for refusal log lines (1 s), which fire up to about two ticks (200 ms) late; request deadlines
+    /// use .NET timers. A client can set it again with <c>ExtraHocon</c> (<c>akka.scheduler.tick-duration</c>).
     /// </summary>
     public static readonly TimeSpan RemoteOnlySchedulerTick = TimeSpan.FromMilliseconds(100);
 

@@ -30,9 +30,11 @@ public sealed class ProcessCluster : IAsyncDisposable
     /// Each node's log lines start with the UTC time to the millisecond, so a saved log shows where a failover's seconds go
     /// (failure detection, downing, removal, the shard's move, the entity's recovery).
     /// </summary>
+    private const string TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fff";
+
     private static readonly IReadOnlyDictionary<string, string> LogTimestamps = new Dictionary<string, string>
     {
-        ["Logging__Console__FormatterOptions__TimestampFormat"] = "HH:mm:ss.fff ",
+        ["Logging__Console__FormatterOptions__TimestampFormat"] = TimestampFormat + " ",
         ["Logging__Console__FormatterOptions__UseUtcTimestamp"] = "true",
     };
 
@@ -98,17 +100,18 @@ public sealed class ProcessCluster : IAsyncDisposable
 
     /// <summary>
     /// For each of <paramref name="markers"/>, how long after <paramref name="since"/> (UTC) a living node first logged a
-    /// line containing it (Akka's log lines carry a UTC timestamp, <c>[MM/dd/yyyy HH:mm:ss.fffZ]</c>); null if none did.
+    /// message containing it (the console logger writes the UTC time, <see cref="LogTimestamps"/>, on each entry's first
+    /// line and the message on the next); null if none did.
     /// </summary>
     public IReadOnlyList<(string Marker, long? AfterMs)> Timeline(DateTime since, params string[] markers)
     {
-        var lines = Alive.SelectMany(m => m.Process.Output.Split('\n')).ToList();
+        var entries = Alive.SelectMany(m => Entries(m.Process.Output)).ToList();
         return markers.Select(marker =>
         {
             long? first = null;
-            foreach (var line in lines)
+            foreach (var (at, text) in entries)
             {
-                if (!line.Contains(marker, StringComparison.Ordinal) || !TryTimestamp(line, out var at) || at < since) continue;
+                if (!text.Contains(marker, StringComparison.Ordinal) || at < since) continue;
                 var ms = (long)(at - since).TotalMilliseconds;
                 if (first is null || ms < first) first = ms;
             }
@@ -116,13 +119,18 @@ public sealed class ProcessCluster : IAsyncDisposable
         }).ToList();
     }
 
-    private static bool TryTimestamp(string line, out DateTime at)
+    /// <summary>Each log entry of <paramref name="output"/> with its time: a line that starts with one, and the lines after it.</summary>
+    private static IEnumerable<(DateTime At, string Text)> Entries(string output)
     {
-        at = default;
-        var start = line.IndexOf("][", StringComparison.Ordinal);
-        if (start < 0 || line.Length < start + 26) return false;
-        return DateTime.TryParseExact(line.AsSpan(start + 2, 24), "MM/dd/yyyy HH:mm:ss.fffZ", System.Globalization.CultureInfo.InvariantCulture,
-            System.Globalization.DateTimeStyles.AdjustToUniversal | System.Globalization.DateTimeStyles.AssumeUniversal, out at);
+        DateTime? at = null;
+        foreach (var line in output.Split('\n'))
+        {
+            if (line.Length > TimestampFormat.Length && DateTime.TryParseExact(line.AsSpan(0, TimestampFormat.Length), TimestampFormat,
+                    System.Globalization.CultureInfo.InvariantCulture,
+                    System.Globalization.DateTimeStyles.AdjustToUniversal | System.Globalization.DateTimeStyles.AssumeUniversal, out var stamped))
+                at = stamped;
+            if (at is { } time) yield return (time, line);
+        }
     }
 
     /// <summary>Every node's output, for a failure message.</summary>
