@@ -55,8 +55,8 @@ public static class FailoverTimings
 
     /// <summary>
     /// Heartbeats may stop for this long before a node is suspected (marked unreachable about 0.5–1.5 s later with
-    /// <see cref="HeartbeatInterval"/> and <see cref="UnreachableReaperInterval"/>). Defaults to 2 s (Akka's is 3 s; measured, a killed node was unreachable 5.9 s after the
-    /// kill with 3 s). Costs: a pause longer than this (GC, a starved process) makes a node unreachable for a moment,
+    /// <see cref="HeartbeatInterval"/> and <see cref="UnreachableReaperInterval"/>). Defaults to 2 s (Akka's is 3 s;
+    /// measured, a killed node was unreachable 5.9 s after the kill with 3 s). Costs: a pause longer than this (GC, a starved process) makes a node unreachable for a moment,
     /// which alone changes nothing but restarts the <see cref="StableAfter"/> clock; see there for downing.
     /// </summary>
     public static readonly TimeSpan AcceptableHeartbeatPause = TimeSpan.FromSeconds(2);

@@ -26,12 +26,12 @@ public sealed class ProcessCluster : IAsyncDisposable
     public IReadOnlyList<Member> Members => _members;
     public IEnumerable<Member> Alive => _members.Where(m => !m.Killed);
 
-    /// <summary>
-    /// Each node's log lines start with the UTC time to the millisecond, so a saved log shows where a failover's seconds go
-    /// (failure detection, downing, removal, the shard's move, the entity's recovery).
-    /// </summary>
     private const string TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fff";
 
+    /// <summary>
+    /// Each node's log entries start with the UTC time to the millisecond (<see cref="TimestampFormat"/>), so a saved log
+    /// shows where a failover's seconds go (failure detection, downing, removal, the shard's move, the entity's recovery).
+    /// </summary>
     private static readonly IReadOnlyDictionary<string, string> LogTimestamps = new Dictionary<string, string>
     {
         ["Logging__Console__FormatterOptions__TimestampFormat"] = TimestampFormat + " ",
