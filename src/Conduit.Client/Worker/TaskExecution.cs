@@ -6,7 +6,10 @@ namespace Conduit.Client.Worker;
 /// One delivery of a task on a worker: runs the handler, heartbeats while it runs, cancels the handler's token when a
 /// heartbeat says the task was cancelled or the lease is gone, then completes or fails the task. The first heartbeat
 /// is due one interval after the task was polled (<c>firstHeartbeat</c> is what is left of it when the handler starts),
-/// so a task that waited for a handler (prefetched) keeps as much lease as one that started at once.
+/// so a task that waited for a handler (prefetched) keeps as much lease as one that started at once. Later heartbeats
+/// are due on that same cadence, one interval apart whatever each took to be answered: timed from the last answer, a
+/// slow node stretched the gap between two heartbeats to twice the interval plus the transit, and a task leased for
+/// three intervals lost its lease on a loaded machine (a CI failure of <c>WorkerTests.HeartbeatsKeepLease</c>).
 /// </summary>
 internal sealed class TaskExecution
 {
@@ -102,13 +105,17 @@ internal sealed class TaskExecution
 
     private async Task HeartbeatAsync(CancellationTokenSource handlerToken, CancellationToken stop)
     {
-        var delay = _firstHeartbeat;
+        var due = System.Diagnostics.Stopwatch.GetTimestamp() + (long)(_firstHeartbeat.TotalSeconds * System.Diagnostics.Stopwatch.Frequency);
+        var interval = (long)(_heartbeatInterval.TotalSeconds * System.Diagnostics.Stopwatch.Frequency);
         while (!stop.IsCancellationRequested)
         {
             try
             {
-                await Task.Delay(delay, stop).ConfigureAwait(false);
-                delay = _heartbeatInterval;
+                var wait = due - System.Diagnostics.Stopwatch.GetTimestamp();
+                if (wait > 0) await Task.Delay(TimeSpan.FromSeconds((double)wait / System.Diagnostics.Stopwatch.Frequency), stop).ConfigureAwait(false);
+                // The next is due one interval after this one was due, not after its answer; after a stall (this one
+                // went late) the cadence starts again from now.
+                due = Math.Max(due, System.Diagnostics.Stopwatch.GetTimestamp()) + interval;
                 // A heartbeat that takes longer than an interval is abandoned; the next one tries again.
                 using var attempt = CancellationTokenSource.CreateLinkedTokenSource(stop);
                 attempt.CancelAfter(_heartbeatInterval);
