@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 
 namespace Conduit.Client.Worker;
@@ -105,17 +106,18 @@ internal sealed class TaskExecution
 
     private async Task HeartbeatAsync(CancellationTokenSource handlerToken, CancellationToken stop)
     {
-        var due = System.Diagnostics.Stopwatch.GetTimestamp() + (long)(_firstHeartbeat.TotalSeconds * System.Diagnostics.Stopwatch.Frequency);
-        var interval = (long)(_heartbeatInterval.TotalSeconds * System.Diagnostics.Stopwatch.Frequency);
+        var started = Stopwatch.GetTimestamp();
+        var due = _firstHeartbeat; // from started
         while (!stop.IsCancellationRequested)
         {
             try
             {
-                var wait = due - System.Diagnostics.Stopwatch.GetTimestamp();
-                if (wait > 0) await Task.Delay(TimeSpan.FromSeconds((double)wait / System.Diagnostics.Stopwatch.Frequency), stop).ConfigureAwait(false);
+                var wait = due - Stopwatch.GetElapsedTime(started);
+                if (wait > TimeSpan.Zero) await Task.Delay(wait, stop).ConfigureAwait(false);
                 // The next is due one interval after this one was due, not after its answer; after a stall (this one
                 // went late) the cadence starts again from now.
-                due = Math.Max(due, System.Diagnostics.Stopwatch.GetTimestamp()) + interval;
+                var now = Stopwatch.GetElapsedTime(started);
+                due = (due > now ? due : now) + _heartbeatInterval;
                 // A heartbeat that takes longer than an interval is abandoned; the next one tries again.
                 using var attempt = CancellationTokenSource.CreateLinkedTokenSource(stop);
                 attempt.CancelAfter(_heartbeatInterval);
