@@ -1,6 +1,7 @@
 using Conduit.Protocol;
 using Conduit.Server.Frontend;
 using Conduit.Server.Hosting;
+using Conduit.Server.Matching;
 using Conduit.Testing;
 using Xunit;
 using static Conduit.Cluster.Tests.ClusterSpecSupport;
@@ -30,6 +31,34 @@ public sealed class FencingSpec(PostgresFixture pg)
         var tasks = await second.Poll(q, max: 10);
         Assert.Equal(["from-first", "from-second"], tasks.Select(Text).Order());
         Assert.Equal(new[] { a.TaskId, b.TaskId }.Order(), tasks.Select(t => t.TaskId).Order());
+    }
+
+    [Fact(DisplayName = "two owners of a partition that has never written: the first event fences (it carries the first epoch), the other owner's first write is refused before it answers, and it recovers what was written")]
+    public async Task FirstWriteFencesANewPartition()
+    {
+        var storage = await TestStores.NewPostgres(pg.Server);
+        await using var first = await StartOwner(storage);
+        await using var second = await StartOwner(storage);
+        const string q = "fenced-new";
+
+        // Both owners start the partition before either writes (a poll starts it and writes nothing).
+        Assert.Empty(await first.Poll(q, max: 1, waitMs: 50));
+        Assert.Empty(await second.Poll(q, max: 1, waitMs: 50));
+        var a = await first.Enqueue(q, "from-first"); // event 1, led by epoch 1
+
+        // The second owner's first write is event 1 too: refused, and not acknowledged.
+        Assert.Equal(ErrorCode.Unavailable, await second.Refusal(new Enqueue(q, new TaskSpec([1]))));
+        // After its back-off it recovers the first owner's event and fences it with epoch 2.
+        Enqueued? b = null;
+        await Eventually.Holds(async () => Assert.NotNull(b ??= await Try(() => second.Enqueue(q, "from-second"))), timeoutMs: 30_000, intervalMs: 200);
+        Assert.Equal(ErrorCode.Unavailable, await first.Refusal(new Enqueue(q, new TaskSpec([1]))));
+
+        var tasks = await second.Poll(q, max: 10);
+        Assert.Equal(["from-first", "from-second"], tasks.Select(Text).Order());
+        Assert.Equal(new[] { a.TaskId, b!.TaskId }.Order(), tasks.Select(t => t.TaskId).Order());
+        // One lease key across the epochs: the second owner's tokens name epoch 2 and verify.
+        Assert.All(tasks, t => Assert.Equal(2L, LeaseToken.TryParse(t.LeaseToken, out var token) ? token.Epoch : -1));
+        foreach (var t in tasks) await second.Ask<Completed>(new Complete(t.LeaseToken));
     }
 
     [Fact(DisplayName = "two owners of one partition: the stale owner may hand out a task it holds in memory again, but cannot complete it; the owner that won delivers and completes every task")]

@@ -10,7 +10,8 @@ namespace Conduit.Server.Matching;
 /// its buffer; whenever a write slot is free it turns everything waiting (up to <see cref="PartitionOptions.MaxWriteBatch"/>
 /// entries) into one <see cref="PartitionBatch"/> event, persists it, tells the partition, then answers every requester.
 /// On start it recovers the partition's durable state, persists a new owner epoch (the fence, see
-/// docs/ownership-and-failover.md) and hands the state to the partition.
+/// docs/ownership-and-failover.md) and hands the state to the partition. A partition that has never written claims
+/// its first epoch with its first write instead (<see cref="ClaimOwnership"/>).
 /// </summary>
 internal sealed class TaskWriter : UntypedPersistentActor, IWithTimers
 {
@@ -48,6 +49,8 @@ internal sealed class TaskWriter : UntypedPersistentActor, IWithTimers
     /// <summary>Events to delete once the snapshot at a sequence number is saved; made with the first snapshot.</summary>
     private Dictionary<long, long>? _deleteAfterSnapshot;
     private DurablePartitionState? _recovering = new();
+    /// <summary>The first epoch of a partition that has never written, waiting to lead its first event (<see cref="ClaimOwnership"/>).</summary>
+    private BatchEntry? _unwrittenEpoch;
     /// <summary>Appends answered so far, in the order they came (every append is answered exactly once, in order).</summary>
     private long _answered;
     private long _replayed;
@@ -98,6 +101,13 @@ internal sealed class TaskWriter : UntypedPersistentActor, IWithTimers
     /// The first write of every owner: the next epoch. A previous owner still running writes its next event at a
     /// sequence number this one now holds; the journal's unique (persistence_id, sequence_number) index
     /// (<c>journal_uq</c>, on PostgreSQL and SQLite alike) refuses it, and that owner stops.
+    /// <para>
+    /// A partition that has never written (no event, no snapshot: a new queue, or one only polled) does not write its
+    /// epoch on its own. It holds nothing another owner could also hold: every task it will know of comes through its
+    /// own writes. So the epoch leads its first event, and the fence is the same: whichever owner writes event 1 first
+    /// holds the partition, and the other's first write is refused before it answers anything. A new queue saves an
+    /// event and a commit, and a partition that is only polled writes nothing at all.
+    /// </para>
     /// </summary>
     private void ClaimOwnership()
     {
@@ -105,12 +115,24 @@ internal sealed class TaskWriter : UntypedPersistentActor, IWithTimers
         var epoch = BatchEntry.Of(EntryKind.OwnerEpochStarted, atMs: recovering.Epoch + 1);
         // The first owner makes the partition's lease key; later owners recover it and so accept the same tokens.
         if (recovering.LeaseKey is null) epoch.LeaseKey = LeaseSigner.NewKey();
+        if (LastSequenceNr == 0)
+        {
+            recovering.Apply(new PartitionBatch { Entries = [epoch] }, 0);
+            _unwrittenEpoch = epoch;
+            Serve(recovering);
+            return;
+        }
         Persist(new PartitionBatch { Entries = [epoch] }, started =>
         {
             recovering.Apply(started, LastSequenceNr);
-            _partition.Tell(new Recovered(recovering));
-            _recovering = null;
+            Serve(recovering);
         });
+    }
+
+    private void Serve(DurablePartitionState recovered)
+    {
+        _partition.Tell(new Recovered(recovered));
+        _recovering = null;
     }
 
     protected override void OnCommand(object message)
@@ -192,12 +214,16 @@ internal sealed class TaskWriter : UntypedPersistentActor, IWithTimers
         // Once per event, never per task: its size now, its time when the journal confirms it.
         var started = _metrics is { } metrics && metrics.WriteDuration.Enabled ? System.Diagnostics.Stopwatch.GetTimestamp() : 0;
         if (_metrics is { } m && m.WriteBatchSize.Enabled) m.WriteBatchSize.Record(entries.Count);
-        PersistAsync(new PartitionBatch { Entries = entries.ToArray() }, batch =>
+        // The partition's own entries, told back as they were asked for; a first epoch still unwritten leads the event.
+        var asked = new PartitionBatch { Entries = entries.ToArray() };
+        var written = _unwrittenEpoch is { } epoch ? new PartitionBatch { Entries = [epoch, .. asked.Entries] } : asked;
+        _unwrittenEpoch = null;
+        PersistAsync(written, _ =>
         {
             if (started != 0) _metrics!.WriteDuration.Record(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds);
             var done = _inFlight.First!.Value;
             _inFlight.RemoveFirst();
-            _partition.Tell(new Persisted(batch, LastSequenceNr, _answered + done.Count));
+            _partition.Tell(new Persisted(asked, LastSequenceNr, _answered + done.Count));
             Answer(done);
             Flush();
         });

@@ -18,7 +18,7 @@ public sealed class TaskWriterTests() : TestKit("akka.loglevel = WARNING")
     {
         var writer = Sys.ActorOf(TaskWriter.Props("writer-" + Guid.NewGuid().ToString("N"), options, partition.Ref));
         var recovered = partition.ExpectMsg<TaskWriter.Recovered>(TimeSpan.FromSeconds(10));
-        Assert.Equal(1, recovered.Durable.Epoch); // the first owner persisted epoch 1 before anything else
+        Assert.Equal(1, recovered.Durable.Epoch); // the first owner holds epoch 1 before anything else (written with its first event)
         return writer;
     }
 
@@ -85,6 +85,48 @@ public sealed class TaskWriterTests() : TestKit("akka.loglevel = WARNING")
         Sys.ActorOf(TaskWriter.Props(id, new PartitionOptions(), partition.Ref));
         var recovered = partition.FishForMessage<TaskWriter.Recovered>(_ => true, TimeSpan.FromSeconds(10));
         Assert.Equal((2L, 2L), (recovered.Durable.Epoch, recovered.Durable.TotalFresh));
+    }
+
+    [Fact(DisplayName = "a partition that has never written writes no epoch event of its own: its first epoch and lease key lead its first event")]
+    public void FirstEpochLeadsTheFirstEvent()
+    {
+        var partition = CreateTestProbe();
+        var id = "writer-" + Guid.NewGuid().ToString("N");
+
+        // Recovered and stopped without a write (a queue only polled): nothing was written, so the next owner is epoch 1 again.
+        var idle = RecoverAndStop(id, partition);
+        Assert.Equal((1L, 0L), (idle.Epoch, idle.LastEventSeqNr));
+        var owner = Sys.ActorOf(TaskWriter.Props(id, new PartitionOptions(), partition.Ref));
+        var first = partition.ExpectMsg<TaskWriter.Recovered>(TimeSpan.FromSeconds(10)).Durable;
+        Assert.Equal(1L, first.Epoch);
+
+        // Its first write is event 1 and carries the epoch; the partition is told only the entries it asked for.
+        owner.Tell(new TaskWriter.Append([Entry(TaskIdSeq(1))], TestActor, "ok"));
+        var persisted = partition.ExpectMsg<TaskWriter.Persisted>(TimeSpan.FromSeconds(10));
+        Assert.Equal(1L, persisted.SeqNr);
+        Assert.Equal([EntryKind.Enqueued], persisted.Batch.Entries.Select(e => e.Kind));
+        ExpectMsg("ok");
+        owner.Tell(new TaskWriter.Append([Entry(TaskIdSeq(2))], TestActor, "ok"));
+        Assert.Equal(2L, partition.ExpectMsg<TaskWriter.Persisted>(TimeSpan.FromSeconds(10)).SeqNr);
+        ExpectMsg("ok");
+        Watch(owner);
+        Sys.Stop(owner);
+        ExpectTerminated(owner);
+
+        // The next owner recovers that epoch and that key (tokens stay valid) and fences with an event of its own.
+        var next = RecoverAndStop(id, partition);
+        Assert.Equal((2L, 3L, 2L), (next.Epoch, next.LastEventSeqNr, next.TotalFresh));
+        Assert.Equal(first.LeaseKey, next.LeaseKey);
+    }
+
+    private DurablePartitionState RecoverAndStop(string persistenceId, Akka.TestKit.TestProbe partition)
+    {
+        var writer = Sys.ActorOf(TaskWriter.Props(persistenceId, new PartitionOptions(), partition.Ref));
+        var recovered = partition.ExpectMsg<TaskWriter.Recovered>(TimeSpan.FromSeconds(10)).Durable;
+        Watch(writer);
+        Sys.Stop(writer);
+        ExpectTerminated(writer);
+        return recovered;
     }
 
     private static long TaskIdSeq(long counter) => Conduit.Protocol.TaskId.MakeSeq(counter, 5);
