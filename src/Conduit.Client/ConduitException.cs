@@ -93,7 +93,8 @@ public class ConduitTimeoutException(string message, Exception? inner = null) : 
 
 /// <summary>
 /// No answer, and the client has no connection to any node: the cluster is unreachable (no node running at the
-/// contact points, or a network problem). ClusterClient keeps trying to reconnect in the background.
+/// contact points, or a network problem). The client keeps trying to reconnect in the background
+/// (it probes its contact points; see docs/client.md).
 /// </summary>
 public sealed class ConduitUnreachableException(string message, Exception? inner = null) : ConduitTimeoutException(message, inner);
 
