@@ -12,10 +12,8 @@ namespace Conduit.Server.Matching;
 /// the pure <see cref="PartitionEngine"/>); its child <see cref="TaskWriter"/> writes. Requests that arrive while it
 /// recovers wait; while storage is down it answers <see cref="ErrorCode.Unavailable"/> and tries again later.
 /// <para>
-/// An idle partition holds no periodic timer: after each message it starts, once, only the timers its state asks for
-/// (<see cref="AfterMessage"/>): the tick while leases, delayed tasks or backlog need it, one gossip report after a
-/// change (only for queues of several partitions, whose frontends route by load), compaction at rest while something
-/// waits for it, and one passivation timer when it becomes idle. So thousands of quiet queues cost no CPU.
+/// An idle partition holds no periodic timer: after each message its <see cref="PartitionUpkeep"/> starts only the
+/// timers its state asks for, so thousands of quiet queues cost no CPU.
 /// </para>
 /// <para>
 /// Its states (recovering, active, handing off, unavailable) are each one switch, not ReceiveActor handlers: those are
@@ -25,24 +23,7 @@ namespace Conduit.Server.Matching;
 /// </summary>
 public sealed class QueuePartition : UntypedActor, IWithStash, IWithTimers, IPartitionEffects
 {
-    private sealed class Tick
-    {
-        public static readonly Tick Instance = new();
-    }
-
     private sealed record PollDeadline(long PollId);
-    private sealed class GossipTick
-    {
-        public static readonly GossipTick Instance = new();
-    }
-    private sealed class Housekeeping
-    {
-        public static readonly Housekeeping Instance = new();
-    }
-    private sealed class PassivateCheck
-    {
-        public static readonly PassivateCheck Instance = new();
-    }
     private sealed record ReadFailed(ReadRequest Request, Exception Cause);
     private sealed class RetryRecovery
     {
@@ -62,18 +43,12 @@ public sealed class QueuePartition : UntypedActor, IWithStash, IWithTimers, IPar
     private readonly PartitionId _id;
     private readonly PartitionOptions _options;
     private readonly int _partitions;
-    /// <summary>Whether this partition reports its load: only when its queue has several partitions (frontends route a single partition's requests without it).</summary>
-    private readonly bool _gossips;
-    /// <summary>While serving: when it last became idle (<see cref="Environment.TickCount64"/>), or -1 while it is not.</summary>
-    private long _idleSinceMs = -1;
-    /// <summary>Active and serving: <see cref="AfterMessage"/> keeps its timers.</summary>
-    private bool _serving;
-    private PartitionLoad? _lastLoad;
+    /// <summary>Its timers while it serves.</summary>
+    private readonly PartitionUpkeep _upkeep;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly BacklogReader _reader;
     private IActorRef _writer = ActorRefs.Nobody;
     private PartitionEngine? _engine;
-    private bool _ticking;
     private readonly PartitionCensus? _census;
     private readonly UnansweredAppends _unanswered = new();
     /// <summary>When the partition stopped serving (<see cref="Environment.TickCount64"/>), or -1 while it serves: outages are logged when they start and end, not at every retry.</summary>
@@ -95,7 +70,7 @@ public sealed class QueuePartition : UntypedActor, IWithStash, IWithTimers, IPar
         _history = history;
         _partitions = partitions;
         _options = options;
-        _gossips = gossips;
+        _upkeep = new PartitionUpkeep(options, gossips);
         _census = census;
         _metrics = metrics;
         _stats = metrics?.Queues.Register(id.Namespace, id.Queue, metrics) ?? new PartitionStats(id.Namespace, id.Queue);
@@ -158,9 +133,8 @@ public sealed class QueuePartition : UntypedActor, IWithStash, IWithTimers, IPar
                 _log.Info("Partition {Partition} recovered at event {SequenceNr}, epoch {Epoch}: {Ready} ready, {OtherLive} other live tasks",
                     _id, recovered.Durable.LastEventSeqNr, recovered.Durable.Epoch, recovered.Durable.TotalFresh, recovered.Durable.Exceptions.Count);
                 Become(Active);
-                _serving = true;
-                _idleSinceMs = -1;
-                AfterMessage(recovered);
+                _engine.PublishGauges();
+                _upkeep.Start(_engine, Timers);
                 Stash.UnstashAll();
                 break;
             case TaskWriter.Failed failed when Sender.Equals(_writer):
@@ -227,25 +201,23 @@ public sealed class QueuePartition : UntypedActor, IWithStash, IWithTimers, IPar
                 _log.Warning(failed.Cause, "Paging in from the journal of {Partition} failed; trying again", _id);
                 _engine!.OnReadFailed(failed.Request);
                 break;
-            case Tick:
-                _engine!.OnTick();
-                if (!_engine.NeedsTick)
-                {
-                    Timers.Cancel("tick");
-                    _ticking = false;
-                }
+            case PartitionUpkeep.Tick:
+                _upkeep.OnTick(_engine!, Timers);
                 break;
             case PartitionHandOff:
                 HandOff();
                 break;
-            case GossipTick:
-                Gossip();
+            case PartitionUpkeep.GossipTick:
+                if (_upkeep.LoadToReport(_engine!) is { } load)
+                    Context.ActorSelection(LoadPublisher.Path).Tell(new LoadPublisher.Report(_id.EntityId, load));
                 break;
-            case Housekeeping:
+            case PartitionUpkeep.Housekeeping:
                 _engine!.OnHousekeeping();
                 break;
-            case PassivateCheck:
-                PassivateWhenIdle();
+            case PartitionUpkeep.PassivateCheck:
+                // An empty partition nobody uses passivates, so sharding (with remember-entities) stops restarting it.
+                if (_upkeep.PassivationDue(_engine!, Timers))
+                    Context.Parent.Tell(new Akka.Cluster.Sharding.Passivate(PartitionHandOff.Instance));
                 break;
             case PollDeadline d:
                 _engine!.OnPollDeadline(d.PollId);
@@ -280,70 +252,19 @@ public sealed class QueuePartition : UntypedActor, IWithStash, IWithTimers, IPar
     protected override bool AroundReceive(Receive receive, object message)
     {
         var handled = base.AroundReceive(receive, message);
-        if (_serving) AfterMessage(message);
-        return handled;
-    }
-
-    /// <summary>
-    /// After every message while serving: starts the one-shot timers the state now asks for, none otherwise. Each
-    /// check is a field read or a timer lookup; the timers themselves fire at most once a second or so. The gossip
-    /// timer's own message does not start it again: only a message that may have changed the load does.
-    /// </summary>
-    private void AfterMessage(object message)
-    {
-        var engine = _engine!;
-        engine.PublishGauges();
-        TickIfNeeded();
-        if (_gossips && message is not GossipTick && !Timers.IsTimerActive("gossip"))
-            Timers.StartSingleTimer("gossip", GossipTick.Instance, TimeSpan.FromMilliseconds(_options.GossipIntervalMs));
-        if (engine.WantsCompactionAtRest && !Timers.IsTimerActive("housekeeping"))
-            Timers.StartSingleTimer("housekeeping", Housekeeping.Instance, TimeSpan.FromMilliseconds(_options.CompactAtRestAfterMs));
-        if (!engine.IsIdle) _idleSinceMs = -1;
-        else if (_idleSinceMs < 0)
+        if (_upkeep.Serving)
         {
-            _idleSinceMs = Environment.TickCount64;
-            engine.OnIdle();
-            if (!Timers.IsTimerActive("passivate"))
-                Timers.StartSingleTimer("passivate", PassivateCheck.Instance, TimeSpan.FromMilliseconds(_options.PassivateIdleAfterMs));
+            _engine!.PublishGauges();
+            _upkeep.AfterMessage(message, _engine, Timers);
         }
-    }
-
-    /// <summary>
-    /// Reports this partition's load to the node's <see cref="LoadPublisher"/> when what routing reads (ready tasks,
-    /// waiting pollers) changed. A message that changes it starts the one-shot gossip timer, so a busy partition reports
-    /// about once per <see cref="PartitionOptions.GossipIntervalMs"/> and a quiet one never.
-    /// </summary>
-    private void Gossip()
-    {
-        var load = _engine!.Load();
-        if (_lastLoad is { } last && last.Ready == load.Ready && last.Pollers == load.Pollers) return;
-        _lastLoad = load;
-        Context.ActorSelection(LoadPublisher.Path).Tell(new LoadPublisher.Report(_id.EntityId, load));
+        return handled;
     }
 
     protected override void PostStop()
     {
         _census?.Stopped();
         _metrics?.Queues.Unregister(_stats);
-        if (_gossips && _lastLoad is not null) Context.ActorSelection(LoadPublisher.Path).Tell(new LoadPublisher.Report(_id.EntityId, null));
-    }
-
-    /// <summary>
-    /// An empty partition nobody uses passivates after <see cref="PartitionOptions.PassivateIdleAfterMs"/> of being idle
-    /// without a break, so sharding (with remember-entities) stops restarting it. The timer starts when it becomes idle;
-    /// if it was busy in between, it waits out the rest from the moment it became idle again.
-    /// </summary>
-    private void PassivateWhenIdle()
-    {
-        if (_idleSinceMs < 0 || !_engine!.IsIdle) return; // busy since: AfterMessage starts the timer again when it is idle
-        var idleFor = Environment.TickCount64 - _idleSinceMs;
-        if (idleFor < _options.PassivateIdleAfterMs)
-        {
-            Timers.StartSingleTimer("passivate", PassivateCheck.Instance, TimeSpan.FromMilliseconds(_options.PassivateIdleAfterMs - idleFor));
-            return;
-        }
-        _serving = false; // no more timers: it is going
-        Context.Parent.Tell(new Akka.Cluster.Sharding.Passivate(PartitionHandOff.Instance));
+        if (_upkeep.HasReported) Context.ActorSelection(LoadPublisher.Path).Tell(new LoadPublisher.Report(_id.EntityId, null));
     }
 
     /// <summary>
@@ -353,8 +274,7 @@ public sealed class QueuePartition : UntypedActor, IWithStash, IWithTimers, IPar
     private void HandOff()
     {
         var engine = _engine!;
-        _serving = false;
-        Timers.CancelAll();
+        _upkeep.Stop(Timers);
         engine.AbandonPollers(new Polled([]));
         if (engine.Outstanding == 0) { Context.Stop(Self); return; }
         Become(HandingOff);
@@ -407,9 +327,7 @@ public sealed class QueuePartition : UntypedActor, IWithStash, IWithTimers, IPar
         else _log.Debug("Partition {Partition} is still unavailable ({Reason})", _id, reason);
         _engine?.AbandonPollers(new Rejected(ErrorCode.Unavailable, $"partition {_id} lost its storage: {reason}"));
         _engine = null;
-        _serving = false;
-        Timers.CancelAll();
-        _ticking = false;
+        _upkeep.Stop(Timers);
         Context.Unwatch(_writer);
         Context.Stop(_writer);
         foreach (var envelope in Stash.ClearStash())
@@ -435,14 +353,6 @@ public sealed class QueuePartition : UntypedActor, IWithStash, IWithTimers, IPar
                 Context.Stop(Self);
                 break;
         }
-    }
-
-    /// <summary>The periodic tick runs only while the engine has time-driven work (leases, delayed tasks, paging).</summary>
-    private void TickIfNeeded()
-    {
-        if (_ticking || _engine is not { NeedsTick: true }) return;
-        _ticking = true;
-        Timers.StartPeriodicTimer("tick", Tick.Instance, TimeSpan.FromMilliseconds(_options.TickMs));
     }
 
     // ---- IPartitionEffects ----

@@ -1,0 +1,160 @@
+using Akka.Actor;
+using Conduit.Protocol;
+using Conduit.Server.Matching;
+using Xunit;
+
+namespace Conduit.Server.Tests.Matching;
+
+/// <summary>
+/// The timers a serving partition holds (<see cref="PartitionUpkeep"/>), over a real engine (<see cref="EngineHarness"/>)
+/// and a timer scheduler that records what is active, with the idle clock moved by the test.
+/// </summary>
+public sealed class PartitionUpkeepTests
+{
+    private static readonly PartitionOptions Options = new() { PassivateIdleAfterMs = 120_000 };
+
+    private readonly EngineHarness _h = new(Options);
+    private readonly RecordingTimers _timers = new();
+    private long _clock;
+
+    private PartitionUpkeep Upkeep(bool gossips = false)
+    {
+        var upkeep = new PartitionUpkeep(Options, gossips, () => _clock);
+        upkeep.Start(_h.Engine, _timers);
+        return upkeep;
+    }
+
+    [Fact(DisplayName = "an idle partition holds its passivation check and no other timer; a queue of one partition never gossips")]
+    public void IdleHoldsOneTimer()
+    {
+        var upkeep = Upkeep();
+        upkeep.AfterMessage(new GetQueueStats("q"), _h.Engine, _timers);
+        Assert.Equal(["passivate"], _timers.Active.Keys);
+        Assert.True(upkeep.Serving);
+    }
+
+    [Fact(DisplayName = "the tick starts once while a lease is out and stops at the first tick after the last lease ended")]
+    public void TickWhileLeased()
+    {
+        var upkeep = Upkeep();
+        _h.Enqueue("a");
+        var task = Assert.Single(_h.Poll());
+        upkeep.AfterMessage(null, _h.Engine, _timers);
+        upkeep.AfterMessage(null, _h.Engine, _timers);
+        Assert.True(_timers.Active["tick"].Periodic);
+        Assert.Equal(1, _timers.Starts("tick"));
+
+        upkeep.OnTick(_h.Engine, _timers); // a lease still out: it goes on
+        Assert.True(_timers.IsTimerActive("tick"));
+        Assert.IsType<Completed>(_h.Call(new Complete(task.LeaseToken)));
+        upkeep.AfterMessage(null, _h.Engine, _timers);
+        upkeep.OnTick(_h.Engine, _timers);
+        Assert.False(_timers.IsTimerActive("tick"));
+
+        // The next lease starts it again.
+        _h.Enqueue("b");
+        Assert.Single(_h.Poll());
+        upkeep.AfterMessage(null, _h.Engine, _timers);
+        Assert.Equal(2, _timers.Starts("tick"));
+    }
+
+    [Fact(DisplayName = "a partition of a multi-partition queue reports its load once per change, and its own gossip tick does not start the timer again")]
+    public void GossipOncePerChange()
+    {
+        var upkeep = Upkeep(gossips: true);
+        Assert.True(_timers.IsTimerActive("gossip"));
+        Assert.False(upkeep.HasReported);
+
+        _timers.Fire("gossip");
+        Assert.Equal(0, upkeep.LoadToReport(_h.Engine)?.Ready);
+        upkeep.AfterMessage(PartitionUpkeep.GossipTick.Instance, _h.Engine, _timers);
+        Assert.False(_timers.IsTimerActive("gossip"));
+        Assert.True(upkeep.HasReported);
+        Assert.Null(upkeep.LoadToReport(_h.Engine)); // nothing changed
+
+        _h.Enqueue("a");
+        upkeep.AfterMessage(null, _h.Engine, _timers);
+        Assert.True(_timers.IsTimerActive("gossip"));
+        Assert.Equal(1, upkeep.LoadToReport(_h.Engine)?.Ready);
+    }
+
+    [Fact(DisplayName = "passivation is due only after the idle time without a break; a busy spell restarts the count, and a busy partition is never passivated")]
+    public void PassivatesAfterIdleWithoutBreak()
+    {
+        var upkeep = Upkeep(); // idle from 0
+        Assert.Equal(TimeSpan.FromMilliseconds(120_000), _timers.Active["passivate"].Delay);
+
+        _clock = 10_000;
+        _h.Enqueue("a");
+        var task = Assert.Single(_h.Poll());
+        upkeep.AfterMessage(null, _h.Engine, _timers);
+        _clock = 30_000;
+        _h.Call(new Complete(task.LeaseToken));
+        upkeep.AfterMessage(null, _h.Engine, _timers); // idle again from 30 s
+
+        _clock = 120_000;
+        _timers.Fire("passivate");
+        Assert.False(upkeep.PassivationDue(_h.Engine, _timers));
+        Assert.Equal(TimeSpan.FromMilliseconds(30_000), _timers.Active["passivate"].Delay); // the rest of its idle time
+
+        _clock = 150_000;
+        _timers.Fire("passivate");
+        Assert.True(upkeep.PassivationDue(_h.Engine, _timers));
+        Assert.False(upkeep.Serving);
+
+        // Busy when its check fires: not due, and no check until it is idle again.
+        var busy = Upkeep();
+        Assert.True(_timers.IsTimerActive("passivate"));
+        _h.Enqueue("b");
+        busy.AfterMessage(null, _h.Engine, _timers);
+        _timers.Fire("passivate");
+        Assert.False(busy.PassivationDue(_h.Engine, _timers));
+        Assert.False(_timers.IsTimerActive("passivate"));
+    }
+
+    [Fact(DisplayName = "stopping cancels every timer, and the partition no longer counts as serving")]
+    public void StopCancelsAll()
+    {
+        var upkeep = Upkeep(gossips: true);
+        _h.Enqueue("a");
+        Assert.Single(_h.Poll());
+        upkeep.AfterMessage(null, _h.Engine, _timers);
+        Assert.NotEmpty(_timers.Active);
+        upkeep.Stop(_timers);
+        Assert.Empty(_timers.Active);
+        Assert.False(upkeep.Serving);
+    }
+
+    /// <summary>The timers an actor would hold: what is active, with its delay, and how often each was started.</summary>
+    private sealed class RecordingTimers : ITimerScheduler
+    {
+        private readonly Dictionary<object, int> _starts = new();
+        public Dictionary<object, (object Message, TimeSpan Delay, bool Periodic)> Active { get; } = new();
+
+        public int Starts(object key) => _starts.GetValueOrDefault(key);
+
+        /// <summary>A single timer fires: it is no longer active (a periodic one stays).</summary>
+        public void Fire(object key)
+        {
+            Assert.True(Active.TryGetValue(key, out var timer), $"timer {key} is not active");
+            if (!timer.Periodic) Active.Remove(key);
+        }
+
+        private void Start(object key, object msg, TimeSpan delay, bool periodic)
+        {
+            Active[key] = (msg, delay, periodic);
+            _starts[key] = Starts(key) + 1;
+        }
+
+        public void StartPeriodicTimer(object key, object msg, TimeSpan interval) => Start(key, msg, interval, true);
+        public void StartPeriodicTimer(object key, object msg, TimeSpan interval, IActorRef sender) => Start(key, msg, interval, true);
+        public void StartPeriodicTimer(object key, object msg, TimeSpan initialDelay, TimeSpan interval) => Start(key, msg, interval, true);
+        public void StartPeriodicTimer(object key, object msg, TimeSpan initialDelay, TimeSpan interval, IActorRef sender) => Start(key, msg, interval, true);
+        public void StartSingleTimer(object key, object msg, TimeSpan timeout) => Start(key, msg, timeout, false);
+        public void StartSingleTimer(object key, object msg, TimeSpan timeout, IActorRef sender) => Start(key, msg, timeout, false);
+        public bool IsTimerActive(object key) => Active.ContainsKey(key);
+        public IReadOnlyCollection<object> ActiveTimers => Active.Keys;
+        public void Cancel(object key) => Active.Remove(key);
+        public void CancelAll() => Active.Clear();
+    }
+}
