@@ -90,6 +90,16 @@ public sealed class QueuePartition : UntypedActor, IWithStash, IWithTimers, IPar
     public IStash Stash { get; set; } = null!;
     public ITimerScheduler Timers { get; set; } = null!;
 
+    /// <summary>
+    /// A writer that throws is stopped, never restarted. A restarted writer would recover and claim an epoch (and, in a
+    /// partition that has never written, make a lease key) of its own behind the engine's back, and the engine would go
+    /// on with the old ones. Stopped, it is replaced as after a failed write (<see cref="BecomeUnavailable"/>), with a new
+    /// engine on what the journal holds.
+    /// </summary>
+    protected override SupervisorStrategy SupervisorStrategy() => StopChildren;
+
+    private static readonly SupervisorStrategy StopChildren = new OneForOneStrategy(_ => Directive.Stop);
+
     /// <summary>Counted in by the entity factory (<see cref="PartitionCensus.TryAdmit"/>); counted out in <see cref="PostStop"/>.</summary>
     protected override void PreStart() => StartRecovery();
 

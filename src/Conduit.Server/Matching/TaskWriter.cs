@@ -105,9 +105,10 @@ internal sealed class TaskWriter : UntypedPersistentActor, IWithTimers
     /// A partition that has never written (no event, no snapshot: a new queue, or one only polled) does not write its
     /// epoch on its own. It holds nothing another owner could also hold: every task it will know of comes through its
     /// own writes. So the epoch leads its first event, and the fence is the same: whichever owner writes event 1 first
-    /// holds the partition, and the other's first write is refused before it answers anything. (Nothing of it can
-    /// land after that refusal: Akka's persistent actor sends its next events only once a write has succeeded, and
-    /// Akka.Persistence.Sql writes the events of one write in one transaction.) A new queue saves an event and a commit,
+    /// holds the partition, and the other's first write fails before it has acknowledged, handed out or signed anything
+    /// (until then it answers reads from its empty state, as any stale owner answers from memory). Nothing of it can
+    /// land after that failure: Akka's persistent actor sends no further events after a failed write, and
+    /// Akka.Persistence.Sql writes the events of one write in one transaction. A new queue saves an event and a commit,
     /// and a partition that is only polled writes nothing at all.
     /// </para>
     /// </summary>

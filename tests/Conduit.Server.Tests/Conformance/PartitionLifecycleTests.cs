@@ -36,6 +36,54 @@ public sealed class PartitionLifecycleTests
         Assert.Contains("default/idle#0", await node.HostedPartitions());
     }
 
+    [Fact(DisplayName = "a writer that throws is stopped and replaced, not restarted: a partition that had not written yet keeps one lease key, so its tokens outlive the next start")]
+    public async Task ThrowingWriterIsReplaced()
+    {
+        var storage = TestStores.NewSqlite();
+        var node = await TestNode.StartAsync(storage);
+        Assert.Equal(0L, (await node.Ask<QueueStats>(new GetQueueStats("thrown"))).Ready); // recovered; nothing written
+
+        // The writer throws on an append it cannot read (one awaited, so it is written at once).
+        var partition = await node.System.ActorSelection("/system/sharding/partitions/*/default%2Fthrown%230").ResolveOne(TimeSpan.FromSeconds(10));
+        var writer = await node.System.ActorSelection(partition.Path + "/writer-*").ResolveOne(TimeSpan.FromSeconds(10));
+        var watcher = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        node.System.ActorOf(Props.Create(() => new DeathWatch(writer, watcher)));
+        writer.Tell(new TaskWriter.Append(null!, partition, "never"));
+        await watcher.Task.WaitAsync(TimeSpan.FromSeconds(10));
+
+        // The partition recovers with a new writer and serves again.
+        Enqueued? enqueued = null;
+        await Eventually.Holds(async () =>
+        {
+            try { enqueued ??= await node.Enqueue("thrown", "after"); }
+            catch (RejectedException e) when (e.Code == ErrorCode.Unavailable) { }
+            Assert.NotNull(enqueued);
+        }, timeoutMs: 10_000);
+        var replaced = await node.System.ActorSelection(partition.Path + "/writer-*").ResolveOne(TimeSpan.FromSeconds(10));
+        Assert.NotEqual(writer.Path, replaced.Path);
+        var task = Assert.Single(await node.Poll("thrown"));
+        Assert.Equal(enqueued!.TaskId, task.TaskId);
+
+        // The next start recovers the key the partition's first event holds: the one the token was signed with.
+        await node.DisposeAsync(); // a hand-off writes the delivery down
+        await using var again = await TestNode.StartAsync(storage);
+        await again.Ask<Completed>(new Complete(task.LeaseToken));
+    }
+
+    private sealed class DeathWatch : UntypedActor
+    {
+        private readonly TaskCompletionSource _died;
+        public DeathWatch(IActorRef watched, TaskCompletionSource died)
+        {
+            _died = died;
+            Context.Watch(watched);
+        }
+        protected override void OnReceive(object message)
+        {
+            if (message is Terminated) _died.TrySetResult();
+        }
+    }
+
     [Fact(DisplayName = "a node's partitions and their writers run on the compact mailbox, and a partition holds no burst's buffer once quiet")]
     public async Task CompactMailboxes()
     {
