@@ -112,6 +112,20 @@ public sealed class PartitionUpkeepTests
         Assert.False(_timers.IsTimerActive("passivate"));
     }
 
+    [Fact(DisplayName = "compaction at rest is armed only while the engine has something to compact")]
+    public void HousekeepingWhileCompactionWaits()
+    {
+        var h = new EngineHarness(Options with { SnapshotEvery = 4 });
+        var upkeep = new PartitionUpkeep(h.Options, gossips: false, () => _clock);
+        upkeep.Start(h.Engine, _timers);
+        Assert.False(_timers.IsTimerActive("housekeeping")); // nothing written since the last snapshot
+
+        h.Enqueue("a"); // a quarter of SnapshotEvery written since
+        Assert.True(h.Engine.WantsCompactionAtRest);
+        upkeep.AfterMessage(null, h.Engine, _timers);
+        Assert.Equal(TimeSpan.FromMilliseconds(h.Options.CompactAtRestAfterMs), _timers.Active["housekeeping"].Delay);
+    }
+
     [Fact(DisplayName = "stopping cancels every timer, and the partition no longer counts as serving")]
     public void StopCancelsAll()
     {
