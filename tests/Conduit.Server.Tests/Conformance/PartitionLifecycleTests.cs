@@ -46,10 +46,9 @@ public sealed class PartitionLifecycleTests
         // The writer throws on an append it cannot read (one awaited, so it is written at once).
         var partition = await node.System.ActorSelection("/system/sharding/partitions/*/default%2Fthrown%230").ResolveOne(TimeSpan.FromSeconds(10));
         var writer = await node.System.ActorSelection(partition.Path + "/writer-*").ResolveOne(TimeSpan.FromSeconds(10));
-        var watcher = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        node.System.ActorOf(Props.Create(() => new DeathWatch(writer, watcher)));
+        var stopped = writer.WatchAsync();
         writer.Tell(new TaskWriter.Append(null!, partition, "never"));
-        await watcher.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.True(await stopped.WaitAsync(TimeSpan.FromSeconds(10)));
 
         // The partition recovers with a new writer and serves again.
         Enqueued? enqueued = null;
@@ -68,20 +67,6 @@ public sealed class PartitionLifecycleTests
         await node.DisposeAsync(); // a hand-off writes the delivery down
         await using var again = await TestNode.StartAsync(storage);
         await again.Ask<Completed>(new Complete(task.LeaseToken));
-    }
-
-    private sealed class DeathWatch : UntypedActor
-    {
-        private readonly TaskCompletionSource _died;
-        public DeathWatch(IActorRef watched, TaskCompletionSource died)
-        {
-            _died = died;
-            Context.Watch(watched);
-        }
-        protected override void OnReceive(object message)
-        {
-            if (message is Terminated) _died.TrySetResult();
-        }
     }
 
     [Fact(DisplayName = "a node's partitions and their writers run on the compact mailbox, and a partition holds no burst's buffer once quiet")]
