@@ -109,6 +109,25 @@ public sealed class Bench(BenchConfig config) : IAsyncDisposable
         return Process.Start(info);
     }
 
+    /// <summary>
+    /// Memory hook: with CONDUIT_BENCH_DUMP=DIR, a heap dump of the node at the named moment (scenario 5 after Conduit's
+    /// enqueue) goes into DIR by <c>dotnet-dump collect --type Heap</c>; read it with
+    /// <c>dotnet-dump analyze FILE -c "dumpheap -stat"</c>. The tool is not part of the repository
+    /// (<c>dotnet tool install -g dotnet-dump</c>).
+    /// </summary>
+    public async Task DumpNodeAsync(string moment)
+    {
+        var dir = Environment.GetEnvironmentVariable("CONDUIT_BENCH_DUMP");
+        if (dir is null || Node is null) return;
+        Directory.CreateDirectory(dir);
+        var file = Path.Combine(dir, $"node-{moment}.dmp");
+        var info = new ProcessStartInfo("dotnet-dump") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in new[] { "collect", "-p", Node.Pid.ToString(), "--type", "Heap", "-o", file }) info.ArgumentList.Add(a);
+        using var dump = Process.Start(info)!;
+        await dump.WaitForExitAsync();
+        Progress($"heap dump of the node into {file}: exit {dump.ExitCode}");
+    }
+
     /// <summary>Measures a drain, with its own clock (a drain may stop on its cap before the backlog is gone).</summary>
     public async Task<Measured> MeasureDrain(string label, Func<Task<(long Done, TimeSpan Elapsed)>> body)
     {

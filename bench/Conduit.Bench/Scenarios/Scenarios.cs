@@ -284,6 +284,7 @@ public sealed partial class Scenarios(Bench b)
         R.Line();
         await b.WaitForQuietAsync();
         var before = b.Node!.RssBytes();
+        await b.DumpNodeAsync("s5-before");
         var runs = new List<Measured>();
         var rows = new Dictionary<string, List<string>>();
         long afterEnqueue = 0, afterDrain = 0;
@@ -291,7 +292,11 @@ public sealed partial class Scenarios(Bench b)
         foreach (var driver in new IQueueDriver[] { b.Conduit, b.Baseline })
         {
             var enq = await b.Measure($"{driver.Name} enqueue {n:N0} queues", () => EnqueueQueues(driver, "s5", n, per, null));
-            if (driver == b.Conduit) afterEnqueue = b.Node.RssBytes();
+            if (driver == b.Conduit)
+            {
+                afterEnqueue = b.Node.RssBytes();
+                await b.DumpNodeAsync("s5-after-enqueue");
+            }
             var drain = await b.Measure($"{driver.Name} drain {n:N0} queues", () => ForEachQueue("s5", n, C.Workers, async (q, state) =>
             {
                 var worker = (IWorker)state;

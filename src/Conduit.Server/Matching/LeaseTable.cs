@@ -29,14 +29,15 @@ internal sealed class Lease
 /// <summary>The tasks handed out and not yet completed, failed or expired, and how many of them each concurrency key has.</summary>
 internal sealed class LeaseTable
 {
-    private readonly Dictionary<long, Lease> _bySeq = new();
+    /// <summary>Made for the first lease, let go by <see cref="Release"/> when the partition goes idle.</summary>
+    private Dictionary<long, Lease>? _bySeq;
     /// <summary>Running leases per concurrency key; made for the first key (most queues use none).</summary>
     private Dictionary<string, int>? _byKey;
     /// <summary>Keys a lease of which ended since <see cref="TakeEndedKeys"/> was last called.</summary>
     private HashSet<string>? _ended;
 
-    public int Count => _bySeq.Count;
-    public IEnumerable<Lease> All => _bySeq.Values;
+    public int Count => _bySeq?.Count ?? 0;
+    public IEnumerable<Lease> All => _bySeq?.Values ?? Enumerable.Empty<Lease>();
 
     /// <summary>Leases held now by tasks with concurrency key <paramref name="key"/>.</summary>
     public int RunningWithKey(string key) => _byKey?.GetValueOrDefault(key) ?? 0;
@@ -44,7 +45,7 @@ internal sealed class LeaseTable
     public void Add(Lease lease)
     {
         Remove(lease.Seq);
-        _bySeq[lease.Seq] = lease;
+        (_bySeq ??= new())[lease.Seq] = lease;
         if (lease.ConcurrencyKey is { } key)
         {
             _byKey ??= new(StringComparer.Ordinal);
@@ -52,12 +53,17 @@ internal sealed class LeaseTable
         }
     }
 
-    public bool TryGet(long seq, out Lease lease) => _bySeq.TryGetValue(seq, out lease!);
-    public bool Contains(long seq) => _bySeq.ContainsKey(seq);
+    public bool TryGet(long seq, out Lease lease)
+    {
+        lease = null!;
+        return _bySeq?.TryGetValue(seq, out lease!) == true;
+    }
+
+    public bool Contains(long seq) => _bySeq?.ContainsKey(seq) == true;
 
     public bool Remove(long seq)
     {
-        if (!_bySeq.Remove(seq, out var lease)) return false;
+        if (_bySeq is null || !_bySeq.Remove(seq, out var lease)) return false;
         if (lease.ConcurrencyKey is { } key)
         {
             if (_byKey![key] <= 1) _byKey.Remove(key);
@@ -80,10 +86,23 @@ internal sealed class LeaseTable
     public List<Lease> TakeExpired(long nowMs)
     {
         List<Lease>? expired = null;
+        if (_bySeq is null) return [];
         foreach (var lease in _bySeq.Values)
             if (lease.ExpiresAtMs <= nowMs) (expired ??= []).Add(lease);
         if (expired is null) return [];
         foreach (var lease in expired) Remove(lease.Seq);
         return expired;
     }
+
+    /// <summary>
+    /// The partition went idle: with no lease left, the table lets go of its storage (a drained partition would
+    /// otherwise keep room for the most leases it ever held).
+    /// </summary>
+    public void Release()
+    {
+        if (_bySeq is { Count: 0 }) _bySeq = null;
+    }
+
+    /// <summary>Whether the table holds storage for leases (tests).</summary>
+    internal bool HoldsStorage => _bySeq is not null;
 }

@@ -120,7 +120,12 @@ internal sealed partial class PartitionEngine
                           && Durable.TotalFresh == 0 && Durable.Exceptions.Count == 0;
 
     /// <summary>The partition became idle (<see cref="IsIdle"/>): let go of what only work needs.</summary>
-    public void OnIdle() => _signer.Release();
+    public void OnIdle()
+    {
+        _signer.Release();
+        _leases.Release();
+        _window.Release();
+    }
 
     public void Handle(object replyTo, IPartitionRequest request)
     {

@@ -13,7 +13,7 @@ namespace Conduit.Server.Matching;
 /// <item>one gossip report after a message that may have changed the load, only for queues of several partitions
 /// (frontends route a single partition's requests without it);</item>
 /// <item>compaction at rest while something waits for it;</item>
-/// <item>one passivation check once the partition is idle (<see cref="PassivationDue"/>).</item>
+/// <item>one passivation check while the partition is idle (<see cref="PassivationDue"/>), cancelled when it gets busy.</item>
 /// </list>
 /// Each check is a field read or a timer lookup.
 /// </summary>
@@ -83,7 +83,14 @@ internal sealed class PartitionUpkeep(PartitionOptions options, bool gossips, Fu
             timers.StartSingleTimer(GossipTimer, GossipTick.Instance, TimeSpan.FromMilliseconds(options.GossipIntervalMs));
         if (engine.WantsCompactionAtRest && !timers.IsTimerActive(HousekeepingTimer))
             timers.StartSingleTimer(HousekeepingTimer, Housekeeping.Instance, TimeSpan.FromMilliseconds(options.CompactAtRestAfterMs));
-        if (!engine.IsIdle) _idleSinceMs = -1;
+        if (!engine.IsIdle)
+        {
+            // Busy: no passivation check until it is idle again. A queue holding tasks nobody polls (thousands of
+            // them, commonly) so holds no timer: each would cost about 400 bytes and a visit of the scheduler's wheel
+            // every round of it.
+            if (_idleSinceMs >= 0) timers.Cancel(PassivateTimer);
+            _idleSinceMs = -1;
+        }
         else if (_idleSinceMs < 0)
         {
             _idleSinceMs = Now;
@@ -117,9 +124,9 @@ internal sealed class PartitionUpkeep(PartitionOptions options, bool gossips, Fu
 
     /// <summary>
     /// The passivation check fired: true when the partition has been idle without a break for
-    /// <see cref="PartitionOptions.PassivateIdleAfterMs"/> (then it stops serving: it is going). If it was busy in between
-    /// it waits out the rest from the moment it became idle again; if it is busy now, <see cref="AfterMessage"/> starts
-    /// the check again once it is idle.
+    /// <see cref="PartitionOptions.PassivateIdleAfterMs"/> (then it stops serving: it is going). A check that fires early
+    /// waits out the rest; a busy spell cancels it, and <see cref="AfterMessage"/> starts it again once the partition is
+    /// idle.
     /// </summary>
     public bool PassivationDue(PartitionEngine engine, ITimerScheduler timers)
     {

@@ -45,7 +45,12 @@ public sealed class QueuePartition : UntypedActor, IWithStash, IWithTimers, IPar
     private readonly int _partitions;
     /// <summary>Its timers while it serves.</summary>
     private readonly PartitionUpkeep _upkeep;
-    private readonly ILoggingAdapter _log = Context.GetLogger();
+    /// <summary>
+    /// Made on first use: an actor's logger holds its path as a string (about 260 bytes with the logger), and most
+    /// partitions never log (a new one logs its recovery at debug level, see <see cref="LogRecovered"/>).
+    /// </summary>
+    private ILoggingAdapter Log => _log ??= Context.GetLogger();
+    private ILoggingAdapter? _log;
     private readonly BacklogReader _reader;
     private IActorRef _writer = ActorRefs.Nobody;
     private PartitionEngine? _engine;
@@ -137,11 +142,10 @@ public sealed class QueuePartition : UntypedActor, IWithStash, IWithTimers, IPar
                 _engine = new PartitionEngine(_id, _options, recovered.Durable, this, stats: _stats, partitions: _partitions);
                 if (_unavailableSinceMs >= 0)
                 {
-                    _log.Info("Partition {Partition} serves again after {UnavailableSeconds} s unavailable", _id, Math.Round((Environment.TickCount64 - _unavailableSinceMs) / 1000.0, 1));
+                    Log.Info("Partition {Partition} serves again after {UnavailableSeconds} s unavailable", _id, Math.Round((Environment.TickCount64 - _unavailableSinceMs) / 1000.0, 1));
                     _unavailableSinceMs = -1;
                 }
-                _log.Info("Partition {Partition} recovered at event {SequenceNr}, epoch {Epoch}: {Ready} ready, {OtherLive} other live tasks",
-                    _id, recovered.Durable.LastEventSeqNr, recovered.Durable.Epoch, recovered.Durable.TotalFresh, recovered.Durable.Exceptions.Count);
+                LogRecovered(recovered.Durable);
                 Become(Active);
                 _engine.PublishGauges();
                 _upkeep.Start(_engine, Timers);
@@ -165,7 +169,7 @@ public sealed class QueuePartition : UntypedActor, IWithStash, IWithTimers, IPar
                 // The storage is slow or away: whoever waits gets an answer now; the recovery goes on.
                 _recoveryWaitOver = true;
                 if (OutageStarts())
-                    _log.Warning("Partition {Partition} has not recovered within {RecoveryWaitMs} ms; answering Unavailable until it has", _id, _options.RecoveryWaitMs);
+                    Log.Warning("Partition {Partition} has not recovered within {RecoveryWaitMs} ms; answering Unavailable until it has", _id, _options.RecoveryWaitMs);
                 foreach (var envelope in Stash.ClearStash())
                     envelope.Sender.Tell(new Rejected(ErrorCode.Unavailable, $"partition {_id} is still recovering; retry"));
                 break;
@@ -208,7 +212,7 @@ public sealed class QueuePartition : UntypedActor, IWithStash, IWithTimers, IPar
                 _engine!.OnJournalPage(page);
                 break;
             case ReadFailed failed:
-                _log.Warning(failed.Cause, "Paging in from the journal of {Partition} failed; trying again", _id);
+                Log.Warning(failed.Cause, "Paging in from the journal of {Partition} failed; trying again", _id);
                 _engine!.OnReadFailed(failed.Request);
                 break;
             case PartitionUpkeep.Tick:
@@ -333,8 +337,8 @@ public sealed class QueuePartition : UntypedActor, IWithStash, IWithTimers, IPar
     /// </summary>
     private void BecomeUnavailable(string reason)
     {
-        if (OutageStarts()) _log.Warning("Partition {Partition} is unavailable ({Reason}); recovering every {RecoveryBackoffMs} ms until it serves again", _id, reason, _options.RecoveryBackoffMs);
-        else _log.Debug("Partition {Partition} is still unavailable ({Reason})", _id, reason);
+        if (OutageStarts()) Log.Warning("Partition {Partition} is unavailable ({Reason}); recovering every {RecoveryBackoffMs} ms until it serves again", _id, reason, _options.RecoveryBackoffMs);
+        else if (Context.System.Log.IsDebugEnabled) Log.Debug("Partition {Partition} is still unavailable ({Reason})", _id, reason);
         _engine?.AbandonPollers(new Rejected(ErrorCode.Unavailable, $"partition {_id} lost its storage: {reason}"));
         _engine = null;
         _upkeep.Stop(Timers);
@@ -417,4 +421,17 @@ public sealed class QueuePartition : UntypedActor, IWithStash, IWithTimers, IPar
         Timers.StartSingleTimer(("poll", pollId), new PollDeadline(pollId), TimeSpan.FromMilliseconds(delayMs));
 
     void IPartitionEffects.CancelPollDeadline(long pollId) => Timers.Cancel(("poll", pollId));
+
+    /// <summary>
+    /// A partition with history (a restart, a failover, a passivated queue's return) logs its recovery at info level;
+    /// a new one, which recovers nothing, at debug level: creating 100,000 queues must not write 100,000 lines.
+    /// </summary>
+    private void LogRecovered(DurablePartitionState durable)
+    {
+        if (durable.LastEventSeqNr > 0)
+            Log.Info("Partition {Partition} recovered at event {SequenceNr}, epoch {Epoch}: {Ready} ready, {OtherLive} other live tasks",
+                _id, durable.LastEventSeqNr, durable.Epoch, durable.TotalFresh, durable.Exceptions.Count);
+        else if (Context.System.Log.IsDebugEnabled)
+            Log.Debug("Partition {Partition} recovered new (no event), epoch {Epoch}", _id, durable.Epoch);
+    }
 }

@@ -127,6 +127,18 @@ internal sealed class ReadyWindow
         return best;
     }
 
+    /// <summary>
+    /// The partition went idle: an empty window gives back its index's storage (sized for up to
+    /// <see cref="PartitionOptions.ReadyWindow"/> tasks once it was full; about 30 KiB for a window of 1,000).
+    /// </summary>
+    public void Release()
+    {
+        if (_bySeq.Count == 0) _bySeq.TrimExcess();
+    }
+
+    /// <summary>How many tasks the window's index has room for now (tests).</summary>
+    internal int IndexCapacity => _bySeq.EnsureCapacity(0);
+
     /// <summary>Is <paramref name="seq"/> a fresh task that paging has not reached yet?</summary>
     public bool IsNotLoaded(long seq)
     {

@@ -13,7 +13,7 @@ namespace Conduit.Server.Matching;
 /// docs/ownership-and-failover.md) and hands the state to the partition. A partition that has never written claims
 /// its first epoch with its first write instead (<see cref="ClaimOwnership"/>).
 /// </summary>
-internal sealed class TaskWriter : UntypedPersistentActor, IWithTimers
+internal sealed class TaskWriter : UntypedPersistentActor
 {
     /// <summary>Make <paramref name="Entries"/> durable, then send <paramref name="Reply"/> to <paramref name="ReplyTo"/>.</summary>
     public sealed record Append(BatchEntry[] Entries, IActorRef? ReplyTo, object? Reply);
@@ -77,7 +77,13 @@ internal sealed class TaskWriter : UntypedPersistentActor, IWithTimers
             ? id
             : _persistenceId;
 
-    public ITimerScheduler Timers { get; set; } = null!;
+    /// <summary>
+    /// Whether a <see cref="FlushNow"/> is on its way. Sent by the system scheduler rather than a timer: an actor with
+    /// timers holds a timer scheduler and its table from birth (about 140 bytes per partition), and this is its only one.
+    /// A late <see cref="FlushNow"/> after an earlier flush writes what is buffered a little sooner, nothing else;
+    /// <see cref="PostStop"/> cancels it.
+    /// </summary>
+    private ICancelable? _flushScheduled;
 
     protected override void OnRecover(object message)
     {
@@ -138,6 +144,12 @@ internal sealed class TaskWriter : UntypedPersistentActor, IWithTimers
         _recovering = null;
     }
 
+    protected override void PostStop()
+    {
+        _flushScheduled?.Cancel();
+        base.PostStop();
+    }
+
     protected override void OnCommand(object message)
     {
         switch (message)
@@ -147,8 +159,8 @@ internal sealed class TaskWriter : UntypedPersistentActor, IWithTimers
                 if (!IsAwaited(append) && _inFlight.Count == 0 && !_buffer.Any(IsAwaited))
                 {
                     // Nobody waits on it (dispatch hints, expiries): give it a moment to share the next write.
-                    if (!Timers.IsTimerActive("flush"))
-                        Timers.StartSingleTimer("flush", FlushNow.Instance, TimeSpan.FromMilliseconds(_options.UnawaitedWriteDelayMs));
+                    _flushScheduled ??= Context.System.Scheduler.ScheduleTellOnceCancelable(
+                        TimeSpan.FromMilliseconds(_options.UnawaitedWriteDelayMs), Self, FlushNow.Instance, Self);
                 }
                 else
                 {
@@ -156,6 +168,7 @@ internal sealed class TaskWriter : UntypedPersistentActor, IWithTimers
                 }
                 break;
             case FlushNow:
+                _flushScheduled = null;
                 Flush();
                 break;
             case SaveSnapshotRequest request:

@@ -34,6 +34,39 @@ public sealed class MemoryBoundTests
         Assert.Equal(0, h.Engine.Stats().Ready);
     }
 
+    [Fact(DisplayName = "a window and a lease table that held a thousand give their storage back when the partition goes idle, and serve again afterwards")]
+    public void IdleGivesStorageBack()
+    {
+        var window = new ReadyWindow();
+        var leases = new LeaseTable();
+        for (var i = 1; i <= 1_000; i++)
+        {
+            window.Add(new ReadyTask(new TaskRecord { Seq = TaskSeq.Of(i, 0).Value, Payload = [1] }, 0, 3, 1));
+            leases.Add(new Lease { Seq = i, Attempt = 1, MaxAttempts = 3, EnqueuedAtMs = 0, LeaseMs = 10, Nonce = i, Epoch = 1, ExpiresAtMs = 100 });
+        }
+        window.Release(); // not idle yet: nothing is given back
+        leases.Release();
+        Assert.InRange(window.IndexCapacity, 1_000, int.MaxValue);
+        Assert.True(leases.HoldsStorage);
+
+        while (window.Best is not null) window.TakeBest();
+        for (var i = 1; i <= 1_000; i++) Assert.True(leases.Remove(i));
+        Assert.InRange(window.IndexCapacity, 1_000, int.MaxValue); // emptied, the storage stays until the partition is idle
+        window.Release();
+        leases.Release();
+        Assert.InRange(window.IndexCapacity, 0, 10);
+        Assert.False(leases.HoldsStorage);
+        Assert.Equal(0, leases.Count);
+        Assert.Empty(leases.All);
+        Assert.False(leases.TryGet(1, out _));
+        Assert.Empty(leases.TakeExpired(1_000));
+
+        window.Add(new ReadyTask(new TaskRecord { Seq = TaskSeq.Of(1_001, 0).Value, Payload = [1] }, 0, 3, 1));
+        leases.Add(new Lease { Seq = 7, Attempt = 1, MaxAttempts = 3, EnqueuedAtMs = 0, LeaseMs = 10, Nonce = 7, Epoch = 1, ExpiresAtMs = 100 });
+        Assert.Equal(1, window.Total);
+        Assert.True(leases.Contains(7));
+    }
+
     /// <summary>
     /// The most a never-used partition's engine and state may allocate: 1,720 bytes on 2026-12-02, 2,496 before their
     /// collections were made on first use.

@@ -78,7 +78,7 @@ public sealed class PartitionUpkeepTests
         Assert.Equal(1, upkeep.LoadToReport(_h.Engine)?.Ready);
     }
 
-    [Fact(DisplayName = "passivation is due only after the idle time without a break; a busy spell restarts the count, and a busy partition is never passivated")]
+    [Fact(DisplayName = "passivation is due only after the idle time without a break: a busy spell cancels the check, the next idle moment starts it again, and a busy partition holds none")]
     public void PassivatesAfterIdleWithoutBreak()
     {
         var upkeep = Upkeep(); // idle from 0
@@ -88,27 +88,31 @@ public sealed class PartitionUpkeepTests
         _h.Enqueue("a");
         var task = Assert.Single(_h.Poll());
         upkeep.AfterMessage(null, _h.Engine, _timers);
+        Assert.False(_timers.IsTimerActive("passivate")); // busy: no check
         _clock = 30_000;
         _h.Call(new Complete(task.LeaseToken));
         upkeep.AfterMessage(null, _h.Engine, _timers); // idle again from 30 s
+        Assert.Equal(TimeSpan.FromMilliseconds(120_000), _timers.Active["passivate"].Delay);
+        Assert.Equal(2, _timers.Starts("passivate"));
 
+        // A check that fires before its time (it cannot, on a steady clock) waits out the rest.
         _clock = 120_000;
         _timers.Fire("passivate");
         Assert.False(upkeep.PassivationDue(_h.Engine, _timers));
-        Assert.Equal(TimeSpan.FromMilliseconds(30_000), _timers.Active["passivate"].Delay); // the rest of its idle time
+        Assert.Equal(TimeSpan.FromMilliseconds(30_000), _timers.Active["passivate"].Delay);
 
         _clock = 150_000;
         _timers.Fire("passivate");
         Assert.True(upkeep.PassivationDue(_h.Engine, _timers));
         Assert.False(upkeep.Serving);
 
-        // Busy when its check fires: not due, and no check until it is idle again.
-        var busy = Upkeep();
-        Assert.True(_timers.IsTimerActive("passivate"));
+        // A partition holding tasks nobody polls holds no timer at all.
+        var holding = Upkeep();
         _h.Enqueue("b");
-        busy.AfterMessage(null, _h.Engine, _timers);
-        _timers.Fire("passivate");
-        Assert.False(busy.PassivationDue(_h.Engine, _timers));
+        holding.AfterMessage(null, _h.Engine, _timers);
+        Assert.False(_timers.IsTimerActive("passivate"));
+        // And a check of its idle spell that fires anyway (sent just before it was cancelled) is not due.
+        Assert.False(holding.PassivationDue(_h.Engine, _timers));
         Assert.False(_timers.IsTimerActive("passivate"));
     }
 
