@@ -16,6 +16,9 @@ internal sealed class BacklogReader(ActorSystem system, string persistenceId)
     /// <summary>Events closer than this are read with one query rather than two.</summary>
     private const long MaxGap = 32;
 
+    /// <summary>The partition's persistence id (its writer uses the same string).</summary>
+    public string PersistenceId => persistenceId;
+
     private readonly SqlReadJournal _journal =
         PersistenceQuery.Get(system).ReadJournalFor<SqlReadJournal>(SqlReadJournal.Identifier);
     private readonly IMaterializer _materializer = system.Materializer();

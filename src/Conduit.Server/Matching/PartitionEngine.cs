@@ -127,6 +127,9 @@ internal sealed partial class PartitionEngine
         _window.Release();
     }
 
+    /// <summary>What the window's index has room for and whether the lease table holds storage (tests).</summary>
+    internal (int WindowIndexCapacity, bool LeaseStorage) Storage => (_window.IndexCapacity, _leases.HoldsStorage);
+
     public void Handle(object replyTo, IPartitionRequest request)
     {
         // A queue request for another namespace or queue (sent straight to the shard region) is not this partition's to answer.

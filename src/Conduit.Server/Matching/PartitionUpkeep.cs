@@ -71,9 +71,15 @@ internal sealed class PartitionUpkeep(PartitionOptions options, bool gossips, Fu
     }
 
     /// <summary>After every message while serving: starts the timers the engine's state now asks for, and none other.</summary>
-    /// <param name="message">The message just handled (a gossip tick does not start the gossip timer again), or null.</param>
+    /// <param name="message">
+    /// The message just handled (a gossip tick does not start the gossip timer again), or null. As the actor's
+    /// <c>AroundReceive</c> sees it: a timer's message still in Akka's wrapper, which is looked through here (a gossip
+    /// tick taken for another message would start the next one, and every partition of a multi-partition queue would
+    /// then wake each <see cref="PartitionOptions.GossipIntervalMs"/> for as long as it serves).
+    /// </param>
     public void AfterMessage(object? message, PartitionEngine engine, ITimerScheduler timers)
     {
+        if (message is IWrappedMessage wrapped) message = wrapped.Message; // Akka's timer wrapper is internal: look through any
         if (!_ticking && engine.NeedsTick)
         {
             _ticking = true;

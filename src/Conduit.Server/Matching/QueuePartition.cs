@@ -119,7 +119,7 @@ public sealed class QueuePartition : UntypedActor, IWithStash, IWithTimers, IPar
     private void StartRecovery()
     {
         _recoveryWaitOver = false;
-        var writer = TaskWriter.Props(PersistenceIdOf(_id), _options, Self, _metrics);
+        var writer = TaskWriter.Props(_reader.PersistenceId, _options, Self, _metrics); // one string for both
         // The writer lives as long as its partition and idles with it: it takes the partition's mailbox (CompactMailbox on a node).
         if (Context.Props.Mailbox == CompactMailbox.Id) writer = writer.WithMailbox(CompactMailbox.Id);
         _writer = Context.ActorOf(writer, "writer-" + Guid.NewGuid().ToString("N")[..8]);

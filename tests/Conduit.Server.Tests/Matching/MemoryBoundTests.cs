@@ -67,6 +67,30 @@ public sealed class MemoryBoundTests
         Assert.True(leases.Contains(7));
     }
 
+    [Fact(DisplayName = "a partition drained of a full window gives the storage back once its upkeep finds it idle")]
+    public void DrainedPartitionGivesStorageBack()
+    {
+        var h = new EngineHarness(new PartitionOptions { ReadyWindow = 500 });
+        Assert.IsType<EnqueuedBatch>(h.Call(new EnqueueBatch("q", Enumerable.Range(0, 500).Select(i => Spec($"t{i}")).ToArray())));
+        var leased = h.Poll(max: 500);
+        Assert.Equal(500, leased.Length);
+        Assert.True(h.Engine.Storage.WindowIndexCapacity >= 500);
+        Assert.True(h.Engine.Storage.LeaseStorage);
+
+        var upkeep = new PartitionUpkeep(h.Options, gossips: false);
+        var timers = new RecordingTimers();
+        upkeep.Start(h.Engine, timers);
+        foreach (var task in leased) h.Call(new Complete(task.LeaseToken));
+        Assert.True(h.Engine.IsIdle);
+        upkeep.AfterMessage(null, h.Engine, timers);
+        Assert.InRange(h.Engine.Storage.WindowIndexCapacity, 0, 10);
+        Assert.False(h.Engine.Storage.LeaseStorage);
+
+        // And it serves as before.
+        h.Enqueue("again");
+        Assert.Equal("again", Text(Assert.Single(h.Poll())));
+    }
+
     /// <summary>
     /// The most a never-used partition's engine and state may allocate: 1,720 bytes on 2026-12-02, 2,496 before their
     /// collections were made on first use.

@@ -78,6 +78,23 @@ public sealed class PartitionUpkeepTests
         Assert.Equal(1, upkeep.LoadToReport(_h.Engine)?.Ready);
     }
 
+    [Fact(DisplayName = "a gossip tick as the actor gets it, in Akka's timer wrapper, does not start the gossip timer again either")]
+    public void WrappedGossipTickDoesNotRearm()
+    {
+        var upkeep = Upkeep(gossips: true);
+        _timers.Fire("gossip");
+        Assert.Equal(0, upkeep.LoadToReport(_h.Engine)?.Ready);
+        upkeep.AfterMessage(new WrappedTimerMessage(PartitionUpkeep.GossipTick.Instance), _h.Engine, _timers);
+        Assert.False(_timers.IsTimerActive("gossip"));
+        Assert.Equal(1, _timers.Starts("gossip"));
+    }
+
+    /// <summary>What <c>ActorBase.AroundReceive</c> is handed for a timer's message: a wrapper (Akka's own type is internal).</summary>
+    private sealed class WrappedTimerMessage(object message) : IWrappedMessage
+    {
+        public object Message => message;
+    }
+
     [Fact(DisplayName = "passivation is due only after the idle time without a break: a busy spell cancels the check, the next idle moment starts it again, and a busy partition holds none")]
     public void PassivatesAfterIdleWithoutBreak()
     {
@@ -141,38 +158,5 @@ public sealed class PartitionUpkeepTests
         upkeep.Stop(_timers);
         Assert.Empty(_timers.Active);
         Assert.False(upkeep.Serving);
-    }
-
-    /// <summary>The timers an actor would hold: what is active, with its delay, and how often each was started.</summary>
-    private sealed class RecordingTimers : ITimerScheduler
-    {
-        private readonly Dictionary<object, int> _starts = new();
-        public Dictionary<object, (object Message, TimeSpan Delay, bool Periodic)> Active { get; } = new();
-
-        public int Starts(object key) => _starts.GetValueOrDefault(key);
-
-        /// <summary>A single timer fires: it is no longer active (a periodic one stays).</summary>
-        public void Fire(object key)
-        {
-            Assert.True(Active.TryGetValue(key, out var timer), $"timer {key} is not active");
-            if (!timer.Periodic) Active.Remove(key);
-        }
-
-        private void Start(object key, object msg, TimeSpan delay, bool periodic)
-        {
-            Active[key] = (msg, delay, periodic);
-            _starts[key] = Starts(key) + 1;
-        }
-
-        public void StartPeriodicTimer(object key, object msg, TimeSpan interval) => Start(key, msg, interval, true);
-        public void StartPeriodicTimer(object key, object msg, TimeSpan interval, IActorRef sender) => Start(key, msg, interval, true);
-        public void StartPeriodicTimer(object key, object msg, TimeSpan initialDelay, TimeSpan interval) => Start(key, msg, interval, true);
-        public void StartPeriodicTimer(object key, object msg, TimeSpan initialDelay, TimeSpan interval, IActorRef sender) => Start(key, msg, interval, true);
-        public void StartSingleTimer(object key, object msg, TimeSpan timeout) => Start(key, msg, timeout, false);
-        public void StartSingleTimer(object key, object msg, TimeSpan timeout, IActorRef sender) => Start(key, msg, timeout, false);
-        public bool IsTimerActive(object key) => Active.ContainsKey(key);
-        public IReadOnlyCollection<object> ActiveTimers => Active.Keys;
-        public void Cancel(object key) => Active.Remove(key);
-        public void CancelAll() => Active.Clear();
     }
 }
