@@ -76,5 +76,7 @@ if (settings.Metrics.OtlpEndpoint is { } otlp)
     logger.LogInformation("Metrics pushed over OTLP to {OtlpEndpoint} every {Interval} s", otlp, settings.Metrics.OtlpExportIntervalMs / 1000);
 logger.LogInformation("Press Ctrl-C to stop");
 await host.WaitForShutdownAsync();
-// Non-zero when the node stopped itself because something it needs stopped (its client endpoint), so it is restarted.
-return CoordinatedShutdown.Get(system).ShutdownReason is ClientEndpoint.EndpointStopped stopped ? stopped.ExitCode : 0;
+// The shutdown's own exit code: 0 when asked to stop (SIGTERM, `conduit cluster leave`); non-zero when the node stopped
+// itself, so its supervisor restarts it: its client endpoint stopped (70), it was downed (3), it could not join (4), or
+// a TLS handshake it started failed (79, Akka.Remote; docs/tls.md).
+return CoordinatedShutdown.Get(system).ShutdownReason?.ExitCode ?? 0;

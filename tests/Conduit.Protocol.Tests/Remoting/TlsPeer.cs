@@ -27,12 +27,20 @@ internal sealed class TlsPeer : IAsyncDisposable
         System = system;
         Tls = tls;
         System.ActorOf(Props.Create(() => new EchoActor(Received)), "echo");
-        var listener = System.ActorOf(Props.Create(() => new Listener(_associationError, _refusal)));
-        System.EventStream.Subscribe(listener, typeof(AssociationErrorEvent));
+        // Events are taken on the publishing thread, not by an actor: a system whose outbound TLS handshake fails is shut
+        // down by Akka (1.5.73 runs CoordinatedShutdown from its TCP client handler), and an actor subscribed to the event
+        // stream can be stopped with the refusal's warning still in its mailbox (seen under load: no refusal, no event).
+        var provider = ((ExtendedActorSystem)System).Provider;
+        var listener = new SyncListener(provider.TempPath(), provider, Note);
+        System.EventStream.Subscribe(listener, typeof(RemotingLifecycleEvent));
         System.EventStream.Subscribe(listener, typeof(Warning));
+        System.EventStream.Subscribe(listener, typeof(Error));
     }
 
     public ActorSystem System { get; }
+
+    /// <summary>What this system's remoting said (lifecycle events, warnings, errors) with the time, for a failure's message.</summary>
+    public ConcurrentQueue<string> Events { get; } = new();
     public bool Tls { get; }
     public ConcurrentQueue<object> Received { get; } = new();
     public int Port => ((ExtendedActorSystem)System).Provider.DefaultAddress.Port ?? 0;
@@ -68,16 +76,25 @@ internal sealed class TlsPeer : IAsyncDisposable
         });
     }
 
-    private sealed class Listener : ReceiveActor
+    private void Note(object e)
     {
-        public Listener(TaskCompletionSource<AssociationErrorEvent> associationError, TaskCompletionSource<string> refusal)
+        Events.Enqueue($"{DateTime.UtcNow:HH:mm:ss.fff} {e}");
+        switch (e)
         {
-            Receive<AssociationErrorEvent>(e => associationError.TrySetResult(e));
-            Receive<Warning>(w =>
-            {
-                var text = w.ToString();
-                if (text.Contains("TLS: refused peer", StringComparison.Ordinal)) refusal.TrySetResult(text);
-            });
+            case AssociationErrorEvent error:
+                _associationError.TrySetResult(error);
+                break;
+            case Warning w when w.ToString().Contains("TLS: refused peer", StringComparison.Ordinal):
+                _refusal.TrySetResult(w.ToString());
+                break;
         }
+    }
+
+    /// <summary>An event-stream subscriber that handles each event at once, on the thread that publishes it.</summary>
+    private sealed class SyncListener(ActorPath path, IActorRefProvider provider, Action<object> onEvent) : MinimalActorRef
+    {
+        public override ActorPath Path => path;
+        public override IActorRefProvider Provider => provider;
+        protected override void TellInternal(object message, IActorRef sender) => onEvent(message);
     }
 }
