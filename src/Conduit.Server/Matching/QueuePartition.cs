@@ -45,19 +45,13 @@ public sealed class QueuePartition : UntypedActor, IWithStash, IWithTimers, IPar
     private readonly int _partitions;
     /// <summary>Its timers while it serves.</summary>
     private readonly PartitionUpkeep _upkeep;
-    /// <summary>
-    /// Made on first use: an actor's logger holds its path as a string (about 260 bytes with the logger), and most
-    /// partitions never log (a new one logs its recovery at debug level, see <see cref="LogRecovered"/>).
-    /// </summary>
-    private ILoggingAdapter Log => _log ??= Context.GetLogger();
-    private ILoggingAdapter? _log;
+    /// <summary>Its recoveries and outages in the node's log.</summary>
+    private readonly PartitionLog _log;
     private readonly BacklogReader _reader;
     private IActorRef _writer = ActorRefs.Nobody;
     private PartitionEngine? _engine;
     private readonly PartitionCensus? _census;
     private readonly UnansweredAppends _unanswered = new();
-    /// <summary>When the partition stopped serving (<see cref="Environment.TickCount64"/>), or -1 while it serves: outages are logged when they start and end, not at every retry.</summary>
-    private long _unavailableSinceMs = -1;
     private readonly ServerMetrics? _metrics;
     /// <summary>The node's task history (docs/results.md), or null.</summary>
     private readonly IActorRef? _history;
@@ -80,6 +74,7 @@ public sealed class QueuePartition : UntypedActor, IWithStash, IWithTimers, IPar
         _metrics = metrics;
         _stats = metrics?.Queues.Register(id.Namespace, id.Queue, metrics) ?? new PartitionStats(id.Namespace, id.Queue);
         _reader = new BacklogReader(Context.System, PersistenceIdOf(id));
+        _log = new PartitionLog(id, Context.System.Log, () => Context.GetLogger()); // called on the actor's thread
     }
 
     /// <param name="gossips">Report load to the node's <see cref="LoadPublisher"/>: whether the queue has more than one partition.</param>
@@ -140,12 +135,7 @@ public sealed class QueuePartition : UntypedActor, IWithStash, IWithTimers, IPar
                 Timers.Cancel("recovery-wait");
                 Timers.Cancel("recovery-timeout");
                 _engine = new PartitionEngine(_id, _options, recovered.Durable, this, stats: _stats, partitions: _partitions);
-                if (_unavailableSinceMs >= 0)
-                {
-                    Log.Info("Partition {Partition} serves again after {UnavailableSeconds} s unavailable", _id, Math.Round((Environment.TickCount64 - _unavailableSinceMs) / 1000.0, 1));
-                    _unavailableSinceMs = -1;
-                }
-                LogRecovered(recovered.Durable);
+                _log.Recovered(recovered.Durable);
                 Become(Active);
                 _engine.PublishGauges();
                 _upkeep.Start(_engine, Timers);
@@ -168,8 +158,7 @@ public sealed class QueuePartition : UntypedActor, IWithStash, IWithTimers, IPar
             case RecoveryWaitOver:
                 // The storage is slow or away: whoever waits gets an answer now; the recovery goes on.
                 _recoveryWaitOver = true;
-                if (OutageStarts())
-                    Log.Warning("Partition {Partition} has not recovered within {RecoveryWaitMs} ms; answering Unavailable until it has", _id, _options.RecoveryWaitMs);
+                _log.RecoveryWaitOver(_options.RecoveryWaitMs);
                 foreach (var envelope in Stash.ClearStash())
                     envelope.Sender.Tell(new Rejected(ErrorCode.Unavailable, $"partition {_id} is still recovering; retry"));
                 break;
@@ -212,7 +201,7 @@ public sealed class QueuePartition : UntypedActor, IWithStash, IWithTimers, IPar
                 _engine!.OnJournalPage(page);
                 break;
             case ReadFailed failed:
-                Log.Warning(failed.Cause, "Paging in from the journal of {Partition} failed; trying again", _id);
+                _log.ReadFailed(failed.Cause);
                 _engine!.OnReadFailed(failed.Request);
                 break;
             case PartitionUpkeep.Tick:
@@ -323,22 +312,13 @@ public sealed class QueuePartition : UntypedActor, IWithStash, IWithTimers, IPar
         }
     }
 
-    /// <summary>Marks the start of an outage; false when the partition was already out of service (the retry is not logged as news).</summary>
-    private bool OutageStarts()
-    {
-        if (_unavailableSinceMs >= 0) return false;
-        _unavailableSinceMs = Environment.TickCount64;
-        return true;
-    }
-
     /// <summary>
     /// Storage failed. In-memory state may be ahead of the journal, so drop it: answer Unavailable for a while,
     /// then recover from the journal with a new writer.
     /// </summary>
     private void BecomeUnavailable(string reason)
     {
-        if (OutageStarts()) Log.Warning("Partition {Partition} is unavailable ({Reason}); recovering every {RecoveryBackoffMs} ms until it serves again", _id, reason, _options.RecoveryBackoffMs);
-        else if (Context.System.Log.IsDebugEnabled) Log.Debug("Partition {Partition} is still unavailable ({Reason})", _id, reason);
+        _log.Unavailable(reason, _options.RecoveryBackoffMs);
         _engine?.AbandonPollers(new Rejected(ErrorCode.Unavailable, $"partition {_id} lost its storage: {reason}"));
         _engine = null;
         _upkeep.Stop(Timers);
@@ -421,17 +401,4 @@ public sealed class QueuePartition : UntypedActor, IWithStash, IWithTimers, IPar
         Timers.StartSingleTimer(("poll", pollId), new PollDeadline(pollId), TimeSpan.FromMilliseconds(delayMs));
 
     void IPartitionEffects.CancelPollDeadline(long pollId) => Timers.Cancel(("poll", pollId));
-
-    /// <summary>
-    /// A partition with history (a restart, a failover, a passivated queue's return) logs its recovery at info level;
-    /// a new one, which recovers nothing, at debug level: creating 100,000 queues must not write 100,000 lines.
-    /// </summary>
-    private void LogRecovered(DurablePartitionState durable)
-    {
-        if (durable.LastEventSeqNr > 0)
-            Log.Info("Partition {Partition} recovered at event {SequenceNr}, epoch {Epoch}: {Ready} ready, {OtherLive} other live tasks",
-                _id, durable.LastEventSeqNr, durable.Epoch, durable.TotalFresh, durable.Exceptions.Count);
-        else if (Context.System.Log.IsDebugEnabled)
-            Log.Debug("Partition {Partition} recovered new (no event), epoch {Epoch}", _id, durable.Epoch);
-    }
 }

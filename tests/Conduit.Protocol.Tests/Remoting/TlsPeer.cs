@@ -78,16 +78,10 @@ internal sealed class TlsPeer : IAsyncDisposable
 
     private void Note(object e)
     {
-        Events.Enqueue($"{DateTime.UtcNow:HH:mm:ss.fff} {e}");
-        switch (e)
-        {
-            case AssociationErrorEvent error:
-                _associationError.TrySetResult(error);
-                break;
-            case Warning w when w.ToString().Contains("TLS: refused peer", StringComparison.Ordinal):
-                _refusal.TrySetResult(w.ToString());
-                break;
-        }
+        var text = e.ToString()!;
+        Events.Enqueue($"{DateTime.UtcNow:HH:mm:ss.fff} {text}");
+        if (e is AssociationErrorEvent error) _associationError.TrySetResult(error);
+        else if (e is Warning && text.Contains("TLS: refused peer", StringComparison.Ordinal)) _refusal.TrySetResult(text);
     }
 
     /// <summary>An event-stream subscriber that handles each event at once, on the thread that publishes it.</summary>
