@@ -33,6 +33,13 @@ public sealed record RemotingEndpoint
     /// <summary>Which certified peers are let in when <see cref="Tls"/> is set. Defaults to <see cref="PeerPolicy.NodesOnly"/>.</summary>
     public PeerPolicy Peers { get; init; } = PeerPolicy.NodesOnly;
 
+    /// <summary>
+    /// Whether this system never opens a connection and answers only over the connections its peers opened
+    /// (<see cref="InboundOnlyTransport"/>): a node's client endpoint, whose requests name their own reply addresses.
+    /// Defaults to false.
+    /// </summary>
+    public bool InboundOnly { get; init; }
+
     /// <summary>The address protocol: <c>akka.tcp</c>, or <c>akka.ssl.tcp</c> with TLS (Akka names TLS addresses so).</summary>
     public string Protocol => ProtocolFor(Tls is not null);
 
@@ -89,7 +96,20 @@ public sealed record RemotingEndpoint
           maximum-frame-size = {{WireLimits.MaximumFrameBytesHocon}}
           enable-ssl = {{(Tls is null ? "off" : "on")}}
         }
+        {{(InboundOnly ? InboundOnlyHocon : "")}}
         """);
+
+    /// <summary>
+    /// The transport wrapped so that it never dials (<see cref="InboundOnly"/>). As the transport class, not as an
+    /// Akka transport adapter: Akka reads <c>akka.remote.adapters</c> with a quoted value's quotes, so no adapter
+    /// outside Akka.Remote's own assembly can be named there.
+    /// </summary>
+    private static readonly string InboundOnlyHocon = $$"""
+        akka.remote.dot-netty.tcp {
+          transport-class = "{{typeof(InboundOnlyTransport).FullName}}, {{typeof(InboundOnlyTransport).Assembly.GetName().Name}}"
+          {{InboundOnlyTransport.WrappedClassKey}} = "{{InboundOnlyTransport.DotNettyTcpTransport}}"
+        }
+        """;
 
     /// <summary>The TLS setup (certificate, mutual authentication, peer check for <see cref="Peers"/>), or null without TLS.</summary>
     public DotNettySslSetup? SslSetup() => Tls?.SslSetup(Peers);

@@ -205,13 +205,24 @@ public sealed class NodeLogger : ActorBase, IRequiresMessageQueue<ILoggerMessage
             ? source[..slash] : source;
     }
 
-    /// <summary>Which flood, if any, a warning or error belongs to: by its source (remoting's channel handlers) or by its cause.</summary>
+    /// <summary>
+    /// The log source of the client endpoint's remoting: its warnings are about clients' connections and the addresses
+    /// requests name for their answers (an answer to an address without a connection is dropped, and the address gated),
+    /// which any client can cause at will.
+    /// </summary>
+    private const string ClientEndpointRemoting = "remoting (akka://" + Conduit.Protocol.WireNames.ClientSystemName + ")";
+
+    /// <summary>
+    /// Which flood, if any, a warning or error belongs to: by its source (remoting's channel handlers, the client
+    /// endpoint's remoting) or by its cause.
+    /// </summary>
     internal static Noise Classify(LogEvent e)
     {
         if (e is not (Error or Warning)) return Noise.None;
         var source = e.LogSource ?? "";
         if (source.Contains("TcpServerHandler", StringComparison.Ordinal) || source.Contains("TcpClientHandler", StringComparison.Ordinal)
-            || source.Contains("DotNettyTransport", StringComparison.Ordinal))
+            || source.Contains("DotNettyTransport", StringComparison.Ordinal)
+            || source.StartsWith(ClientEndpointRemoting, StringComparison.Ordinal))
             return Noise.Connection;
         for (var cause = e.Cause; cause is not null; cause = cause.InnerException)
         {

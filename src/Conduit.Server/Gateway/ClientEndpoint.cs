@@ -67,7 +67,8 @@ public sealed class ClientEndpoint : IExtension
         limits ??= new GatewayOptions();
         limits.Validate();
         var logLevel = clusterSystem.Settings.Config.GetString("akka.loglevel", "WARNING");
-        var setup = remoting.ToActorSystemSetup(BuildConfig(logLevel, clusterSystem.Settings.Config.GetString("akka.stdout-logger-class", "")));
+        // It never dials: a request names its own reply address, and an answer goes back only over the client's connection.
+        var setup = (remoting with { InboundOnly = true }).ToActorSystemSetup(BuildConfig(logLevel, clusterSystem.Settings.Config.GetString("akka.stdout-logger-class", "")));
         // The host's logger factory, which Akka.Hosting gave the cluster system: both systems log through it.
         var loggerFactory = clusterSystem.Settings.Setup.Get<Akka.Hosting.Logging.LoggerFactorySetup>();
         if (loggerFactory.HasValue) setup = setup.And(loggerFactory.Value);

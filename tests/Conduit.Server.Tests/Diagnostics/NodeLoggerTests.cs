@@ -8,7 +8,7 @@ namespace Conduit.Server.Tests.Diagnostics;
 
 public sealed class NodeLoggerTests
 {
-    [Fact(DisplayName = "storage errors and remoting's channel errors are told apart from everything else")]
+    [Fact(DisplayName = "storage errors, remoting's channel errors and the client endpoint's remoting warnings are told apart from everything else")]
     public void Classifies()
     {
         Assert.Equal(NodeLogger.Noise.Storage,
@@ -17,6 +17,11 @@ public sealed class NodeLoggerTests
             NodeLogger.Classify(new Error(new OpenCircuitException("open"), "akka://x/system/journal", typeof(object), "replay failed")));
         Assert.Equal(NodeLogger.Noise.Connection,
             NodeLogger.Classify(new Error(new Exception("bad frame"), "TcpServerHandler (akka://conduit)", typeof(object), "Error caught channel")));
+        // The client endpoint's remoting (an answer to an address without a connection), not the cluster's.
+        Assert.Equal(NodeLogger.Noise.Connection,
+            NodeLogger.Classify(new Warning("remoting (akka://conduit)", typeof(object), "Tried to associate with unreachable remote address")));
+        Assert.Equal(NodeLogger.Noise.None,
+            NodeLogger.Classify(new Warning("remoting (akka://conduit-cluster)", typeof(object), "Tried to associate with unreachable remote address")));
         Assert.Equal(NodeLogger.Noise.None,
             NodeLogger.Classify(new Error(new InvalidOperationException("bug"), "akka://x/user/p", typeof(object), "a bug")));
         Assert.Equal(NodeLogger.Noise.None,
