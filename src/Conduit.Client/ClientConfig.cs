@@ -22,9 +22,23 @@ internal static class ClientConfig
     /// </summary>
     public const string ReconnectHocon = "akka.remote.retry-gate-closed-for = 1s";
 
+    /// <summary>
+    /// Coordinated shutdown never terminates a client's system; only <see cref="ConduitClient.DisposeAsync"/> does.
+    /// Akka.Remote 1.5.73 runs coordinated shutdown whenever an outbound TLS handshake fails (its <c>TcpClientHandler</c>),
+    /// whoever dropped the connection and why, with no setting to stop it: a node that was restarting, a proxy in front
+    /// of one, or a node with a certificate of another CA left the client without a system for good (TlsReconnectTests).
+    /// With this the failed dial is only a failed association: the address is gated and dialed again later. The client
+    /// registers no shutdown tasks of its own, so nothing else changes.
+    /// </summary>
+    public const string OutliveHandshakeFailuresHocon = """
+        akka.coordinated-shutdown.terminate-actor-system = off
+        akka.coordinated-shutdown.run-by-actor-system-terminate = off
+        """;
+
     public static Config Build(ConduitClientOptions options)
     {
-        var config = ConfigurationFactory.ParseString(ReconnectHocon).WithFallback(RemotingEndpoint.RemoteOnlyConfig());
+        var config = ConfigurationFactory.ParseString(ReconnectHocon + "\n" + OutliveHandshakeFailuresHocon)
+            .WithFallback(RemotingEndpoint.RemoteOnlyConfig());
         if (!string.IsNullOrWhiteSpace(options.ExtraHocon)) config = ConfigurationFactory.ParseString(options.ExtraHocon).WithFallback(config);
         // Nodes answer requests directly; nobody needs to select, stop, kill, watch or suspend anything here.
         return config.WithFallback(ConduitSerialization.UntrustedPeersConfig(strict: true));

@@ -22,6 +22,9 @@ public sealed partial class ConduitClient : IAsyncDisposable, IDisposable
     private static readonly TimeSpan ShutdownTimeout = TimeSpan.FromSeconds(10);
 
     private readonly ActorSystem _system;
+
+    /// <summary>The client's own ActorSystem (tests reach its connections).</summary>
+    internal ActorSystem ActorSystem => _system;
     private readonly IActorRef _link;
     private readonly Conduit.Protocol.Remoting.TlsCredentials? _tls;
     private readonly ConnectionState _connection = new();

@@ -22,8 +22,9 @@ public sealed class ConduitClientOptions
     public string NodeSystemName { get; set; } = DefaultNodeSystemName;
 
     /// <summary>
-    /// Address the client binds and advertises; the nodes send replies back to it, so it must be reachable
-    /// from them. Defaults to <c>127.0.0.1</c>.
+    /// Address the client binds and advertises. Nodes never dial it: answers come back over the connection the client
+    /// opened. With <see cref="LocalPort"/> it names this client to the nodes, so no two clients of a node may use the
+    /// same host and port (port 0 picks a free one). Defaults to <c>127.0.0.1</c>.
     /// </summary>
     public string LocalHost { get; set; } = DefaultLocalHost;
 

@@ -13,8 +13,9 @@ namespace Conduit.Protocol.Remoting;
 /// <para>
 /// Why: a request names its own reply address, and any peer that may send can write any address there. A system that
 /// dials for its answers can be made to connect to any host and port (plain TCP), and Akka.Remote 1.5.73 shuts down a
-/// system whose dial fails its TLS handshake (<c>TcpClientHandler</c>, exit code 79), which stopped the node. The
-/// scheme and addresses are the wrapped transport's, so peers see no difference.
+/// system whose dial fails its TLS handshake (<c>TcpClientHandler</c>): the client endpoint stopped, and the node with
+/// it (exit code 70). The scheme and addresses are the wrapped transport's, so peers see no difference. A client's
+/// dropped connection is forgotten by <c>DroppedClients</c> on the node, so its next connection carries its answers.
 /// </para>
 /// </summary>
 internal sealed class InboundOnlyTransport : Transport

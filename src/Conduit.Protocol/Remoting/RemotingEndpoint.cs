@@ -105,6 +105,8 @@ public sealed record RemotingEndpoint
     /// outside Akka.Remote's own assembly can be named there.
     /// </summary>
     private static readonly string InboundOnlyHocon = $$"""
+        # Answers go back over the connection the peer opened (Akka's reference configuration says so too).
+        akka.remote.use-passive-connections = on
         akka.remote.dot-netty.tcp {
           transport-class = "{{typeof(InboundOnlyTransport).FullName}}, {{typeof(InboundOnlyTransport).Assembly.GetName().Name}}"
           {{InboundOnlyTransport.WrappedClassKey}} = "{{InboundOnlyTransport.DotNettyTcpTransport}}"

@@ -207,8 +207,9 @@ public sealed class NodeLogger : ActorBase, IRequiresMessageQueue<ILoggerMessage
 
     /// <summary>
     /// The log source of the client endpoint's remoting: its warnings are about clients' connections and the addresses
-    /// requests name for their answers (an answer to an address without a connection is dropped, and the address gated),
-    /// which any client can cause at will.
+    /// requests name for their answers (an answer to an address without a connection is dropped and the address gated; a
+    /// dropped connection gates its address, <see cref="Gateway.DroppedClients"/>), which any client can cause at will.
+    /// Its errors are not cut down.
     /// </summary>
     private const string ClientEndpointRemoting = "remoting (akka://" + Conduit.Protocol.WireNames.ClientSystemName + ")";
 
@@ -222,7 +223,7 @@ public sealed class NodeLogger : ActorBase, IRequiresMessageQueue<ILoggerMessage
         var source = e.LogSource ?? "";
         if (source.Contains("TcpServerHandler", StringComparison.Ordinal) || source.Contains("TcpClientHandler", StringComparison.Ordinal)
             || source.Contains("DotNettyTransport", StringComparison.Ordinal)
-            || source.StartsWith(ClientEndpointRemoting, StringComparison.Ordinal))
+            || (e is Warning && source.StartsWith(ClientEndpointRemoting, StringComparison.Ordinal)))
             return Noise.Connection;
         for (var cause = e.Cause; cause is not null; cause = cause.InnerException)
         {

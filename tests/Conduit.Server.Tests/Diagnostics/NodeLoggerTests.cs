@@ -23,6 +23,8 @@ public sealed class NodeLoggerTests
         Assert.Equal(NodeLogger.Noise.None,
             NodeLogger.Classify(new Warning("remoting (akka://conduit-cluster)", typeof(object), "Tried to associate with unreachable remote address")));
         Assert.Equal(NodeLogger.Noise.None,
+            NodeLogger.Classify(new Error(null, "remoting (akka://conduit)", typeof(object), "Remoting system has been terminated abruptly")));
+        Assert.Equal(NodeLogger.Noise.None,
             NodeLogger.Classify(new Error(new InvalidOperationException("bug"), "akka://x/user/p", typeof(object), "a bug")));
         Assert.Equal(NodeLogger.Noise.None,
             NodeLogger.Classify(new Info("TcpServerHandler (akka://conduit)", typeof(object), "bound")));
