@@ -11,8 +11,11 @@ namespace Conduit.Server.Gateway;
 /// endpoint as the one to write to for the client's address, idle, for days; a client that dials again from the same
 /// ActorSystem (as <c>ConduitClient</c> does) is then taken as a second, read-only connection, and every answer goes to
 /// the dead endpoint, which would have to dial the client, and is dropped. Gating the address (a quarantine without a
-/// UID, which Akka turns into a gate) stops the dead endpoint, so the next connection is the one written to
-/// (ConnectionResetTests). A client that was already back gets its new connection closed once and dials again.
+/// UID, which Akka turns into a gate; never a quarantine of the client's system) stops the dead endpoint, so the next
+/// connection is the one written to (ConnectionResetTests). Akka publishes the event when the old connection's writer
+/// stops, so it can come after the client's new connection was taken: that connection is closed once, and the client
+/// dials again after its gate (1-5 s). A reset connection needs none of this (Akka stops its endpoint itself); a
+/// connection closed with a FIN does.
 /// </para>
 /// </summary>
 internal sealed class DroppedClients : ReceiveActor
@@ -20,7 +23,19 @@ internal sealed class DroppedClients : ReceiveActor
     public DroppedClients()
     {
         var remoting = (IRemoteActorRefProvider)((ExtendedActorSystem)Context.System).Provider;
-        Receive<DisassociatedEvent>(e => remoting.Quarantine(e.RemoteAddress, null));
+        Receive<DisassociatedEvent>(e =>
+        {
+            // Outbound: a refused dial, whose address Akka has gated already.
+            if (!e.IsInbound) return;
+            try
+            {
+                remoting.Quarantine(e.RemoteAddress, null);
+            }
+            catch (RemoteTransportException)
+            {
+                // The endpoint's remoting is shutting down: nothing left to forget.
+            }
+        });
     }
 
     /// <summary>Starts the actor on <paramref name="endpoint"/> and subscribes it before the method returns.</summary>
