@@ -46,6 +46,28 @@ internal static class ClientConfig
 
     /// <summary>The whole setup of the client's ActorSystem: <see cref="Build"/> under the endpoint (host, port, frame size, TLS with <paramref name="tls"/>).</summary>
     public static ActorSystemSetup Setup(ConduitClientOptions options, TlsCredentials? tls) =>
-        new RemotingEndpoint { Host = options.LocalHost, Port = options.LocalPort, Tls = tls, Peers = PeerPolicy.NodesOnly }
-            .ToActorSystemSetup(Build(options));
+        new RemotingEndpoint
+        {
+            Host = options.LocalHost,
+            Port = options.LocalPort,
+            Tls = tls,
+            Peers = PeerPolicy.NodesOnly,
+            PublicHost = options.LocalHost == ConduitClientOptions.DefaultLocalHost ? UniqueHostName() : null,
+        }.ToActorSystemSetup(Build(options));
+
+    /// <summary>
+    /// The host a client on the default <see cref="ConduitClientOptions.LocalHost"/> announces: its machine's name
+    /// (lower-case letters, digits and hyphens of it) and six random hex digits, e.g. <c>web-1-3fa2c1</c>. A node
+    /// knows its clients by the address they announce, and clients on different machines that all announced
+    /// 127.0.0.1 with the port their machine gave them could meet on one port: the node then takes the later one for
+    /// the earlier one restarted and refuses the earlier one's system (Akka's quarantine) for days. Nodes never dial a
+    /// client, so the name needs to be unique, not resolvable.
+    /// </summary>
+    internal static string UniqueHostName()
+    {
+        var machine = new string(Environment.MachineName.ToLowerInvariant()
+            .Where(c => c is (>= 'a' and <= 'z') or (>= '0' and <= '9') or '-').Take(40).ToArray()).Trim('-');
+        var random = Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(3)).ToLowerInvariant();
+        return machine.Length == 0 ? $"client-{random}" : $"{machine}-{random}";
+    }
 }

@@ -22,9 +22,10 @@ public sealed class ConduitClientOptions
     public string NodeSystemName { get; set; } = DefaultNodeSystemName;
 
     /// <summary>
-    /// Address the client binds and advertises. Nodes never dial it: answers come back over the connection the client
-    /// opened. With <see cref="LocalPort"/> it names this client to the nodes, so no two clients of a node may use the
-    /// same host and port (port 0 picks a free one). Defaults to <c>127.0.0.1</c>.
+    /// Address the client binds and announces. Nodes never dial it: answers come back over the connection the client
+    /// opened. With <see cref="LocalPort"/> it names this client to the nodes, so no two clients of a node may announce
+    /// the same host and port. On the default, the client announces its machine's name and a random part instead
+    /// (<c>web-1-3fa2c1</c>), which no other client shares. Defaults to <c>127.0.0.1</c>.
     /// </summary>
     public string LocalHost { get; set; } = DefaultLocalHost;
 

@@ -24,6 +24,13 @@ public sealed record RemotingEndpoint
     /// <summary>Address to bind and advertise.</summary>
     public required string Host { get; init; }
 
+    /// <summary>
+    /// The host this system announces to its peers instead of <see cref="Host"/>: a name for a system nobody dials
+    /// (a client: nodes answer over the client's own connection), which must differ from every other client's of the same
+    /// node. Defaults to null (<see cref="Host"/>).
+    /// </summary>
+    public string? PublicHost { get; init; }
+
     /// <summary>Port to bind; 0 picks a free one. Defaults to 0.</summary>
     public int Port { get; init; }
 
@@ -88,7 +95,9 @@ public sealed record RemotingEndpoint
     public Config ToConfig() => ConfigurationFactory.ParseString(ToHocon());
 
     /// <inheritdoc cref="ToConfig"/>
-    public string ToHocon() => string.Create(CultureInfo.InvariantCulture, $$"""
+    public string ToHocon() => PublicHost is not null && Uri.CheckHostName(PublicHost) is not (UriHostNameType.Dns or UriHostNameType.IPv4)
+        ? throw new ArgumentException($"not a host name: '{PublicHost}'", nameof(PublicHost))
+        : string.Create(CultureInfo.InvariantCulture, $$"""
         akka.remote.dot-netty.tcp {
           hostname = "{{Host}}"
           port = {{Port}}
@@ -96,6 +105,7 @@ public sealed record RemotingEndpoint
           maximum-frame-size = {{WireLimits.MaximumFrameBytesHocon}}
           enable-ssl = {{(Tls is null ? "off" : "on")}}
         }
+        {{(PublicHost is null ? "" : $"akka.remote.dot-netty.tcp.public-hostname = \"{PublicHost}\"")}}
         {{(InboundOnly ? InboundOnlyHocon : "")}}
         """);
 

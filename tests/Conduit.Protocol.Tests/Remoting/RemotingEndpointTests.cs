@@ -1,0 +1,27 @@
+using Conduit.Protocol.Remoting;
+using Xunit;
+
+namespace Conduit.Protocol.Tests.Remoting;
+
+public sealed class RemotingEndpointTests
+{
+    [Fact(DisplayName = "a public host is announced as public-hostname; anything but a host name is refused before it reaches the HOCON")]
+    public void PublicHost()
+    {
+        var announced = new RemotingEndpoint { Host = "127.0.0.1", PublicHost = "web-1-3fa2c1" }.ToConfig();
+        Assert.Equal("web-1-3fa2c1", announced.GetString("akka.remote.dot-netty.tcp.public-hostname"));
+        Assert.False(new RemotingEndpoint { Host = "127.0.0.1" }.ToConfig().HasPath("akka.remote.dot-netty.tcp.public-hostname"));
+        Assert.Throws<ArgumentException>(() => new RemotingEndpoint { Host = "127.0.0.1", PublicHost = "x\"\nakka.loglevel = DEBUG" }.ToHocon());
+        Assert.Throws<ArgumentException>(() => new RemotingEndpoint { Host = "127.0.0.1", PublicHost = "" }.ToHocon());
+    }
+
+    [Fact(DisplayName = "an inbound-only endpoint wraps Akka's TCP transport; others keep Akka's")]
+    public void InboundOnly()
+    {
+        var inbound = new RemotingEndpoint { Host = "127.0.0.1", InboundOnly = true }.ToConfig();
+        Assert.StartsWith("Conduit.Protocol.Remoting.InboundOnlyTransport, ", inbound.GetString("akka.remote.dot-netty.tcp.transport-class"));
+        Assert.Equal("Akka.Remote.Transport.DotNetty.TcpTransport, Akka.Remote", inbound.GetString("akka.remote.dot-netty.tcp.conduit-wrapped-transport-class"));
+        Assert.True(inbound.GetBoolean("akka.remote.use-passive-connections"));
+        Assert.False(new RemotingEndpoint { Host = "127.0.0.1" }.ToConfig().HasPath("akka.remote.dot-netty.tcp.transport-class"));
+    }
+}
