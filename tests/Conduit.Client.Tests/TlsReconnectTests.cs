@@ -1,5 +1,3 @@
-using System.Net;
-using System.Net.Sockets;
 using Conduit.Server.Hosting;
 using Conduit.Testing;
 
@@ -20,27 +18,8 @@ public sealed class TlsReconnectTests(TestCertificates certs) : IClassFixture<Te
     {
         // Something that takes every connection, waits for the client's first handshake bytes and resets it: the client's
         // TLS handshake has started, and fails (a connection reset before that is only a failed connect).
-        var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        var dropped = 0;
-        var accepting = Task.Run(async () =>
-        {
-            try
-            {
-                while (true)
-                {
-                    var socket = await listener.AcceptSocketAsync();
-                    using (var hello = new CancellationTokenSource(TimeSpan.FromSeconds(10)))
-                        await socket.ReceiveAsync(new byte[1], SocketFlags.None, hello.Token);
-                    // A reset, not a close: no TIME_WAIT is left on the port the node binds next.
-                    socket.LingerState = new LingerOption(true, 0);
-                    socket.Close();
-                    Interlocked.Increment(ref dropped);
-                }
-            }
-            catch (Exception e) when (e is SocketException or ObjectDisposedException or OperationCanceledException) { }
-        });
+        await using var listener = DroppingListener.Start(afterFirstBytes: true);
+        var port = listener.Port;
 
         await using var client = new ConduitClient(new ConduitClientOptions
         {
@@ -53,13 +32,13 @@ public sealed class TlsReconnectTests(TestCertificates certs) : IClassFixture<Te
         // Akka ran the client's coordinated shutdown for the failed handshake (what used to end the client's system).
         await Eventually.Holds(() =>
         {
-            Assert.True(Volatile.Read(ref dropped) > 0, "the client never dialed");
+            Assert.True(listener.Accepted > 0, "the client never dialed");
             Assert.Equal("TlsHandshakeFailureReason", Akka.Actor.CoordinatedShutdown.Get(client.ActorSystem).ShutdownReason?.GetType().Name);
             return Task.CompletedTask;
         });
         Assert.False(client.ActorSystem.WhenTerminated.IsCompleted, "the client's system stopped");
-        listener.Stop();
-        await accepting;
+        // The port is free again, for the node.
+        await listener.DisposeAsync();
 
         await using var node = await TestNode.StartAsync(new NodeSettings
         {

@@ -1,5 +1,3 @@
-using System.Net;
-using System.Net.Sockets;
 using Akka.Actor;
 using Conduit.Protocol;
 using Conduit.Protocol.Remoting;
@@ -46,23 +44,9 @@ public sealed class ReplyAddressTests(TestCertificates certs) : IClassFixture<Te
     private static async Task ForgedReplyIsNotDialed(TestNode node, Attacker attacker, bool tls)
     {
         var log = LogCollector.Attach(node.ClientEndpoint.System);
-        // A listener that takes every connection and closes it at once: a TLS handshake with it fails.
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        var dialed = 0;
-        _ = Task.Run(async () =>
-        {
-            try
-            {
-                while (true)
-                {
-                    using var socket = await listener.AcceptSocketAsync();
-                    Interlocked.Increment(ref dialed);
-                }
-            }
-            catch (Exception e) when (e is SocketException or ObjectDisposedException) { }
-        });
-        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        // A listener that takes every connection and drops it once the dialer spoke: a TLS handshake with it fails.
+        await using var listener = DroppingListener.Start(afterFirstBytes: true);
+        var port = listener.Port;
         // The attacker is served first, so its own connection is up and the reply below has one to use if it were its own.
         Assert.IsType<QueueStats>(await attacker.Ask(attacker.Frontend, new GetQueueStats("reply-address")));
 
@@ -73,11 +57,11 @@ public sealed class ReplyAddressTests(TestCertificates certs) : IClassFixture<Te
         // The endpoint tried to send the answer and refused to dial for it (or, if it dialed, the listener saw it).
         await Eventually.Holds(() =>
         {
-            Assert.True(Volatile.Read(ref dialed) > 0 || log.Lines.Any(l => l.Contains($"127.0.0.1:{port}") && l.Contains("does not dial")),
+            Assert.True(listener.Accepted > 0 || log.Lines.Any(l => l.Contains($"127.0.0.1:{port}") && l.Contains("does not dial")),
                 "the answer to the forged address was neither refused nor sent");
             return Task.CompletedTask;
         });
-        Assert.Equal(0, Volatile.Read(ref dialed));
+        Assert.Equal(0, listener.Accepted);
         // Akka's warning about the gated address is a connection line to the node's logger: one a second at most.
         var refused = log.Events.First(e => e.Message?.ToString()?.Contains("does not dial") == true);
         Assert.Equal(NodeLogger.Noise.Connection, NodeLogger.Classify(refused));
