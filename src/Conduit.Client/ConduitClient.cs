@@ -22,9 +22,6 @@ public sealed partial class ConduitClient : IAsyncDisposable, IDisposable
     private static readonly TimeSpan ShutdownTimeout = TimeSpan.FromSeconds(10);
 
     private readonly ActorSystem _system;
-
-    /// <summary>The client's own ActorSystem (tests reach its connections).</summary>
-    internal ActorSystem ActorSystem => _system;
     private readonly IActorRef _link;
     private readonly Conduit.Protocol.Remoting.TlsCredentials? _tls;
     private readonly ConnectionState _connection = new();
@@ -32,6 +29,9 @@ public sealed partial class ConduitClient : IAsyncDisposable, IDisposable
     private readonly CompletionBatcher _completions;
     private readonly OverloadBackoff _backoff;
     private int _disposed;
+
+    /// <summary>The client's own ActorSystem (tests reach its connections).</summary>
+    internal ActorSystem ActorSystem => _system;
 
     /// <summary>Starts the client's ActorSystem and begins contacting <see cref="ConduitClientOptions.Servers"/>; returns at once.</summary>
     public ConduitClient(ConduitClientOptions? options = null)

@@ -21,7 +21,7 @@ public sealed record RemotingEndpoint
     /// </summary>
     static RemotingEndpoint() => DotNetty.Common.ResourceLeakDetector.Level = DotNetty.Common.ResourceLeakDetector.DetectionLevel.Disabled;
 
-    /// <summary>Address to bind and advertise.</summary>
+    /// <summary>Address to bind, and to announce unless <see cref="PublicHost"/> is set.</summary>
     public required string Host { get; init; }
 
     /// <summary>
