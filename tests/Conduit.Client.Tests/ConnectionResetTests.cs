@@ -3,8 +3,9 @@ using Conduit.Testing;
 namespace Conduit.Client.Tests;
 
 /// <summary>
-/// A client whose connection to its node is reset (a firewall, a NAT or a load balancer forgets it) and that dials
-/// again with the same ActorSystem, as <see cref="ConduitClient"/> does, is answered again over its new connection.
+/// A client whose connection to its node is reset (a firewall, a NAT or a load balancer forgets it) or closed, and
+/// that dials again with the same ActorSystem, as <see cref="ConduitClient"/> does, is answered again over its new
+/// connection.
 /// The node's client endpoint never dials clients (docs/security.md, "Reply addresses"), so the endpoint must answer
 /// over the new connection and not over the dead one Akka remembers for the client's address.
 /// </summary>
@@ -12,7 +13,7 @@ public sealed class ConnectionResetTests
 {
     private static readonly TimeSpan ShortTimeout = TimeSpan.FromSeconds(2);
 
-    [Fact(DisplayName = "after the network resets its connection, the same client is answered again over a new one")]
+    [Fact(DisplayName = "after its connection is reset or closed, the same client is answered again over a new one")]
     public async Task ClientAnsweredAfterReset()
     {
         await using var node = await TestNode.StartAsync(TestStores.NewSqlite());
