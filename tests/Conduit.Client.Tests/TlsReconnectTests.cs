@@ -1,4 +1,3 @@
-using Conduit.Server.Hosting;
 using Conduit.Testing;
 
 namespace Conduit.Client.Tests;
@@ -40,13 +39,7 @@ public sealed class TlsReconnectTests(TestCertificates certs) : IClassFixture<Te
         // The port is free again, for the node.
         await listener.DisposeAsync();
 
-        await using var node = await TestNode.StartAsync(new NodeSettings
-        {
-            Port = port,
-            ClusterPort = 0,
-            Storage = TestStores.NewSqlite(),
-            Tls = TestCertificates.Settings(certs.NodeA, certs.CaA),
-        });
+        await using var node = await TestNode.StartAsync(TestStores.NewSqlite(), port: port, tls: TestCertificates.Settings(certs.NodeA, certs.CaA));
         // What a caller does: retry until the node answers.
         // An attempt that timed out may still have been enqueued: the idempotency key makes the retries one task.
         var once = new EnqueueOptions { IdempotencyKey = "after" };

@@ -3,6 +3,7 @@ using Akka.Cluster;
 using Akka.Hosting;
 using Akka.Persistence.Sql.Hosting;
 using Conduit.Protocol;
+using Conduit.Protocol.Remoting;
 using Conduit.Server.Gateway;
 using Conduit.Server.Hosting;
 using Conduit.Server.Http;
@@ -94,9 +95,10 @@ public sealed class TestNode : IAsyncDisposable
     /// <param name="join">false: with no seeds, join nothing and wait for <c>conduit cluster join</c> (the node is not Up when this returns).</param>
     /// <param name="queuePartitions">Per-queue partition counts (<c>--queue-partitions q=N</c>); other queues have <paramref name="partitionsPerQueue"/>.</param>
     /// <param name="shardingState">See <see cref="StartAsync(NodeSettings, StorageOptions?)"/>.</param>
+    /// <param name="tls">Mutual TLS on both endpoints (<see cref="TestCertificates.Settings"/>); null: plain TCP.</param>
     public static Task<TestNode> StartAsync(StorageOptions storage, PartitionOptions? partition = null, int partitionsPerQueue = 1, int port = 0,
         IReadOnlyList<string>? seeds = null, bool join = true, IReadOnlyDictionary<string, int>? queuePartitions = null,
-        StorageOptions? shardingState = null) =>
+        StorageOptions? shardingState = null, TlsSettings? tls = null) =>
         StartAsync(new NodeSettings
         {
             Port = port,
@@ -104,6 +106,7 @@ public sealed class TestNode : IAsyncDisposable
             Seeds = seeds ?? [],
             FormClusterAlone = join,
             Storage = storage,
+            Tls = tls,
             Server = new ConduitServerOptions
             {
                 Partition = partition ?? FastPartitionOptions, PartitionsPerQueue = partitionsPerQueue,

@@ -2,7 +2,6 @@ using Akka.Actor;
 using Conduit.Protocol;
 using Conduit.Protocol.Remoting;
 using Conduit.Server.Diagnostics;
-using Conduit.Server.Hosting;
 using Conduit.Testing;
 using Xunit;
 
@@ -29,13 +28,7 @@ public sealed class ReplyAddressTests(TestCertificates certs) : IClassFixture<Te
     [Fact(DisplayName = "mutual TLS: a reply address naming a listener that fails the handshake is not dialed; the endpoint and the node keep serving")]
     public async Task TlsReplyAddressIsNotDialed()
     {
-        await using var node = await TestNode.StartAsync(new NodeSettings
-        {
-            Port = 0,
-            ClusterPort = 0,
-            Storage = TestStores.NewSqlite(),
-            Tls = TestCertificates.Settings(certs.NodeA, certs.CaA),
-        });
+        await using var node = await TestNode.StartAsync(TestStores.NewSqlite(), tls: TestCertificates.Settings(certs.NodeA, certs.CaA));
         using var credentials = TestCertificates.Load(certs.ClientA, certs.CaA);
         await using var attacker = Attacker.Against(node.Port, tls: credentials);
         await ForgedReplyIsNotDialed(node, attacker, tls: true);
