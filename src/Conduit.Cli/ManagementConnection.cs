@@ -39,8 +39,8 @@ public sealed class ManagementConnection : IAsyncDisposable
     {
         var local = await ServerProbe.ProbeAsync(settings, ct);
         var tls = settings.Tls?.Load();
-        var endpoint = new RemotingEndpoint { Host = local.ToString(), Port = 0, Tls = tls, Peers = PeerPolicy.NodesOnly };
-        var system = ActorSystem.Create(WireNames.CliSystemName, endpoint.ToActorSystemSetup(Config()));
+        var endpoint = new RemotingEndpoint { Host = local.ToString(), Port = 0, Tls = tls, Peers = PeerPolicy.NodesOnly, OutboundOnly = true };
+        var system = ActorSystem.Create(ClientSystemName.New(WireNames.CliSystemName), endpoint.ToActorSystemSetup(Config()));
         return new ManagementConnection(system, settings, tls);
     }
 

@@ -11,7 +11,7 @@ namespace Conduit.Client;
 /// </summary>
 internal static class ClientConfig
 {
-    /// <summary>ActorSystem name of a client; nodes see it in their logs.</summary>
+    /// <summary>The kind in a client's ActorSystem name, which adds a random part (<see cref="ClientSystemName"/>).</summary>
     public const string SystemName = WireNames.ClientLibrarySystemName;
 
     /// <summary>
@@ -37,7 +37,7 @@ internal static class ClientConfig
 
     public static Config Build(ConduitClientOptions options)
     {
-        var config = ConfigurationFactory.ParseString(ReconnectHocon + "\n" + OutliveHandshakeFailuresHocon)
+        var config = ConfigurationFactory.ParseString(ReconnectHocon + "\n" + OutliveHandshakeFailuresHocon + "\n" + RedactingStdoutLogger.Hocon)
             .WithFallback(RemotingEndpoint.RemoteOnlyConfig());
         if (!string.IsNullOrWhiteSpace(options.ExtraHocon)) config = ConfigurationFactory.ParseString(options.ExtraHocon).WithFallback(config);
         // Nodes answer requests directly; nobody needs to select, stop, kill, watch or suspend anything here.
@@ -52,6 +52,7 @@ internal static class ClientConfig
             Port = options.LocalPort,
             Tls = tls,
             Peers = PeerPolicy.NodesOnly,
+            OutboundOnly = true,
             PublicHost = options.LocalHost == ConduitClientOptions.DefaultLocalHost ? UniqueHostName() : null,
         }.ToActorSystemSetup(Build(options));
 

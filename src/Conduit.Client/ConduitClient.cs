@@ -1,4 +1,5 @@
 using Akka.Actor;
+using Conduit.Protocol.Remoting;
 
 namespace Conduit.Client;
 
@@ -41,7 +42,7 @@ public sealed partial class ConduitClient : IAsyncDisposable, IDisposable
         _tls = Options.LoadTls();
         var nodes = Options.Servers.Select(s => ContactPoints.ToNodeAddress(s, Options.NodeSystemName, tls: _tls is not null)).ToArray();
         _serversText = string.Join(", ", Options.Servers);
-        _system = ActorSystem.Create(ClientConfig.SystemName, ClientConfig.Setup(Options, _tls));
+        _system = ActorSystem.Create(ClientSystemName.New(ClientConfig.SystemName), ClientConfig.Setup(Options, _tls));
         _link = _system.ActorOf(NodeLink.Props(nodes, _connection), "node-link");
         _backoff = new OverloadBackoff(Options.OverloadBackoff);
         _completions = new CompletionBatcher(complete => AskRawAsync(FrontendPath, complete));

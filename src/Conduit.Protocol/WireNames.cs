@@ -29,9 +29,12 @@ public static class WireNames
     /// <summary>Where operator requests go on a node's client endpoint (every node).</summary>
     public const string ManagementPath = "/user/management";
 
-    /// <summary>ActorSystem name of a <c>ConduitClient</c>; nodes see it in their logs.</summary>
+    /// <summary>
+    /// The kind in the ActorSystem name of a <c>ConduitClient</c>, which adds 32 random hex digits
+    /// (<see cref="Remoting.ClientSystemName"/>); nodes show the kind only.
+    /// </summary>
     public const string ClientLibrarySystemName = "conduit-client";
 
-    /// <summary>ActorSystem name of the <c>conduit</c> CLI.</summary>
+    /// <summary>The kind in the ActorSystem name of the <c>conduit</c> CLI (<see cref="Remoting.ClientSystemName"/>).</summary>
     public const string CliSystemName = "conduit-cli";
 }

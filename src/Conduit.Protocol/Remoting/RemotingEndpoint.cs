@@ -47,6 +47,13 @@ public sealed record RemotingEndpoint
     /// </summary>
     public bool InboundOnly { get; init; }
 
+    /// <summary>
+    /// Whether this system closes every connection that comes in, before Akka's handshake (<see cref="OutboundOnlyTransport"/>):
+    /// a client, which nodes never dial and whose handshake would tell anyone who connects its whole address
+    /// (<see cref="ClientSystemName"/>). Defaults to false.
+    /// </summary>
+    public bool OutboundOnly { get; init; }
+
     /// <summary>The address protocol: <c>akka.tcp</c>, or <c>akka.ssl.tcp</c> with TLS (Akka names TLS addresses so).</summary>
     public string Protocol => ProtocolFor(Tls is not null);
 
@@ -97,6 +104,8 @@ public sealed record RemotingEndpoint
     /// <inheritdoc cref="ToConfig"/>
     public string ToHocon() => PublicHost is not null && Uri.CheckHostName(PublicHost) is not (UriHostNameType.Dns or UriHostNameType.IPv4)
         ? throw new ArgumentException($"not a host name: '{PublicHost}'", nameof(PublicHost))
+        : InboundOnly && OutboundOnly
+        ? throw new ArgumentException($"an endpoint cannot be both {nameof(InboundOnly)} and {nameof(OutboundOnly)}")
         : string.Create(CultureInfo.InvariantCulture, $$"""
         akka.remote.dot-netty.tcp {
           hostname = "{{Host}}"
@@ -107,19 +116,21 @@ public sealed record RemotingEndpoint
         }
         {{(PublicHost is null ? "" : $"akka.remote.dot-netty.tcp.public-hostname = \"{PublicHost}\"")}}
         {{(InboundOnly ? InboundOnlyHocon : "")}}
+        {{(OutboundOnly ? TransportHocon<OutboundOnlyTransport>() : "")}}
         """);
 
-    /// <summary>
-    /// The transport wrapped so that it never dials (<see cref="InboundOnly"/>). As the transport class, not as an
-    /// Akka transport adapter: Akka reads <c>akka.remote.adapters</c> with a quoted value's quotes, so no adapter
-    /// outside Akka.Remote's own assembly can be named there.
-    /// </summary>
-    private static readonly string InboundOnlyHocon = $$"""
+    /// <summary>The transport wrapped so that it never dials (<see cref="InboundOnly"/>).</summary>
+    private static readonly string InboundOnlyHocon = $"""
         # Answers go back over the connection the peer opened (Akka's reference configuration says so too).
         akka.remote.use-passive-connections = on
+        {TransportHocon<InboundOnlyTransport>()}
+        """;
+
+    /// <summary>DotNetty's TCP transport wrapped in <typeparamref name="T"/> (<see cref="OneWayTransport"/>).</summary>
+    private static string TransportHocon<T>() where T : OneWayTransport => $$"""
         akka.remote.dot-netty.tcp {
-          transport-class = "{{typeof(InboundOnlyTransport).FullName}}, {{typeof(InboundOnlyTransport).Assembly.GetName().Name}}"
-          {{InboundOnlyTransport.WrappedClassKey}} = "{{InboundOnlyTransport.DotNettyTcpTransport}}"
+          transport-class = "{{typeof(T).FullName}}, {{typeof(T).Assembly.GetName().Name}}"
+          {{OneWayTransport.WrappedClassKey}} = "{{OneWayTransport.DotNettyTcpTransport}}"
         }
         """;
 

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Akka.Event;
+using Conduit.Protocol.Remoting;
 
 namespace Conduit.Server.Diagnostics;
 
@@ -18,7 +19,7 @@ public sealed class JsonStdoutLogger : MinimalLogger
 
     protected override void Log(object message)
     {
-        var line = message is LogEvent e ? Line(e) : JsonSerializer.Serialize(new { LogLevel = "Information", Category = "Akka", Message = message?.ToString() });
+        var line = message is LogEvent e ? Line(e) : JsonSerializer.Serialize(new { LogLevel = "Information", Category = "Akka", Message = ClientSystemName.Redact(message?.ToString() ?? "") });
         lock (Gate) Console.Out.WriteLine(line);
     }
 
@@ -34,8 +35,9 @@ public sealed class JsonStdoutLogger : MinimalLogger
             _ => "Error",
         },
         Category = e.LogClass is { } type && type.Name != "DummyClassForStringSources" ? type.FullName : "Akka",
-        Message = e.Message?.ToString(),
-        Exception = e.Cause?.ToString(),
-        State = new { ActorPath = e.LogSource },
+        // The random part of clients' system names left out (ClientSystemName).
+        Message = e.Message is null ? null : ClientSystemName.Redact(e.Message.ToString()!),
+        Exception = e.Cause is null ? null : ClientSystemName.Redact(e.Cause.ToString()),
+        State = new { ActorPath = e.LogSource is null ? null : ClientSystemName.Redact(e.LogSource) },
     });
 }

@@ -8,6 +8,7 @@ using Akka.Event;
 using Akka.Hosting.Logging;
 using Akka.Pattern;
 using Akka.Util;
+using Conduit.Protocol.Remoting;
 using Microsoft.Extensions.Logging;
 using MelLogLevel = Microsoft.Extensions.Logging.LogLevel;
 
@@ -80,11 +81,11 @@ public sealed class NodeLogger : ActorBase, IRequiresMessageQueue<ILoggerMessage
             default:
                 if (_factory is null)
                 {
-                    StandardOutWriter.WriteLine(e.ToString());
+                    StandardOutWriter.WriteLine(ClientSystemName.Redact(e.ToString()));
                     break;
                 }
                 var entry = new AkkaEntry(e);
-                LoggerFor(e).Log(LevelOf(e), default, entry, e.Cause, static (state, _) => state.Text);
+                LoggerFor(e).Log(LevelOf(e), default, entry, RedactedException.Of(e.Cause), static (state, _) => state.Text);
                 break;
         }
     }
@@ -131,16 +132,16 @@ public sealed class NodeLogger : ActorBase, IRequiresMessageQueue<ILoggerMessage
 
         public AkkaEntry(LogEvent e, string? text = null, string? flood = null, int heldBack = 0)
         {
-            Text = text ?? e.Message?.ToString() ?? "";
+            Text = text ?? ClientSystemName.Redact(e.Message?.ToString() ?? "");
             if (e.Message is LogMessage message)
             {
                 foreach (var (name, value) in message.GetProperties())
                     if (name.Length > 0 && !char.IsDigit(name[0])) AddField(name, value);
             }
             _fields.Add(new("{OriginalFormat}", text is null && e.Message is LogMessage m
-                ? m.Format
+                ? ClientSystemName.Redact(m.Format)
                 : Text.Replace("{", "{{", StringComparison.Ordinal).Replace("}", "}}", StringComparison.Ordinal)));
-            _fields.Add(new("ActorPath", e.LogSource));
+            _fields.Add(new("ActorPath", e.LogSource is null ? null : ClientSystemName.Redact(e.LogSource)));
             if (flood is not null)
             {
                 _fields.Add(new("Flood", flood));
@@ -164,8 +165,14 @@ public sealed class NodeLogger : ActorBase, IRequiresMessageQueue<ILoggerMessage
                     _fields.Add(new(name, task.ToString()));
                     AddPartition(task.Partition, withId: true);
                     break;
-                default:
+                case null or ValueType:
                     _fields.Add(new(name, value));
+                    break;
+                default:
+                    // Text, addresses, actor references and paths: as text when it names a client's system.
+                    var text = value.ToString() ?? "";
+                    var redacted = ClientSystemName.Redact(text);
+                    _fields.Add(new(name, value is string || !ReferenceEquals(text, redacted) ? redacted : value));
                     break;
             }
         }
@@ -188,6 +195,27 @@ public sealed class NodeLogger : ActorBase, IRequiresMessageQueue<ILoggerMessage
     }
 
     internal enum Noise { None, Connection, Storage }
+
+    /// <summary>
+    /// A cause as written: the original, or, when its text names a client's system with its random part, a stand-in whose
+    /// text (type, message, stack) leaves that part out (<see cref="ClientSystemName"/>).
+    /// </summary>
+    internal sealed class RedactedException : Exception
+    {
+        private readonly string _text;
+
+        private RedactedException(Exception original, string text) : base(ClientSystemName.Redact(original.Message)) => _text = text;
+
+        public static Exception? Of(Exception? cause)
+        {
+            if (cause is null) return null;
+            var text = cause.ToString();
+            var redacted = ClientSystemName.Redact(text);
+            return ReferenceEquals(text, redacted) || text == redacted ? cause : new RedactedException(cause, redacted);
+        }
+
+        public override string ToString() => _text;
+    }
 
     /// <summary>
     /// The actor a storage line is counted against: a partition's writer gets a new name each time it starts
@@ -245,10 +273,11 @@ public sealed class NodeLogger : ActorBase, IRequiresMessageQueue<ILoggerMessage
     {
         var innermost = e.Cause;
         while (innermost?.InnerException is { } inner) innermost = inner;
-        var text = e.Message?.ToString() ?? "";
+        // Redacted before escaping and cutting, which could cut a client's name inside its random part.
+        var text = ClientSystemName.Redact(e.Message?.ToString() ?? "");
         var firstLine = text.Split('\n', 2)[0].TrimEnd('\r');
-        var cause = innermost is null ? "" : $" ({innermost.GetType().Name}: {SafeText.Escape(innermost.Message, 300)})";
+        var cause = innermost is null ? "" : $" ({innermost.GetType().Name}: {SafeText.Escape(ClientSystemName.Redact(innermost.Message), 300)})";
         var held = heldBack > 0 ? $" [{heldBack} more like it held back]" : "";
-        return $"[{kind}][{SafeText.Escape(e.LogSource, 200)}] {SafeText.Escape(firstLine, 300)}{cause}{held}";
+        return $"[{kind}][{SafeText.Escape(e.LogSource is null ? null : ClientSystemName.Redact(e.LogSource), 200)}] {SafeText.Escape(firstLine, 300)}{cause}{held}";
     }
 }

@@ -50,7 +50,9 @@ public sealed class ClientEndpoint : IExtension
               # Into the node's logger factory, as the cluster system's are; strangers' connections one line at a time,
               # without stack traces (NodeLogger).
               loggers = ["{{typeof(Diagnostics.NodeLogger).FullName}}, {{typeof(Diagnostics.NodeLogger).Assembly.GetName().Name}}"]
-              stdout-logger-class = "{{stdoutLoggerClass}}"
+              # Before the loggers start and after they stop: JSON when the node logs JSON, else Akka's console lines;
+              # both leave out the random part of clients' system names.
+              stdout-logger-class = "{{(stdoutLoggerClass.Length == 0 ? RedactingStdoutLogger.ClassName : stdoutLoggerClass)}}"
             }
             """)
             .WithFallback(RemotingEndpoint.RemoteOnlyConfig(logLevel))

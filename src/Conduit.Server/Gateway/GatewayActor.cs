@@ -125,7 +125,7 @@ internal sealed class GatewayActor : ReceiveActor, IWithTimers
     private void LogRefusal(Rejected refusal, Security.Identity? who, object message, Address peer)
     {
         var what = message is KeyedRequest k ? k.Request?.GetType().Name : message.GetType().Name;
-        var line = $"{SafeText.Escape(what, 100)} from {SafeText.Escape(peer.ToString(), 200)} ({Claimant(who, message)}): " +
+        var line = $"{SafeText.Escape(what, 100)} from {SafeText.Escape(RequestGate.ShownAddress(peer), 200)} ({Claimant(who, message)}): " +
                    SafeText.Escape(refusal.Message, 300);
         if (Timers.IsTimerActive(RefusalWindow.Instance))
         {

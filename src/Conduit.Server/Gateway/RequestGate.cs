@@ -1,4 +1,5 @@
 using Akka.Actor;
+using Conduit.Protocol.Remoting;
 using Conduit.Server.Security;
 
 namespace Conduit.Server.Gateway;
@@ -35,8 +36,14 @@ internal sealed class RequestGate(KeyStore keys)
     /// <summary>The outcome for one message: the request to pass on (null when refused), who sent it, and the refusal.</summary>
     public readonly record struct Admission(IClientRequest? Request, Identity? Who, Rejected? Refusal);
 
-    /// <summary>Who made a request, as audit lines show it: the authenticated identity and the peer's address.</summary>
-    public static Requester RequesterOf(Identity? who, Address peer) => new(who?.Name ?? Identity.Anonymous.Name, peer.ToString());
+    /// <summary>
+    /// Who made a request, as audit lines show it: the authenticated identity and the peer's address, without the random
+    /// part of a client's system name (<see cref="ClientSystemName"/>), which is what keeps others from posing as it.
+    /// </summary>
+    public static Requester RequesterOf(Identity? who, Address peer) => new(who?.Name ?? Identity.Anonymous.Name, ShownAddress(peer));
+
+    /// <summary>A peer's address as a node shows it (logs, audit lines): without the random part of a client's system name.</summary>
+    public static string ShownAddress(Address peer) => ClientSystemName.Redact(peer.ToString());
 
     /// <summary>
     /// Whether a reply may go to <paramref name="sender"/>: a request names where its reply goes, and a forged one could

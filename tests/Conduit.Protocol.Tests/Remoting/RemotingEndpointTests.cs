@@ -24,4 +24,13 @@ public sealed class RemotingEndpointTests
         Assert.True(inbound.GetBoolean("akka.remote.use-passive-connections"));
         Assert.False(new RemotingEndpoint { Host = "127.0.0.1" }.ToConfig().HasPath("akka.remote.dot-netty.tcp.transport-class"));
     }
+
+    [Fact(DisplayName = "an outbound-only endpoint wraps Akka's TCP transport in the one that takes no connections; no endpoint is both")]
+    public void OutboundOnly()
+    {
+        var outbound = new RemotingEndpoint { Host = "127.0.0.1", OutboundOnly = true }.ToConfig();
+        Assert.StartsWith("Conduit.Protocol.Remoting.OutboundOnlyTransport, ", outbound.GetString("akka.remote.dot-netty.tcp.transport-class"));
+        Assert.Equal("Akka.Remote.Transport.DotNetty.TcpTransport, Akka.Remote", outbound.GetString("akka.remote.dot-netty.tcp.conduit-wrapped-transport-class"));
+        Assert.Throws<ArgumentException>(() => new RemotingEndpoint { Host = "127.0.0.1", InboundOnly = true, OutboundOnly = true }.ToHocon());
+    }
 }

@@ -92,6 +92,37 @@ public sealed class StructuredLogTests : IAsyncLifetime
         Assert.Equal("Partition {Partition} recovered at event {SequenceNr}", entry.Fields["{OriginalFormat}"]);
     }
 
+    [Fact(DisplayName = "a line naming a client's system leaves out its random part: in the message, the source, the fields and the cause, in flood lines too")]
+    public async Task ClientNamesRedacted()
+    {
+        var name = Conduit.Protocol.Remoting.ClientSystemName.New(WireNames.ClientLibrarySystemName);
+        var secret = name[(WireNames.ClientLibrarySystemName.Length + 1)..];
+        var address = new Address("akka.tcp", name, "web-1-3fa2c1", 40000);
+        var source = $"akka.tcp://conduit@10.0.0.1:4053/system/endpointManager/reliableEndpointWriter-{Uri.EscapeDataString(address.ToString())}-1";
+        Exception cause;
+        try { throw new InvalidOperationException($"Association with {address} failed"); }
+        catch (Exception e) { cause = e; }
+        _system.EventStream.Publish(new Error(cause, source, typeof(NodeLoggerTests), $"Association to [{address}] having UID [7] is irrecoverably failed"));
+        Logging.GetLogger(_system, "client-test").Warning("Dropped the connection of {Client}", address);
+        _system.EventStream.Publish(new Error(new System.Net.Sockets.SocketException(10054), "TcpServerHandler (akka://structured-log)",
+            typeof(NodeLoggerTests), $"Error caught channel of {new string('.', 235)}{address}"));
+        await _captured.Single(e => e.Message.Contains("Error caught channel"));
+        await _captured.Single(e => e.Message.Contains("Dropped the connection"));
+        var failed = await _captured.Single(e => e.Message.Contains("irrecoverably failed"));
+
+        // The flood line is cut at 300 characters, in the middle of the random part were it not left out first.
+        Assert.Equal(3, _captured.Entries.Count(e => e.Message.Contains("akka.tcp://conduit-client@web-1")));
+        Assert.Contains("conduit-client@web-1-3fa2c1:40000 failed", failed.Exception!.ToString());
+        Assert.Contains("InvalidOperationException", failed.Exception!.ToString());
+        foreach (var entry in _captured.Entries)
+        {
+            Assert.DoesNotContain(secret[..8], entry.Message, StringComparison.Ordinal);
+            Assert.DoesNotContain(secret[..8], entry.Exception?.ToString() ?? "", StringComparison.Ordinal);
+            foreach (var (field, value) in entry.Fields)
+                Assert.False(value?.ToString()?.Contains(secret[..8], StringComparison.Ordinal) == true, $"{field} shows the random part");
+        }
+    }
+
     [Fact(DisplayName = "a burst of refused connections reaches the logger factory as one line without a stack trace, flagged as a flood")]
     public async Task Flood()
     {
