@@ -97,7 +97,8 @@ internal sealed class OutboundOnlyTransport(ActorSystem system, Config config) :
     {
         public void Notify(IAssociationEvent ev)
         {
-            if (ev is InboundAssociation inbound) inbound.Association.Disassociate("this system only dials; nodes never connect to it", log);
+            // Akka leaves the handle null when it could not make one, and closes that channel itself.
+            if (ev is InboundAssociation inbound) inbound.Association?.Disassociate("this system only dials; nodes never connect to it", log);
             else akka.Notify(ev);
         }
     }

@@ -169,10 +169,9 @@ public sealed class NodeLogger : ActorBase, IRequiresMessageQueue<ILoggerMessage
                     _fields.Add(new(name, value));
                     break;
                 default:
-                    // Text, addresses, actor references and paths: as text when it names a client's system.
-                    var text = value.ToString() ?? "";
-                    var redacted = ClientSystemName.Redact(text);
-                    _fields.Add(new(name, value is string || !ReferenceEquals(text, redacted) ? redacted : value));
+                    // Text, addresses, actor references, paths, anything else: as its text, without the random part of a
+                    // client's system name (a provider that took the object apart could print it).
+                    _fields.Add(new(name, ClientSystemName.Redact(value.ToString() ?? "")));
                     break;
             }
         }
