@@ -23,10 +23,10 @@ namespace Conduit.Server.Diagnostics;
 /// <c>{Queue}</c>, <c>{Partition}</c>) and the log source (<c>ActorPath</c>) are structured fields of the entry.
 /// <para>
 /// Two kinds of line come in floods and say the same thing each time, and are cut down before they reach the logger
-/// factory: a connection that is not a well-formed peer (a port scan, a health probe, garbage, a refused TLS handshake)
-/// gets one line without a stack trace, at most one a second for the whole system; a storage error (the database down,
-/// the journal's circuit breaker open) gets one line without a stack trace per actor at most every
-/// <see cref="StorageInterval"/>. Held-back lines are counted in the next line written. Text from the network is escaped.
+/// factory: a connection that is not a well-formed peer (a port scan, a health probe, garbage, a refused TLS handshake,
+/// a silent connection whose Akka handshake times out) gets one line without a stack trace, at most one a second for the
+/// whole system; a storage error (the database down, the journal's circuit breaker open) gets one line without a stack
+/// trace per actor at most every <see cref="StorageInterval"/>. Held-back lines are counted in the next line written. Text from the network is escaped.
 /// Without a logger factory (an ActorSystem built by hand) lines go to the console as Akka's default logger writes them.
 /// </para>
 /// </summary>
@@ -241,8 +241,15 @@ public sealed class NodeLogger : ActorBase, IRequiresMessageQueue<ILoggerMessage
     private const string ClientEndpointRemoting = "remoting (akka://" + Conduit.Protocol.WireNames.ClientSystemName + ")";
 
     /// <summary>
+    /// The class of Akka's handshake, one actor per connection: its lines are about one connection each, the most
+    /// common "No response from remote for inbound association. Handshake timed out", which anyone who opens a
+    /// connection and sends nothing causes (one error line per connection, 15 s later, before this was cut down).
+    /// </summary>
+    private const string HandshakeClass = "Akka.Remote.Transport.ProtocolStateActor";
+
+    /// <summary>
     /// Which flood, if any, a warning or error belongs to: by its source (remoting's channel handlers, the client
-    /// endpoint's remoting) or by its cause.
+    /// endpoint's remoting), its class (Akka's handshake) or its cause.
     /// </summary>
     internal static Noise Classify(LogEvent e)
     {
@@ -250,7 +257,8 @@ public sealed class NodeLogger : ActorBase, IRequiresMessageQueue<ILoggerMessage
         var source = e.LogSource ?? "";
         if (source.Contains("TcpServerHandler", StringComparison.Ordinal) || source.Contains("TcpClientHandler", StringComparison.Ordinal)
             || source.Contains("DotNettyTransport", StringComparison.Ordinal)
-            || (e is Warning && source.StartsWith(ClientEndpointRemoting, StringComparison.Ordinal)))
+            || (e is Warning && source.StartsWith(ClientEndpointRemoting, StringComparison.Ordinal))
+            || e.LogClass?.FullName == HandshakeClass)
             return Noise.Connection;
         for (var cause = e.Cause; cause is not null; cause = cause.InnerException)
         {

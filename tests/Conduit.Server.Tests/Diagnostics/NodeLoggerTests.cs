@@ -28,6 +28,11 @@ public sealed class NodeLoggerTests
             NodeLogger.Classify(new Error(new InvalidOperationException("bug"), "akka://x/user/p", typeof(object), "a bug")));
         Assert.Equal(NodeLogger.Noise.None,
             NodeLogger.Classify(new Info("TcpServerHandler (akka://conduit)", typeof(object), "bound")));
+        // Akka's handshake, one actor per connection: a connection that never spoke times out with an error line.
+        var handshake = Type.GetType("Akka.Remote.Transport.ProtocolStateActor, Akka.Remote", throwOnError: true)!;
+        Assert.Equal(NodeLogger.Noise.Connection, NodeLogger.Classify(new Error(null,
+            "akka://conduit/system/transports/akkaprotocolmanager.tcp.0/akkaProtocol-tcp%3A%2F%2Fconduit%40127.0.0.1%3A40412-7", handshake,
+            "No response from remote for inbound association. Handshake timed out after [15000] ms")));
     }
 
     [Fact(DisplayName = "a compact line has no stack trace, escapes what it prints and counts what was held back")]
