@@ -10,11 +10,8 @@ public sealed class LogFloodTests
     [Fact(DisplayName = "a hundred garbage connections to both ports log at most a line a second each, without stack traces, and the node still serves")]
     public async Task GarbageConnections()
     {
-        var port = NodeProcess.FreePort();
-        var clusterPort = NodeProcess.FreePort();
-        var data = Path.Combine(Path.GetTempPath(), "conduit-node-tests", Guid.NewGuid().ToString("N"));
-        await using var node = NodeProcess.Start("--port", port.ToString(), "--cluster-port", clusterPort.ToString(), "--data", data);
-        await node.WaitForOutput($"Conduit node listening on akka.tcp://conduit@127.0.0.1:{port}");
+        var (node, port, clusterPort) = await StartNode();
+        await using var _ = node;
         var before = node.Output.Length;
 
         var watch = Stopwatch.StartNew();
@@ -45,11 +42,8 @@ public sealed class LogFloodTests
     [Fact(DisplayName = "connections that never start Akka's handshake are closed at its timeout with at most a line a second, without stack traces")]
     public async Task IdleConnections()
     {
-        var port = NodeProcess.FreePort();
-        var clusterPort = NodeProcess.FreePort();
-        var data = Path.Combine(Path.GetTempPath(), "conduit-node-tests", Guid.NewGuid().ToString("N"));
-        await using var node = NodeProcess.Start("--port", port.ToString(), "--cluster-port", clusterPort.ToString(), "--data", data);
-        await node.WaitForOutput($"Conduit node listening on akka.tcp://conduit@127.0.0.1:{port}");
+        var (node, port, clusterPort) = await StartNode();
+        await using var _ = node;
         var before = node.Output.Length;
 
         var idle = new List<TcpClient>();
@@ -107,5 +101,24 @@ public sealed class LogFloodTests
         }
         await using var client = Conduit.Client.ConduitClient.Connect($"127.0.0.1:{port}");
         Assert.False(string.IsNullOrEmpty((await client.EnqueueAsync("q", "after")).TaskId));
+    }
+
+    /// <summary>A node process on free client and cluster ports (SQLite), listening.</summary>
+    private static async Task<(NodeProcess Node, int Port, int ClusterPort)> StartNode()
+    {
+        var port = NodeProcess.FreePort();
+        var clusterPort = NodeProcess.FreePort();
+        var data = Path.Combine(Path.GetTempPath(), "conduit-node-tests", Guid.NewGuid().ToString("N"));
+        var node = NodeProcess.Start("--port", port.ToString(), "--cluster-port", clusterPort.ToString(), "--data", data);
+        try
+        {
+            await node.WaitForOutput($"Conduit node listening on akka.tcp://conduit@127.0.0.1:{port}");
+        }
+        catch
+        {
+            await node.DisposeAsync();
+            throw;
+        }
+        return (node, port, clusterPort);
     }
 }
