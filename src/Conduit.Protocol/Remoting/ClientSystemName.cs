@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Security.Cryptography;
 using System.Text.RegularExpressions;
 
@@ -22,10 +23,12 @@ public static partial class ClientSystemName
 
     /// <summary>
     /// <paramref name="text"/> without the random part of any client system name in it: <c>akka.tcp://conduit-client-3fa2…@web-1:40000</c>
-    /// becomes <c>akka.tcp://conduit-client@web-1:40000</c>, in URL-encoded actor paths too.
+    /// becomes <c>akka.tcp://conduit-client@web-1:40000</c>, in URL-encoded actor paths too. Null stays null.
     /// </summary>
-    public static string Redact(string text) =>
-        text.Contains(WireNames.ClientLibrarySystemName, StringComparison.Ordinal) || text.Contains(WireNames.CliSystemName, StringComparison.Ordinal)
+    [return: NotNullIfNotNull(nameof(text))]
+    public static string? Redact(string? text) =>
+        text is null ? null
+        : text.Contains(WireNames.ClientLibrarySystemName, StringComparison.Ordinal) || text.Contains(WireNames.CliSystemName, StringComparison.Ordinal)
             ? RandomPart().Replace(text, "")
             : text;
 

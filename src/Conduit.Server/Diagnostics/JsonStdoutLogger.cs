@@ -36,8 +36,8 @@ public sealed class JsonStdoutLogger : MinimalLogger
         },
         Category = e.LogClass is { } type && type.Name != "DummyClassForStringSources" ? type.FullName : "Akka",
         // The random part of clients' system names left out (ClientSystemName).
-        Message = e.Message is null ? null : ClientSystemName.Redact(e.Message.ToString()!),
-        Exception = e.Cause is null ? null : ClientSystemName.Redact(e.Cause.ToString()),
-        State = new { ActorPath = e.LogSource is null ? null : ClientSystemName.Redact(e.LogSource) },
+        Message = ClientSystemName.Redact(e.Message?.ToString()),
+        Exception = ClientSystemName.Redact(e.Cause?.ToString()),
+        State = new { ActorPath = ClientSystemName.Redact(e.LogSource) },
     });
 }

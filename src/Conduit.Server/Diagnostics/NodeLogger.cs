@@ -141,7 +141,7 @@ public sealed class NodeLogger : ActorBase, IRequiresMessageQueue<ILoggerMessage
             _fields.Add(new("{OriginalFormat}", text is null && e.Message is LogMessage m
                 ? ClientSystemName.Redact(m.Format)
                 : Text.Replace("{", "{{", StringComparison.Ordinal).Replace("}", "}}", StringComparison.Ordinal)));
-            _fields.Add(new("ActorPath", e.LogSource is null ? null : ClientSystemName.Redact(e.LogSource)));
+            _fields.Add(new("ActorPath", ClientSystemName.Redact(e.LogSource)));
             if (flood is not null)
             {
                 _fields.Add(new("Flood", flood));
@@ -210,7 +210,7 @@ public sealed class NodeLogger : ActorBase, IRequiresMessageQueue<ILoggerMessage
             if (cause is null) return null;
             var text = cause.ToString();
             var redacted = ClientSystemName.Redact(text);
-            return ReferenceEquals(text, redacted) || text == redacted ? cause : new RedactedException(cause, redacted);
+            return text == redacted ? cause : new RedactedException(cause, redacted);
         }
 
         public override string ToString() => _text;
@@ -285,6 +285,6 @@ public sealed class NodeLogger : ActorBase, IRequiresMessageQueue<ILoggerMessage
         var firstLine = text.Split('\n', 2)[0].TrimEnd('\r');
         var cause = innermost is null ? "" : $" ({innermost.GetType().Name}: {SafeText.Escape(ClientSystemName.Redact(innermost.Message), 300)})";
         var held = heldBack > 0 ? $" [{heldBack} more like it held back]" : "";
-        return $"[{kind}][{SafeText.Escape(e.LogSource is null ? null : ClientSystemName.Redact(e.LogSource), 200)}] {SafeText.Escape(firstLine, 300)}{cause}{held}";
+        return $"[{kind}][{SafeText.Escape(ClientSystemName.Redact(e.LogSource), 200)}] {SafeText.Escape(firstLine, 300)}{cause}{held}";
     }
 }
