@@ -60,7 +60,7 @@ public static class NetworkFault
                 var protocol = pair.GetType().GetProperty("ProtocolTransport", Fields)?.GetValue(pair)
                     ?? throw new MissingMemberException(pair.GetType().FullName, "ProtocolTransport");
                 var transport = Field(protocol, "WrappedTransport");
-                // Conduit's one-way transports (Conduit.Protocol.Remoting.OneWayTransport) wrap DotNetty's.
+                // Conduit's guarded transports (Conduit.Protocol.Remoting.GuardedTransport) wrap DotNetty's.
                 if (transport.GetType().Namespace == "Conduit.Protocol.Remoting") transport = Field(transport, "Inner");
                 var server = Field(transport, "ServerChannel", allowNull: true);
                 foreach (var channel in ((IEnumerable)Field(transport, "ConnectionGroup")).Cast<DotNetty.Transport.Channels.IChannel>().ToList())

@@ -54,6 +54,12 @@ public sealed record RemotingEndpoint
     /// </summary>
     public bool OutboundOnly { get; init; }
 
+    /// <summary>
+    /// How many connections the port holds open at once, in all and from one IP address (<see cref="ConnectionLimits"/>);
+    /// past them a connection is closed as it is accepted. Defaults to null: no limit (a client, which takes no connections).
+    /// </summary>
+    public ConnectionLimits? Limits { get; init; }
+
     /// <summary>The address protocol: <c>akka.tcp</c>, or <c>akka.ssl.tcp</c> with TLS (Akka names TLS addresses so).</summary>
     public string Protocol => ProtocolFor(Tls is not null);
 
@@ -115,24 +121,30 @@ public sealed record RemotingEndpoint
           enable-ssl = {{(Tls is null ? "off" : "on")}}
         }
         {{(PublicHost is null ? "" : $"akka.remote.dot-netty.tcp.public-hostname = \"{PublicHost}\"")}}
-        {{(InboundOnly ? InboundOnlyHocon : "")}}
-        {{(OutboundOnly ? TransportHocon<OutboundOnlyTransport>() : "")}}
+        {{(InboundOnly ? "# Answers go back over the connection the peer opened (Akka's reference configuration says so too).\nakka.remote.use-passive-connections = on" : "")}}
+        {{TransportHocon()}}
         """);
 
-    /// <summary>The transport wrapped so that it never dials (<see cref="InboundOnly"/>).</summary>
-    private static readonly string InboundOnlyHocon = $"""
-        # Answers go back over the connection the peer opened (Akka's reference configuration says so too).
-        akka.remote.use-passive-connections = on
-        {TransportHocon<InboundOnlyTransport>()}
-        """;
-
-    /// <summary>DotNetty's TCP transport wrapped in <typeparamref name="T"/> (<see cref="OneWayTransport"/>).</summary>
-    private static string TransportHocon<T>() where T : OneWayTransport => $$"""
-        akka.remote.dot-netty.tcp {
-          transport-class = "{{typeof(T).FullName}}, {{typeof(T).Assembly.GetName().Name}}"
-          {{OneWayTransport.WrappedClassKey}} = "{{OneWayTransport.DotNettyTcpTransport}}"
-        }
-        """;
+    /// <summary>
+    /// DotNetty's TCP transport wrapped in Conduit's guards (<see cref="GuardedTransport"/>) when the endpoint has any:
+    /// a direction refused, connection limits. Without them, Akka's transport as it is.
+    /// </summary>
+    private string TransportHocon()
+    {
+        var transport = InboundOnly ? typeof(InboundOnlyTransport)
+            : OutboundOnly ? typeof(OutboundOnlyTransport)
+            : Limits is not null ? typeof(GuardedTransport)
+            : null;
+        if (transport is null) return "";
+        Limits?.Validate();
+        return string.Create(CultureInfo.InvariantCulture, $$"""
+            akka.remote.dot-netty.tcp {
+              transport-class = "{{transport.FullName}}, {{transport.Assembly.GetName().Name}}"
+              {{GuardedTransport.WrappedClassKey}} = "{{GuardedTransport.DotNettyTcpTransport}}"
+              {{(Limits is { } limits ? $"{GuardedTransport.MaxConnectionsKey} = {limits.MaxConnections}\n{GuardedTransport.MaxConnectionsPerAddressKey} = {limits.MaxConnectionsPerAddress}" : "")}}
+            }
+            """);
+    }
 
     /// <summary>The TLS setup (certificate, mutual authentication, peer check for <see cref="Peers"/>), or null without TLS.</summary>
     public DotNettySslSetup? SslSetup() => Tls?.SslSetup(Peers);

@@ -8,7 +8,7 @@ namespace Conduit.Server.Configuration;
 /// Every option of a node, as configuration holds them: the <c>Conduit</c> section of <c>appsettings.json</c>,
 /// <c>CONDUIT__…</c> environment variables, and the command line's flags (<see cref="NodeConfiguration"/> binds them, in
 /// that order of precedence: flags, environment, <c>appsettings.json</c>, these defaults). Sections are options classes of
-/// their own (<see cref="Tls"/>, <see cref="Logging"/>, <see cref="Partition"/>, <see cref="Gateway"/>, <see cref="Queues"/>):
+/// their own (<see cref="Tls"/>, <see cref="Logging"/>, <see cref="Partition"/>, <see cref="Gateway"/>, <see cref="Connections"/>, <see cref="Queues"/>):
 /// a new feature adds one class and one property here. <see cref="NodeSettingsFactory"/> checks them and turns them into
 /// the <see cref="NodeSettings"/> the node runs with. docs/configuration.md lists them all.
 /// </summary>
@@ -116,6 +116,9 @@ public sealed record ConduitNodeOptions
 
     /// <summary>Bounds on the requests the client endpoint lets into the cluster at once.</summary>
     public GatewayOptions Gateway { get; init; } = new();
+
+    /// <summary>How many TCP connections each port holds open at once, in all and from one IP address.</summary>
+    public Remoting.ConnectionOptions Connections { get; init; } = new();
 
     /// <summary>
     /// Per-queue overrides of <see cref="Partition"/>'s lease, retry, attempts and payload options, keyed like

@@ -70,6 +70,14 @@ public static class NodeSettingsFactory
         {
             throw Bad($"{nameof(options.Gateway)}:{e.ParamName}", $"{e.Message.Split(" (Parameter", 2)[0]}, not '{e.ActualValue}'");
         }
+        try
+        {
+            options.Connections.Validate();
+        }
+        catch (ArgumentOutOfRangeException e)
+        {
+            throw Bad($"{nameof(options.Connections)}:{e.ParamName}", $"{e.Message.Split(" (Parameter", 2)[0]}, not '{e.ActualValue}'");
+        }
 
         var metrics = options.Metrics;
         if (metrics.MaxQueueLabels is < 0 or > Metrics.MetricsOptions.MaxMaxQueueLabels)
@@ -127,6 +135,7 @@ public static class NodeSettingsFactory
             LogFormat = options.Logging.Format,
             Http = options.Http.Disabled ? null : options.Http,
             Metrics = options.Metrics,
+            Connections = options.Connections,
         };
     }
 

@@ -63,6 +63,11 @@ public sealed record NodeSettings
     /// <c>/metrics</c> is on the HTTP listener. Defaults to <see cref="Metrics.MetricsOptions"/>' defaults. See docs/metrics.md.
     /// </summary>
     public Metrics.MetricsOptions Metrics { get; init; } = new();
+    /// <summary>
+    /// How many TCP connections each port holds open at once, in all and from one IP address; past them a connection is
+    /// closed as it is accepted. Defaults to <see cref="ConnectionOptions"/>' defaults. See docs/security.md.
+    /// </summary>
+    public ConnectionOptions Connections { get; init; } = new();
 }
 
 public static class ConduitNode
@@ -101,7 +106,10 @@ public static class ConduitNode
                 loggers.AddLogger<Diagnostics.NodeLogger>();
             })
             // The cluster endpoint (frame size, TLS): with TLS only peers holding a node certificate of the CA get in.
-            .WithConduitRemoting(new RemotingEndpoint { Host = settings.Host, Port = settings.ClusterPort, Tls = tls, Peers = PeerPolicy.NodesOnly })
+            .WithConduitRemoting(new RemotingEndpoint
+            {
+                Host = settings.Host, Port = settings.ClusterPort, Tls = tls, Peers = PeerPolicy.NodesOnly, Limits = settings.Connections.Cluster,
+            })
             .WithClustering(new ClusterOptions
             {
                 Roles = settings.Server.Roles.ToArray(),
@@ -134,7 +142,10 @@ public static class ConduitNode
                 ? KeyStore.Load(file, resolver.GetService<ILoggerFactory>()?.CreateLogger("Conduit.Keys"))
                 : KeyStore.Open();
             system.RegisterOnTermination(keys.Dispose);
-            var endpoint = new RemotingEndpoint { Host = settings.Host, Port = settings.Port, Tls = tls, Peers = PeerPolicy.AnyCertifiedPeer };
+            var endpoint = new RemotingEndpoint
+            {
+                Host = settings.Host, Port = settings.Port, Tls = tls, Peers = PeerPolicy.AnyCertifiedPeer, Limits = settings.Connections.Client,
+            };
             ClientEndpoint.Start(system, endpoint, registry.Get<ConduitManagement>(), frontend, new RequestGate(keys), settings.Server.Gateway, metrics);
         });
 }

@@ -33,4 +33,22 @@ public sealed class RemotingEndpointTests
         Assert.Equal("Akka.Remote.Transport.DotNetty.TcpTransport, Akka.Remote", outbound.GetString("akka.remote.dot-netty.tcp.conduit-wrapped-transport-class"));
         Assert.Throws<ArgumentException>(() => new RemotingEndpoint { Host = "127.0.0.1", InboundOnly = true, OutboundOnly = true }.ToHocon());
     }
+
+    [Fact(DisplayName = "connection limits wrap Akka's TCP transport in the guarded one, or in the one-way one that has them too; bad limits are refused before the HOCON")]
+    public void Limits()
+    {
+        var limited = new RemotingEndpoint { Host = "127.0.0.1", Limits = new ConnectionLimits(10, 3) }.ToConfig();
+        Assert.StartsWith("Conduit.Protocol.Remoting.GuardedTransport, ", limited.GetString("akka.remote.dot-netty.tcp.transport-class"));
+        Assert.Equal("Akka.Remote.Transport.DotNetty.TcpTransport, Akka.Remote", limited.GetString("akka.remote.dot-netty.tcp.conduit-wrapped-transport-class"));
+        Assert.Equal(10, limited.GetInt("akka.remote.dot-netty.tcp.conduit-max-connections"));
+        Assert.Equal(3, limited.GetInt("akka.remote.dot-netty.tcp.conduit-max-connections-per-address"));
+
+        var inbound = new RemotingEndpoint { Host = "127.0.0.1", InboundOnly = true, Limits = new ConnectionLimits(10, 3) }.ToConfig();
+        Assert.StartsWith("Conduit.Protocol.Remoting.InboundOnlyTransport, ", inbound.GetString("akka.remote.dot-netty.tcp.transport-class"));
+        Assert.Equal(10, inbound.GetInt("akka.remote.dot-netty.tcp.conduit-max-connections"));
+        Assert.True(inbound.GetBoolean("akka.remote.use-passive-connections"));
+
+        Assert.Throws<ArgumentOutOfRangeException>(() => new RemotingEndpoint { Host = "127.0.0.1", Limits = new ConnectionLimits(0, 1) }.ToHocon());
+        Assert.Throws<ArgumentOutOfRangeException>(() => new RemotingEndpoint { Host = "127.0.0.1", Limits = new ConnectionLimits(2, 3) }.ToHocon());
+    }
 }

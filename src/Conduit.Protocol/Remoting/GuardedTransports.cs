@@ -6,21 +6,28 @@ using Akka.Remote.Transport;
 namespace Conduit.Protocol.Remoting;
 
 /// <summary>
-/// A transport that works one way only, wrapping the one Akka would use (DotNetty's TCP, with or without TLS): set as
-/// <c>transport-class</c>, it makes the transport <see cref="WrappedClassKey"/> names and passes everything else on.
-/// The scheme and addresses are the wrapped transport's, so peers see no difference. As the transport class, not as an
-/// Akka transport adapter: Akka reads <c>akka.remote.adapters</c> with a quoted value's quotes, so no adapter outside
-/// Akka.Remote's own assembly can be named there.
+/// Akka's own transport (DotNetty's TCP, with or without TLS) under Conduit's guards: set as <c>transport-class</c>, it
+/// makes the transport <see cref="WrappedClassKey"/> names and passes everything on, but for what the guards change. This
+/// class holds a listening port to its <see cref="ConnectionLimits"/> (when <see cref="MaxConnectionsKey"/> is set); the
+/// one-way transports below also refuse a direction. The scheme and addresses are the wrapped transport's, so peers see
+/// no difference. As the transport class, not as an Akka transport adapter: Akka reads <c>akka.remote.adapters</c> with a
+/// quoted value's quotes, so no adapter outside Akka.Remote's own assembly can be named there.
 /// </summary>
-internal abstract class OneWayTransport : Transport
+internal class GuardedTransport : Transport
 {
     /// <summary>The key in the transport's section naming the transport this one wraps (Akka's DotNetty TCP transport).</summary>
     public const string WrappedClassKey = "conduit-wrapped-transport-class";
 
+    /// <summary>The keys in the transport's section holding <see cref="ConnectionLimits"/>; without them, no limit.</summary>
+    public const string MaxConnectionsKey = "conduit-max-connections";
+
+    /// <inheritdoc cref="MaxConnectionsKey"/>
+    public const string MaxConnectionsPerAddressKey = "conduit-max-connections-per-address";
+
     /// <summary>Akka's own TCP transport (<c>transport-class</c> in Akka.Remote's reference configuration).</summary>
     public const string DotNettyTcpTransport = "Akka.Remote.Transport.DotNetty.TcpTransport, Akka.Remote";
 
-    protected OneWayTransport(ActorSystem system, Config config)
+    public GuardedTransport(ActorSystem system, Config config)
     {
         var wrapped = config.GetString(WrappedClassKey, null)
             ?? throw new ConfigurationException($"{WrappedClassKey} is not set in the transport's configuration");
@@ -28,15 +35,29 @@ internal abstract class OneWayTransport : Transport
         Inner = (Transport)Activator.CreateInstance(type, system, config)!;
         System = system;
         Config = config;
+        if (config.HasPath(MaxConnectionsKey))
+        {
+            Limits = new ConnectionLimits(config.GetInt(MaxConnectionsKey), config.GetInt(MaxConnectionsPerAddressKey));
+            Limits.Validate();
+        }
     }
 
     protected Transport Inner { get; }
+
+    /// <summary>The listening port's limits; null: none.</summary>
+    private ConnectionLimits? Limits { get; }
 
     public override string SchemeIdentifier => Inner.SchemeIdentifier;
 
     public override long MaximumPayloadBytes => Inner.MaximumPayloadBytes;
 
-    public override Task<(Address, TaskCompletionSource<IAssociationEventListener>)> Listen() => Inner.Listen();
+    public override async Task<(Address, TaskCompletionSource<IAssociationEventListener>)> Listen()
+    {
+        var listening = await Inner.Listen().ConfigureAwait(false);
+        if (Limits is { } limits)
+            ConnectionGate.Attach(Inner, limits, Logging.GetLogger(System, typeof(ConnectionGate)));
+        return listening;
+    }
 
     public override bool IsResponsibleFor(Address remote) => Inner.IsResponsibleFor(remote);
 
@@ -61,7 +82,7 @@ internal abstract class OneWayTransport : Transport
 /// connection carries its answers.
 /// </para>
 /// </summary>
-internal sealed class InboundOnlyTransport(ActorSystem system, Config config) : OneWayTransport(system, config)
+internal sealed class InboundOnlyTransport(ActorSystem system, Config config) : GuardedTransport(system, config)
 {
     /// <summary>The reason in the refused dial's exception, and so in Akka's warning about the gated address.</summary>
     public const string Refusal = "this endpoint does not dial out; it answers only over connections its peers opened";
@@ -77,11 +98,11 @@ internal sealed class InboundOnlyTransport(ActorSystem system, Config config) : 
 /// tell the dialer its whole address, random part included (<see cref="ClientSystemName"/>). Nodes never dial a client:
 /// their client endpoints answer over the client's own connection.
 /// </summary>
-internal sealed class OutboundOnlyTransport(ActorSystem system, Config config) : OneWayTransport(system, config)
+internal sealed class OutboundOnlyTransport(ActorSystem system, Config config) : GuardedTransport(system, config)
 {
     public override async Task<(Address, TaskCompletionSource<IAssociationEventListener>)> Listen()
     {
-        var (address, inner) = await Inner.Listen().ConfigureAwait(false);
+        var (address, inner) = await base.Listen().ConfigureAwait(false);
         var outer = new TaskCompletionSource<IAssociationEventListener>(TaskCreationOptions.RunContinuationsAsynchronously);
         _ = outer.Task.ContinueWith(t =>
         {
