@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using System.Net;
 using System.Net.Sockets;
 using Conduit.Protocol;
@@ -35,6 +36,14 @@ public sealed class ConnectionLimitTests
             using var fourth = await Sockets.Connect("127.0.0.2", port);
             await AssertClosedAtOnce(fourth, $"a fourth connection from 127.0.0.2 to port {port}");
         }
+        // The node's metrics say so (read long before Akka's handshake timeout closes the held ones): the three held on each
+        // port are open, one refusal per port for the address's share, none for a full port.
+        var metrics = ReadMetrics(node);
+        Assert.Equal(3, metrics["conduit.connections.open/client/"]);
+        Assert.InRange(metrics["conduit.connections.open/cluster/"], 3, 10);
+        Assert.Equal(1, metrics["conduit.connections.refused/client/address_full"]);
+        Assert.Equal(1, metrics["conduit.connections.refused/cluster/address_full"]);
+        Assert.Equal(0, metrics["conduit.connections.refused/client/port_full"]);
 
         // Clients elsewhere are let in: a client from 127.0.0.1 is served.
         await using var client = new ConduitClient(new ConduitClientOptions { Servers = [node.Server], RequestTimeout = TimeSpan.FromSeconds(5) });
@@ -56,6 +65,7 @@ public sealed class ConnectionLimitTests
         // Full: a third address, below its own limit, is refused; so is a new client, which fails its request.
         using var refused = await Sockets.Connect("127.0.0.3", node.Port);
         await AssertClosedAtOnce(refused, "a connection from 127.0.0.3 with the port full");
+        Assert.Equal(1, ReadMetrics(node)["conduit.connections.refused/client/port_full"]);
         // Akka.Remote drops a close that reaches the dialer before it has registered its listener (TcpHandlers), and the
         // dialer then gives up at its handshake timeout, its connection-timeout (15 s): 2 s here, so that the client dials
         // again within the test's wait once there is room.
@@ -82,6 +92,31 @@ public sealed class ConnectionLimitTests
         Assert.Equal(nameof(ConnectionOptions.MaxClusterConnectionsPerAddress),
             Assert.Throws<ArgumentOutOfRangeException>(() => new ConnectionOptions { MaxClusterConnections = 10, MaxClusterConnectionsPerAddress = 11 }.Validate()).ParamName);
         new ConnectionOptions().Validate();
+    }
+
+    /// <summary>The node's connection instruments, read as its exporter would: <c>name/port/reason</c> to value.</summary>
+    private static Dictionary<string, long> ReadMetrics(TestNode node)
+    {
+        var values = new Dictionary<string, long>();
+        using var listener = new MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (ReferenceEquals(instrument.Meter, node.Metrics.Meter) && instrument.Name.StartsWith("conduit.connections.", StringComparison.Ordinal))
+                l.EnableMeasurementEvents(instrument);
+        };
+        listener.SetMeasurementEventCallback<long>((instrument, value, tags, _) =>
+        {
+            string port = "", reason = "";
+            foreach (var tag in tags)
+            {
+                if (tag.Key == "port") port = (string)tag.Value!;
+                if (tag.Key == "reason") reason = (string)tag.Value!;
+            }
+            values[$"{instrument.Name}/{port}/{reason}"] = value;
+        });
+        listener.Start();
+        listener.RecordObservableInstruments();
+        return values;
     }
 
     private static Task<TestNode> Start(ConnectionOptions connections) =>

@@ -113,6 +113,10 @@ public sealed class MetricsEndpointTests
         Assert.True(last.Sum("conduit_journal_write_batch_size_count") < total, "writes carry batches, not one task each");
         Assert.Equal(1, last.Sum("conduit_node_partitions"));
         Assert.Equal(1, last.Sum("conduit_cluster_members", ("status", "up")));
+        // Each port against its connection limits: the test's client is connected, nothing was refused.
+        Assert.True(last.Sum("conduit_connections_open", ("port", "client")) >= 1, "the client's connection is counted on the client port");
+        Assert.True(last.Has("conduit_connections_refused_total"), "refused connections are exported, at 0");
+        Assert.Equal(0, last.Sum("conduit_connections_refused_total"));
         Assert.True(last.Has("dotnet_gc_collections_total") || last.Samples.Any(s => s.Name.StartsWith("dotnet_", StringComparison.Ordinal)),
             "the runtime's own meter is exported beside Conduit's");
         // Every sample of the per-queue metrics names its queue; nothing was folded with 1 queue.

@@ -24,6 +24,8 @@ internal sealed class ConnectionGate : ChannelHandlerAdapter
     private int _open;
     private long _lastLog;
     private int _refusedSinceLog;
+    private long _refusedPortFull;
+    private long _refusedAddressFull;
 
     private ConnectionGate(ConnectionLimits limits, ILoggingAdapter log, int port)
     {
@@ -40,7 +42,15 @@ internal sealed class ConnectionGate : ChannelHandlerAdapter
     public static void Attach(Transport transport, ConnectionLimits limits, ILoggingAdapter log)
     {
         var server = ServerChannelOf(transport);
-        server.Pipeline.AddFirst("conduit-connection-gate", new ConnectionGate(limits, log, (server.LocalAddress as IPEndPoint)?.Port ?? 0));
+        var gate = new ConnectionGate(limits, log, (server.LocalAddress as IPEndPoint)?.Port ?? 0);
+        server.Pipeline.AddFirst("conduit-connection-gate", gate);
+        ConnectionGates.Of(transport.System).Add(gate);
+    }
+
+    /// <summary>What the gate has done so far (<see cref="ConnectionGates"/>).</summary>
+    public ConnectionFigures Figures()
+    {
+        lock (_lock) return new ConnectionFigures(_port, _open, _refusedPortFull, _refusedAddressFull);
     }
 
     /// <summary>
@@ -91,11 +101,13 @@ internal sealed class ConnectionGate : ChannelHandlerAdapter
             _perAddress.TryGetValue(address, out var fromAddress);
             if (_open >= _limits.MaxConnections)
             {
+                _refusedPortFull++;
                 why = $"{_open} connections open, the port's limit";
                 return false;
             }
             if (fromAddress >= _limits.MaxConnectionsPerAddress)
             {
+                _refusedAddressFull++;
                 why = $"{fromAddress} connections open from this address, the limit per address";
                 return false;
             }

@@ -76,6 +76,7 @@ public sealed class ClientEndpoint : IExtension
         if (loggerFactory.HasValue) setup = setup.And(loggerFactory.Value);
         var system = ActorSystem.Create(WireNames.ClientSystemName, setup);
         var endpoint = new ClientEndpoint(system, gate.Keys);
+        metrics?.AttachClientEndpoint(system);
         DroppedClients.Start(system);
         var log = Logging.GetLogger(clusterSystem, "conduit.gateway");
         system.ActorOf(GatewayActor.Props(management, GatewayKind.Management, gate, log, limits, metrics), WireNames.ManagementPath["/user/".Length..]);

@@ -37,6 +37,10 @@ public static class MetricNames
     public const string RequestsRefused = "conduit.requests.refused";
     public const string NodePartitions = "conduit.node.partitions";
     public const string ClusterMembers = "conduit.cluster.members";
+    /// <summary>Label <see cref="Port"/>: <c>client</c> or <c>cluster</c>.</summary>
+    public const string ConnectionsOpen = "conduit.connections.open";
+    /// <summary>Labels <see cref="Port"/> and <see cref="Reason"/>: <c>port_full</c> or <c>address_full</c>.</summary>
+    public const string ConnectionsRefused = "conduit.connections.refused";
 
     // ---- units (UCUM, as OpenTelemetry's conventions write them) ----
     public const string UnitTasks = "{task}";
@@ -47,6 +51,7 @@ public static class MetricNames
     public const string UnitRequests = "{request}";
     public const string UnitPartitions = "{partition}";
     public const string UnitNodes = "{node}";
+    public const string UnitConnections = "{connection}";
     public const string UnitSeconds = "s";
 
     // ---- labels ----
@@ -57,6 +62,7 @@ public static class MetricNames
     public const string Source = "source";
     public const string Kind = "kind";
     public const string Status = "status";
+    public const string Port = "port";
 
     /// <summary>The <see cref="Queue"/> and <see cref="Namespace"/> value of every queue beyond the labelled ones.</summary>
     public const string OtherQueues = "_other";

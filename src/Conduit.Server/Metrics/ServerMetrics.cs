@@ -1,6 +1,7 @@
 using System.Diagnostics.Metrics;
 using Akka.Actor;
 using Akka.Cluster;
+using Conduit.Protocol.Remoting;
 using Conduit.Server.Matching;
 
 namespace Conduit.Server.Metrics;
@@ -19,10 +20,15 @@ public sealed class ServerMetrics : IDisposable
     private static readonly KeyValuePair<string, object?> BacklogMatch = new(MetricNames.Match, "backlog");
     private static readonly KeyValuePair<string, object?> ScanRead = new(MetricNames.Kind, "scan");
     private static readonly KeyValuePair<string, object?> FetchRead = new(MetricNames.Kind, "fetch");
+    private static readonly KeyValuePair<string, object?> PortFull = new(MetricNames.Reason, "port_full");
+    private static readonly KeyValuePair<string, object?> AddressFull = new(MetricNames.Reason, "address_full");
+    private static readonly KeyValuePair<string, object?> ClientPort = new(MetricNames.Port, "client");
+    private static readonly KeyValuePair<string, object?> ClusterPort = new(MetricNames.Port, "cluster");
 
     private readonly Meter _meter;
     private PartitionCensus? _census;
     private ActorSystem? _system;
+    private ActorSystem? _clientEndpoint;
 
     public ServerMetrics(MetricsOptions? options = null)
     {
@@ -51,6 +57,16 @@ public sealed class ServerMetrics : IDisposable
             "Queue partitions running on this node");
         _meter.CreateObservableUpDownCounter(MetricNames.ClusterMembers, ObserveMembers, MetricNames.UnitNodes,
             "Cluster members by status, as this node sees them");
+        _meter.CreateObservableUpDownCounter(MetricNames.ConnectionsOpen,
+            () => ObserveConnections(f => [new Measurement<long>(f.Figures.Open, f.Port)]), MetricNames.UnitConnections,
+            "TCP connections open on the node's ports (port: client, cluster)");
+        _meter.CreateObservableCounter(MetricNames.ConnectionsRefused,
+            () => ObserveConnections(f =>
+            [
+                new Measurement<long>(f.Figures.RefusedPortFull, f.Port, PortFull),
+                new Measurement<long>(f.Figures.RefusedAddressFull, f.Port, AddressFull),
+            ]), MetricNames.UnitConnections,
+            "Connections closed as they were accepted, past a port's limit: reason=port_full (its total) or address_full (one IP address's share)");
     }
 
     /// <summary>Seconds: 1 ms to 5 min.</summary>
@@ -124,6 +140,20 @@ public sealed class ServerMetrics : IDisposable
         var series = Queues.Collect();
         var measurements = new Measurement<T>[series.Count];
         for (var i = 0; i < series.Count; i++) measurements[i] = new Measurement<T>(value(series[i]), series[i].Tags);
+        return measurements;
+    }
+
+    /// <summary>The node's client endpoint, once it runs (its port's connection figures).</summary>
+    internal void AttachClientEndpoint(ActorSystem endpoint) => _clientEndpoint = endpoint;
+
+    private IEnumerable<Measurement<long>> ObserveConnections(Func<(ConnectionFigures Figures, KeyValuePair<string, object?> Port), Measurement<long>[]> measure)
+    {
+        var measurements = new List<Measurement<long>>();
+        foreach (var (system, port) in new[] { (_clientEndpoint, ClientPort), (_system, ClusterPort) })
+        {
+            if (system is not { WhenTerminated.IsCompleted: false }) continue;
+            foreach (var figures in ConnectionGates.Of(system).Figures()) measurements.AddRange(measure((figures, port)));
+        }
         return measurements;
     }
 
