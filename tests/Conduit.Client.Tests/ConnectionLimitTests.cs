@@ -29,6 +29,14 @@ public sealed class ConnectionLimitTests
         {
             MaxClientConnections = 100, MaxClientConnectionsPerAddress = 3, MaxClusterConnections = 100, MaxClusterConnectionsPerAddress = 3,
         });
+        // Each connection holds its place while it is open and gives it back when it closes.
+        for (var i = 0; i < 10; i++)
+        {
+            var (port, name) = i % 2 == 0 ? (node.Port, "client") : (node.ClusterPort, "cluster");
+            using (await Sockets.Connect("127.0.0.2", port)) await OpenConnections(node, name, 1);
+            await OpenConnections(node, name, 0);
+        }
+
         using var held = new Sockets();
         foreach (var port in new[] { node.Port, node.ClusterPort })
         {
@@ -84,15 +92,24 @@ public sealed class ConnectionLimitTests
             timeoutMs: 10_000, intervalMs: 200);
     }
 
-    [Fact(DisplayName = "connection limits that are not positive, or a per-address limit above the total, are refused when the options are read")]
+    [Fact(DisplayName = "connection limits below 1 are refused when the options are read, naming the option; a total below the per-address default is fine")]
     public void BadOptions()
     {
         Assert.Equal(nameof(ConnectionOptions.MaxClientConnections),
             Assert.Throws<ArgumentOutOfRangeException>(() => new ConnectionOptions { MaxClientConnections = 0 }.Validate()).ParamName);
         Assert.Equal(nameof(ConnectionOptions.MaxClusterConnectionsPerAddress),
-            Assert.Throws<ArgumentOutOfRangeException>(() => new ConnectionOptions { MaxClusterConnections = 10, MaxClusterConnectionsPerAddress = 11 }.Validate()).ParamName);
+            Assert.Throws<ArgumentOutOfRangeException>(() => new ConnectionOptions { MaxClusterConnectionsPerAddress = 0 }.Validate()).ParamName);
+        new ConnectionOptions { MaxClusterConnections = 50 }.Validate();
         new ConnectionOptions().Validate();
     }
+
+    /// <summary>Waits until the node counts <paramref name="count"/> connections open on <paramref name="port"/> (client, cluster).</summary>
+    private static Task OpenConnections(TestNode node, string port, long count) =>
+        Eventually.Holds(() =>
+        {
+            Assert.Equal(count, ReadMetrics(node)[$"conduit.connections.open/{port}/"]);
+            return Task.CompletedTask;
+        }, timeoutMs: 5_000, intervalMs: 20);
 
     /// <summary>The node's connection instruments, read as its exporter would: <c>name/port/reason</c> to value.</summary>
     private static Dictionary<string, long> ReadMetrics(TestNode node)

@@ -87,12 +87,8 @@ internal sealed class ConnectionGate : ChannelHandlerAdapter
         context.FireChannelRead(message);
     }
 
-    private static IPAddress AddressOf(IChannel child) => child.RemoteAddress switch
-    {
-        IPEndPoint { Address.IsIPv4MappedToIPv6: true } mapped => mapped.Address.MapToIPv4(),
-        IPEndPoint ip => ip.Address,
-        _ => IPAddress.None,
-    };
+    private static IPAddress AddressOf(IChannel child) =>
+        child.RemoteAddress is IPEndPoint ip ? ConnectionLimits.SourceOf(ip.Address) : IPAddress.None;
 
     private bool TryAdmit(IPAddress address, out string why)
     {
@@ -108,7 +104,7 @@ internal sealed class ConnectionGate : ChannelHandlerAdapter
             if (fromAddress >= _limits.MaxConnectionsPerAddress)
             {
                 _refusedAddressFull++;
-                why = $"{fromAddress} connections open from this address, the limit per address";
+                why = $"{fromAddress} connections open from this source, the limit per address";
                 return false;
             }
             _open++;
@@ -128,7 +124,10 @@ internal sealed class ConnectionGate : ChannelHandlerAdapter
         }
     }
 
-    /// <summary>At most a line a second; the refusals in between are counted in the next line.</summary>
+    /// <summary>
+    /// At most a line a second; the refusals in between are counted in the next line (and all of them in
+    /// <see cref="Figures"/>, which a node exports as <c>conduit.connections.refused</c>).
+    /// </summary>
     private void Refused(IPAddress address, string why)
     {
         var now = Stopwatch.GetTimestamp();

@@ -55,7 +55,18 @@ internal class GuardedTransport : Transport
     {
         var listening = await Inner.Listen().ConfigureAwait(false);
         if (Limits is { } limits)
-            ConnectionGate.Attach(Inner, limits, Logging.GetLogger(System, typeof(ConnectionGate)));
+        {
+            try
+            {
+                ConnectionGate.Attach(Inner, limits, Logging.GetLogger(System, typeof(ConnectionGate)));
+            }
+            catch
+            {
+                // Not listening without the gate: the port and DotNetty's threads are let go, and remoting fails to start.
+                await Inner.Shutdown().ConfigureAwait(false);
+                throw;
+            }
+        }
         return listening;
     }
 

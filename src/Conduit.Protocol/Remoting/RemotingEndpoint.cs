@@ -141,7 +141,7 @@ public sealed record RemotingEndpoint
             akka.remote.dot-netty.tcp {
               transport-class = "{{transport.FullName}}, {{transport.Assembly.GetName().Name}}"
               {{GuardedTransport.WrappedClassKey}} = "{{GuardedTransport.DotNettyTcpTransport}}"
-              {{(Limits is { } limits ? $"{GuardedTransport.MaxConnectionsKey} = {limits.MaxConnections}\n{GuardedTransport.MaxConnectionsPerAddressKey} = {limits.MaxConnectionsPerAddress}" : "")}}
+              {{(Limits is { } limits ? string.Create(CultureInfo.InvariantCulture, $"{GuardedTransport.MaxConnectionsKey} = {limits.MaxConnections}\n{GuardedTransport.MaxConnectionsPerAddressKey} = {limits.MaxConnectionsPerAddress}") : "")}}
             }
             """);
     }

@@ -20,13 +20,13 @@ public sealed record ConnectionOptions
     /// <summary>Connections open at once on the client port (clients and the CLI). Defaults to 10,000.</summary>
     public int MaxClientConnections { get; init; } = DefaultMaxClientConnections;
 
-    /// <summary>Connections open at once on the client port from one IP address. Defaults to 1,000.</summary>
+    /// <summary>Connections open at once on the client port from one IP address (IPv6: one /64). Defaults to 1,000.</summary>
     public int MaxClientConnectionsPerAddress { get; init; } = DefaultMaxClientConnectionsPerAddress;
 
     /// <summary>Connections open at once on the cluster port (other nodes). Defaults to 1,000.</summary>
     public int MaxClusterConnections { get; init; } = DefaultMaxClusterConnections;
 
-    /// <summary>Connections open at once on the cluster port from one IP address. Defaults to 100.</summary>
+    /// <summary>Connections open at once on the cluster port from one IP address (IPv6: one /64). Defaults to 100.</summary>
     public int MaxClusterConnectionsPerAddress { get; init; } = DefaultMaxClusterConnectionsPerAddress;
 
     /// <summary>The client port's limits.</summary>
@@ -35,7 +35,7 @@ public sealed record ConnectionOptions
     /// <summary>The cluster port's limits.</summary>
     public ConnectionLimits Cluster => new(MaxClusterConnections, MaxClusterConnectionsPerAddress);
 
-    /// <summary>Throws when a limit is not positive, or a per-address one is above its port's total.</summary>
+    /// <summary>Throws when a limit is not positive (a per-address limit above its port's total is never reached).</summary>
     public void Validate()
     {
         Check(() => Client.Validate(), nameof(MaxClientConnections), nameof(MaxClientConnectionsPerAddress));

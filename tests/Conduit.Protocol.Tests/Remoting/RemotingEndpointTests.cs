@@ -34,7 +34,7 @@ public sealed class RemotingEndpointTests
         Assert.Throws<ArgumentException>(() => new RemotingEndpoint { Host = "127.0.0.1", InboundOnly = true, OutboundOnly = true }.ToHocon());
     }
 
-    [Fact(DisplayName = "connection limits wrap Akka's TCP transport in the guarded one, or in the one-way one that has them too; bad limits are refused before the HOCON")]
+    [Fact(DisplayName = "connection limits wrap Akka's TCP transport in the guarded one, or in the one-way one that has them too; limits below 1 are refused before the HOCON")]
     public void Limits()
     {
         var limited = new RemotingEndpoint { Host = "127.0.0.1", Limits = new ConnectionLimits(10, 3) }.ToConfig();
@@ -49,6 +49,15 @@ public sealed class RemotingEndpointTests
         Assert.True(inbound.GetBoolean("akka.remote.use-passive-connections"));
 
         Assert.Throws<ArgumentOutOfRangeException>(() => new RemotingEndpoint { Host = "127.0.0.1", Limits = new ConnectionLimits(0, 1) }.ToHocon());
-        Assert.Throws<ArgumentOutOfRangeException>(() => new RemotingEndpoint { Host = "127.0.0.1", Limits = new ConnectionLimits(2, 3) }.ToHocon());
+        Assert.Throws<ArgumentOutOfRangeException>(() => new RemotingEndpoint { Host = "127.0.0.1", Limits = new ConnectionLimits(2, 0) }.ToHocon());
     }
+
+    [Theory(DisplayName = "a connection counts against its IPv4 address (IPv4-mapped IPv6 too), or its IPv6 address's /64")]
+    [InlineData("10.1.2.3", "10.1.2.3")]
+    [InlineData("::ffff:10.1.2.3", "10.1.2.3")]
+    [InlineData("2001:db8:1:2:aaaa:bbbb:cccc:dddd", "2001:db8:1:2::")]
+    [InlineData("2001:db8:1:2::1", "2001:db8:1:2::")]
+    [InlineData("::1", "::")]
+    public void SourceOf(string remote, string source) =>
+        Assert.Equal(System.Net.IPAddress.Parse(source), ConnectionLimits.SourceOf(System.Net.IPAddress.Parse(remote)));
 }

@@ -84,7 +84,7 @@ public sealed class OptionsBindingTests
     [InlineData("""{"Conduit": {"Partition": {"RetryJitter": 1.5}}}""", "CONDUIT__PARTITION__RETRYJITTER", "must be a fraction 0..1")]
     [InlineData("""{"Conduit": {"Gateway": {"EnqueueLatencyTarget": "soon"}}}""", "Conduit:Gateway:EnqueueLatencyTarget", "must be a duration")]
     [InlineData("""{"Conduit": {"Gateway": {"MinEnqueuesInFlight": 100, "MaxEnqueuesInFlight": 50}}}""", "Conduit:Gateway:MinEnqueuesInFlight", "must be 1 to MaxEnqueuesInFlight")]
-    [InlineData("""{"Conduit": {"Connections": {"MaxClientConnectionsPerAddress": 20000}}}""", "Conduit:Connections:MaxClientConnectionsPerAddress", "must be 1 to the total limit, not '20000'")]
+    [InlineData("""{"Conduit": {"Connections": {"MaxClientConnectionsPerAddress": 0}}}""", "Conduit:Connections:MaxClientConnectionsPerAddress", "must be at least 1, not '0'")]
     [InlineData("""{"Conduit": {"Connections": {"MaxClusterConnections": 0}}}""", "Conduit:Connections:MaxClusterConnections", "must be at least 1")]
     [InlineData("""{"Conduit": {"QueuePartitions": {"emails": "many"}}}""", "Conduit:QueuePartitions:emails", "must be a number of partitions")]
     [InlineData("""{"Conduit": {"Roles": ["frontend", "cook"]}}""", "Conduit:Roles", "unknown role 'cook'")]
