@@ -60,6 +60,13 @@ public sealed record RemotingEndpoint
     /// </summary>
     public ConnectionLimits? Limits { get; init; }
 
+    /// <summary>
+    /// How long a connection may take to complete TLS and Akka's handshake before it is closed, and (for a system that
+    /// dials) how long a dial may take: Akka's <c>connection-timeout</c>, which is also its handshake timeout. Defaults
+    /// to null: Akka's 15 s.
+    /// </summary>
+    public TimeSpan? HandshakeTimeout { get; init; }
+
     /// <summary>The address protocol: <c>akka.tcp</c>, or <c>akka.ssl.tcp</c> with TLS (Akka names TLS addresses so).</summary>
     public string Protocol => ProtocolFor(Tls is not null);
 
@@ -110,6 +117,8 @@ public sealed record RemotingEndpoint
     /// <inheritdoc cref="ToConfig"/>
     public string ToHocon() => PublicHost is not null && Uri.CheckHostName(PublicHost) is not (UriHostNameType.Dns or UriHostNameType.IPv4)
         ? throw new ArgumentException($"not a host name: '{PublicHost}'", nameof(PublicHost))
+        : HandshakeTimeout is { } t && t <= TimeSpan.Zero
+        ? throw new ArgumentOutOfRangeException(nameof(HandshakeTimeout), HandshakeTimeout, "must be positive")
         : InboundOnly && OutboundOnly
         ? throw new ArgumentException($"an endpoint cannot be both {nameof(InboundOnly)} and {nameof(OutboundOnly)}")
         : string.Create(CultureInfo.InvariantCulture, $$"""
@@ -121,6 +130,7 @@ public sealed record RemotingEndpoint
           enable-ssl = {{(Tls is null ? "off" : "on")}}
         }
         {{(PublicHost is null ? "" : $"akka.remote.dot-netty.tcp.public-hostname = \"{PublicHost}\"")}}
+        {{(HandshakeTimeout is { } handshake ? $"akka.remote.dot-netty.tcp.connection-timeout = {(long)handshake.TotalMilliseconds}ms" : "")}}
         {{(InboundOnly ? "# Answers go back over the connection the peer opened (Akka's reference configuration says so too).\nakka.remote.use-passive-connections = on" : "")}}
         {{TransportHocon()}}
         """);

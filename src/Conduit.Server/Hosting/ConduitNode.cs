@@ -145,6 +145,7 @@ public static class ConduitNode
             var endpoint = new RemotingEndpoint
             {
                 Host = settings.Host, Port = settings.Port, Tls = tls, Peers = PeerPolicy.AnyCertifiedPeer, Limits = settings.Connections.Client,
+                HandshakeTimeout = settings.Connections.ClientHandshakeTimeout,
             };
             ClientEndpoint.Start(system, endpoint, registry.Get<ConduitManagement>(), frontend, new RequestGate(keys), settings.Server.Gateway, metrics);
         });

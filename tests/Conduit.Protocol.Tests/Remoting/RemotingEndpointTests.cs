@@ -52,6 +52,15 @@ public sealed class RemotingEndpointTests
         Assert.Throws<ArgumentOutOfRangeException>(() => new RemotingEndpoint { Host = "127.0.0.1", Limits = new ConnectionLimits(2, 0) }.ToHocon());
     }
 
+    [Fact(DisplayName = "a handshake timeout is Akka's connection-timeout; without one, Akka's default stands; not positive is refused")]
+    public void HandshakeTimeout()
+    {
+        var endpoint = new RemotingEndpoint { Host = "127.0.0.1", HandshakeTimeout = TimeSpan.FromSeconds(5) }.ToConfig();
+        Assert.Equal(TimeSpan.FromSeconds(5), endpoint.GetTimeSpan("akka.remote.dot-netty.tcp.connection-timeout", null));
+        Assert.False(new RemotingEndpoint { Host = "127.0.0.1" }.ToConfig().HasPath("akka.remote.dot-netty.tcp.connection-timeout"));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new RemotingEndpoint { Host = "127.0.0.1", HandshakeTimeout = TimeSpan.Zero }.ToHocon());
+    }
+
     [Theory(DisplayName = "a connection counts against its IPv4 address (IPv4-mapped IPv6 too), or its IPv6 address's /64")]
     [InlineData("10.1.2.3", "10.1.2.3")]
     [InlineData("::ffff:10.1.2.3", "10.1.2.3")]
