@@ -92,6 +92,33 @@ public sealed class ConnectionLimitTests
             timeoutMs: 10_000, intervalMs: 200);
     }
 
+    [Fact(DisplayName = "with mutual TLS, a connection past the limit is closed before the TLS handshake; a client with a certificate is served")]
+    public async Task BeforeTls()
+    {
+        using var certs = new TestCertificates();
+        await using var node = await TestNode.StartAsync(new NodeSettings
+        {
+            Port = 0,
+            ClusterPort = 0,
+            Storage = TestStores.NewSqlite(),
+            Server = new ConduitServerOptions { Partition = TestNode.FastPartitionOptions },
+            Tls = TestCertificates.Settings(certs.NodeA, certs.CaA),
+            Connections = new ConnectionOptions { MaxClientConnectionsPerAddress = 2, ClientHandshakeTimeout = TimeSpan.FromSeconds(30) },
+        });
+        // Two that never start TLS hold their places; the third from their address is closed at once, without a TLS byte.
+        using var held = new Sockets();
+        for (var i = 0; i < 2; i++) await held.Open("127.0.0.2", node.Port);
+        using var third = await Sockets.Connect("127.0.0.2", node.Port);
+        await AssertClosedAtOnce(third, "a third connection from 127.0.0.2 to a TLS port");
+        Assert.Equal(1, ReadMetrics(node)["conduit.connections.refused/client/address_full"]);
+
+        await using var client = new ConduitClient(new ConduitClientOptions
+        {
+            Servers = [node.Server], RequestTimeout = TimeSpan.FromSeconds(5), TlsCertificatePath = certs.ClientA, TlsCaPath = certs.CaA,
+        });
+        Assert.False(string.IsNullOrEmpty((await client.EnqueueAsync("limits", "over TLS")).TaskId));
+    }
+
     [Fact(DisplayName = "connection limits below 1 are refused when the options are read, naming the option; a total below the per-address default is fine")]
     public void BadOptions()
     {
