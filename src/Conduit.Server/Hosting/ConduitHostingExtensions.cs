@@ -86,7 +86,39 @@ public static class ConduitHostingExtensions
             // Loads persistence (and so auto-starts both plugins: tables created, connections opened) as the node starts,
             // before the shard region exists; otherwise the first shard's remember-entities recovery does it, cold, and on
             // a loaded 2-core machine that took longer than the shard's load timeout.
-            .WithActors((system, _) => Akka.Persistence.Persistence.Instance.Apply(system));
+            .StartActors(new ActorStarter((system, _) => StorageReady(Akka.Persistence.Persistence.Instance.Apply(system), system)));
+    }
+
+    /// <summary>How long a starting node waits for its journal and snapshot store to have their tables (<see cref="StorageReady"/>).</summary>
+    public static readonly TimeSpan StorageReadyTimeout = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// Waits until both plugins have created their tables, before anything that reads or writes starts (shard regions,
+    /// partitions, the read journal). Each plugin creates its tables and indexes on a connection of its own and holds back
+    /// only requests to itself, so a first partition's recovery used to run its snapshot load and sequence-number query
+    /// while the other plugin changed the schema: on a new SQLite file, a clean-clone CI run once saw a partition fail its
+    /// first recovery with SQLite's bare "SQL logic error", and SQLite's own log of such starts shows "database schema has
+    /// changed" and "no such table" under those first statements (retried by SQLite, or failed). A request each plugin
+    /// answers only once initialized is the barrier: replaying a persistence id that has no events, and loading its
+    /// snapshot. Bounded and not fatal: with the database down, the node starts as before and its partitions recover
+    /// when it returns.
+    /// </summary>
+    private static async Task StorageReady(Akka.Persistence.PersistenceExtension persistence, ActorSystem system)
+    {
+        const string probe = "conduit-storage-ready";
+        try
+        {
+            await Task.WhenAll(
+                persistence.JournalFor(null).Ask<object>(
+                    (Func<IActorRef, object>)(replyTo => new Akka.Persistence.ReplayMessages(1, 0, 0, probe, replyTo)), StorageReadyTimeout, CancellationToken.None),
+                persistence.SnapshotStoreFor(null).Ask<object>(
+                    new Akka.Persistence.LoadSnapshot(probe, Akka.Persistence.SnapshotSelectionCriteria.None, 0), StorageReadyTimeout));
+        }
+        catch (Exception e) when (e is AskTimeoutException or TaskCanceledException)
+        {
+            Logging.GetLogger(system, "conduit.storage").Warning(
+                "The journal or snapshot store did not answer within {0:0} s of the node's start; starting without waiting for them", StorageReadyTimeout.TotalSeconds);
+        }
     }
 
     /// <summary>
