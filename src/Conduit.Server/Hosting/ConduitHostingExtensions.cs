@@ -94,7 +94,7 @@ public static class ConduitHostingExtensions
 
     /// <summary>
     /// Waits until both plugins have created their tables, before anything that reads or writes starts (shard regions,
-    /// partitions, the read journal). Each plugin creates its tables and indexes on a connection of its own and holds back
+    /// partitions, the read journal; the task history's table is created next, in <see cref="WithConduitServer"/>). Each plugin creates its tables and indexes on a connection of its own and holds back
     /// only requests to itself, so a first partition's recovery used to run its snapshot load and sequence-number query
     /// while the other plugin changed the schema: on a new SQLite file, a clean-clone CI run once saw a partition fail its
     /// first recovery with SQLite's bare "SQL logic error", and SQLite's own log of such starts shows "database schema has
@@ -151,6 +151,14 @@ public static class ConduitHostingExtensions
             var keepsHistory = storage is not null && options.History.Enabled;
             if (keepsHistory)
             {
+                // Its table too, on the same database, before any partition recovers (see StorageReady); the actor creates it
+                // again (a no-op then) and owns the retries and the log when the database is down.
+                builder.StartActors(new ActorStarter(async (_, _) =>
+                {
+                    using var deadline = new CancellationTokenSource(StorageReadyTimeout);
+                    try { await new History.TaskHistoryStore(storage!).EnsureCreatedAsync(deadline.Token); }
+                    catch (Exception) { /* the actor tries again and says why */ }
+                }));
                 builder.WithActors((system, registry) =>
                 {
                     var history = system.ActorOf(History.TaskHistoryActor.Props(new History.TaskHistoryStore(storage!), options.History),
