@@ -96,15 +96,7 @@ public sealed class ConnectionLimitTests
     public async Task BeforeTls()
     {
         using var certs = new TestCertificates();
-        await using var node = await TestNode.StartAsync(new NodeSettings
-        {
-            Port = 0,
-            ClusterPort = 0,
-            Storage = TestStores.NewSqlite(),
-            Server = new ConduitServerOptions { Partition = TestNode.FastPartitionOptions },
-            Tls = TestCertificates.Settings(certs.NodeA, certs.CaA),
-            Connections = new ConnectionOptions { MaxClientConnectionsPerAddress = 2, ClientHandshakeTimeout = TimeSpan.FromSeconds(30) },
-        });
+        await using var node = await Start(new ConnectionOptions { MaxClientConnectionsPerAddress = 2 }, TestCertificates.Settings(certs.NodeA, certs.CaA));
         // Two that never start TLS hold their places; the third from their address is closed at once, without a TLS byte.
         using var held = new Sockets();
         for (var i = 0; i < 2; i++) await held.Open("127.0.0.2", node.Port);
@@ -163,13 +155,14 @@ public sealed class ConnectionLimitTests
         return values;
     }
 
-    private static Task<TestNode> Start(ConnectionOptions connections) =>
+    private static Task<TestNode> Start(ConnectionOptions connections, Conduit.Protocol.Remoting.TlsSettings? tls = null) =>
         TestNode.StartAsync(new NodeSettings
         {
             Port = 0,
             ClusterPort = 0,
             Storage = TestStores.NewSqlite(),
             Server = new ConduitServerOptions { Partition = TestNode.FastPartitionOptions },
+            Tls = tls,
             // Held connections stay open for the test's length (its refusals are told from Akka's closes by time).
             Connections = connections with { ClientHandshakeTimeout = TimeSpan.FromSeconds(30) },
         });
