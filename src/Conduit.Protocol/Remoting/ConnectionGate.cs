@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net;
 using System.Reflection;
 using Akka.Event;
@@ -12,7 +11,8 @@ namespace Conduit.Protocol.Remoting;
 /// channel, where every accepted connection passes before it is registered (and so before TLS and Akka's handshake): a
 /// connection past a limit is closed there, the others are counted until their close. DotNetty completes a registered
 /// channel's close once, whoever closes it (the peer, Akka's handshake timeout, a quarantine), so every admitted
-/// connection is counted down once. Refusals are logged at most once a second, with the count of the others.
+/// connection is counted down once. Each refusal is a warning from <see cref="ConnectionGates"/>; a node's logger cuts
+/// those to a line a second with its other connection lines (NodeLogger), and <see cref="Figures"/> counts them all.
 /// </summary>
 internal sealed class ConnectionGate : ChannelHandlerAdapter
 {
@@ -22,8 +22,6 @@ internal sealed class ConnectionGate : ChannelHandlerAdapter
     private readonly Dictionary<IPAddress, int> _perAddress = new();
     private readonly Lock _lock = new();
     private int _open;
-    private long _lastLog;
-    private int _refusedSinceLog;
     private long _refusedPortFull;
     private long _refusedAddressFull;
 
@@ -77,7 +75,7 @@ internal sealed class ConnectionGate : ChannelHandlerAdapter
             var address = AddressOf(child);
             if (!TryAdmit(address, out var why))
             {
-                Refused(address, why);
+                _log.Warning("Refused a connection from {0} to port {1}: {2}", address, _port, why);
                 child.Unsafe.CloseForcibly();
                 return;
             }
@@ -122,28 +120,5 @@ internal sealed class ConnectionGate : ChannelHandlerAdapter
             if (_perAddress.TryGetValue(address, out var fromAddress) && fromAddress > 1) _perAddress[address] = fromAddress - 1;
             else _perAddress.Remove(address);
         }
-    }
-
-    /// <summary>
-    /// At most a line a second; the refusals in between are counted in the next line (and all of them in
-    /// <see cref="Figures"/>, which a node exports as <c>conduit.connections.refused</c>).
-    /// </summary>
-    private void Refused(IPAddress address, string why)
-    {
-        var now = Stopwatch.GetTimestamp();
-        int others;
-        lock (_lock)
-        {
-            if (_lastLog != 0 && Stopwatch.GetElapsedTime(_lastLog, now) < TimeSpan.FromSeconds(1))
-            {
-                _refusedSinceLog++;
-                return;
-            }
-            _lastLog = now;
-            others = _refusedSinceLog;
-            _refusedSinceLog = 0;
-        }
-        _log.Warning("Refused a connection from {0} to port {1}: {2}{3}", address, _port, why,
-            others > 0 ? $"; {others} more refused since the last such line" : "");
     }
 }

@@ -11,7 +11,8 @@ public readonly record struct ConnectionFigures(int Port, int Open, long Refused
 
 /// <summary>
 /// The connection gates of one ActorSystem (an Akka extension): where a node's metrics read what its ports' limits
-/// did. Akka makes the transport, and with it the gate, from configuration, so the gate registers here.
+/// did. Akka makes the transport, and with it the gate, from configuration, so the gate registers here. The gates'
+/// refusals are logged with this class as their log class.
 /// </summary>
 public sealed class ConnectionGates : IExtension
 {

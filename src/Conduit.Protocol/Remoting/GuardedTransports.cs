@@ -58,7 +58,7 @@ internal class GuardedTransport : Transport
         {
             try
             {
-                ConnectionGate.Attach(Inner, limits, Logging.GetLogger(System, typeof(ConnectionGate)));
+                ConnectionGate.Attach(Inner, limits, Logging.GetLogger(System, typeof(ConnectionGates)));
             }
             catch
             {

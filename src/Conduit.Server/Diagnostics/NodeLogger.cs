@@ -249,7 +249,7 @@ public sealed class NodeLogger : ActorBase, IRequiresMessageQueue<ILoggerMessage
 
     /// <summary>
     /// Which flood, if any, a warning or error belongs to: by its source (remoting's channel handlers, the client
-    /// endpoint's remoting), its class (Akka's handshake) or its cause.
+    /// endpoint's remoting), its class (Akka's handshake, the connection gates' refusals) or its cause.
     /// </summary>
     internal static Noise Classify(LogEvent e)
     {
@@ -258,7 +258,8 @@ public sealed class NodeLogger : ActorBase, IRequiresMessageQueue<ILoggerMessage
         if (source.Contains("TcpServerHandler", StringComparison.Ordinal) || source.Contains("TcpClientHandler", StringComparison.Ordinal)
             || source.Contains("DotNettyTransport", StringComparison.Ordinal)
             || (e is Warning && source.StartsWith(ClientEndpointRemoting, StringComparison.Ordinal))
-            || e.LogClass?.FullName == HandshakeClass)
+            || e.LogClass?.FullName == HandshakeClass
+            || e.LogClass == typeof(Conduit.Protocol.Remoting.ConnectionGates))
             return Noise.Connection;
         for (var cause = e.Cause; cause is not null; cause = cause.InnerException)
         {

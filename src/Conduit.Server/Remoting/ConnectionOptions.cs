@@ -5,7 +5,7 @@ namespace Conduit.Server.Remoting;
 /// <summary>
 /// How many TCP connections each of a node's ports holds open at once, in all and from one remote IP address
 /// (<see cref="ConnectionLimits"/>). A connection past a limit is closed as it is accepted, before TLS and Akka's
-/// handshake, and the refusal is logged (at most a line a second per port). The client port's defaults leave room for
+/// handshake, and the refusal is logged (as a connection line: NodeLogger writes one a second per port). The client port's defaults leave room for
 /// many clients behind one NAT address; the cluster port's for the other nodes, several of them per address. Keep the
 /// two totals well below the process's file descriptor limit (<c>ulimit -n</c>), which the database connections and files
 /// share.

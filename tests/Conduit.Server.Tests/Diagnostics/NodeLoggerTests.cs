@@ -33,6 +33,9 @@ public sealed class NodeLoggerTests
         Assert.Equal(NodeLogger.Noise.Connection, NodeLogger.Classify(new Error(null,
             "akka://conduit/system/transports/akkaprotocolmanager.tcp.0/akkaProtocol-tcp%3A%2F%2Fconduit%40127.0.0.1%3A40412-7", handshake,
             "No response from remote for inbound association. Handshake timed out after [15000] ms")));
+        // A port at its connection limit refuses one connection after another.
+        Assert.Equal(NodeLogger.Noise.Connection, NodeLogger.Classify(new Warning("ConnectionGates (akka://conduit)",
+            typeof(Conduit.Protocol.Remoting.ConnectionGates), "Refused a connection from 10.0.0.1 to port 4053: 1000 connections open from this source")));
     }
 
     [Fact(DisplayName = "a compact line has no stack trace, escapes what it prints and counts what was held back")]
