@@ -15,7 +15,7 @@
 # (10,000; then --queues-large, default 100,000 in the full run, on a fresh node), 6 sustained mix (--sustained
 # seconds per side, default 600; per tenth of the run: completed/s, CPU per task, last / first, backlog left),
 # 7 scale (one node with 4 partitions; a frontend node and two task-service nodes; each on its own database),
-# 8 one journal write (Akka.Persistence.Sql alone in the bench process: the node's settings against the plugin's defaults).
+# 8 one journal write (Akka.Persistence.Sql alone in the bench process: the node's settings, the same without auto-preparation, the plugin's defaults).
 # Every profile table gives CPU in % of a core and in µs per task for the node(s), PostgreSQL and the bench process.
 #
 # Results: bench/results/{quick,full}-<time>.md, node logs bench/results/node*.log, PostgreSQL log in the run's

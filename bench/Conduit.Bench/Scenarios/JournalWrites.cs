@@ -17,9 +17,10 @@ public sealed partial class Scenarios
     /// <summary>
     /// What one Akka.Persistence.Sql write costs, without Conduit around it: in this bench process, one persistent actor
     /// persists <see cref="JournalWrites"/> events of the payload size one after the other (each waits for the last) on a
-    /// database of its own, with the plugin settings the node ships (<see cref="ConduitHostingExtensions.ConnectionHocon"/>)
-    /// and with the plugin's defaults, in turns. The node's own costs per journal write (trickle, single enqueue) are
-    /// this plus its requests; this row shows the part that belongs to the plugin and its settings.
+    /// database of its own, with the plugin and Npgsql settings the node ships (<see cref="ConduitHostingExtensions.ConnectionHocon"/>,
+    /// <see cref="PostgresDefaults"/>), with those but no auto-preparation, and with the plugin's defaults, in turns. The
+    /// node's own costs per journal write (trickle, single enqueue) are this plus its requests; this row shows the part
+    /// that belongs to the plugin and its settings.
     /// </summary>
     public async Task JournalWritesAsync()
     {
@@ -27,27 +28,31 @@ public sealed partial class Scenarios
         R.Line("## 8. One journal write");
         R.Line($"Akka.Persistence.Sql alone, in the bench process (not the node): one persistent actor persists {JournalWrites:N0} events of " +
                $"{C.PayloadBytes} B one after the other, each after the last is durable, on a database of its own; with the plugin settings the node " +
-               "ships (`use-clone-connection = false`, `ConduitHostingExtensions.ConnectionHocon`) and with the plugin's defaults (it clones a " +
-               $"connection for every call), in {JournalRounds} rounds, the order swapped every round, after 3,000 unmeasured writes with " +
+               "ships (`use-clone-connection = false`, `ConduitHostingExtensions.ConnectionHocon`, and Npgsql's `Max Auto Prepare` from " +
+               "`PostgresDefaults`), with those but no auto-preparation, and with the plugin's defaults (it clones a connection for every " +
+               $"call; no auto-preparation), in {JournalRounds} rounds, the order swapped every round, after 3,000 unmeasured writes with " +
                "each. Client CPU and allocations are the bench process's (its idle client systems included); the node is idle meanwhile.");
         R.Line();
         await B.Probe.CreateDatabasesAsync(JournalDatabase);
-        var settings = new (string Name, string Hocon)[]
+        // The bench's connection string already says `No Reset On Close`; the node adds `Max Auto Prepare` (PostgresDefaults).
+        var given = C.ConduitConnectionStringFor(JournalDatabase);
+        var settings = new (string Name, string Hocon, string ConnectionString)[]
         {
-            ("as shipped", ConduitHostingExtensions.ConnectionHocon),
-            ("plugin defaults", ""),
+            ("as shipped", ConduitHostingExtensions.ConnectionHocon, StorageOptions.Postgres(given).ConnectionString),
+            ("no auto-prepare", ConduitHostingExtensions.ConnectionHocon, given + ";Max Auto Prepare=0"),
+            ("plugin defaults", "", given + ";Max Auto Prepare=0"),
         };
-        // Both settings' code paths through the JIT first (a cold first round cost half again as much), unmeasured.
-        foreach (var (_, hocon) in settings)
-            await using (await JournalActor.StartAsync(C.ConduitConnectionStringFor(JournalDatabase), hocon, C.PayloadBytes, warmUp: 3_000)) { }
+        // Every setting's code paths through the JIT first (a cold first round cost half again as much), unmeasured.
+        foreach (var (_, hocon, connectionString) in settings)
+            await using (await JournalActor.StartAsync(connectionString, hocon, C.PayloadBytes, warmUp: 3_000)) { }
         var runs = new List<Measured>();
         var rows = new List<string[]>();
         for (var round = 1; round <= JournalRounds; round++)
         {
-            // A B, B A, ...: neither setting always runs first.
-            foreach (var (name, hocon) in round % 2 == 1 ? settings : settings.Reverse())
+            // A B C, C B A, ...: no setting always runs first.
+            foreach (var (name, hocon, connectionString) in round % 2 == 1 ? settings : settings.Reverse())
             {
-                await using var journal = await JournalActor.StartAsync(C.ConduitConnectionStringFor(JournalDatabase), hocon, C.PayloadBytes, warmUp: 500);
+                await using var journal = await JournalActor.StartAsync(connectionString, hocon, C.PayloadBytes, warmUp: 500);
                 var allocated = GC.GetTotalAllocatedBytes(precise: true);
                 var m = await b.Measure($"journal writes, {name} ({round})", async () =>
                 {
