@@ -1,3 +1,4 @@
+using Conduit.Server.Hosting;
 using Npgsql;
 
 namespace Conduit.Bench;
@@ -70,7 +71,11 @@ public sealed record BenchConfig
     public string ConduitConnectionString => Cs("conduit", 50);
     /// <summary>A Conduit journal database of its own (the scale scenario's nodes, the 100,000-queue node), same pool size.</summary>
     public string ConduitConnectionStringFor(string database) => Cs(database, 50);
-    public string BaselineConnectionString => Cs("baseline", 100);
+    /// <summary>
+    /// The baseline's statements are prepared as the node's are (<see cref="PostgresDefaults"/>, which the node adds to
+    /// the Conduit strings above): a `SKIP LOCKED` user would turn it on too, and the comparison is of the designs.
+    /// </summary>
+    public string BaselineConnectionString => new NpgsqlConnectionStringBuilder(Cs("baseline", 100)) { MaxAutoPrepare = PostgresDefaults.MaxAutoPrepare }.ConnectionString;
 
     private string Cs(string db, int pool) => new NpgsqlConnectionStringBuilder
     {

@@ -47,6 +47,7 @@ r.Table(["fact", "value"],
     .. (await bench.Probe.SettingsAsync()).Select(s => new[] { $"PostgreSQL {s.Name}", s.Value }),
     ["Conduit node", $"separate process, Release, PostgreSQL journal (Akka.Persistence.Sql), --partitions {config.Partitions}{(config.NodeHocon is null ? "" : $", --hocon {Path.GetFileName(config.NodeHocon)}")}, task history {(config.TaskHistory ? "on (24 h)" : "off")}"],
     ["Conduit client", "plain Akka remoting to /user/frontend (one client ActorSystem); scenario 2 also through ConduitClient"],
+    ["baseline", $"a `FOR UPDATE SKIP LOCKED` table, one Npgsql connection per producer and worker, statements auto-prepared (`Max Auto Prepare={Conduit.Server.Hosting.PostgresDefaults.MaxAutoPrepare}`, as the node's)"],
     ["scenarios", string.Join("; ", scenarioNames.Where(kv => kv.Key switch { 7 => config.RunsScale, 8 => config.RunsJournalWrites, _ => Run(kv.Key) }).Select(kv => $"{kv.Key}. {kv.Value}"))],
     ["client concurrency", $"{config.Producers} producers, {config.Workers} workers, payload {config.PayloadBytes} B, enqueue batch {config.EnqueueBatch}, claim {config.ClaimSize}, worker loops {(config.Pipeline ? "pipelined (poll the next batch while completing the last)" : "not pipelined")}"],
 ]);
