@@ -92,6 +92,19 @@ public static class NodeSettingsFactory
         if (options.Hocon is { Length: > 0 } hocon && !File.Exists(hocon))
             throw Bad(nameof(options.Hocon), $": HOCON file '{hocon}' does not exist");
         var tls = ReadTls(options.Tls);
+        // Parsed here (PostgresDefaults fills in settings), so a malformed string is refused like any bad option. Npgsql's
+        // messages name the key at fault, never a value, so the password stays out of the refusal.
+        StorageOptions PostgresStorage(string connectionString)
+        {
+            try
+            {
+                return StorageOptions.Postgres(connectionString);
+            }
+            catch (ArgumentException e)
+            {
+                throw Bad(nameof(options.Postgres), $"is not a valid Npgsql connection string: {SafeText.Escape(e.Message, 200)}");
+            }
+        }
         // With TLS, Akka names addresses akka.ssl.tcp://, and a seed must be dialled with that protocol.
         var seedPrefix = $"{RemotingEndpoint.ProtocolFor(tls is not null)}://{NodeSettings.SystemName}@";
         foreach (var seed in options.Seeds)
@@ -113,7 +126,7 @@ public static class NodeSettingsFactory
             ClusterPort = options.ClusterPort,
             Seeds = options.Seeds,
             FormClusterAlone = options.FormClusterAlone,
-            Storage = options.Postgres is { Length: > 0 } postgres ? StorageOptions.Postgres(postgres) : StorageOptions.Sqlite(options.Data),
+            Storage = options.Postgres is { Length: > 0 } postgres ? PostgresStorage(postgres) : StorageOptions.Sqlite(options.Data),
             Server = new ConduitServerOptions
             {
                 Roles = options.Roles,

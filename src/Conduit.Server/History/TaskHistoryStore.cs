@@ -115,10 +115,14 @@ internal sealed class TaskHistoryStore(StorageOptions storage)
             await create.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
             return true;
         }
-        await using (var tryLock = Command(connection, "SELECT pg_try_advisory_lock(7216395044)"))
-            if (await tryLock.ExecuteScalarAsync(ct).ConfigureAwait(false) is not true) return false;
+        // A session lock on a pooled connection that is never reset (PostgresDefaults.NoResetOnClose): it must be released
+        // on every path, also when the try-lock itself failed or was cancelled after PostgreSQL may have granted it.
+        bool? locked = null; // null: the try-lock did not answer, so it may be held
         try
         {
+            await using (var tryLock = Command(connection, "SELECT pg_try_advisory_lock(7216395044)"))
+                locked = await tryLock.ExecuteScalarAsync(ct).ConfigureAwait(false) is true;
+            if (locked == false) return false;
             await using var valid = Command(connection, $"""
                 SELECT i.indisvalid FROM pg_class c JOIN pg_index i ON i.indexrelid = c.oid
                 WHERE c.relname = '{ListingIndex}' AND c.relnamespace = current_schema()::regnamespace
@@ -139,8 +143,11 @@ internal sealed class TaskHistoryStore(StorageOptions storage)
         }
         finally
         {
-            await using var unlock = Command(connection, "SELECT pg_advisory_unlock(7216395044)");
-            await unlock.ExecuteScalarAsync(CancellationToken.None).ConfigureAwait(false);
+            if (locked != false)
+            {
+                await using var unlock = Command(connection, "SELECT pg_advisory_unlock(7216395044)");
+                await unlock.ExecuteScalarAsync(CancellationToken.None).ConfigureAwait(false);
+            }
         }
     }
 

@@ -67,7 +67,8 @@ public static class PostgresDefaults
 
     /// <summary>
     /// <c>No Reset On Close</c>: a pooled connection is not reset (<c>DISCARD ALL</c>) when returned to the pool. The node
-    /// keeps no session state on its connections (no <c>SET</c>, temporary tables, cursors or advisory locks).
+    /// keeps no session state on its connections (no <c>SET</c>, temporary tables or cursors; the one advisory lock,
+    /// <see cref="History.TaskHistoryStore.EnsureListingIndexAsync"/>'s, is released on every path).
     /// </summary>
     public const bool NoResetOnClose = true;
 

@@ -88,11 +88,13 @@ public sealed class OptionsBindingTests
     [InlineData("""{"Conduit": {"Connections": {"MaxClusterConnections": 0}}}""", "Conduit:Connections:MaxClusterConnections", "must be at least 1")]
     [InlineData("""{"Conduit": {"QueuePartitions": {"emails": "many"}}}""", "Conduit:QueuePartitions:emails", "must be a number of partitions")]
     [InlineData("""{"Conduit": {"Roles": ["frontend", "cook"]}}""", "Conduit:Roles", "unknown role 'cook'")]
+    [InlineData("""{"Conduit": {"Postgres": "Host=db;Password=hunter2;Colour=blue"}}""", "Conduit:Postgres", "is not a valid Npgsql connection string")]
     public void Refusals(string json, string names, string problem)
     {
         var configuration = Layers(json);
         var e = Assert.Throws<OptionsException>(() => NodeSettingsFactory.FromConfiguration(configuration));
         Assert.Contains(names, e.Message);
         Assert.Contains(problem, e.Message);
+        Assert.DoesNotContain("hunter2", e.Message, StringComparison.Ordinal);
     }
 }

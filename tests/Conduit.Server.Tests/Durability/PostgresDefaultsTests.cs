@@ -33,6 +33,14 @@ public sealed class PostgresDefaultsTests(PostgresFixture pg)
         Assert.False(effective.NoResetOnClose);
     }
 
+    [Fact(DisplayName = "a connection string that names one of the settings gets the other")]
+    public void NamedOne()
+    {
+        var effective = new NpgsqlConnectionStringBuilder(StorageOptions.Postgres("Host=db;Max Auto Prepare=0").ConnectionString);
+        Assert.Equal(0, effective.MaxAutoPrepare);
+        Assert.True(effective.NoResetOnClose);
+    }
+
     [Fact(DisplayName = "a SQLite connection string is left as given")]
     public void SqliteUntouched()
     {

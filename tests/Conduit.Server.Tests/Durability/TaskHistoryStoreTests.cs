@@ -116,6 +116,21 @@ public sealed class TaskHistoryStoreTests(PostgresFixture pg)
         Assert.Equal("default/q#0:21", Assert.Single((await store.ListAsync("default", "q", TaskStatus.Completed, 10, null, CancellationToken.None)).Items).TaskId);
     }
 
+    [Fact(DisplayName = "building the listing index leaves its advisory lock free for other sessions, though the pool never resets its connections")]
+    public async Task ListingIndexLockReleased()
+    {
+        var storage = await TestStores.NewPostgres(pg.Server);
+        var store = new TaskHistoryStore(storage);
+        await store.EnsureCreatedAsync(CancellationToken.None);
+        Assert.True(await store.EnsureListingIndexAsync(CancellationToken.None));
+        Assert.True(await store.EnsureListingIndexAsync(CancellationToken.None));
+        // Another session (no pool): a lock left on a pooled connection would keep every other node from building it.
+        await using var other = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(storage.ConnectionString) { Pooling = false }.ConnectionString);
+        await other.OpenAsync();
+        await using var tryLock = new NpgsqlCommand("SELECT pg_try_advisory_lock(7216395044)", other);
+        Assert.Equal(true, await tryLock.ExecuteScalarAsync());
+    }
+
     private static DbConnection Open(StorageOptions storage) => storage.Kind == StorageKind.PostgreSql
         ? new NpgsqlConnection(storage.HistoryConnectionString)
         : new SqliteConnection(storage.HistoryConnectionString);
