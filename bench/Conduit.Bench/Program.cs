@@ -28,7 +28,7 @@ var scenarioNames = new Dictionary<int, string>
     [5] = $"{config.ManyQueues:N0} queues{(config.LargeQueues > 0 ? $", then {config.LargeQueues:N0} on a fresh node" : "")}",
     [6] = $"sustained mix, {config.SustainedDuration.TotalSeconds:0} s per side",
     [7] = "scale: 1 node × 4 partitions; frontend + 2 task services (not in quick unless --only 7)",
-    [8] = "one journal write: Akka.Persistence.Sql alone, settings as shipped and the plugin's defaults (not in quick unless --only 8)",
+    [8] = "one journal write: Akka.Persistence.Sql alone, settings as shipped, without auto-preparation, and the plugin's defaults (not in quick unless --only 8)",
 };
 var runWatch = System.Diagnostics.Stopwatch.StartNew();
 
