@@ -40,7 +40,7 @@ public sealed class ConnectionLimitTests
         using var held = new Sockets();
         foreach (var port in new[] { node.Port, node.ClusterPort })
         {
-            for (var i = 0; i < 3; i++) await held.Open("127.0.0.2", port);
+            await held.Open("127.0.0.2", port, count: 3);
             using var fourth = await Sockets.Connect("127.0.0.2", port);
             await AssertClosedAtOnce(fourth, $"a fourth connection from 127.0.0.2 to port {port}");
         }
@@ -55,7 +55,7 @@ public sealed class ConnectionLimitTests
 
         // Clients elsewhere are let in: a client from 127.0.0.1 is served.
         await using var client = new ConduitClient(new ConduitClientOptions { Servers = [node.Server], RequestTimeout = TimeSpan.FromSeconds(5) });
-        Assert.False(string.IsNullOrEmpty((await client.EnqueueAsync("limits", "from elsewhere")).TaskId));
+        await AssertServed(client, "from elsewhere");
     }
 
     [Fact(DisplayName = "past a port's total, every new connection is closed at once, a client's too; when connections close, their places are free again")]
@@ -64,16 +64,14 @@ public sealed class ConnectionLimitTests
         await using var node = await Start(new ConnectionOptions { MaxClientConnections = 4, MaxClientConnectionsPerAddress = 3 });
         // One place: a client that is served.
         await using var first = new ConduitClient(new ConduitClientOptions { Servers = [node.Server], RequestTimeout = TimeSpan.FromSeconds(5) });
-        Assert.False(string.IsNullOrEmpty((await first.EnqueueAsync("limits", "first")).TaskId));
+        await AssertServed(first, "first");
 
         // Three more from another address fill the port (they are closed only at the handshake timeout, 30 s here).
         using var held = new Sockets();
-        for (var i = 0; i < 3; i++) await held.Open("127.0.0.2", node.Port);
+        await held.Open("127.0.0.2", node.Port, count: 3);
 
         // Full: a third address, below its own limit, is refused; so is a new client, which fails its request.
-        using var refused = await Sockets.Connect("127.0.0.3", node.Port);
-        await AssertClosedAtOnce(refused, "a connection from 127.0.0.3 with the port full");
-        Assert.Equal(1, ReadMetrics(node)["conduit.connections.refused/client/port_full"]);
+        await AssertRefusedOnClientPort(node, "127.0.0.3", "port_full", "a connection from 127.0.0.3 with the port full");
         // Akka.Remote drops a close that reaches the dialer before it has registered its listener (TcpHandlers), and the
         // dialer then gives up at its handshake timeout, its connection-timeout (15 s): 2 s here, so that the client dials
         // again within the test's wait once there is room.
@@ -84,12 +82,11 @@ public sealed class ConnectionLimitTests
         var failure = await Record.ExceptionAsync(() => second.EnqueueAsync("limits", "refused"));
         Assert.True(failure is ConduitTimeoutException or UnavailableException, $"a client with the port full: {failure?.GetType().Name ?? "served"}");
         // The client that holds its place is still served.
-        Assert.False(string.IsNullOrEmpty((await first.EnqueueAsync("limits", "first, with the port full")).TaskId));
+        await AssertServed(first, "first, with the port full");
 
         // The held connections close: their places are free, and the new client gets in (it dials again after Akka's gate).
         held.Dispose();
-        await Eventually.Holds(async () => Assert.False(string.IsNullOrEmpty((await second.EnqueueAsync("limits", "second")).TaskId)),
-            timeoutMs: 10_000, intervalMs: 200);
+        await Eventually.Holds(() => AssertServed(second, "second"), timeoutMs: 10_000, intervalMs: 200);
     }
 
     [Fact(DisplayName = "with mutual TLS, a connection past the limit is closed before the TLS handshake; a client with a certificate is served")]
@@ -99,16 +96,14 @@ public sealed class ConnectionLimitTests
         await using var node = await Start(new ConnectionOptions { MaxClientConnectionsPerAddress = 2 }, TestCertificates.Settings(certs.NodeA, certs.CaA));
         // Two that never start TLS hold their places; the third from their address is closed at once, without a TLS byte.
         using var held = new Sockets();
-        for (var i = 0; i < 2; i++) await held.Open("127.0.0.2", node.Port);
-        using var third = await Sockets.Connect("127.0.0.2", node.Port);
-        await AssertClosedAtOnce(third, "a third connection from 127.0.0.2 to a TLS port");
-        Assert.Equal(1, ReadMetrics(node)["conduit.connections.refused/client/address_full"]);
+        await held.Open("127.0.0.2", node.Port, count: 2);
+        await AssertRefusedOnClientPort(node, "127.0.0.2", "address_full", "a third connection from 127.0.0.2 to a TLS port");
 
         await using var client = new ConduitClient(new ConduitClientOptions
         {
             Servers = [node.Server], RequestTimeout = TimeSpan.FromSeconds(5), TlsCertificatePath = certs.ClientA, TlsCaPath = certs.CaA,
         });
-        Assert.False(string.IsNullOrEmpty((await client.EnqueueAsync("limits", "over TLS")).TaskId));
+        await AssertServed(client, "over TLS");
     }
 
     [Fact(DisplayName = "connection limits below 1 are refused when the options are read, naming the option; a total below the per-address default is fine")]
@@ -167,6 +162,21 @@ public sealed class ConnectionLimitTests
             Connections = connections with { ClientHandshakeTimeout = TimeSpan.FromSeconds(30) },
         });
 
+    /// <summary>
+    /// A new connection from <paramref name="from"/> to the client port is closed at once, and it is the port's first refusal
+    /// for <paramref name="reason"/> in the node's metrics.
+    /// </summary>
+    private static async Task AssertRefusedOnClientPort(TestNode node, string from, string reason, string what)
+    {
+        using var socket = await Sockets.Connect(from, node.Port);
+        await AssertClosedAtOnce(socket, what);
+        Assert.Equal(1, ReadMetrics(node)[$"conduit.connections.refused/client/{reason}"]);
+    }
+
+    /// <summary>An enqueue through <paramref name="client"/> is answered with a task id.</summary>
+    private static async Task AssertServed(ConduitClient client, string payload) =>
+        Assert.False(string.IsNullOrEmpty((await client.EnqueueAsync("limits", payload)).TaskId));
+
     /// <summary>The node closed <paramref name="socket"/> within <see cref="Refusal"/>: end of stream or a reset.</summary>
     private static async Task AssertClosedAtOnce(TcpClient socket, string what)
     {
@@ -191,7 +201,10 @@ public sealed class ConnectionLimitTests
     {
         private readonly List<TcpClient> _open = [];
 
-        public async Task Open(string from, int port) => _open.Add(await Connect(from, port));
+        public async Task Open(string from, int port, int count = 1)
+        {
+            for (var i = 0; i < count; i++) _open.Add(await Connect(from, port));
+        }
 
         public static async Task<TcpClient> Connect(string from, int port)
         {

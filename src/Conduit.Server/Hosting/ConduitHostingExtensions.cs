@@ -95,13 +95,14 @@ public static class ConduitHostingExtensions
     /// <summary>
     /// Waits until both plugins have created their tables, before anything that reads or writes starts (shard regions,
     /// partitions, the read journal; the task history's table is created next, in <see cref="WithConduitServer"/>).
-    /// Each plugin creates its tables and indexes on a connection of its own and holds back only requests to itself, so a first partition's recovery used to run its snapshot load and sequence-number query
-    /// while the other plugin changed the schema: on a new SQLite file, a clean-clone CI run once saw a partition fail its
-    /// first recovery with SQLite's bare "SQL logic error", and SQLite's own log of such starts shows "database schema has
-    /// changed" and "no such table" under those first statements (retried by SQLite, or failed). A request each plugin
-    /// answers only once initialized is the barrier: replaying a persistence id that has no events, and loading its
-    /// snapshot. Bounded and not fatal: with the database down, the node starts after <see cref="StorageReadyTimeout"/>
-    /// and its partitions recover when the database returns.
+    /// Each plugin creates its tables and indexes on a connection of its own and holds back only requests to itself, so
+    /// a first partition's recovery used to run its snapshot load and sequence-number query while the other plugin
+    /// changed the schema: on a new SQLite file, a clean-clone CI run once saw a partition fail its first recovery with
+    /// SQLite's bare "SQL logic error", and SQLite's own log of such starts shows "database schema has changed" and "no
+    /// such table" under those first statements (retried by SQLite, or failed). A request each plugin answers only once
+    /// initialized is the barrier: replaying a persistence id that has no events, and loading its snapshot. Bounded and
+    /// not fatal: with the database down, the node starts after <see cref="StorageReadyTimeout"/> and its partitions
+    /// recover when the database returns.
     /// </summary>
     private static async Task StorageReady(Akka.Persistence.PersistenceExtension persistence, ActorSystem system)
     {

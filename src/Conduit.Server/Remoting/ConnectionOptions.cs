@@ -5,10 +5,10 @@ namespace Conduit.Server.Remoting;
 /// <summary>
 /// How many TCP connections each of a node's ports holds open at once, in all and from one remote IP address
 /// (<see cref="ConnectionLimits"/>). A connection past a limit is closed as it is accepted, before TLS and Akka's
-/// handshake, and the refusal is logged (as a connection line: NodeLogger writes one a second per port). The client port's defaults leave room for
-/// many clients behind one NAT address; the cluster port's for the other nodes, several of them per address. Keep the
-/// two totals well below the process's file descriptor limit (<c>ulimit -n</c>), which the database connections and files
-/// share.
+/// handshake, and the refusal is logged (as a connection line: NodeLogger writes one a second per port). The client
+/// port's defaults leave room for many clients behind one NAT address; the cluster port's for the other nodes, several
+/// of them per address. Keep the two totals well below the process's file descriptor limit (<c>ulimit -n</c>), which the
+/// database connections and files share.
 /// </summary>
 public sealed record ConnectionOptions
 {
@@ -44,7 +44,9 @@ public sealed record ConnectionOptions
     /// <summary>The cluster port's limits.</summary>
     public ConnectionLimits Cluster => new(MaxClusterConnections, MaxClusterConnectionsPerAddress);
 
-    /// <summary>Throws when a limit or the timeout is not positive (a per-address limit above its port's total is never reached).</summary>
+    /// <summary>
+    /// Throws when a limit or the timeout is not positive (a per-address limit above its port's total is never reached).
+    /// </summary>
     public void Validate()
     {
         Check(() => Client.Validate(), nameof(MaxClientConnections), nameof(MaxClientConnectionsPerAddress));
